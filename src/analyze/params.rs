@@ -1,0 +1,112 @@
+//! Named query parameters (`$from`, `$service`, …) and helpers to read typed columns back.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::common::ParamValues;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+
+use crate::error::{Error, Result};
+
+/// A time window `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Window {
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Window> {
+        if to <= from {
+            return Err(Error::Usage(format!("the window is empty: --to ({to}) must be after --from ({from})")));
+        }
+        Ok(Window { from, to })
+    }
+}
+
+/// Named parameters for a query in `queries/`.
+#[derive(Debug, Clone, Default)]
+pub struct Params(HashMap<String, ScalarValue>);
+
+impl Params {
+    /// `$from`, `$to`, `$from_date`, `$to_date` and `$service` for a window.
+    pub fn window(window: Window, service: Option<&str>) -> Params {
+        let last = window.to - chrono::Duration::microseconds(1);
+        Params::default()
+            .with("from", timestamp(window.from))
+            .with("to", timestamp(window.to))
+            .with("from_date", ScalarValue::Utf8(Some(window.from.date_naive().to_string())))
+            .with("to_date", ScalarValue::Utf8(Some(last.date_naive().to_string())))
+            .with("service", ScalarValue::Utf8(Some(service.unwrap_or("").to_string())))
+    }
+
+    pub fn with(mut self, name: &str, value: ScalarValue) -> Params {
+        self.0.insert(name.to_string(), value);
+        self
+    }
+
+    pub fn into_param_values(self) -> ParamValues {
+        ParamValues::Map(self.0.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> ScalarValue {
+    ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))
+}
+
+/// Runs one query with named parameters and collects the result.
+pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<RecordBatch>> {
+    let df = ctx.sql(sql).await?.with_param_values(params.into_param_values())?;
+    Ok(df.collect().await?)
+}
+
+/// Typed access to a result column by name, whatever string/int encoding DataFusion chose.
+pub struct Column(ArrayRef);
+
+impl Column {
+    pub fn of(batch: &RecordBatch, name: &str) -> Result<Column> {
+        let array = batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::Internal(format!("query result has no column `{name}`")))?;
+        Ok(Column(array.clone()))
+    }
+
+    pub fn str(&self, row: usize) -> Result<Option<String>> {
+        if self.0.is_null(row) {
+            return Ok(None);
+        }
+        let utf8 = cast(&self.0.slice(row, 1), &DataType::Utf8)?;
+        Ok(Some(utf8.as_string::<i32>().value(0).to_string()))
+    }
+
+    pub fn i64(&self, row: usize) -> Result<Option<i64>> {
+        if self.0.is_null(row) {
+            return Ok(None);
+        }
+        let v = cast(&self.0.slice(row, 1), &DataType::Int64)?;
+        Ok(Some(v.as_primitive::<Int64Type>().value(0)))
+    }
+
+    pub fn f64(&self, row: usize) -> Result<Option<f64>> {
+        if self.0.is_null(row) {
+            return Ok(None);
+        }
+        let v = cast(&self.0.slice(row, 1), &DataType::Float64)?;
+        Ok(Some(v.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0)))
+    }
+
+    pub fn time(&self, row: usize) -> Result<Option<DateTime<Utc>>> {
+        if self.0.is_null(row) {
+            return Ok(None);
+        }
+        let v = cast(&self.0.slice(row, 1), &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let micros = v.as_primitive::<TimestampMicrosecondType>().value(0);
+        DateTime::from_timestamp_micros(micros)
+            .map(Some)
+            .ok_or_else(|| Error::Internal(format!("timestamp {micros} out of range")))
+    }
+}

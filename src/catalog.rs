@@ -1,0 +1,51 @@
+//! Registers the warehouse tables (and the views in `queries/`) on a DataFusion
+//! `SessionContext`. Tables are listing tables over `<table>/date=…/*.parquet` with the
+//! declared schema (never inferred) and `date` as a partition column, so a `date` filter
+//! prunes whole folders and `ts` filters prune row groups and pages.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::prelude::col;
+
+use crate::error::Result;
+use crate::tables::{ALL_TABLES, DATE, REJECTS, TS, schema_of};
+use crate::warehouse::Warehouse;
+
+/// Views every session has; each is a file in `queries/` (documented there).
+pub const VIEWS: &[(&str, &str)] = &[("deploy_spans", include_str!("../queries/deploy_spans.sql"))];
+
+/// A session over `warehouse` with every table and view registered.
+pub async fn open(warehouse: &Warehouse) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_str("datafusion.execution.time_zone", "UTC");
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_object_store(&warehouse.location.base_url, warehouse.location.store.clone());
+
+    for table in ALL_TABLES {
+        let schema = schema_of(table).expect("every listed table has a schema");
+        let mut options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(vec![(DATE.to_string(), DataType::Utf8)]);
+        if table != REJECTS {
+            options = options.with_file_sort_order(vec![vec![col(TS).sort(true, false)]]);
+        }
+        let url = ListingTableUrl::parse(warehouse.location.folder_url(table))?;
+        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+        ctx.register_table(table, Arc::new(ListingTable::try_new(config)?))?;
+    }
+    for (name, sql) in VIEWS {
+        let df = ctx.sql(sql).await?;
+        ctx.register_table(*name, df.into_view())?;
+    }
+    Ok(ctx)
+}
+
+/// What user SQL may do: read. DDL, DML (`INSERT`, `COPY`) and statements (`SET`) are refused.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+}

@@ -1,0 +1,264 @@
+//! Command-line interface: clap derive only. Parsing of typed values (times, durations)
+//! lives in small `value_parser` functions with unit tests; behaviour lives in `commands`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  retrace demo                                   run the whole pipeline on the bundled sample
+  retrace ingest                                 ingest every [[sources]] of ./retrace.toml
+  retrace sql \"SELECT service, count(*) FROM logs GROUP BY 1\"
+  retrace sql -f queries/errors_per_minute.sql --format csv
+  retrace timeline --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --service payments
+  retrace report --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --out reports/incident";
+
+/// Reconstruct incident timelines from logs, metrics, config changes and deploys.
+#[derive(Debug, Parser)]
+#[command(name = "retrace", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every verb accepts, before or after it.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./retrace.toml, optional unless given]
+    #[arg(long, global = true, env = "RETRACE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Warehouse location (a directory or s3://, gs://, az://, file:// URL); overrides the config
+    #[arg(long, global = true, env = "RETRACE_WAREHOUSE", value_name = "URL")]
+    pub warehouse: Option<String>,
+
+    /// More diagnostics on stderr (-v: debug, -vv: trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr, no progress bars
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on the bundled sample scenario, with no set-up.
+    Demo(DemoArgs),
+    /// Ingest the configured sources into the warehouse (idempotent).
+    Ingest(IngestArgs),
+    /// Run read-only SQL over the warehouse tables.
+    Sql(SqlArgs),
+    /// Print changes, deploys and error bursts in a window, in time order.
+    Timeline(TimelineArgs),
+    /// Write a Markdown incident report for a window.
+    Report(ReportArgs),
+    /// List the input formats retrace reads.
+    Formats,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the demo report
+    #[arg(long, default_value = "reports/demo", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Only ingest the sources with these names (default: all)
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The SQL to run
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub query: Option<String>,
+
+    /// Read the SQL from a file (several `;`-separated statements are run in order)
+    #[arg(short, long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Bind a named parameter: `--param from=2026-11-19T13:00Z` fills `$from`
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Write results to this file instead of stdout (required for parquet)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned text table
+    Table,
+    /// CSV with a header row
+    Csv,
+    /// JSON Lines, one object per row
+    Json,
+    /// Markdown table
+    Md,
+    /// Parquet file (needs --output)
+    Parquet,
+}
+
+/// A time window, `[from, to)`.
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// Start of the window: RFC 3339 (`2026-11-19T13:30:00Z`), `YYYY-MM-DDTHH:MM[:SS]` (UTC) or `YYYY-MM-DD`
+    #[arg(long, value_parser = parse_time)]
+    pub from: DateTime<Utc>,
+
+    /// End of the window (exclusive), same forms as --from
+    #[arg(long, value_parser = parse_time)]
+    pub to: DateTime<Utc>,
+
+    /// Only events of this service
+    #[arg(long)]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Group error log lines per service into buckets of this length (`30s`, `1m`, `5m`, `1h`)
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub bucket: chrono::Duration,
+
+    /// Lowest log level shown as error bursts
+    #[arg(long, value_enum, default_value_t = MinLevel::Error)]
+    pub min_level: MinLevel,
+
+    /// Display time zone (IANA name) shown beside UTC [default: the config's display_timezone]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MinLevel {
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Directory to write `report.md` into
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Display time zone (IANA name) shown beside UTC [default: the config's display_timezone]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+}
+
+/// Parses a command-line time. Naive forms are UTC: the command line has no source zone.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    // `2026-11-19T13:30Z`: RFC 3339 without seconds, common when typing by hand.
+    if let Some(stripped) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
+        if let Ok(t) = parse_naive(stripped) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(t) = parse_naive(s) {
+        return Ok(t.and_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    Err(format!(
+        "`{s}` is not a time; use RFC 3339 (2026-11-19T13:30:00Z), 2026-11-19T13:30 (UTC) or 2026-11-19"
+    ))
+}
+
+fn parse_naive(s: &str) -> Result<NaiveDateTime, chrono::ParseError> {
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .map(|f| NaiveDateTime::parse_from_str(s, f))
+        .find(Result::is_ok)
+        .unwrap_or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+}
+
+/// Parses `90s`, `5m`, `2h`, `1d`, `1w` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; use e.g. 30s, 5m, 2h, 30d"))?;
+    let d = match unit {
+        "" | "s" => chrono::Duration::seconds(n),
+        "m" | "min" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        "w" => chrono::Duration::weeks(n),
+        _ => return Err(format!("`{s}`: unknown unit `{unit}`; use s, m, h, d or w")),
+    };
+    if n <= 0 {
+        return Err(format!("`{s}`: a duration must be positive"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_every_documented_form() {
+        let want = "2026-11-19T13:30:00Z";
+        for s in [
+            "2026-11-19T13:30:00Z",
+            "2026-11-19T14:30:00+01:00",
+            "2026-11-19T13:30Z",
+            "2026-11-19T13:30",
+            "2026-11-19 13:30:00",
+        ] {
+            let t = parse_time(s).unwrap();
+            assert_eq!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), want, "{s}");
+        }
+        assert_eq!(parse_time("2026-11-19").unwrap().to_rfc3339(), "2026-11-19T00:00:00+00:00");
+        assert!(parse_time("yesterday").unwrap_err().contains("not a time"));
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90s").unwrap(), chrono::Duration::seconds(90));
+        assert_eq!(parse_duration("5m").unwrap(), chrono::Duration::minutes(5));
+        assert_eq!(parse_duration("2h").unwrap(), chrono::Duration::hours(2));
+        assert_eq!(parse_duration("30d").unwrap(), chrono::Duration::days(30));
+        assert_eq!(parse_duration("45").unwrap(), chrono::Duration::seconds(45));
+        assert!(parse_duration("5y").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("0m").unwrap_err().contains("positive"));
+        assert!(parse_duration("m").is_err());
+    }
+}

@@ -1,0 +1,316 @@
+//! One function per verb: load what it needs, call the library, print the result.
+//! Results go to stdout, diagnostics to stderr.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::ParamValues;
+use datafusion::scalar::ScalarValue;
+use datafusion::sql::parser::DFParser;
+
+use crate::analyze::Window;
+use crate::analyze::timeline::{self, Event, TimelineQuery};
+use crate::catalog;
+use crate::cli::{Cli, Command, GlobalArgs, MinLevel, OutputArgs, ReportArgs, SqlArgs, TimelineArgs};
+use crate::config::{Config, parse_tz};
+use crate::display;
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestOptions, IngestSummary};
+use crate::output;
+use crate::report;
+use crate::warehouse::Warehouse;
+
+/// How a successful run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> Result<Outcome> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Formats => formats(),
+        Command::Demo(args) => crate::demo::run(global, &args).await,
+        Command::Ingest(args) => {
+            let config = load(global)?;
+            let sources: Vec<_> = if args.sources.is_empty() {
+                config.sources.clone()
+            } else {
+                for name in &args.sources {
+                    if !config.sources.iter().any(|s| &s.name == name) {
+                        return Err(Error::Usage(format!("no source named `{name}` in the config")));
+                    }
+                }
+                config.sources.iter().filter(|s| args.sources.contains(&s.name)).cloned().collect()
+            };
+            if sources.is_empty() {
+                return Err(Error::Usage("nothing to ingest: the config has no [[sources]]".into()));
+            }
+            let warehouse = Warehouse::open(&config.warehouse)?;
+            let options = IngestOptions { progress: !global.quiet, ..IngestOptions::default() };
+            let summary = ingest::ingest(&warehouse, &sources, &options).await?;
+            print_summary(&summary, &mut std::io::stdout().lock()).map_err(|e| Error::io("stdout", e))?;
+            check_failures(&summary)?;
+            Ok(Outcome::Success)
+        }
+        Command::Sql(args) => sql(global, &args).await,
+        Command::Timeline(args) => timeline_cmd(global, &args).await,
+        Command::Report(args) => report_cmd(global, &args).await,
+    }
+}
+
+fn load(global: &GlobalArgs) -> Result<Config> {
+    Config::load(global.config.as_deref(), global.warehouse.as_deref())
+}
+
+/// Exit status 2 when any object could not be ingested (the summary was printed first).
+pub fn check_failures(summary: &IngestSummary) -> Result<()> {
+    if summary.failures.is_empty() {
+        return Ok(());
+    }
+    for (object, message) in &summary.failures {
+        eprintln!("error: {object}: {message}");
+    }
+    Err(Error::IngestIncomplete { failed: summary.failures.len(), total: summary.objects_seen })
+}
+
+pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "objects: {} seen, {} ingested ({} replaced), {} unchanged, {} failed",
+        s.objects_seen, s.objects_ingested, s.objects_replaced, s.objects_unchanged, s.objects_failed
+    )?;
+    if s.recovered_files > 0 {
+        writeln!(out, "recovered: removed {} files of an interrupted ingest", s.recovered_files)?;
+    }
+    for (table, rows) in &s.rows {
+        writeln!(out, "rows: {table:<8} {rows:>10}")?;
+    }
+    if s.rejects.is_empty() {
+        writeln!(out, "rejects: none")?;
+    } else {
+        for (reason, n) in &s.rejects {
+            writeln!(out, "rejects: {reason:<22} {n:>8}")?;
+        }
+        writeln!(out, "(see: retrace sql \"SELECT * FROM rejects\")")?;
+    }
+    Ok(())
+}
+
+fn formats() -> Result<Outcome> {
+    let text = "\
+FORMAT  KINDS                             EXAMPLE
+jsonl   logs, metrics, changes, deploys   {\"ts\":\"2026-11-19T14:02:00Z\",\"service\":\"payments\",\"level\":\"error\",\"msg\":\"pool exhausted\"}
+csv     logs, metrics, changes, deploys   ts,metric,value,service,code  /  1763560920,http_requests_total,1234,payments,200
+
+Compression by extension: .gz (multi-member), .zst. Timestamps: RFC 3339 / ISO 8601 with or
+without zone (naive times take the source's `timezone`), epoch s/ms/µs/ns. Field aliases and
+every rule: docs/formats.md.
+";
+    print!("{text}");
+    Ok(Outcome::Success)
+}
+
+async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
+    let text = match (&args.query, &args.file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| Error::io(f.display(), e))?,
+        (None, None) => return Err(Error::Usage("give a query or --file".into())),
+    };
+    let params = parse_params(&args.params)?;
+    let config = load(global)?;
+    let warehouse = Warehouse::open(&config.warehouse)?;
+    let ctx = catalog::open(&warehouse).await?;
+    let statements = DFParser::parse_sql(&text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
+    if statements.is_empty() {
+        return Err(Error::Usage("no SQL statement given".into()));
+    }
+    let state = ctx.state();
+    let mut results = Vec::new();
+    for statement in statements {
+        let plan = state.statement_to_plan(statement).await?;
+        catalog::read_only()
+            .verify_plan(&plan)
+            .map_err(|e| Error::RefusedSql(format!("{} (retrace sql is read-only)", e.strip_backtrace())))?;
+        let plan = bind_params(plan, &params)?;
+        let df = ctx.execute_logical_plan(plan).await?;
+        let schema = df.schema().as_arrow().clone();
+        results.push((schema, df.collect().await?));
+    }
+    // All statements ran before anything is written: one failure writes nothing.
+    for (schema, batches) in &results {
+        output::emit(&std::sync::Arc::new(schema.clone()), batches, args.output.format, args.output.output.as_deref())?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
+    raw.iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--param `{p}`: expected NAME=VALUE")))?;
+            Ok((k.trim().trim_start_matches('$').to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Binds `--param` values, typed as each placeholder's inferred type.
+fn bind_params(
+    plan: datafusion::logical_expr::LogicalPlan,
+    params: &HashMap<String, String>,
+) -> Result<datafusion::logical_expr::LogicalPlan> {
+    let types = plan.get_parameter_types()?;
+    if types.is_empty() {
+        return Ok(plan);
+    }
+    let mut values = HashMap::new();
+    for (name, ty) in types {
+        let key = name.trim_start_matches('$').to_string();
+        let raw = params
+            .get(&key)
+            .ok_or_else(|| Error::Usage(format!("the query needs --param {key}=VALUE")))?;
+        let value = match ty {
+            Some(DataType::Timestamp(_, _)) => {
+                let t = crate::cli::parse_time(raw).map_err(Error::Usage)?;
+                crate::analyze::params::timestamp(t)
+            }
+            Some(ty) => ScalarValue::try_from_string(raw.clone(), &ty)
+                .map_err(|e| Error::Usage(format!("--param {key}: {}", e.strip_backtrace())))?,
+            None => match raw.as_str() {
+                "true" | "false" => ScalarValue::Boolean(Some(raw == "true")),
+                _ => ScalarValue::Utf8(Some(raw.clone())),
+            },
+        };
+        values.insert(key, value.into());
+    }
+    Ok(plan.with_param_values(ParamValues::Map(values))?)
+}
+
+fn display_tz(config: &Config, flag: Option<&str>) -> Result<chrono_tz::Tz> {
+    match flag {
+        Some(name) => parse_tz(name, "--timezone").map_err(Error::Usage),
+        None => Ok(config.display_timezone),
+    }
+}
+
+async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Result<Outcome> {
+    let config = load(global)?;
+    let tz = display_tz(&config, args.timezone.as_deref())?;
+    let window = Window::new(args.window.from, args.window.to)?;
+    let warehouse = Warehouse::open(&config.warehouse)?;
+    let ctx = catalog::open(&warehouse).await?;
+    let query = TimelineQuery {
+        window,
+        service: args.window.service.clone(),
+        bucket: args.bucket,
+        include_warn: args.min_level == MinLevel::Warn,
+    };
+    let events = timeline::build(&ctx, &query).await?;
+    if events.is_empty() {
+        eprintln!("No changes, deploys or error lines in {} → {}.", display::utc(window.from), display::utc(window.to));
+    }
+    let root = config.path.as_deref().and_then(source_root);
+    print_events(&events, tz, root.as_deref(), &args.output)?;
+    Ok(Outcome::Success)
+}
+
+/// Timeline events as a table in any output format.
+pub fn print_events(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>, output: &OutputArgs) -> Result<()> {
+    let (schema, batch) = events_batch(events, tz, source_root)?;
+    output::emit(&schema, &[batch], output.format, output.output.as_deref())
+}
+
+/// Events as one batch. Sources under `source_root` are shown relative to it.
+pub fn events_batch(
+    events: &[Event],
+    tz: chrono_tz::Tz,
+    source_root: Option<&str>,
+) -> Result<(std::sync::Arc<Schema>, RecordBatch)> {
+    let short = |object: &str| -> String {
+        source_root
+            .and_then(|root| object.strip_prefix(root))
+            .unwrap_or(object)
+            .to_string()
+    };
+    let local_name = format!("time_{}", tz.name().to_lowercase().replace('/', "_"));
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("time_utc", DataType::Utf8, false),
+        Field::new(local_name, DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("service", DataType::Utf8, true),
+        Field::new("severity", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, false),
+        Field::new("detail", DataType::Utf8, true),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, false),
+    ]));
+    let col = |f: &dyn Fn(&Event) -> Option<String>| -> std::sync::Arc<StringArray> {
+        std::sync::Arc::new(events.iter().map(f).collect::<StringArray>())
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            col(&|e| Some(display::utc(e.ts))),
+            col(&|e| Some(display::local(e.ts, tz))),
+            col(&|e| Some(e.kind.label().to_string())),
+            col(&|e| e.service.clone()),
+            col(&|e| Some(e.severity.label().to_string())),
+            col(&|e| Some(e.title.clone())),
+            col(&|e| e.detail.clone()),
+            col(&|e| Some(short(&e.source.object))),
+            std::sync::Arc::new(events.iter().map(|e| e.source.line).collect::<UInt64Array>()),
+        ],
+    )?;
+    Ok((schema, batch))
+}
+
+async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result<Outcome> {
+    let config = load(global)?;
+    let tz = display_tz(&config, args.timezone.as_deref())?;
+    let window = Window::new(args.window.from, args.window.to)?;
+    let warehouse = Warehouse::open(&config.warehouse)?;
+    let ctx = catalog::open(&warehouse).await?;
+    let request = report::ReportRequest {
+        window,
+        service: args.window.service.clone(),
+        display_timezone: tz,
+        source_root: config.path.as_deref().and_then(source_root),
+    };
+    let report = report::build(&ctx, &request).await?;
+    let path = write_report(&report, &args.out)?;
+    println!("{}", path.display());
+    Ok(Outcome::Success)
+}
+
+/// The `file://` URL of a config file's folder: source URLs under it are shown relative.
+pub fn source_root(config_path: &std::path::Path) -> Option<String> {
+    let dir = std::path::absolute(config_path).ok()?.parent()?.to_path_buf();
+    Some(format!("file://{}/", dir.display()))
+}
+
+pub fn write_report(report: &report::Report, dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let path = dir.join("report.md");
+    std::fs::write(&path, report::markdown::render(report)).map_err(|e| Error::io(path.display(), e))?;
+    Ok(path)
+}

@@ -1,0 +1,98 @@
+//! `retrace demo`: the whole pipeline on the bundled sample, with no set-up. Ingests
+//! `samples/` into a scratch warehouse, finds the window around the worst minute of error
+//! lines, prints its timeline and writes the Markdown report.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+use crate::analyze::params::{self, Column, Params};
+use crate::analyze::timeline::{self, TimelineQuery};
+use crate::analyze::Window;
+use crate::catalog;
+use crate::cli::{DemoArgs, GlobalArgs, OutputArgs, OutputFormat};
+use crate::commands::{Outcome, check_failures, print_events, print_summary, source_root, write_report};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestOptions};
+use crate::report;
+use crate::warehouse::Warehouse;
+
+const PEAK_SQL: &str = "SELECT date_trunc('minute', ts) AS minute, count(*) AS lines \
+     FROM logs WHERE level IN ('error', 'fatal') GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1";
+
+/// The sample folder: next to the crate (works from any directory with a source checkout).
+pub fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
+    let config_path = sample_dir().join("retrace.toml");
+    let mut config = Config::from_file(&config_path)?;
+    config.warehouse = match &global.warehouse {
+        Some(w) => w.clone(),
+        None => {
+            let scratch = std::env::temp_dir().join("retrace-demo").join("warehouse");
+            if scratch.exists() {
+                std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(scratch.display(), e))?;
+            }
+            scratch.display().to_string()
+        }
+    };
+    eprintln!("Ingesting the sample scenario into {} …", config.warehouse);
+    let warehouse = Warehouse::open(&config.warehouse)?;
+    let options = IngestOptions { progress: !global.quiet, ..IngestOptions::default() };
+    let started = std::time::Instant::now();
+    let summary = ingest::ingest(&warehouse, &config.sources, &options).await?;
+    if !global.quiet {
+        print_summary(&summary, &mut std::io::stderr().lock()).map_err(|e| Error::io("stderr", e))?;
+        eprintln!("ingest took {:.1}s", started.elapsed().as_secs_f64());
+    }
+    check_failures(&summary)?;
+
+    let ctx = catalog::open(&warehouse).await?;
+    let window = incident_window(&ctx).await?;
+    let events = timeline::build(
+        &ctx,
+        &TimelineQuery { window, service: None, bucket: Duration::minutes(5), include_warn: false },
+    )
+    .await?;
+    println!(
+        "Timeline {} → {} (UTC; {} shown beside it):",
+        crate::display::utc(window.from),
+        crate::display::utc(window.to),
+        config.display_timezone.name()
+    );
+    let root = source_root(&config_path);
+    let table = OutputArgs { format: OutputFormat::Table, output: None };
+    print_events(&events, config.display_timezone, root.as_deref(), &table)?;
+
+    let request = report::ReportRequest {
+        window,
+        service: None,
+        display_timezone: config.display_timezone,
+        source_root: root,
+    };
+    let report = report::build(&ctx, &request).await?;
+    let path = write_report(&report, &args.out)?;
+    eprintln!("Report written to {}", path.display());
+    eprintln!("Explore the tables: retrace sql --warehouse {} \"SELECT * FROM deploy_spans\"", config.warehouse);
+    Ok(Outcome::Success)
+}
+
+/// 90 minutes before to 60 minutes after the minute with the most error lines, widened to
+/// half hours. A demo heuristic for choosing what to show, not a finding.
+async fn incident_window(ctx: &datafusion::prelude::SessionContext) -> Result<Window> {
+    let batches = params::run(ctx, PEAK_SQL, Params::default()).await?;
+    let peak: Option<DateTime<Utc>> = match batches.iter().find(|b| b.num_rows() > 0) {
+        Some(b) => Column::of(b, "minute")?.time(0)?,
+        None => None,
+    };
+    let peak = peak.ok_or_else(|| Error::Usage("the sample has no error lines; is samples/data intact?".into()))?;
+    let half_hour = Duration::minutes(30);
+    let from = (peak - Duration::minutes(90)).duration_trunc(half_hour).map_err(|e| Error::Internal(e.to_string()))?;
+    let to = (peak + Duration::minutes(60) + half_hour)
+        .duration_trunc(half_hour)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Window::new(from, to)
+}

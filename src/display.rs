@@ -1,0 +1,42 @@
+//! How times and durations are shown to people: UTC always, the display zone beside it.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// `2026-11-19 14:02:00Z`
+pub fn utc(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+/// `2026-11-19 09:02:00 EST` (the zone's abbreviation at that instant).
+pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
+/// `1h 25m`, `4m 10s`, `45s`.
+pub fn duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    match (h, m, sec) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, 0, _) => format!("{h}h"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let t = DateTime::parse_from_rfc3339("2026-11-19T14:02:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(utc(t), "2026-11-19 14:02:00Z");
+        assert_eq!(local(t, chrono_tz::America::New_York), "2026-11-19 09:02:00 EST");
+        assert_eq!(duration(chrono::Duration::seconds(5100)), "1h 25m");
+        assert_eq!(duration(chrono::Duration::seconds(250)), "4m 10s");
+        assert_eq!(duration(chrono::Duration::seconds(45)), "45s");
+    }
+}

@@ -1,0 +1,84 @@
+//! The crate's error type.
+//!
+//! Variants separate "your input is wrong" (config, URLs, SQL, unreadable objects) from
+//! "this is a bug" ([`Error::Internal`]), as DataFusion's `Plan`/`Execution` vs `Internal`
+//! do. Messages name the object, line and field where there is one. Malformed *records*
+//! are not errors: they become rows of the `rejects` table (see `ingest::reject`).
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+use datafusion::parquet::errors::ParquetError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `retrace.toml` is missing, unreadable or invalid.
+    #[error("config {path}: {message}")]
+    Config { path: String, message: String },
+
+    /// A source or warehouse URL cannot be used.
+    #[error("URL `{url}`: {message}")]
+    Url { url: String, message: String },
+
+    /// A command-line value that parsed but makes no sense together with the rest.
+    #[error("{0}")]
+    Usage(String),
+
+    /// SQL that retrace refuses to run (writes, DDL, `SET`, …).
+    #[error("refused SQL: {0}")]
+    RefusedSql(String),
+
+    /// One source object could not be read at all (as opposed to a malformed record in it).
+    #[error("object {object}: {message}")]
+    Object { object: String, message: String },
+
+    /// Some objects of an ingest failed; the rest were ingested and committed.
+    #[error("{failed} of {total} objects could not be ingested (see the summary above)")]
+    IngestIncomplete { failed: usize, total: usize },
+
+    /// The warehouse holds something retrace did not write, or cannot read its own manifest.
+    #[error("warehouse {location}: {message}")]
+    Warehouse { location: String, message: String },
+
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+
+    #[error("arrow: {0}")]
+    Arrow(#[from] ArrowError),
+
+    #[error("parquet: {0}")]
+    Parquet(#[from] ParquetError),
+
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A broken invariant inside retrace. Please report it.
+    #[error("internal error (this is a bug in retrace): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Io { path: path.to_string(), source }
+    }
+
+    /// True when the error is the reader going away (`retrace sql … | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::Arrow(ArrowError::IoError(_, e)) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::Arrow(ArrowError::ExternalError(e)) => e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Rows → Arrow. A [`DayBuffer`] holds the rows of one object per UTC day in Arrow
+//! builders and, on flush, yields one batch per day sorted by `(ts, line)`: the order the
+//! warehouse promises inside every file. Memory is bounded by the flush threshold, not
+//! by the object's size.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{
+    ArrayRef, Float64Builder, Int32Builder, MapBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    UInt64Builder,
+};
+use datafusion::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use datafusion::arrow::error::ArrowError;
+
+use super::record::{Cell, ColType, KindSpec, Row};
+use super::reject::{Reject, raw_text};
+use crate::tables::{Kind, REJECTS_SCHEMA};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The UTC day of a timestamp.
+pub fn day_of(micros: i64) -> NaiveDate {
+    let days = micros.div_euclid(MICROS_PER_DAY);
+    NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or(NaiveDate::MIN)
+}
+
+enum ColumnBuilder {
+    Timestamp(TimestampMicrosecondBuilder),
+    Text(StringBuilder),
+    Int32(Int32Builder),
+    Float64(Float64Builder),
+}
+
+/// Builders for one kind's table.
+pub struct TableBuilder {
+    kind: Kind,
+    columns: Vec<ColumnBuilder>,
+    extras: MapBuilder<StringBuilder, StringBuilder>,
+    source: StringBuilder,
+    line: UInt64Builder,
+    len: usize,
+}
+
+impl TableBuilder {
+    pub fn new(kind: Kind, spec: &KindSpec) -> Self {
+        let columns = spec
+            .columns
+            .iter()
+            .map(|c| match c.ty {
+                ColType::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+                ColType::Text => ColumnBuilder::Text(StringBuilder::new()),
+                ColType::Int32 => ColumnBuilder::Int32(Int32Builder::new()),
+                ColType::Float64 => ColumnBuilder::Float64(Float64Builder::new()),
+            })
+            .collect();
+        TableBuilder {
+            kind,
+            columns,
+            extras: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
+            source: StringBuilder::new(),
+            line: UInt64Builder::new(),
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn append(&mut self, row: &Row, source: &str, line: u64) -> Result<(), ArrowError> {
+        for (b, cell) in self.columns.iter_mut().zip(&row.cells) {
+            match (b, cell) {
+                (ColumnBuilder::Timestamp(b), Cell::Timestamp(v)) => b.append_value(*v),
+                (ColumnBuilder::Text(b), Cell::Text(v)) => b.append_value(v),
+                (ColumnBuilder::Int32(b), Cell::Int32(v)) => b.append_value(*v),
+                (ColumnBuilder::Float64(b), Cell::Float64(v)) => b.append_value(*v),
+                (ColumnBuilder::Timestamp(b), Cell::Null) => b.append_null(),
+                (ColumnBuilder::Text(b), Cell::Null) => b.append_null(),
+                (ColumnBuilder::Int32(b), Cell::Null) => b.append_null(),
+                (ColumnBuilder::Float64(b), Cell::Null) => b.append_null(),
+                (_, cell) => {
+                    return Err(ArrowError::InvalidArgumentError(format!(
+                        "cell {cell:?} does not fit its column (bug in the {} spec)",
+                        self.kind
+                    )));
+                }
+            }
+        }
+        if row.extras.is_empty() {
+            self.extras.append(false)?;
+        } else {
+            for (k, v) in &row.extras {
+                self.extras.keys().append_value(k);
+                self.extras.values().append_value(v);
+            }
+            self.extras.append(true)?;
+        }
+        self.source.append_value(source);
+        self.line.append_value(line);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Finishes the builders into a batch sorted by `(ts, line)`.
+    pub fn finish_sorted(&mut self) -> Result<RecordBatch, ArrowError> {
+        let mut arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Int32(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Float64(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        arrays.push(Arc::new(self.extras.finish()));
+        arrays.push(Arc::new(self.source.finish()));
+        arrays.push(Arc::new(self.line.finish()));
+        self.len = 0;
+        let batch = RecordBatch::try_new(self.kind.schema(), arrays)?;
+        sort_by_time(batch)
+    }
+}
+
+fn sort_by_time(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let ts = batch.column(0).clone();
+    let line = batch.column_by_name("line").cloned().unwrap_or_else(|| ts.clone());
+    let indices = lexsort_to_indices(
+        &[SortColumn { values: ts, options: None }, SortColumn { values: line, options: None }],
+        None,
+    )?;
+    take_record_batch(&batch, &indices)
+}
+
+/// The rows of one object, bucketed by UTC day.
+pub struct DayBuffer {
+    kind: Kind,
+    spec: &'static KindSpec,
+    days: BTreeMap<NaiveDate, TableBuilder>,
+    rows: usize,
+}
+
+impl DayBuffer {
+    pub fn new(kind: Kind, spec: &'static KindSpec) -> Self {
+        DayBuffer { kind, spec, days: BTreeMap::new(), rows: 0 }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn append(&mut self, row: &Row, source: &str, line: u64) -> Result<(), ArrowError> {
+        let (kind, spec) = (self.kind, self.spec);
+        self.days
+            .entry(day_of(row.ts()))
+            .or_insert_with(|| TableBuilder::new(kind, spec))
+            .append(row, source, line)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// One sorted batch per day, oldest first; the buffer is empty afterwards.
+    pub fn flush(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
+        self.rows = 0;
+        std::mem::take(&mut self.days)
+            .into_iter()
+            .filter(|(_, b)| !b.is_empty())
+            .map(|(day, mut b)| Ok((day, b.finish_sorted()?)))
+            .collect()
+    }
+}
+
+/// Builders for the `rejects` table.
+pub struct RejectsBuilder {
+    source: StringBuilder,
+    line: UInt64Builder,
+    table: StringBuilder,
+    reason: StringBuilder,
+    detail: StringBuilder,
+    raw: StringBuilder,
+    len: usize,
+}
+
+impl Default for RejectsBuilder {
+    fn default() -> Self {
+        RejectsBuilder {
+            source: StringBuilder::new(),
+            line: UInt64Builder::new(),
+            table: StringBuilder::new(),
+            reason: StringBuilder::new(),
+            detail: StringBuilder::new(),
+            raw: StringBuilder::new(),
+            len: 0,
+        }
+    }
+}
+
+impl RejectsBuilder {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn append(&mut self, source: &str, line: u64, kind: Kind, reject: &Reject, raw: &[u8]) {
+        self.source.append_value(source);
+        self.line.append_value(line);
+        self.table.append_value(kind.table());
+        self.reason.append_value(reject.reason.code());
+        self.detail.append_value(&reject.detail);
+        self.raw.append_value(raw_text(raw));
+        self.len += 1;
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.len = 0;
+        RecordBatch::try_new(
+            REJECTS_SCHEMA.clone(),
+            vec![
+                Arc::new(self.source.finish()),
+                Arc::new(self.line.finish()),
+                Arc::new(self.table.finish()),
+                Arc::new(self.reason.finish()),
+                Arc::new(self.detail.finish()),
+                Arc::new(self.raw.finish()),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_utc_calendar_days() {
+        assert_eq!(day_of(0).to_string(), "1970-01-01");
+        assert_eq!(day_of(1_763_596_799_999_999).to_string(), "2026-11-19");
+        assert_eq!(day_of(1_763_596_800_000_000).to_string(), "2026-11-20");
+        assert_eq!(day_of(-1).to_string(), "1969-12-31");
+    }
+}

@@ -1,0 +1,395 @@
+//! Ingest: source objects → typed Arrow batches → warehouse files, with every malformed
+//! record kept in `rejects`.
+//!
+//! Per source: list the objects its URL names; skip those whose manifest entry has the
+//! same version (size + ETag/last-modified); stream each other object on a blocking thread
+//! (decompress → lines/records → rows → per-day builders → sorted Parquet files), then
+//! commit its manifest entry. An object that cannot be read at all is reported and
+//! contributes nothing (its files are removed, it is retried next run); the others go on.
+
+pub mod batch;
+pub mod csv;
+pub mod jsonl;
+pub mod kinds;
+pub mod reader;
+pub mod record;
+pub mod reject;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+use indicatif::ProgressBar;
+use object_store::ObjectMeta;
+use serde::Serialize;
+use tokio::runtime::Handle;
+use tracing::{info, warn};
+
+use crate::config::{Format, Source};
+use crate::error::{Error, Result};
+use crate::tables::REJECTS;
+use crate::warehouse::{ObjectEntry, Warehouse, layout, parquet, store::SourceUrl};
+use batch::{DayBuffer, RejectsBuilder};
+use record::{Assembler, Row, SourceDefaults};
+use reject::{Reason, Reject};
+use time::TimeParser;
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Objects ingested at once.
+    pub concurrency: usize,
+    /// Buffered rows per object before a flush to Parquet (bounds memory).
+    pub flush_rows: usize,
+    pub progress: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            flush_rows: 256 * 1024,
+            progress: false,
+        }
+    }
+}
+
+/// What an ingest did. Counts add up: every non-blank line of every ingested object is
+/// in `rows` or in `rejects`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub objects_seen: usize,
+    pub objects_ingested: usize,
+    /// Ingested before with the same version: skipped.
+    pub objects_unchanged: usize,
+    /// Ingested before with another version: rows replaced.
+    pub objects_replaced: usize,
+    pub objects_failed: usize,
+    /// Rows written per table.
+    pub rows: BTreeMap<String, u64>,
+    /// Rejected records per reason code.
+    pub rejects: BTreeMap<String, u64>,
+    pub blank_lines: u64,
+    /// Uncommitted files of an earlier interrupted ingest that were removed first.
+    pub recovered_files: usize,
+    /// (object or source, message) for every object or source that failed.
+    pub failures: Vec<(String, String)>,
+}
+
+impl IngestSummary {
+    pub fn total_rows(&self) -> u64 {
+        self.rows.values().sum()
+    }
+    pub fn total_rejects(&self) -> u64 {
+        self.rejects.values().sum()
+    }
+}
+
+/// One object to ingest.
+struct Job {
+    source: Source,
+    format: Format,
+    meta: ObjectMeta,
+    url: String,
+    id: String,
+    version: String,
+    previous: Option<ObjectEntry>,
+    store: Arc<dyn object_store::ObjectStore>,
+}
+
+/// Ingests `sources` into `warehouse`.
+pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestOptions) -> Result<IngestSummary> {
+    let mut summary = IngestSummary { recovered_files: warehouse.recover().await?, ..Default::default() };
+    if summary.recovered_files > 0 {
+        info!(files = summary.recovered_files, "Removed files left by an interrupted ingest.");
+    }
+
+    let mut jobs = Vec::new();
+    for source in sources {
+        let resolved = match SourceUrl::parse(&source.url) {
+            Ok(u) => u,
+            Err(e) => {
+                summary.failures.push((source.url.clone(), e.to_string()));
+                continue;
+            }
+        };
+        let objects = match resolved.objects().await {
+            Ok(o) => o,
+            Err(e) => {
+                summary.failures.push((source.url.clone(), format!("cannot list: {e}")));
+                continue;
+            }
+        };
+        if objects.is_empty() {
+            warn!(source = %source.name, url = %source.url, "No objects match this source.");
+        }
+        for meta in objects {
+            summary.objects_seen += 1;
+            let url = resolved.location.url_of(&meta.location);
+            let Some(format) = source.format.or_else(|| Format::from_object_name(meta.location.as_ref())) else {
+                summary.objects_failed += 1;
+                summary.failures.push((
+                    url,
+                    format!("cannot tell the format from the name; set `format` on source `{}`", source.name),
+                ));
+                continue;
+            };
+            let id = layout::object_id(source.kind, &url);
+            let version = layout::object_version(meta.size, meta.e_tag.as_deref(), &meta.last_modified.to_rfc3339());
+            let previous = warehouse.entry(&id).await?;
+            if previous.as_ref().is_some_and(|p| p.version == version) {
+                summary.objects_unchanged += 1;
+                continue;
+            }
+            jobs.push(Job {
+                source: source.clone(),
+                format,
+                meta,
+                url,
+                id,
+                version,
+                previous,
+                store: resolved.location.store.clone(),
+            });
+        }
+    }
+
+    let total_bytes: u64 = jobs.iter().map(|j| j.meta.size).sum();
+    let progress = progress_bar(options.progress, total_bytes);
+    let handle = Handle::current();
+    let flush_rows = options.flush_rows;
+    let mut results = futures::stream::iter(jobs)
+        .map(|job| {
+            let (wh, handle, progress) = (warehouse.clone(), handle.clone(), progress.clone());
+            async move {
+                let url = job.url.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    let outcome = ingest_object(&job, &wh, &handle, &progress, flush_rows);
+                    (job, outcome)
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("ingest task for {url} failed: {e}")))?;
+                Ok::<_, Error>(outcome)
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1));
+
+    while let Some(done) = results.next().await {
+        let (job, outcome) = done?;
+        match outcome {
+            Ok(outcome) => {
+                warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref()).await?;
+                summary.objects_ingested += 1;
+                summary.objects_replaced += usize::from(job.previous.is_some());
+                *summary.rows.entry(job.source.kind.table().to_string()).or_default() += outcome.entry.rows;
+                for (reason, n) in outcome.rejects {
+                    *summary.rejects.entry(reason.code().to_string()).or_default() += n;
+                }
+                summary.blank_lines += outcome.blank_lines;
+            }
+            Err(e) => {
+                summary.objects_failed += 1;
+                summary.failures.push((job.url.clone(), e.to_string()));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    summary.failures.sort();
+    Ok(summary)
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+struct ObjectOutcome {
+    entry: ObjectEntry,
+    rejects: BTreeMap<Reason, u64>,
+    blank_lines: u64,
+}
+
+/// Streams one object into warehouse files. Runs on a blocking thread.
+fn ingest_object(
+    job: &Job,
+    warehouse: &Warehouse,
+    handle: &Handle,
+    progress: &ProgressBar,
+    flush_rows: usize,
+) -> Result<ObjectOutcome> {
+    let mut sink = ObjectSink::new(job, warehouse, handle, flush_rows);
+    let result = read_object(job, handle, progress, &mut sink);
+    match result.and_then(|blank| sink.finish(blank)) {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            // The object contributes nothing: remove what it wrote so far.
+            for key in &sink.files {
+                if let Err(del) = handle.block_on(warehouse.delete(key)) {
+                    warn!(file = %key, error = %del, "Could not remove a file of a failed object; the next ingest will.");
+                }
+            }
+            Err(match e {
+                Error::Object { message, .. } => Error::Object { object: job.url.clone(), message },
+                other => Error::Object { object: job.url.clone(), message: other.to_string() },
+            })
+        }
+    }
+}
+
+/// Parses the object's records into the sink; returns the number of blank lines.
+fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut ObjectSink<'_>) -> Result<u64> {
+    let object_err = |e: &dyn std::fmt::Display| Error::Object { object: job.url.clone(), message: e.to_string() };
+    let progress_reader = {
+        let store = job.store.clone();
+        reader::open(store, &job.meta.location, handle, progress.clone()).map_err(|e| object_err(&e))?
+    };
+    let asm = Assembler::new(
+        kinds::spec(job.source.kind),
+        TimeParser::new(job.source.timezone),
+        SourceDefaults { service: job.source.service.clone() },
+    );
+    let mut blank = 0u64;
+    match job.format {
+        Format::Jsonl => {
+            let mut lines = reader::Lines::new(progress_reader, reader::MAX_LINE);
+            while let Some((n, line)) = lines.next_line().map_err(|e| object_err(&e))? {
+                match line {
+                    reader::Line::Text(text) if jsonl::is_blank(text) => blank += 1,
+                    reader::Line::Text(text) => match jsonl::parse_line(text, &asm) {
+                        Ok(row) => sink.row(&row, n)?,
+                        Err(reject) => sink.reject(n, &reject, text)?,
+                    },
+                    reader::Line::TooLong { head, len } => {
+                        let reject = Reject::new(
+                            Reason::LineTooLong,
+                            format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE),
+                        );
+                        sink.reject(n, &reject, head)?;
+                    }
+                }
+            }
+        }
+        Format::Csv => {
+            csv::read(progress_reader, &asm, |n, raw, outcome| match outcome {
+                Ok(row) => sink.row(&row, n),
+                Err(reject) => sink.reject(n, &reject, raw),
+            })
+            .map_err(|e| match e {
+                Error::Object { message, .. } => object_err(&message),
+                other => other,
+            })?;
+        }
+    }
+    Ok(blank)
+}
+
+/// Collects one object's rows and rejects and flushes them to Parquet files.
+struct ObjectSink<'a> {
+    job: &'a Job,
+    warehouse: &'a Warehouse,
+    handle: &'a Handle,
+    flush_rows: usize,
+    data: DayBuffer,
+    rejects: RejectsBuilder,
+    reject_day: NaiveDate,
+    reject_counts: BTreeMap<Reason, u64>,
+    rows: u64,
+    seq: u32,
+    files: Vec<String>,
+}
+
+impl<'a> ObjectSink<'a> {
+    fn new(job: &'a Job, warehouse: &'a Warehouse, handle: &'a Handle, flush_rows: usize) -> Self {
+        let kind = job.source.kind;
+        ObjectSink {
+            job,
+            warehouse,
+            handle,
+            flush_rows,
+            data: DayBuffer::new(kind, kinds::spec(kind)),
+            rejects: RejectsBuilder::default(),
+            // Rejects have no trustworthy time; they are filed under the day the object was written.
+            reject_day: job.meta.last_modified.date_naive(),
+            reject_counts: BTreeMap::new(),
+            rows: 0,
+            seq: 0,
+            files: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, row: &Row, line: u64) -> Result<()> {
+        self.data.append(row, &self.job.url, line)?;
+        self.rows += 1;
+        if self.data.rows() >= self.flush_rows {
+            self.flush_data()?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, line: u64, reject: &Reject, raw: &[u8]) -> Result<()> {
+        tracing::debug!(object = %self.job.url, line, reason = %reject.reason, detail = %reject.detail, "Rejected record.");
+        self.rejects.append(&self.job.url, line, self.job.source.kind, reject, raw);
+        *self.reject_counts.entry(reject.reason).or_default() += 1;
+        if self.rejects.len() >= self.flush_rows {
+            self.flush_rejects()?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, table: &str, day: NaiveDate, batch: &datafusion::arrow::array::RecordBatch, sorted: bool) -> Result<()> {
+        let key = layout::data_key(table, day, &self.job.id, &self.job.version, self.seq);
+        self.seq += 1;
+        let bytes = parquet::encode(batch, sorted)?;
+        self.handle.block_on(self.warehouse.put(&key, bytes))?;
+        self.files.push(key);
+        Ok(())
+    }
+
+    fn flush_data(&mut self) -> Result<()> {
+        let table = self.job.source.kind.table();
+        for (day, batch) in self.data.flush()? {
+            self.write(table, day, &batch, true)?;
+        }
+        Ok(())
+    }
+
+    fn flush_rejects(&mut self) -> Result<()> {
+        if self.rejects.len() > 0 {
+            let batch = self.rejects.finish()?;
+            self.write(REJECTS, self.reject_day, &batch, false)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, blank_lines: u64) -> Result<ObjectOutcome> {
+        self.flush_data()?;
+        self.flush_rejects()?;
+        let meta = &self.job.meta;
+        Ok(ObjectOutcome {
+            entry: ObjectEntry {
+                object: self.job.url.clone(),
+                kind: self.job.source.kind,
+                size: meta.size,
+                e_tag: meta.e_tag.clone(),
+                last_modified: meta.last_modified.to_rfc3339(),
+                version: self.job.version.clone(),
+                rows: self.rows,
+                rejects: self.reject_counts.values().sum(),
+                files: self.files.clone(),
+            },
+            rejects: std::mem::take(&mut self.reject_counts),
+            blank_lines,
+        })
+    }
+}
+

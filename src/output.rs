@@ -1,0 +1,122 @@
+//! Result batches → the formats users ask for (`--format table|csv|json|md|parquet`).
+//! One writer per format over the same batches (ripgrep's printer split). Text formats
+//! format every cell with Arrow's display rules, so timestamps, maps and lists look the
+//! same in table, CSV and Markdown.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::parquet::arrow::ArrowWriter;
+
+use crate::cli::OutputFormat;
+use crate::error::{Error, Result};
+
+/// Writes batches to `--output` or stdout.
+pub fn emit(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, output: Option<&Path>) -> Result<()> {
+    if format == OutputFormat::Parquet {
+        let path = output.ok_or_else(|| Error::Usage("--format parquet needs --output FILE".into()))?;
+        let file = File::create(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut w = ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
+        for b in batches {
+            w.write(b)?;
+        }
+        w.close()?;
+        return Ok(());
+    }
+    match output {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path.display(), e))?);
+            write(schema, batches, format, &mut file)?;
+            file.flush().map_err(|e| Error::io(path.display(), e))
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            write(schema, batches, format, &mut lock)?;
+            lock.flush().map_err(|e| Error::io("stdout", e))
+        }
+    }
+}
+
+/// Writes batches in a text format.
+pub fn write(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("output", e);
+    match format {
+        OutputFormat::Table => {
+            let table = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), batches)?;
+            writeln!(out, "{table}").map_err(io)?;
+        }
+        OutputFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
+                .map_err(|e| Error::io("output", e.into()))?;
+            for row in rows(batches)? {
+                w.write_record(&row).map_err(|e| Error::io("output", e.into()))?;
+            }
+            w.flush().map_err(io)?;
+        }
+        OutputFormat::Json => {
+            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(out);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+        OutputFormat::Md => {
+            let names: Vec<String> = schema.fields().iter().map(|f| md_cell(f.name())).collect();
+            writeln!(out, "| {} |", names.join(" | ")).map_err(io)?;
+            writeln!(out, "|{}", " --- |".repeat(names.len())).map_err(io)?;
+            for row in rows(batches)? {
+                let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+                writeln!(out, "| {} |", cells.join(" | ")).map_err(io)?;
+            }
+        }
+        OutputFormat::Parquet => return Err(Error::Internal("parquet is written by emit".into())),
+    }
+    Ok(())
+}
+
+/// Every row as display strings (nulls as empty strings).
+pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+    let options = FormatOptions::default().with_display_error(true);
+    let mut out = Vec::new();
+    for b in batches {
+        let formatters = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for i in 0..b.num_rows() {
+            out.push(formatters.iter().map(|f| f.value(i).to_string()).collect());
+        }
+    }
+    Ok(out)
+}
+
+/// A Markdown table cell: pipes escaped, line breaks folded, so any text keeps the table valid.
+pub fn md_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_cells_stay_inside_their_cell() {
+        assert_eq!(md_cell("a|b\nc\u{1b}[31m"), "a\\|b c[31m");
+    }
+}

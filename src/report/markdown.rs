@@ -1,0 +1,185 @@
+//! Markdown rendering of a [`Report`]: an editable draft. Every table cell goes through
+//! `md_cell`, so log text with pipes or line breaks cannot break a table.
+
+use std::fmt::Write;
+
+use chrono_tz::Tz;
+
+use super::model::Report;
+use crate::analyze::timeline::EventKind;
+use crate::display::{duration, local, utc};
+use crate::output::md_cell;
+
+pub fn render(report: &Report) -> String {
+    let tz: Tz = report.display_timezone.parse().unwrap_or(Tz::UTC);
+    let (from, to) = report.window;
+    let mut out = String::new();
+    let w = &mut out;
+
+    let _ = writeln!(w, "# {}\n", md_text(&report.title));
+    let _ = writeln!(
+        w,
+        "Window: **{} → {}** ({}), shown in UTC and {}.\n",
+        utc(from),
+        utc(to),
+        duration(to - from),
+        tz.name()
+    );
+    let _ = writeln!(
+        w,
+        "> First-cut report: it lists what the telemetry shows in the window. SLO breach \
+         detection and suspect ranking are not computed yet; read the changes below with that in mind.\n"
+    );
+
+    // Summary: counts only.
+    let changes = report.changes().count();
+    let deploy_events = report.timeline.iter().filter(|e| e.kind == EventKind::Deploy).count();
+    let error_lines: u64 = report.activity.iter().map(|a| a.error_lines).sum();
+    let services_with_errors = report.activity.iter().filter(|a| a.error_lines > 0).count();
+    let _ = writeln!(w, "## Summary\n");
+    let _ = writeln!(w, "- {changes} config changes, {} deploys ({deploy_events} deploy events).", report.deploys.len());
+    let _ = writeln!(w, "- {error_lines} error log lines across {services_with_errors} services.");
+    if let Some(first) = report.activity.iter().filter_map(|a| a.first_error.map(|t| (t, a))).min_by_key(|(t, _)| *t) {
+        let _ = writeln!(
+            w,
+            "- First error line in the window: {} on {}.",
+            utc(first.0),
+            md_text(first.1.service.as_deref().unwrap_or("(no service)"))
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Activity per service\n");
+    let _ = writeln!(w, "| service | log lines | warn | error | 5xx | first error (UTC) |");
+    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | --- |");
+    for a in &report.activity {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            md_cell(a.service.as_deref().unwrap_or("(none)")),
+            a.lines,
+            a.warn_lines,
+            a.error_lines,
+            a.status_5xx,
+            a.first_error.map(utc).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Timeline\n");
+    let _ = writeln!(w, "Error log lines are grouped per service into 5-minute buckets.\n");
+    let _ = writeln!(w, "| time (UTC) | {} | kind | service | event | source |", md_cell(tz.name()));
+    let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- |");
+    for e in &report.timeline {
+        let mut event = e.title.clone();
+        if let Some(d) = &e.detail {
+            event.push_str(" — ");
+            event.push_str(d);
+        }
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | `{}:{}` |",
+            utc(e.ts),
+            local(e.ts, tz),
+            e.kind.label(),
+            md_cell(e.service.as_deref().unwrap_or("")),
+            md_cell(&event),
+            md_code(&report.show_source(&e.source.object)),
+            e.source.line
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Config changes\n");
+    if changes == 0 {
+        let _ = writeln!(w, "No config changes in the window.\n");
+    } else {
+        let _ = writeln!(w, "| time (UTC) | change | service | what | description |");
+        let _ = writeln!(w, "| --- | --- | --- | --- | --- |");
+        for e in report.changes() {
+            let id = e.id.as_deref().unwrap_or("");
+            let what = e.title.strip_prefix(id).unwrap_or(&e.title).trim();
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                utc(e.ts),
+                md_cell(id),
+                md_cell(e.service.as_deref().unwrap_or("")),
+                md_cell(what),
+                md_cell(e.detail.as_deref().unwrap_or(""))
+            );
+        }
+        let _ = writeln!(w);
+    }
+
+    let _ = writeln!(w, "## Deploys\n");
+    if report.deploys.is_empty() {
+        let _ = writeln!(w, "No deploys in the window.\n");
+    } else {
+        let _ = writeln!(w, "| deploy | service | version | started (UTC) | ended (UTC) | outcome | rollout |");
+        let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- | ---: |");
+        for d in &report.deploys {
+            let version = match (&d.previous_version, &d.version) {
+                (Some(p), Some(v)) => format!("{p} → {v}"),
+                (None, Some(v)) => v.clone(),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                md_cell(&d.deploy_id),
+                md_cell(d.service.as_deref().unwrap_or("")),
+                md_cell(&version),
+                utc(d.started),
+                utc(d.ended),
+                md_cell(&d.final_status),
+                d.max_percent.map(|p| format!("{p}%")).unwrap_or_default()
+            );
+        }
+        let _ = writeln!(w);
+    }
+
+    let _ = writeln!(w, "## Data quality\n");
+    if report.rejects.is_empty() {
+        let _ = writeln!(w, "No records were rejected at ingest.\n");
+    } else {
+        let _ = writeln!(w, "Records that could not be ingested (whole warehouse, not only this window):\n");
+        let _ = writeln!(w, "| table | reason | records | objects | example |");
+        let _ = writeln!(w, "| --- | --- | ---: | ---: | --- |");
+        for r in &report.rejects {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                md_cell(&r.table),
+                md_cell(&r.reason),
+                r.records,
+                r.objects,
+                md_cell(&r.example)
+            );
+        }
+        let _ = writeln!(w);
+    }
+
+    let _ = writeln!(w, "## Action items\n");
+    let _ = writeln!(w, "- [ ] _owner_ — _action_ — _due date_");
+    out
+}
+
+/// Text outside tables: neutralize characters Markdown would interpret.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {
+            out.push('\\');
+        }
+        if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text inside a code span: backticks cannot be escaped there, so they are replaced.
+fn md_code(s: &str) -> String {
+    md_cell(s).replace('`', "'")
+}

@@ -1,0 +1,189 @@
+//! The report model: everything a renderer shows, computed once. Renderers only format.
+//! Nothing here is invented: every number is a count over the warehouse, every event
+//! points at its source object and line.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use crate::analyze::params::{self, Column, Params, Window};
+use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
+use crate::error::Result;
+
+const ACTIVITY_SQL: &str = include_str!("../../queries/service_activity.sql");
+const SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
+const REJECTS_SQL: &str = include_str!("../../queries/rejects_summary.sql");
+
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub window: Window,
+    pub service: Option<String>,
+    pub display_timezone: Tz,
+    /// Prefix stripped from source URLs when shown (keeps reports machine-independent).
+    pub source_root: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub title: String,
+    pub window: (DateTime<Utc>, DateTime<Utc>),
+    pub service: Option<String>,
+    pub display_timezone: String,
+    pub activity: Vec<ServiceActivity>,
+    pub timeline: Vec<Event>,
+    pub deploys: Vec<DeploySpan>,
+    pub rejects: Vec<RejectGroup>,
+    #[serde(skip)]
+    pub source_root: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceActivity {
+    pub service: Option<String>,
+    pub lines: u64,
+    pub warn_lines: u64,
+    pub error_lines: u64,
+    pub status_5xx: u64,
+    pub first_error: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploySpan {
+    pub deploy_id: String,
+    pub service: Option<String>,
+    pub version: Option<String>,
+    pub previous_version: Option<String>,
+    pub environment: Option<String>,
+    pub started: DateTime<Utc>,
+    pub ended: DateTime<Utc>,
+    pub final_status: String,
+    pub max_percent: Option<f64>,
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectGroup {
+    pub table: String,
+    pub reason: String,
+    pub records: u64,
+    pub objects: u64,
+    pub example: String,
+}
+
+impl Report {
+    pub fn changes(&self) -> impl Iterator<Item = &Event> {
+        self.timeline.iter().filter(|e| e.kind == EventKind::Change)
+    }
+
+    /// A source URL as shown to readers.
+    pub fn show_source(&self, object: &str) -> String {
+        match &self.source_root {
+            Some(root) => object.strip_prefix(root.as_str()).unwrap_or(object).trim_start_matches('/').to_string(),
+            None => object.to_string(),
+        }
+    }
+}
+
+pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> {
+    let window = req.window;
+    let query = TimelineQuery {
+        window,
+        service: req.service.clone(),
+        bucket: chrono::Duration::minutes(5),
+        include_warn: false,
+    };
+    let timeline = timeline::build(ctx, &query).await?;
+
+    let mut activity = Vec::new();
+    for b in params::run(ctx, ACTIVITY_SQL, Params::window(window, req.service.as_deref())).await? {
+        let c = |n| Column::of(&b, n);
+        let (service, lines, warn, error, s5xx, first) =
+            (c("service")?, c("lines")?, c("warn_lines")?, c("error_lines")?, c("status_5xx")?, c("first_error")?);
+        for i in 0..b.num_rows() {
+            activity.push(ServiceActivity {
+                service: service.str(i)?,
+                lines: lines.i64(i)?.unwrap_or(0) as u64,
+                warn_lines: warn.i64(i)?.unwrap_or(0) as u64,
+                error_lines: error.i64(i)?.unwrap_or(0) as u64,
+                status_5xx: s5xx.i64(i)?.unwrap_or(0) as u64,
+                first_error: first.time(i)?,
+            });
+        }
+    }
+
+    let mut deploys = Vec::new();
+    for b in params::run(ctx, SPANS_SQL, Params::window(window, req.service.as_deref())).await? {
+        let c = |n| Column::of(&b, n);
+        let (id, service, version, prev, env, started, ended, status, pct, events) = (
+            c("deploy_id")?,
+            c("service")?,
+            c("version")?,
+            c("previous_version")?,
+            c("environment")?,
+            c("started")?,
+            c("ended")?,
+            c("final_status")?,
+            c("max_percent")?,
+            c("events")?,
+        );
+        for i in 0..b.num_rows() {
+            deploys.push(DeploySpan {
+                deploy_id: id.str(i)?.unwrap_or_default(),
+                service: service.str(i)?,
+                version: version.str(i)?,
+                previous_version: prev.str(i)?,
+                environment: env.str(i)?,
+                started: started.time(i)?.unwrap_or_default(),
+                ended: ended.time(i)?.unwrap_or_default(),
+                final_status: status.str(i)?.unwrap_or_default(),
+                max_percent: pct.f64(i)?,
+                events: events.i64(i)?.unwrap_or(0) as u64,
+            });
+        }
+    }
+
+    let mut rejects = Vec::new();
+    for b in params::run(ctx, REJECTS_SQL, Params::default()).await? {
+        let c = |n| Column::of(&b, n);
+        let (table, reason, records, objects, detail, src, line) = (
+            c("table_name")?,
+            c("reason")?,
+            c("records")?,
+            c("objects")?,
+            c("example_detail")?,
+            c("example_source")?,
+            c("example_line")?,
+        );
+        for i in 0..b.num_rows() {
+            let src = src.str(i)?.unwrap_or_default();
+            let src = match &req.source_root {
+                Some(root) => src.strip_prefix(root.as_str()).unwrap_or(&src).trim_start_matches('/').to_string(),
+                None => src,
+            };
+            rejects.push(RejectGroup {
+                table: table.str(i)?.unwrap_or_default(),
+                reason: reason.str(i)?.unwrap_or_default(),
+                records: records.i64(i)?.unwrap_or(0) as u64,
+                objects: objects.i64(i)?.unwrap_or(0) as u64,
+                example: format!("{}:{} — {}", src, line.i64(i)?.unwrap_or(0), detail.str(i)?.unwrap_or_default()),
+            });
+        }
+    }
+
+    let title = match &req.service {
+        Some(s) => format!("Incident window report: {s}"),
+        None => "Incident window report".to_string(),
+    };
+    Ok(Report {
+        title,
+        window: (window.from, window.to),
+        service: req.service.clone(),
+        display_timezone: req.display_timezone.name().to_string(),
+        activity,
+        timeline,
+        deploys,
+        rejects,
+        source_root: req.source_root.clone(),
+    })
+}

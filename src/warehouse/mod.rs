@@ -1,0 +1,132 @@
+//! The warehouse: Parquet tables on an object store, and the manifest that makes ingest
+//! idempotent. See `layout` for the keys.
+//!
+//! Commit protocol for one source object: (1) write its data files, each a single atomic
+//! `put` (object stores never expose a half-written object); (2) write its manifest entry
+//! — the commit; (3) delete the files of the entry it replaced. A crash before (2) leaves
+//! files no entry names; `recover` deletes them before the next ingest, which then
+//! redoes that object. Readers listing a table can see the old and new files of a
+//! *changed* object together only between (2) and (3). One writer at a time is assumed.
+
+pub mod layout;
+pub mod manifest;
+pub mod parquet;
+pub mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use tracing::{debug, warn};
+
+use crate::error::{Error, Result};
+use crate::tables::ALL_TABLES;
+pub use manifest::ObjectEntry;
+pub use store::Location;
+
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    pub location: Location,
+    /// What users see in messages: the URL or path they gave.
+    pub display: String,
+}
+
+impl Warehouse {
+    pub fn open(location: &str) -> Result<Warehouse> {
+        Ok(Warehouse { location: Location::parse(location)?, display: location.to_string() })
+    }
+
+    pub fn from_location(location: Location, display: &str) -> Warehouse {
+        Warehouse { location, display: display.to_string() }
+    }
+
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.location.store.put(&self.location.child(key), PutPayload::from_bytes(bytes)).await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.location.store.delete(&self.location.child(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The manifest entry of one object, if it was ingested before.
+    pub async fn entry(&self, object_id: &str) -> Result<Option<ObjectEntry>> {
+        let path = self.location.child(&layout::manifest_key(object_id));
+        match self.location.store.get(&path).await {
+            Ok(got) => {
+                let bytes = got.bytes().await?;
+                let entry = serde_json::from_slice(&bytes).map_err(|e| Error::Warehouse {
+                    location: self.location.url_of(&path),
+                    message: format!("unreadable manifest entry: {e}"),
+                })?;
+                Ok(Some(entry))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Commits an object: its entry becomes the truth, then replaced files are removed.
+    pub async fn commit(&self, object_id: &str, entry: &ObjectEntry, previous: Option<&ObjectEntry>) -> Result<()> {
+        let json = serde_json::to_vec_pretty(entry).map_err(|e| Error::Internal(e.to_string()))?;
+        self.put(&layout::manifest_key(object_id), Bytes::from(json)).await?;
+        if let Some(prev) = previous {
+            let keep: BTreeSet<&String> = entry.files.iter().collect();
+            for old in prev.files.iter().filter(|f| !keep.contains(f)) {
+                self.delete(old).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every manifest entry, keyed by object id.
+    pub async fn manifest(&self) -> Result<BTreeMap<String, ObjectEntry>> {
+        let metas = self.location.list(layout::MANIFEST_DIR).await?;
+        let ids: Vec<String> = metas
+            .iter()
+            .filter_map(|m| m.location.filename()?.strip_suffix(".json").map(str::to_string))
+            .collect();
+        let entries: Vec<(String, Option<ObjectEntry>)> = futures::stream::iter(ids)
+            .map(|id| async move { self.entry(&id).await.map(|e| (id, e)) })
+            .buffer_unordered(16)
+            .try_collect()
+            .await?;
+        Ok(entries.into_iter().filter_map(|(id, e)| Some((id, e?))).collect())
+    }
+
+    /// Deletes data files that no manifest entry names (leftovers of an interrupted
+    /// ingest). Files that do not have retrace's naming shape are left alone, with a warning.
+    /// Returns the number of files deleted.
+    pub async fn recover(&self) -> Result<usize> {
+        let manifest = self.manifest().await?;
+        let committed: BTreeSet<&str> = manifest.values().flat_map(|e| e.files.iter().map(String::as_str)).collect();
+        let mut deleted = 0;
+        for table in ALL_TABLES {
+            for meta in self.location.list(table).await? {
+                let Some(key) = self.location.relative(&meta.location) else { continue };
+                if committed.contains(key.as_str()) {
+                    continue;
+                }
+                let name = meta.location.filename().unwrap_or_default();
+                if layout::object_id_of_file(name).is_some() {
+                    debug!(file = %key, "Removing uncommitted file from an interrupted ingest.");
+                    self.delete(&key).await?;
+                    deleted += 1;
+                } else {
+                    warn!(file = %key, "The warehouse holds a file retrace did not write; leaving it.");
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Path of a table folder, for display.
+    pub fn table_path(&self, table: &str) -> Path {
+        self.location.child(table)
+    }
+}

@@ -1,0 +1,260 @@
+//! URLs and paths → object stores. One function decides which `ObjectStore` serves a
+//! location; every store gets the same retry policy. Credentials come from the standard
+//! environment variables of each cloud (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT`,
+//! `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, …) via the builders' `from_env`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use globset::{GlobBuilder, GlobMatcher};
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::http::HttpBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Retries with exponential back-off for transient failures (5xx, timeouts, resets).
+pub fn retry_config() -> RetryConfig {
+    RetryConfig {
+        max_retries: 5,
+        retry_timeout: Duration::from_secs(120),
+        backoff: object_store::BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            base: 2.0,
+        },
+    }
+}
+
+/// A store and a prefix inside it.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub store: Arc<dyn ObjectStore>,
+    pub prefix: Path,
+    /// `scheme://authority/`: what DataFusion registers the store under.
+    pub base_url: Url,
+}
+
+impl Location {
+    /// Opens a location: `s3://`, `gs://`, `az://`/`abfs://`, `http(s)://`, `file://`, or a local path.
+    pub fn parse(location: &str) -> Result<Location> {
+        let err = |message: String| Error::Url { url: location.to_string(), message };
+        if !location.contains("://") {
+            let abs = std::path::absolute(location).map_err(|e| err(e.to_string()))?;
+            let prefix = Path::from_absolute_path(&abs).map_err(|e| err(e.to_string()))?;
+            return Ok(Location {
+                store: Arc::new(LocalFileSystem::new()),
+                prefix,
+                base_url: Url::parse("file:///").expect("static URL"),
+            });
+        }
+        let url = Url::parse(location).map_err(|e| err(e.to_string()))?;
+        let prefix = Path::from_url_path(url.path()).map_err(|e| err(e.to_string()))?;
+        let authority = url.host_str().unwrap_or_default();
+        let base_url = Url::parse(&format!("{}://{}/", url.scheme(), authority)).map_err(|e| err(e.to_string()))?;
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "file" => {
+                let path = url.to_file_path().map_err(|_| err("not a local file URL".into()))?;
+                return Location::parse(&path.display().to_string());
+            }
+            "s3" | "s3a" => Arc::new(
+                AmazonS3Builder::from_env()
+                    .with_url(location)
+                    .with_retry(retry_config())
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+            "gs" => Arc::new(
+                GoogleCloudStorageBuilder::from_env()
+                    .with_url(location)
+                    .with_retry(retry_config())
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+            "az" | "azure" | "abfs" | "abfss" => Arc::new(
+                MicrosoftAzureBuilder::from_env()
+                    .with_url(location)
+                    .with_retry(retry_config())
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+            "http" | "https" => {
+                let origin = format!("{}://{}", url.scheme(), url[url::Position::BeforeHost..url::Position::AfterPort].to_string());
+                Arc::new(
+                    HttpBuilder::new()
+                        .with_url(origin)
+                        .with_retry(retry_config())
+                        .build()
+                        .map_err(|e| err(e.to_string()))?,
+                )
+            }
+            other => return Err(err(format!("unsupported scheme `{other}`; use s3, gs, az, http(s), file or a path"))),
+        };
+        Ok(Location { store, prefix, base_url })
+    }
+
+    /// A location over an explicit store (tests, in-memory warehouses).
+    pub fn from_store(store: Arc<dyn ObjectStore>, base_url: &str, prefix: &str) -> Result<Location> {
+        let base_url = Url::parse(base_url).map_err(|e| Error::Url { url: base_url.into(), message: e.to_string() })?;
+        Ok(Location { store, prefix: Path::from(prefix), base_url })
+    }
+
+    /// The path of `key` (a `/`-separated relative key) under this location.
+    pub fn child(&self, key: &str) -> Path {
+        let mut p = self.prefix.clone();
+        for part in key.split('/').filter(|s| !s.is_empty()) {
+            p = p.clone().join(part);
+        }
+        p
+    }
+
+    /// `key` relative to this location's prefix.
+    pub fn relative<'a>(&self, path: &'a Path) -> Option<String> {
+        let prefix = self.prefix.as_ref();
+        let full = path.as_ref();
+        if prefix.is_empty() {
+            return Some(full.to_string());
+        }
+        full.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')).map(str::to_string)
+    }
+
+    /// Full URL of a path in this store (what the `source` column records).
+    pub fn url_of(&self, path: &Path) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// URL of a folder under the prefix, with a trailing slash (for DataFusion listing tables).
+    pub fn folder_url(&self, key: &str) -> String {
+        let p = self.child(key);
+        format!("{}{}/", self.base_url, p)
+    }
+
+    /// Lists every object under `key` (recursively), sorted by path.
+    pub async fn list(&self, key: &str) -> Result<Vec<ObjectMeta>> {
+        let prefix = self.child(key);
+        let mut all: Vec<ObjectMeta> = self.store.list(Some(&prefix)).try_collect().await?;
+        all.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(all)
+    }
+}
+
+/// A source URL split into where to list and what to match.
+#[derive(Debug)]
+pub struct SourceUrl {
+    pub location: Location,
+    /// Path up to the first segment with a glob character.
+    pub list_prefix: Path,
+    pub glob: Option<GlobMatcher>,
+}
+
+fn has_glob(segment: &str) -> bool {
+    segment.contains(['*', '?', '[', '{'])
+}
+
+impl SourceUrl {
+    pub fn parse(url: &str) -> Result<SourceUrl> {
+        let (root, path) = split_root(url);
+        let location = Location::parse(&root)?;
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let first_glob = segments.iter().position(|s| has_glob(s));
+        let fixed = &segments[..first_glob.unwrap_or(segments.len())];
+        let list_prefix = location.child(&fixed.join("/"));
+        let glob = match first_glob {
+            None => None,
+            Some(_) => {
+                // Not `child()`: path parts percent-encode `*`, which would defeat the glob.
+                let joined = segments.join("/");
+                let pattern = match location.prefix.as_ref() {
+                    "" => joined,
+                    prefix => format!("{prefix}/{joined}"),
+                };
+                // Paths are object keys: `*` stays inside one folder, `**` crosses folders.
+                let glob = GlobBuilder::new(&pattern)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| Error::Url { url: url.into(), message: format!("bad glob: {e}") })?;
+                Some(glob.compile_matcher())
+            }
+        };
+        Ok(SourceUrl { location, list_prefix, glob })
+    }
+
+    /// The objects this URL names: every match of the glob, or the single object, or
+    /// everything under the prefix when it is a folder. Sorted by path.
+    pub async fn objects(&self) -> Result<Vec<ObjectMeta>> {
+        let store = &self.location.store;
+        if self.glob.is_none() {
+            match store.head(&self.list_prefix).await {
+                Ok(meta) => return Ok(vec![meta]),
+                Err(object_store::Error::NotFound { .. }) => {}
+                // HTTP stores cannot list; a failed HEAD is the answer.
+                Err(e) if self.location.base_url.scheme().starts_with("http") => return Err(e.into()),
+                Err(_) => {}
+            }
+        }
+        let mut all: Vec<ObjectMeta> = store
+            .list(Some(&self.list_prefix))
+            .try_filter(|m| {
+                let keep = self.glob.as_ref().is_none_or(|g| g.is_match(m.location.as_ref()));
+                futures::future::ready(keep)
+            })
+            .try_collect()
+            .await?;
+        all.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(all)
+    }
+}
+
+/// `s3://b/x/*.gz` → (`s3://b`, `x/*.gz`); `/abs/x/*.gz` → (`/`, `abs/x/*.gz`).
+fn split_root(url: &str) -> (String, String) {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if scheme == "file" {
+            return ("/".into(), rest.trim_start_matches('/').to_string());
+        }
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        (format!("{scheme}://{authority}"), path.to_string())
+    } else {
+        ("/".into(), url.trim_start_matches('/').to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_split_from_paths() {
+        assert_eq!(split_root("s3://b/logs/*.gz"), ("s3://b".into(), "logs/*.gz".into()));
+        assert_eq!(split_root("/data/x.csv"), ("/".into(), "data/x.csv".into()));
+        assert_eq!(split_root("file:///data/x.csv"), ("/".into(), "data/x.csv".into()));
+        assert_eq!(split_root("gs://bucket"), ("gs://bucket".into(), "".into()));
+    }
+
+    #[tokio::test]
+    async fn globs_match_within_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        for p in ["a/2026-11-18/x.jsonl.gz", "a/2026-11-19/y.jsonl.gz", "a/2026-11-19/deep/z.jsonl.gz", "a/other.csv"] {
+            let f = dir.path().join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, b"{}").unwrap();
+        }
+        let base = dir.path().display().to_string();
+        let names = |v: Vec<ObjectMeta>| -> Vec<String> {
+            v.iter().map(|m| m.location.filename().unwrap().to_string()).collect()
+        };
+        let one = SourceUrl::parse(&format!("{base}/a/*/*.jsonl.gz")).unwrap();
+        assert_eq!(names(one.objects().await.unwrap()), vec!["x.jsonl.gz", "y.jsonl.gz"]);
+        let deep = SourceUrl::parse(&format!("{base}/a/**/*.jsonl.gz")).unwrap();
+        assert_eq!(names(deep.objects().await.unwrap()), vec!["x.jsonl.gz", "z.jsonl.gz", "y.jsonl.gz"]);
+        let folder = SourceUrl::parse(&format!("{base}/a")).unwrap();
+        assert_eq!(folder.objects().await.unwrap().len(), 4);
+        let single = SourceUrl::parse(&format!("{base}/a/other.csv")).unwrap();
+        assert_eq!(names(single.objects().await.unwrap()), vec!["other.csv"]);
+    }
+}
