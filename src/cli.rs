@@ -49,6 +49,10 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the whole pipeline on the bundled sample scenario, with no set-up.
+    ///
+    /// Ingests samples/ into a scratch warehouse (<temp>/retrace-demo/warehouse, emptied
+    /// first; with --warehouse, that one is used and kept), prints the timeline around the
+    /// incident and writes the Markdown report.
     Demo(DemoArgs),
     /// Ingest the configured sources into the warehouse (idempotent).
     Ingest(IngestArgs),

@@ -14,7 +14,7 @@ use datafusion::sql::parser::DFParser;
 use crate::analyze::Window;
 use crate::analyze::timeline::{self, Event, TimelineQuery};
 use crate::catalog;
-use crate::cli::{Cli, Command, GlobalArgs, MinLevel, OutputArgs, ReportArgs, SqlArgs, TimelineArgs};
+use crate::cli::{Cli, Command, GlobalArgs, MinLevel, OutputArgs, OutputFormat, ReportArgs, SqlArgs, TimelineArgs};
 use crate::config::{Config, parse_tz};
 use crate::display;
 use crate::error::{Error, Result};
@@ -120,7 +120,7 @@ fn formats() -> Result<Outcome> {
     let text = "\
 FORMAT  KINDS                             EXAMPLE
 jsonl   logs, metrics, changes, deploys   {\"ts\":\"2026-11-19T14:02:00Z\",\"service\":\"payments\",\"level\":\"error\",\"msg\":\"pool exhausted\"}
-csv     logs, metrics, changes, deploys   ts,metric,value,service,code  /  1763560920,http_requests_total,1234,payments,200
+csv     logs, metrics, changes, deploys   ts,metric,value,service,code  /  1795096920,http_requests_total,1234,payments,200
 
 Compression by extension: .gz (multi-member), .zst. Timestamps: RFC 3339 / ISO 8601 with or
 without zone (naive times take the source's `timezone`), epoch s/ms/µs/ns. Field aliases and
@@ -150,7 +150,11 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
         let plan = state.statement_to_plan(statement).await?;
         catalog::read_only()
             .verify_plan(&plan)
-            .map_err(|e| Error::RefusedSql(format!("{} (retrace sql is read-only)", e.strip_backtrace())))?;
+            .map_err(|e| {
+                let message = e.strip_backtrace();
+                let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
+                Error::RefusedSql(format!("{message}; retrace sql is read-only"))
+            })?;
         let plan = bind_params(plan, &params)?;
         let df = ctx.execute_logical_plan(plan).await?;
         let schema = df.schema().as_arrow().clone();
@@ -234,33 +238,78 @@ async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Result<Outcom
     Ok(Outcome::Success)
 }
 
-/// Timeline events as a table in any output format.
+/// Timeline events in any output format. The aligned table is for reading: one `event`
+/// column (title — detail, cut at 120 characters) and `source:line`; the other formats
+/// keep every field in its own column.
 pub fn print_events(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>, output: &OutputArgs) -> Result<()> {
-    let (schema, batch) = events_batch(events, tz, source_root)?;
+    let (schema, batch) = if output.format == OutputFormat::Table {
+        events_table(events, tz, source_root)?
+    } else {
+        events_batch(events, tz, source_root)?
+    };
     output::emit(&schema, &[batch], output.format, output.output.as_deref())
 }
 
-/// Events as one batch. Sources under `source_root` are shown relative to it.
-pub fn events_batch(
-    events: &[Event],
-    tz: chrono_tz::Tz,
-    source_root: Option<&str>,
-) -> Result<(std::sync::Arc<Schema>, RecordBatch)> {
-    let short = |object: &str| -> String {
-        source_root
-            .and_then(|root| object.strip_prefix(root))
-            .unwrap_or(object)
-            .to_string()
-    };
-    let local_name = format!("time_{}", tz.name().to_lowercase().replace('/', "_"));
+fn short_source<'a>(object: &'a str, source_root: Option<&str>) -> &'a str {
+    source_root.and_then(|root| object.strip_prefix(root)).unwrap_or(object)
+}
+
+fn local_column(tz: chrono_tz::Tz) -> String {
+    format!("time_{}", tz.name().to_lowercase().replace('/', "_"))
+}
+
+type Columns = (std::sync::Arc<Schema>, RecordBatch);
+
+fn text_batch(names: &[String], columns: Vec<Vec<Option<String>>>) -> Result<Columns> {
+    let schema = std::sync::Arc::new(Schema::new(
+        names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
+    ));
+    let arrays = columns
+        .into_iter()
+        .map(|c| std::sync::Arc::new(c.into_iter().collect::<StringArray>()) as datafusion::arrow::array::ArrayRef)
+        .collect();
+    Ok((schema.clone(), RecordBatch::try_new(schema, arrays)?))
+}
+
+fn events_table(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>) -> Result<Columns> {
+    let names = ["time_utc".to_string(), local_column(tz), "kind".into(), "service".into(), "event".into(), "source".into()];
+    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(events.len()); names.len()];
+    for e in events {
+        let mut event = e.title.clone();
+        if let Some(d) = &e.detail {
+            event.push_str(" — ");
+            event.push_str(d);
+        }
+        if event.chars().count() > 120 {
+            event = event.chars().take(119).collect::<String>() + "…";
+        }
+        let row = [
+            Some(display::utc(e.ts)),
+            Some(display::local(e.ts, tz)),
+            Some(e.kind.label().to_string()),
+            e.service.clone(),
+            Some(event),
+            Some(format!("{}:{}", short_source(&e.source.object, source_root), e.source.line)),
+        ];
+        for (c, v) in cols.iter_mut().zip(row) {
+            c.push(v);
+        }
+    }
+    text_batch(&names, cols)
+}
+
+/// Events as one batch, every field in its own column. Sources under `source_root` are
+/// shown relative to it.
+pub fn events_batch(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>) -> Result<Columns> {
     let schema = std::sync::Arc::new(Schema::new(vec![
         Field::new("time_utc", DataType::Utf8, false),
-        Field::new(local_name, DataType::Utf8, false),
+        Field::new(local_column(tz), DataType::Utf8, false),
         Field::new("kind", DataType::Utf8, false),
         Field::new("service", DataType::Utf8, true),
         Field::new("severity", DataType::Utf8, false),
         Field::new("title", DataType::Utf8, false),
         Field::new("detail", DataType::Utf8, true),
+        Field::new("count", DataType::UInt64, false),
         Field::new("source", DataType::Utf8, false),
         Field::new("line", DataType::UInt64, false),
     ]));
@@ -277,7 +326,8 @@ pub fn events_batch(
             col(&|e| Some(e.severity.label().to_string())),
             col(&|e| Some(e.title.clone())),
             col(&|e| e.detail.clone()),
-            col(&|e| Some(short(&e.source.object))),
+            std::sync::Arc::new(events.iter().map(|e| e.count).collect::<UInt64Array>()),
+            col(&|e| Some(short_source(&e.source.object, source_root).to_string())),
             std::sync::Arc::new(events.iter().map(|e| e.source.line).collect::<UInt64Array>()),
         ],
     )?;

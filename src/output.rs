@@ -60,7 +60,10 @@ pub fn write(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, 
             w.flush().map_err(io)?;
         }
         OutputFormat::Json => {
-            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(out);
+            // Explicit nulls: every line has every column, so consumers see a stable shape.
+            let mut w = datafusion::arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, datafusion::arrow::json::writer::LineDelimited>(out);
             for b in batches {
                 w.write(b)?;
             }

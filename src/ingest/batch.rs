@@ -241,8 +241,8 @@ mod tests {
     #[test]
     fn days_are_utc_calendar_days() {
         assert_eq!(day_of(0).to_string(), "1970-01-01");
-        assert_eq!(day_of(1_763_596_799_999_999).to_string(), "2026-11-19");
-        assert_eq!(day_of(1_763_596_800_000_000).to_string(), "2026-11-20");
+        assert_eq!(day_of(1_795_132_799_999_999).to_string(), "2026-11-19");
+        assert_eq!(day_of(1_795_132_800_000_000).to_string(), "2026-11-20");
         assert_eq!(day_of(-1).to_string(), "1969-12-31");
     }
 }

@@ -325,7 +325,8 @@ mod tests {
         assert_eq!(
             row.extras,
             vec![
-                ("attrs".to_string(), r#"{"pod":"p-1"}"#.to_string()),
+                // `attrs` is a map of attributes: merged, not nested.
+                ("pod".to_string(), "p-1".to_string()),
                 ("region".into(), "eu".into()),
                 ("timestamp".into(), "2026-11-19T14:02:00Z".into())
             ]

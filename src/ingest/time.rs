@@ -3,7 +3,7 @@
 //! Rules (documented in `docs/formats.md`, tested below):
 //! - A number (or a string of digits) is epoch time; its unit is inferred from magnitude:
 //!   < 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds. A
-//!   fraction is allowed for seconds (`1763560920.25`).
+//!   fraction is allowed for seconds (`1795096920.25`).
 //! - RFC 3339 / ISO 8601 with an offset or `Z` is taken as written.
 //! - A naive date-time takes the source's IANA zone. In the repeated hour of a DST
 //!   fall-back the *earlier* instant is chosen; in the skipped hour of a spring-forward
@@ -186,14 +186,14 @@ mod tests {
     fn epochs_by_magnitude() {
         let p = TimeParser::new(Tz::UTC);
         let want = "2026-11-19T14:02:00Z";
-        assert_eq!(utc(p.parse_i64(1_763_560_920).unwrap()), want);
-        assert_eq!(utc(p.parse_i64(1_763_560_920_000).unwrap()), want);
-        assert_eq!(utc(p.parse_i64(1_763_560_920_000_000).unwrap()), want);
-        assert_eq!(utc(p.parse_i64(1_763_560_920_000_000_000).unwrap()), want);
-        assert_eq!(utc(p.parse_str("1763560920").unwrap()), want);
-        assert_eq!(utc(p.parse_str("1763560920123").unwrap()), "2026-11-19T14:02:00.123Z");
-        assert_eq!(utc(p.parse_f64(1_763_560_920.25).unwrap()), "2026-11-19T14:02:00.250Z");
-        assert_eq!(utc(p.parse_str("1763560920.5").unwrap()), "2026-11-19T14:02:00.500Z");
+        assert_eq!(utc(p.parse_i64(1_795_096_920).unwrap()), want);
+        assert_eq!(utc(p.parse_i64(1_795_096_920_000).unwrap()), want);
+        assert_eq!(utc(p.parse_i64(1_795_096_920_000_000).unwrap()), want);
+        assert_eq!(utc(p.parse_i64(1_795_096_920_000_000_000).unwrap()), want);
+        assert_eq!(utc(p.parse_str("1795096920").unwrap()), want);
+        assert_eq!(utc(p.parse_str("1795096920123").unwrap()), "2026-11-19T14:02:00.123Z");
+        assert_eq!(utc(p.parse_f64(1_795_096_920.25).unwrap()), "2026-11-19T14:02:00.250Z");
+        assert_eq!(utc(p.parse_str("1795096920.5").unwrap()), "2026-11-19T14:02:00.500Z");
     }
 
     #[test]

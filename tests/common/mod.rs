@@ -1,0 +1,119 @@
+//! Shared helpers: write fixture objects, ingest them, query the result.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use retrace::config::Config;
+use retrace::ingest::{IngestOptions, IngestSummary, ingest};
+use retrace::warehouse::Warehouse;
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+}
+
+/// A temporary folder with `sources/` (inputs) and `warehouse/`.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn warehouse_path(&self) -> PathBuf {
+        self.path().join("warehouse")
+    }
+
+    pub fn warehouse(&self) -> Warehouse {
+        Warehouse::open(&self.warehouse_path().display().to_string()).expect("open warehouse")
+    }
+
+    /// Writes `content` to `sources/<rel>`; `.gz` names are gzip-compressed.
+    pub fn write(&self, rel: &str, content: &[u8]) -> PathBuf {
+        let path = self.path().join("sources").join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if rel.ends_with(".gz") {
+            let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+            enc.write_all(content).unwrap();
+            enc.finish().unwrap();
+        } else if rel.ends_with(".zst") {
+            std::fs::write(&path, zstd::encode_all(content, 3).unwrap()).unwrap();
+        } else {
+            std::fs::write(&path, content).unwrap();
+        }
+        path
+    }
+
+    /// Copies a fixture file into `sources/<rel>` (compressing by the target name).
+    pub fn copy_fixture(&self, fixture: &str, rel: &str) -> PathBuf {
+        let content = std::fs::read(fixture_dir().join(fixture)).expect("fixture");
+        self.write(rel, &content)
+    }
+
+    /// A config over this sandbox; relative source paths resolve against the sandbox
+    /// (so inputs are `sources/...`).
+    pub fn config(&self, sources_toml: &str) -> Config {
+        let text = format!("warehouse = \"warehouse\"\n{sources_toml}");
+        Config::parse(&text, self.path()).expect("config parses")
+    }
+
+    /// Writes the config to `retrace.toml` in the sandbox, for CLI runs.
+    pub fn config_file(&self, sources_toml: &str) -> PathBuf {
+        let path = self.path().join("retrace.toml");
+        std::fs::write(&path, format!("warehouse = \"warehouse\"\n{sources_toml}")).unwrap();
+        path
+    }
+
+    pub async fn ingest(&self, config: &Config) -> IngestSummary {
+        ingest(&self.warehouse(), &config.sources, &IngestOptions::default()).await.expect("ingest runs")
+    }
+
+    /// Runs SQL over the warehouse and returns a pretty table with the sandbox path hidden.
+    pub async fn sql(&self, sql: &str) -> String {
+        let ctx = retrace::catalog::open(&self.warehouse()).await.expect("catalog");
+        let batches = ctx.sql(sql).await.expect("plans").collect().await.expect("runs");
+        let table = pretty_format_batches(&batches).expect("formats").to_string();
+        self.redact(&table)
+    }
+
+    /// Replaces the sandbox path with `[SANDBOX]` so snapshots are machine-independent.
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.path().display().to_string(), "[SANDBOX]")
+    }
+
+    /// Every file under the warehouse, relative, sorted.
+    pub fn warehouse_files(&self) -> Vec<String> {
+        let root = self.warehouse_path();
+        let mut out = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push(p.strip_prefix(&root).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+pub fn source(kind: &str, url: &str) -> String {
+    format!("[[sources]]\nkind = \"{kind}\"\nurl = \"{url}\"\n")
+}
+
+pub fn source_tz(kind: &str, url: &str, tz: &str) -> String {
+    format!("[[sources]]\nkind = \"{kind}\"\nurl = \"{url}\"\ntimezone = \"{tz}\"\n")
+}

@@ -1,0 +1,57 @@
+use std::process::Command;
+
+/// The ground truth the sample generator wrote.
+fn truth() -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ground_truth.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("wh");
+    let out_dir = dir.path().join("report");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_retrace"))
+            .args(["-q", "--warehouse", &warehouse.display().to_string(), "demo", "--out", &out_dir.display().to_string()])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let truth = truth();
+    let culprit = truth["culprit_change"].as_str().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+
+    // The culprit change is on the printed timeline and in the report, with its evidence.
+    assert!(stdout.contains(culprit), "timeline lacks {culprit}");
+    let culprit_row = report
+        .lines()
+        .find(|l| l.starts_with("| 2026-11-19 14:02:00Z") && l.contains(culprit))
+        .unwrap_or_else(|| panic!("no timeline row for {culprit} at its applied time:\n{report}"));
+    assert!(culprit_row.contains("payments.db.pool.max_connections: 200 → 20"), "{culprit_row}");
+    assert!(culprit_row.contains("2026-11-19 09:02:00 EST"), "display zone: {culprit_row}");
+    assert!(culprit_row.contains("`data/changes/changes.jsonl:"), "source reference: {culprit_row}");
+    // The automation loop's reverts name it too.
+    assert_eq!(report.matches(&format!("reverts {culprit}")).count(), 2 * 4, "3 automated + 1 manual revert, in timeline and changes tables");
+
+    // Counts the ground truth states; the three malformed lines are reported, not lost.
+    assert!(report.contains("| logs | bad_timestamp | 1 | 1 |"), "{report}");
+    assert!(report.contains("| logs | invalid_json | 1 | 1 |"));
+    assert!(report.contains("| logs | bad_value | 1 | 1 |"));
+    assert!(report.contains("Window: **2026-11-19 13:00:00Z → 2026-11-19 16:00:00Z** (3h)"), "{report}");
+
+    // Nothing lost: every generated log line is a row or a reject.
+    let counts = Command::new(env!("CARGO_BIN_EXE_retrace"))
+        .args(["--warehouse", &warehouse.display().to_string(), "sql", "--format", "csv"])
+        .arg("SELECT (SELECT count(*) FROM logs) + (SELECT count(*) FROM rejects WHERE table_name = 'logs') AS lines")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&counts.stdout), format!("lines\n{}\n", truth["log_lines"]));
+
+    // Deterministic: a second run over the (now unchanged) warehouse writes the same bytes.
+    let again = run();
+    assert!(again.status.success());
+    assert_eq!(std::fs::read_to_string(out_dir.join("report.md")).unwrap(), report);
+}

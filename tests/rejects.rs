@@ -1,0 +1,108 @@
+use crate::common::{Sandbox, source};
+
+/// 100 lines, three of them malformed in different ways.
+fn hundred_lines() -> String {
+    let mut text = String::new();
+    for i in 1..=100u64 {
+        let line = match i {
+            17 => r#"{"ts":"2026-11-19T14:00:17Z","service":"a","msg":"cut off"#.to_string(),
+            50 => r#"{"service":"a","msg":"no time at all"}"#.to_string(),
+            88 => r#"{"ts":"half past two","service":"a","msg":"bad time"}"#.to_string(),
+            _ => format!(r#"{{"ts":"2026-11-19T14:{:02}:{:02}Z","service":"a","level":"info","msg":"line {i}"}}"#, i / 60, i % 60),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_malformed_lines_of_a_hundred() {
+    let sb = Sandbox::new();
+    sb.write("app.jsonl", hundred_lines().as_bytes());
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/app.jsonl"))).await;
+
+    assert_eq!(summary.rows.get("logs"), Some(&97));
+    assert_eq!(summary.total_rejects(), 3);
+    assert_eq!(
+        summary.rejects.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+        vec![("bad_timestamp", 1), ("invalid_json", 1), ("missing_field", 1)]
+    );
+    assert_eq!(summary.total_rows() + summary.total_rejects(), 100, "every line is a row or a reject");
+
+    insta::assert_snapshot!(sb.sql("SELECT source, line, table_name, reason, detail, raw FROM rejects ORDER BY line").await);
+    // The rest of the object was ingested around them.
+    insta::assert_snapshot!(sb.sql("SELECT count(*) AS rows, min(line), max(line) FROM logs").await, @r"
+    +------+----------------+----------------+
+    | rows | min(logs.line) | max(logs.line) |
+    +------+----------------+----------------+
+    | 97   | 1              | 100            |
+    +------+----------------+----------------+
+    ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_lines_are_rejected_with_reasons_and_kept() {
+    let sb = Sandbox::new();
+    let mut text: Vec<u8> = Vec::new();
+    text.extend_from_slice(b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"ok\"}\n");
+    text.extend_from_slice(b"\x00\x01\x02\xff binary garbage\n");
+    text.extend_from_slice(b"{\"ts\":\"2026-11-19T14:00:01Z\",\"msg\":\"caf\xe9\"}\n");
+    text.extend_from_slice(b"[1,2,3]\n");
+    text.extend_from_slice(b"{\"ts\":0,\"msg\":\"epoch zero\"}\n");
+    text.extend_from_slice(b"{\"ts\":\"2026-11-19T14:00:02Z\",\"msg\":\"");
+    text.extend(std::iter::repeat_n(b'x', 1_500_000));
+    text.extend_from_slice(b"\"}\n");
+    text.extend_from_slice(b"{\"ts\":\"2026-11-19T14:00:03Z\",\"msg\":\"still here\"}\n");
+    sb.write("hostile.jsonl", &text);
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/hostile.jsonl"))).await;
+
+    assert_eq!(summary.rows.get("logs"), Some(&2));
+    assert_eq!(summary.total_rows() + summary.total_rejects(), 7);
+    let rejects = sb.sql("SELECT line, reason, detail, length(raw) AS raw_len FROM rejects ORDER BY line").await;
+    insta::assert_snapshot!(rejects);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_rows_with_the_wrong_shape_are_rejected() {
+    let sb = Sandbox::new();
+    sb.write(
+        "m.csv",
+        b"ts,metric,value,service\n\
+          2026-11-19T14:00:00Z,up,1,a\n\
+          2026-11-19T14:00:15Z,up,1\n\
+          2026-11-19T14:00:30Z,up,not-a-number,a\n\
+          2026-11-19T14:00:45Z,,1,a\n\
+          2026-11-19T14:01:00Z,up,1,a,extra\n\
+          2026-11-19T14:01:15Z,up,0,a\n",
+    );
+    let summary = sb.ingest(&sb.config(&source("metrics", "sources/m.csv"))).await;
+    assert_eq!(summary.rows.get("metrics"), Some(&2));
+    insta::assert_snapshot!(sb.sql("SELECT line, reason, detail, raw FROM rejects ORDER BY line").await, @"
+    +------+-------------------+------------------------------------------------------------------------------+----------------------------------------+
+    | line | reason            | detail                                                                       | raw                                    |
+    +------+-------------------+------------------------------------------------------------------------------+----------------------------------------+
+    | 3    | wrong_field_count | 3 fields, the header has 4                                                   | 2026-11-19T14:00:15Z,up,1              |
+    | 4    | bad_value         | field `value`: expected a finite number, got `not-a-number`                  | 2026-11-19T14:00:30Z,up,not-a-number,a |
+    | 5    | missing_field     | missing required field `metric` (also accepted: name, __name__, metric_name) | 2026-11-19T14:00:45Z,,1,a              |
+    | 6    | wrong_field_count | 5 fields, the header has 4                                                   | 2026-11-19T14:01:00Z,up,1,a,extra      |
+    +------+-------------------+------------------------------------------------------------------------------+----------------------------------------+
+    ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_object_fails_alone() {
+    let sb = Sandbox::new();
+    sb.write("good.jsonl", b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"fine\"}\n");
+    // Named .gz but not gzip: the object cannot be read at all.
+    std::fs::write(sb.path().join("sources/bad.jsonl.gz"), b"this is not gzip").unwrap();
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/*.jsonl*"))).await;
+    assert_eq!((summary.objects_seen, summary.objects_ingested, summary.objects_failed), (2, 1, 1));
+    assert_eq!(summary.rows.get("logs"), Some(&1));
+    assert_eq!(summary.failures.len(), 1);
+    assert!(summary.failures[0].0.ends_with("bad.jsonl.gz"), "{:?}", summary.failures);
+    // Nothing of the failed object is committed; the next run tries it again.
+    assert!(sb.warehouse_files().iter().filter(|f| f.starts_with("_manifest")).count() == 1);
+    let again = sb.ingest(&sb.config(&source("logs", "sources/*.jsonl*"))).await;
+    assert_eq!((again.objects_unchanged, again.objects_failed), (1, 1));
+}

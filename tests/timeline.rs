@@ -1,0 +1,60 @@
+use retrace::analyze::Window;
+use retrace::analyze::timeline::{self, EventKind, TimelineQuery};
+
+use crate::common::{Sandbox, source};
+
+fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+    retrace::cli::parse_time(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_deploys_and_error_bursts_in_time_order() {
+    let sb = Sandbox::new();
+    sb.copy_fixture("basic/changes.csv", "c.csv");
+    sb.copy_fixture("basic/deploys.jsonl", "d.jsonl");
+    let mut logs = String::new();
+    // 30 error lines in 14:10–14:12 on payments (one 5-minute bucket), one stray error at 14:31, warnings, info.
+    for i in 0..30 {
+        logs.push_str(&format!(
+            "{{\"ts\":\"2026-11-19T14:1{}:{:02}Z\",\"service\":\"payments\",\"level\":\"error\",\"msg\":\"pool exhausted #{i}\"}}\n",
+            i / 10,
+            (i % 10) * 5
+        ));
+    }
+    logs.push_str("{\"ts\":\"2026-11-19T14:31:00Z\",\"service\":\"checkout\",\"level\":\"fatal\",\"msg\":\"crash\"}\n");
+    logs.push_str("{\"ts\":\"2026-11-19T14:20:00Z\",\"service\":\"edge\",\"level\":\"warn\",\"msg\":\"slow\"}\n");
+    logs.push_str("{\"ts\":\"2026-11-19T14:21:00Z\",\"service\":\"edge\",\"level\":\"info\",\"msg\":\"fine\"}\n");
+    sb.write("l.jsonl", logs.as_bytes());
+    let config = sb.config(&[source("changes", "sources/c.csv"), source("deploys", "sources/d.jsonl"), source("logs", "sources/l.jsonl")].concat());
+    sb.ingest(&config).await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+
+    let query = |service: Option<&str>, include_warn| TimelineQuery {
+        window: Window::new(t("2026-11-19T13:30Z"), t("2026-11-19T15:00Z")).unwrap(),
+        service: service.map(str::to_string),
+        bucket: chrono::Duration::minutes(5),
+        include_warn,
+    };
+    let events = timeline::build(&ctx, &query(None, false)).await.unwrap();
+    let rows: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} {:?} {} {} [{}]", retrace::display::utc(e.ts), e.kind, e.service.as_deref().unwrap_or("-"), e.title, e.count))
+        .collect();
+    insta::assert_snapshot!(rows.join("\n"), @r"
+    2026-11-19 13:35:00Z Deploy checkout D-1 started: v1 → v2 at 0% in production (by ci) [1]
+    2026-11-19 13:47:00Z Deploy checkout D-1 succeeded: v1 → v2 at 100% in production (by ci) [1]
+    2026-11-19 14:02:00Z Change payments CHG-1 db.pool.max: 200 → 20 (by alice via config-service) [1]
+    2026-11-19 14:10:00Z LogErrors payments 30 error log lines [30]
+    2026-11-19 14:31:00Z LogErrors checkout 1 fatal log line [1]
+    2026-11-19 14:41:00Z Change payments CHG-2 db.pool.max: 20 → 200 (by bob via config-service) — reverts CHG-1 [1]
+    ");
+    let burst = events.iter().find(|e| e.kind == EventKind::LogErrors).unwrap();
+    assert_eq!(burst.detail.as_deref(), Some("pool exhausted #0"));
+    assert_eq!(burst.source.line, 1);
+    assert_eq!(burst.end, Some(t("2026-11-19T14:13Z")), "end of the last minute with lines");
+
+    // One service, warnings included.
+    let edge = timeline::build(&ctx, &query(Some("edge"), true)).await.unwrap();
+    assert_eq!(edge.len(), 1);
+    assert_eq!(edge[0].title, "1 warn log line");
+}
