@@ -90,7 +90,7 @@ pub fn check_failures(summary: &IngestSummary) -> Result<()> {
     for (object, message) in &summary.failures {
         eprintln!("error: {object}: {message}");
     }
-    Err(Error::IngestIncomplete { failed: summary.failures.len(), total: summary.objects_seen })
+    Err(Error::IngestIncomplete { failures: summary.failures.len() })
 }
 
 pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<()> {
@@ -250,10 +250,6 @@ pub fn print_events(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&st
     output::emit(&schema, &[batch], output.format, output.output.as_deref())
 }
 
-fn short_source<'a>(object: &'a str, source_root: Option<&str>) -> &'a str {
-    source_root.and_then(|root| object.strip_prefix(root)).unwrap_or(object)
-}
-
 fn local_column(tz: chrono_tz::Tz) -> String {
     format!("time_{}", tz.name().to_lowercase().replace('/', "_"))
 }
@@ -289,7 +285,7 @@ fn events_table(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>) 
             Some(e.kind.label().to_string()),
             e.service.clone(),
             Some(event),
-            Some(format!("{}:{}", short_source(&e.source.object, source_root), e.source.line)),
+            Some(format!("{}:{}", display::relative_source(&e.source.object, source_root), e.source.line)),
         ];
         for (c, v) in cols.iter_mut().zip(row) {
             c.push(v);
@@ -327,7 +323,7 @@ pub fn events_batch(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&st
             col(&|e| Some(e.title.clone())),
             col(&|e| e.detail.clone()),
             std::sync::Arc::new(events.iter().map(|e| e.count).collect::<UInt64Array>()),
-            col(&|e| Some(short_source(&e.source.object, source_root).to_string())),
+            col(&|e| Some(display::relative_source(&e.source.object, source_root).to_string())),
             std::sync::Arc::new(events.iter().map(|e| e.source.line).collect::<UInt64Array>()),
         ],
     )?;

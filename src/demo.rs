@@ -39,7 +39,12 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
             scratch.display().to_string()
         }
     };
-    eprintln!("Ingesting the sample scenario into {} …", config.warehouse);
+    let say = |text: String| {
+        if !global.quiet {
+            eprintln!("{text}");
+        }
+    };
+    say(format!("Ingesting the sample scenario into {} …", config.warehouse));
     let warehouse = Warehouse::open(&config.warehouse)?;
     let options = IngestOptions { progress: !global.quiet, ..IngestOptions::default() };
     let started = std::time::Instant::now();
@@ -75,8 +80,8 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     };
     let report = report::build(&ctx, &request).await?;
     let path = write_report(&report, &args.out)?;
-    eprintln!("Report written to {}", path.display());
-    eprintln!("Explore the tables: retrace sql --warehouse {} \"SELECT * FROM deploy_spans\"", config.warehouse);
+    say(format!("Report written to {}", path.display()));
+    say(format!("Explore the tables: retrace sql --warehouse {} \"SELECT * FROM deploy_spans\"", config.warehouse));
     Ok(Outcome::Success)
 }
 

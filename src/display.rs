@@ -13,6 +13,12 @@ pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
+/// A source URL as shown to people: relative to `root` (a config folder's `file://` URL)
+/// when it is under it, so output does not depend on where a checkout lives.
+pub fn relative_source<'a>(object: &'a str, root: Option<&str>) -> &'a str {
+    root.and_then(|r| object.strip_prefix(r)).map_or(object, |rel| rel.trim_start_matches('/'))
+}
+
 /// `1h 25m`, `4m 10s`, `45s`.
 pub fn duration(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);

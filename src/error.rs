@@ -33,9 +33,9 @@ pub enum Error {
     #[error("object {object}: {message}")]
     Object { object: String, message: String },
 
-    /// Some objects of an ingest failed; the rest were ingested and committed.
-    #[error("{failed} of {total} objects could not be ingested (see the summary above)")]
-    IngestIncomplete { failed: usize, total: usize },
+    /// Some objects (or whole sources) of an ingest failed; the rest were ingested and committed.
+    #[error("ingest incomplete: {failures} failed (listed above); everything else was ingested")]
+    IngestIncomplete { failures: usize },
 
     /// The warehouse holds something retrace did not write, or cannot read its own manifest.
     #[error("warehouse {location}: {message}")]

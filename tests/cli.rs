@@ -76,7 +76,7 @@ fn ingest_exits_2_when_an_object_cannot_be_read_but_keeps_the_others() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("2 seen, 1 ingested (0 replaced), 0 unchanged, 1 failed"), "{stdout}");
     assert!(stdout.contains("rows: logs              6"), "{stdout}");
-    assert!(stderr.contains("b.jsonl.gz") && stderr.contains("1 of 2 objects could not be ingested"), "{stderr}");
+    assert!(stderr.contains("b.jsonl.gz") && stderr.contains("ingest incomplete: 1 failed"), "{stderr}");
 }
 
 #[test]

@@ -64,6 +64,25 @@ pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<
     Ok(df.collect().await?)
 }
 
+/// The `source`/`line` pair of a result, read together.
+pub struct Provenance {
+    source: Column,
+    line: Column,
+}
+
+impl Provenance {
+    pub fn of(batch: &RecordBatch, source: &str, line: &str) -> Result<Provenance> {
+        Ok(Provenance { source: Column::of(batch, source)?, line: Column::of(batch, line)? })
+    }
+
+    pub fn at(&self, row: usize) -> Result<crate::analyze::timeline::SourceRef> {
+        Ok(crate::analyze::timeline::SourceRef {
+            object: self.source.str(row)?.unwrap_or_default(),
+            line: self.line.i64(row)?.unwrap_or(0).max(0) as u64,
+        })
+    }
+}
+
 /// Typed access to a result column by name, whatever string/int encoding DataFusion chose.
 pub struct Column(ArrayRef);
 

@@ -9,7 +9,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use serde::Serialize;
 
-use super::params::{self, Column, Params, Window};
+use super::params::{self, Column, Params, Provenance, Window};
 use crate::error::Result;
 
 const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
@@ -102,7 +102,8 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
     let mut out = Vec::new();
     for b in params::run(ctx, CHANGES_SQL, p).await? {
         let c = |n| Column::of(&b, n);
-        let (ts, id, service, system, key, old, new, actor, desc, reverts, src, line) = (
+        let provenance = Provenance::of(&b, "source", "line")?;
+        let (ts, id, service, system, key, old, new, actor, desc, reverts) = (
             c("ts")?,
             c("change_id")?,
             c("service")?,
@@ -113,12 +114,10 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
             c("actor")?,
             c("description")?,
             c("reverts")?,
-            c("source")?,
-            c("line")?,
         );
         for i in 0..b.num_rows() {
             let id_v = id.str(i)?.unwrap_or_default();
-            let mut title = format!("{id_v}");
+            let mut title = id_v.clone();
             if let Some(k) = key.str(i)? {
                 title.push_str(&format!(" {k}: {} → {}", show(old.str(i)?), show(new.str(i)?)));
             }
@@ -146,7 +145,7 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
                 title,
                 detail: desc.str(i)?,
                 count: 1,
-                source: SourceRef { object: src.str(i)?.unwrap_or_default(), line: line.i64(i)?.unwrap_or(0) as u64 },
+                source: provenance.at(i)?,
             });
         }
     }
@@ -157,7 +156,8 @@ async fn deploys(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
     let mut out = Vec::new();
     for b in params::run(ctx, DEPLOYS_SQL, p).await? {
         let c = |n| Column::of(&b, n);
-        let (ts, id, service, version, prev, env, status, pct, actor, desc, src, line) = (
+        let provenance = Provenance::of(&b, "source", "line")?;
+        let (ts, id, service, version, prev, env, status, pct, actor, desc) = (
             c("ts")?,
             c("deploy_id")?,
             c("service")?,
@@ -168,8 +168,6 @@ async fn deploys(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
             c("percent")?,
             c("actor")?,
             c("description")?,
-            c("source")?,
-            c("line")?,
         );
         for i in 0..b.num_rows() {
             let id_v = id.str(i)?.unwrap_or_default();
@@ -203,7 +201,7 @@ async fn deploys(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
                 title,
                 detail: desc.str(i)?,
                 count: 1,
-                source: SourceRef { object: src.str(i)?.unwrap_or_default(), line: line.i64(i)?.unwrap_or(0) as u64 },
+                source: provenance.at(i)?,
             });
         }
     }
@@ -224,8 +222,9 @@ async fn log_bursts(ctx: &SessionContext, p: Params, bucket: Duration) -> Result
     let bucket_us = bucket.num_microseconds().unwrap_or(60_000_000).max(60_000_000);
     for b in params::run(ctx, LOG_ERRORS_SQL, p).await? {
         let c = |n| Column::of(&b, n);
-        let (minute, service, level, lines, msg, src, line) =
-            (c("minute")?, c("service")?, c("level")?, c("lines")?, c("first_msg")?, c("first_source")?, c("first_line")?);
+        let provenance = Provenance::of(&b, "first_source", "first_line")?;
+        let (minute, service, level, lines, msg) =
+            (c("minute")?, c("service")?, c("level")?, c("lines")?, c("first_msg")?);
         for i in 0..b.num_rows() {
             let m = minute.time(i)?.unwrap_or_default();
             let start_us = m.timestamp_micros().div_euclid(bucket_us) * bucket_us;
@@ -234,7 +233,7 @@ async fn log_bursts(ctx: &SessionContext, p: Params, bucket: Duration) -> Result
                 minute: m,
                 lines: lines.i64(i)?.unwrap_or(0) as u64,
                 first_msg: msg.str(i)?,
-                source: SourceRef { object: src.str(i)?.unwrap_or_default(), line: line.i64(i)?.unwrap_or(0) as u64 },
+                source: provenance.at(i)?,
             });
         }
     }

@@ -23,16 +23,15 @@ pub fn read<R: Read>(
         match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) => match e.kind() {
-                csv::ErrorKind::Io(_) => {
-                    let csv::ErrorKind::Io(io) = e.into_kind() else { unreachable!() };
+            Err(e) => {
+                let message = e.to_string();
+                // An I/O error is the object failing (e.g. truncated gzip), not a bad record.
+                if let csv::ErrorKind::Io(io) = e.into_kind() {
                     return Err(crate::Error::Object { object: String::new(), message: io.to_string() });
                 }
-                _ => {
-                    on_record(line, b"", Err(Reject::new(Reason::InvalidCsv, e.to_string())))?;
-                    continue;
-                }
-            },
+                on_record(line, b"", Err(Reject::new(Reason::InvalidCsv, message)))?;
+                continue;
+            }
         }
         let line = record.position().map_or(line, |p| p.line());
         let Some(names) = &header else {

@@ -84,7 +84,7 @@ pub fn render(report: &Report) -> String {
             e.kind.label(),
             md_cell(e.service.as_deref().unwrap_or("")),
             md_cell(&event),
-            md_code(&report.show_source(&e.source.object)),
+            md_code(report.show_source(&e.source.object)),
             e.source.line
         );
     }

@@ -77,11 +77,8 @@ impl Report {
     }
 
     /// A source URL as shown to readers.
-    pub fn show_source(&self, object: &str) -> String {
-        match &self.source_root {
-            Some(root) => object.strip_prefix(root.as_str()).unwrap_or(object).trim_start_matches('/').to_string(),
-            None => object.to_string(),
-        }
+    pub fn show_source<'a>(&self, object: &'a str) -> &'a str {
+        crate::display::relative_source(object, self.source_root.as_deref())
     }
 }
 
@@ -157,10 +154,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         );
         for i in 0..b.num_rows() {
             let src = src.str(i)?.unwrap_or_default();
-            let src = match &req.source_root {
-                Some(root) => src.strip_prefix(root.as_str()).unwrap_or(&src).trim_start_matches('/').to_string(),
-                None => src,
-            };
+            let src = crate::display::relative_source(&src, req.source_root.as_deref());
             rejects.push(RejectGroup {
                 table: table.str(i)?.unwrap_or_default(),
                 reason: reason.str(i)?.unwrap_or_default(),
