@@ -52,10 +52,9 @@ pub fn write(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, 
         }
         OutputFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
-                .map_err(|e| Error::io("output", e.into()))?;
+            w.write_record(schema.fields().iter().map(|f| f.name().as_str())).map_err(csv_error)?;
             for row in rows(batches)? {
-                w.write_record(&row).map_err(|e| Error::io("output", e.into()))?;
+                w.write_record(&row).map_err(csv_error)?;
             }
             w.flush().map_err(io)?;
         }
@@ -81,6 +80,14 @@ pub fn write(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, 
         OutputFormat::Parquet => return Err(Error::Internal("parquet is written by emit".into())),
     }
     Ok(())
+}
+
+/// Keeps the `io::Error` inside a csv error visible, so a closed pipe is recognised as one.
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io("output", io),
+        other => Error::Internal(format!("CSV writer: {other:?}")),
+    }
 }
 
 /// Every row as display strings (nulls as empty strings).

@@ -224,3 +224,51 @@ fn bad_arguments_and_config_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("retrace.toml") && stderr.contains("unknown variant `traces`"), "{stderr}");
 }
+
+#[test]
+fn ingest_can_be_limited_to_named_sources() {
+    let sb = Sandbox::new();
+    sb.copy_fixture("basic/logs.jsonl", "logs.jsonl");
+    sb.copy_fixture("basic/changes.csv", "changes.csv");
+    sb.config_file(
+        "[[sources]]\nname = \"app-logs\"\nkind = \"logs\"\nurl = \"sources/logs.jsonl\"\n\
+         [[sources]]\nname = \"cfg\"\nkind = \"changes\"\nurl = \"sources/changes.csv\"\n",
+    );
+    let out = retrace(&sb).args(["-q", "ingest", "--source", "cfg"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 seen, 1 ingested") && stdout.contains("rows: changes           2"), "{stdout}");
+    assert!(!stdout.contains("rows: logs"), "{stdout}");
+
+    let out = retrace(&sb).args(["ingest", "--source", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no source named `nope`"));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    let sb = Sandbox::new();
+    // Far more output than a pipe buffers, so the writer must meet the closed pipe.
+    let mut child = retrace(&sb)
+        .args(["sql", "SELECT value, value * 2 AS twice FROM generate_series(1, 200000) AS t(value)", "--format", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn formats_lists_what_is_readable() {
+    let sb = Sandbox::new();
+    let out = retrace(&sb).arg("formats").output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for want in ["jsonl", "csv", ".gz", ".zst", "docs/formats.md"] {
+        assert!(stdout.contains(want), "{want}: {stdout}");
+    }
+}

@@ -36,6 +36,13 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     // The automation loop's reverts name it too.
     assert_eq!(report.matches(&format!("reverts {culprit}")).count(), 2 * 4, "3 automated + 1 manual revert, in timeline and changes tables");
 
+    // The busiest error minute is on the culprit's service, inside the incident.
+    let peaks = report.lines().find(|l| l.starts_with("- Busiest minute for error lines")).expect("peak line");
+    let first = peaks.split(": ").nth(1).unwrap();
+    assert!(first.starts_with("2026-11-19 14:") && first.contains(&format!("on {} (", truth["culprit_service"].as_str().unwrap())), "{peaks}");
+    let minute: u32 = first[14..16].parse().unwrap();
+    assert!((9..41).contains(&minute), "peak outside onset..manual revert: {peaks}");
+
     // Counts the ground truth states; the three malformed lines are reported, not lost.
     assert!(report.contains("| logs | bad_timestamp | 1 | 1 |"), "{report}");
     assert!(report.contains("| logs | invalid_json | 1 | 1 |"));

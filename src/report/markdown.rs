@@ -39,13 +39,13 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(w, "## Summary\n");
     let _ = writeln!(w, "- {changes} config changes, {} deploys ({deploy_events} deploy events).", report.deploys.len());
     let _ = writeln!(w, "- {error_lines} error log lines across {services_with_errors} services.");
-    if let Some(first) = report.activity.iter().filter_map(|a| a.first_error.map(|t| (t, a))).min_by_key(|(t, _)| *t) {
-        let _ = writeln!(
-            w,
-            "- First error line in the window: {} on {}.",
-            utc(first.0),
-            md_text(first.1.service.as_deref().unwrap_or("(no service)"))
-        );
+    if !report.error_peaks.is_empty() {
+        let peaks: Vec<String> = report
+            .error_peaks
+            .iter()
+            .map(|p| format!("{} on {} ({} lines)", utc(p.minute), md_text(p.service.as_deref().unwrap_or("(no service)")), p.lines))
+            .collect();
+        let _ = writeln!(w, "- Busiest minute for error lines, per service: {}.", peaks.join("; "));
     }
     let _ = writeln!(w);
 

@@ -14,6 +14,7 @@ use crate::error::Result;
 const ACTIVITY_SQL: &str = include_str!("../../queries/service_activity.sql");
 const SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
 const REJECTS_SQL: &str = include_str!("../../queries/rejects_summary.sql");
+const PEAKS_SQL: &str = include_str!("../../queries/error_peak_minutes.sql");
 
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
@@ -31,6 +32,8 @@ pub struct Report {
     pub service: Option<String>,
     pub display_timezone: String,
     pub activity: Vec<ServiceActivity>,
+    /// Per service, the minute with the most error lines; the three busiest services.
+    pub error_peaks: Vec<ErrorPeak>,
     pub timeline: Vec<Event>,
     pub deploys: Vec<DeploySpan>,
     pub rejects: Vec<RejectGroup>,
@@ -46,6 +49,13 @@ pub struct ServiceActivity {
     pub error_lines: u64,
     pub status_5xx: u64,
     pub first_error: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorPeak {
+    pub minute: DateTime<Utc>,
+    pub service: Option<String>,
+    pub lines: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +115,18 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
                 error_lines: error.i64(i)?.unwrap_or(0) as u64,
                 status_5xx: s5xx.i64(i)?.unwrap_or(0) as u64,
                 first_error: first.time(i)?,
+            });
+        }
+    }
+
+    let mut error_peaks = Vec::new();
+    for b in params::run(ctx, PEAKS_SQL, Params::window(window, req.service.as_deref())).await? {
+        let (minute, service, lines) = (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
+        for i in 0..b.num_rows() {
+            error_peaks.push(ErrorPeak {
+                minute: minute.time(i)?.unwrap_or_default(),
+                service: service.str(i)?,
+                lines: lines.i64(i)?.unwrap_or(0) as u64,
             });
         }
     }
@@ -175,6 +197,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         service: req.service.clone(),
         display_timezone: req.display_timezone.name().to_string(),
         activity,
+        error_peaks,
         timeline,
         deploys,
         rejects,
