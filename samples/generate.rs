@@ -63,12 +63,54 @@ struct Svc {
 }
 
 const SERVICES: &[Svc] = &[
-    Svc { name: "edge", rps: 300.0, log_rate: 0.30, p99: 0.25, endpoints: &["GET /", "GET /product/{id}", "POST /checkout", "GET /search"], pods: 6 },
-    Svc { name: "checkout", rps: 80.0, log_rate: 0.20, p99: 0.30, endpoints: &["POST /v1/checkout", "GET /v1/checkout/{id}"], pods: 4 },
-    Svc { name: "payments", rps: 40.0, log_rate: 0.15, p99: 0.15, endpoints: &["POST /v1/charge", "POST /v1/refund", "GET /v1/charge/{id}"], pods: 3 },
-    Svc { name: "inventory", rps: 120.0, log_rate: 0.15, p99: 0.08, endpoints: &["GET /v1/stock/{sku}", "POST /v1/reserve"], pods: 3 },
-    Svc { name: "cart", rps: 100.0, log_rate: 0.15, p99: 0.06, endpoints: &["GET /v1/cart", "POST /v1/cart/items"], pods: 3 },
-    Svc { name: "search", rps: 150.0, log_rate: 0.15, p99: 0.20, endpoints: &["GET /v1/search", "GET /v1/suggest"], pods: 4 },
+    Svc {
+        name: "edge",
+        rps: 300.0,
+        log_rate: 0.30,
+        p99: 0.25,
+        endpoints: &["GET /", "GET /product/{id}", "POST /checkout", "GET /search"],
+        pods: 6,
+    },
+    Svc {
+        name: "checkout",
+        rps: 80.0,
+        log_rate: 0.20,
+        p99: 0.30,
+        endpoints: &["POST /v1/checkout", "GET /v1/checkout/{id}"],
+        pods: 4,
+    },
+    Svc {
+        name: "payments",
+        rps: 40.0,
+        log_rate: 0.15,
+        p99: 0.15,
+        endpoints: &["POST /v1/charge", "POST /v1/refund", "GET /v1/charge/{id}"],
+        pods: 3,
+    },
+    Svc {
+        name: "inventory",
+        rps: 120.0,
+        log_rate: 0.15,
+        p99: 0.08,
+        endpoints: &["GET /v1/stock/{sku}", "POST /v1/reserve"],
+        pods: 3,
+    },
+    Svc {
+        name: "cart",
+        rps: 100.0,
+        log_rate: 0.15,
+        p99: 0.06,
+        endpoints: &["GET /v1/cart", "POST /v1/cart/items"],
+        pods: 3,
+    },
+    Svc {
+        name: "search",
+        rps: 150.0,
+        log_rate: 0.15,
+        p99: 0.20,
+        endpoints: &["GET /v1/search", "GET /v1/suggest"],
+        pods: 4,
+    },
 ];
 
 const BASELINE_ERROR: f64 = 0.0003;
@@ -177,7 +219,12 @@ fn main() {
          \"affected_services\": [\"payments\", \"checkout\", \"edge\"],\n  \"log_lines\": {rows},\n  \"malformed_log_lines\": 3\n}}\n"
     );
     std::fs::write(out.parent().expect("samples").join("ground_truth.json"), truth).expect("write ground truth");
-    eprintln!("sample written to {} ({rows} log lines, {} changes, {} deploy events)", out.display(), changes.len(), deploys.len());
+    eprintln!(
+        "sample written to {} ({rows} log lines, {} changes, {} deploy events)",
+        out.display(),
+        changes.len(),
+        deploys.len()
+    );
 }
 
 const ACTORS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "frank"];
@@ -216,7 +263,7 @@ fn changes(rng: &mut Rng, start: DateTime<Utc>) -> (Vec<Change>, String, String)
             key: key.into(),
             old: values[a].into(),
             new: values[b].into(),
-            actor: *rng.pick(ACTORS),
+            actor: ACTORS[rng.below(ACTORS.len() as u64) as usize],
             scope: "prod",
             description: format!("Routine tuning of {key}"),
             reverts: None,
@@ -236,26 +283,74 @@ fn changes(rng: &mut Rng, start: DateTime<Utc>) -> (Vec<Change>, String, String)
         reverts: None,
     };
     let pool = "payments.db.pool.max_connections";
-    out.push(incident("2026-11-19T14:02:00Z", "payments", "config-service", pool, "200", "20", "alice",
-        "Reduce DB pool to match the new proxy's per-client limit"));
-    out.push(incident("2026-11-19T14:06:10Z", "inventory", "config-service", "inventory.reserve.batch_size", "50", "100", "carol",
-        "Larger reservation batches"));
+    out.push(incident(
+        "2026-11-19T14:02:00Z",
+        "payments",
+        "config-service",
+        pool,
+        "200",
+        "20",
+        "alice",
+        "Reduce DB pool to match the new proxy's per-client limit",
+    ));
+    out.push(incident(
+        "2026-11-19T14:06:10Z",
+        "inventory",
+        "config-service",
+        "inventory.reserve.batch_size",
+        "50",
+        "100",
+        "carol",
+        "Larger reservation batches",
+    ));
     for (revert, reapply) in [
         ("2026-11-19T14:17:00Z", "2026-11-19T14:19:30Z"),
         ("2026-11-19T14:24:00Z", "2026-11-19T14:26:30Z"),
         ("2026-11-19T14:31:00Z", "2026-11-19T14:33:30Z"),
     ] {
-        let mut r = incident(revert, "payments", "config-service", pool, "20", "200", "auto-remediator",
-            "Automated rollback: payments 5xx above threshold after config change");
+        let mut r = incident(
+            revert,
+            "payments",
+            "config-service",
+            pool,
+            "20",
+            "200",
+            "auto-remediator",
+            "Automated rollback: payments 5xx above threshold after config change",
+        );
         r.reverts = Some("CULPRIT".into());
         out.push(r);
-        out.push(incident(reapply, "payments", "config-service", pool, "200", "20", "config-sync",
-            "Reconcile drift: desired state from config repo"));
+        out.push(incident(
+            reapply,
+            "payments",
+            "config-service",
+            pool,
+            "200",
+            "20",
+            "config-sync",
+            "Reconcile drift: desired state from config repo",
+        ));
     }
-    out.push(incident("2026-11-19T14:38:00Z", "payments", "flags", "auto_remediation.payments.enabled", "true", "false", "bob",
-        "Pause auto-remediation while investigating"));
-    let mut manual = incident("2026-11-19T14:41:00Z", "payments", "config-service", pool, "20", "200", "bob",
-        "Manual revert of the pool size change; pinned in config repo");
+    out.push(incident(
+        "2026-11-19T14:38:00Z",
+        "payments",
+        "flags",
+        "auto_remediation.payments.enabled",
+        "true",
+        "false",
+        "bob",
+        "Pause auto-remediation while investigating",
+    ));
+    let mut manual = incident(
+        "2026-11-19T14:41:00Z",
+        "payments",
+        "config-service",
+        pool,
+        "20",
+        "200",
+        "bob",
+        "Manual revert of the pool size change; pinned in config repo",
+    );
     manual.reverts = Some("CULPRIT".into());
     out.push(manual);
 
@@ -280,10 +375,14 @@ fn deploys(rng: &mut Rng, start: DateTime<Utc>) -> Vec<DeployEvent> {
     for i in 0..20 {
         let day = (i % 2) as i64;
         let minute = 9 * 60 + rng.below(10 * 60) as i64;
-        if day == 1 && (13 * 60 ..15 * 60 + 30).contains(&minute) {
+        if day == 1 && (13 * 60..15 * 60 + 30).contains(&minute) {
             continue;
         }
-        plan.push((start + Duration::days(day) + Duration::minutes(minute), rng.below(SERVICES.len() as u64) as usize, false));
+        plan.push((
+            start + Duration::days(day) + Duration::minutes(minute),
+            rng.below(SERVICES.len() as u64) as usize,
+            false,
+        ));
     }
     // The day-one search deploy that fails and is rolled back; and a checkout deploy shortly
     // before the incident (a plausible but innocent suspect).
@@ -365,7 +464,15 @@ fn write_changes(out: &Path, changes: &[Change]) {
         let _ = write!(
             text,
             "{{\"ts\":\"{local}\",\"change_id\":\"{}\",\"service\":\"{}\",\"system\":\"{}\",\"key\":{},\"old_value\":{},\"new_value\":{},\"actor\":\"{}\",\"scope\":\"{}\",\"description\":{}",
-            c.id, c.service, c.system, json_str(&c.key), json_str(&c.old), json_str(&c.new), c.actor, c.scope, json_str(&c.description)
+            c.id,
+            c.service,
+            c.system,
+            json_str(&c.key),
+            json_str(&c.old),
+            json_str(&c.new),
+            c.actor,
+            c.scope,
+            json_str(&c.description)
         );
         if let Some(r) = &c.reverts {
             let _ = write!(text, ",\"reverts\":\"{r}\"");
@@ -384,7 +491,15 @@ fn write_deploys(out: &Path, deploys: &[DeployEvent]) {
         let _ = writeln!(
             text,
             "{{\"ts\":\"{ts}\",\"deploy_id\":\"{}\",\"service\":\"{}\",\"version\":\"{}\",\"previous_version\":\"{}\",\"environment\":\"production\",\"status\":\"{}\",\"percent\":{},\"actor\":\"{}\",\"commit\":\"{}\",\"description\":{}}}",
-            d.id, d.service, d.version, d.previous, d.status, d.percent, d.actor, d.commit, json_str(&d.description)
+            d.id,
+            d.service,
+            d.version,
+            d.previous,
+            d.status,
+            d.percent,
+            d.actor,
+            d.commit,
+            json_str(&d.description)
         );
     }
     plain(&out.join("deploys").join("deploys.jsonl"), &text);
@@ -392,7 +507,9 @@ fn write_deploys(out: &Path, deploys: &[DeployEvent]) {
 
 /// Time a service's last finished deploy completed at or before `now` (counters restart then).
 fn restarted(deploys: &[DeployEvent], svc: &str, prev: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    deploys.iter().any(|d| d.service == svc && matches!(d.status, "succeeded" | "rolled_back") && d.ts > prev && d.ts <= now)
+    deploys
+        .iter()
+        .any(|d| d.service == svc && matches!(d.status, "succeeded" | "rolled_back") && d.ts > prev && d.ts <= now)
 }
 
 /// Metrics: per service every 15 s, request counters by status code and a p99 latency gauge,
@@ -456,7 +573,11 @@ fn write_logs(out: &Path, rng: &mut Rng, start: DateTime<Utc>, end: DateTime<Utc
                     let ep = rng.pick(s.endpoints);
                     let pod = rng.below(s.pods as u64);
                     let level = if failed { "error" } else { "info" };
-                    let trace = if failed || rng.below(5) == 0 { format!(",\"trace_id\":\"{}\"", hex(rng, 16)) } else { String::new() };
+                    let trace = if failed || rng.below(5) == 0 {
+                        format!(",\"trace_id\":\"{}\"", hex(rng, 16))
+                    } else {
+                        String::new()
+                    };
                     lines.push((ts, format!(
                         "\"service\":\"{}\",\"host\":\"{}-{pod}\",\"level\":\"{level}\",\"msg\":\"{ep} {status}\",\"status\":{status},\"latency_ms\":{latency:.1}{trace}",
                         s.name, s.name
@@ -464,7 +585,11 @@ fn write_logs(out: &Path, rng: &mut Rng, start: DateTime<Utc>, end: DateTime<Utc
                 }
                 // The incident's own voice: what each service says while failing.
                 let voice: Option<(&str, &str, f64)> = match s.name {
-                    "payments" => Some(("error", "db pool exhausted: max_connections=20 in_use=20 waiters=143, request rejected", 3.0)),
+                    "payments" => Some((
+                        "error",
+                        "db pool exhausted: max_connections=20 in_use=20 waiters=143, request rejected",
+                        3.0,
+                    )),
                     "checkout" => Some(("error", "payment authorization failed: upstream payments returned 503", 2.0)),
                     "edge" => Some(("warn", "upstream checkout returned 503 for POST /checkout", 1.0)),
                     _ => None,
@@ -495,7 +620,9 @@ fn write_logs(out: &Path, rng: &mut Rng, start: DateTime<Utc>, end: DateTime<Utc
                 }
                 now += Duration::seconds(TICK);
             }
-            for d in deploys.iter().filter(|d| d.service == s.name && d.status == "succeeded" && d.ts >= day && d.ts < day + Duration::days(1)) {
+            for d in deploys.iter().filter(|d| {
+                d.service == s.name && d.status == "succeeded" && d.ts >= day && d.ts < day + Duration::days(1)
+            }) {
                 for pod in 0..s.pods {
                     lines.push((d.ts - Duration::seconds(30 * (s.pods - pod) as i64), format!(
                         "\"service\":\"{}\",\"host\":\"{}-{pod}\",\"level\":\"info\",\"msg\":\"starting {} version {} (commit {})\"",
@@ -503,10 +630,11 @@ fn write_logs(out: &Path, rng: &mut Rng, start: DateTime<Utc>, end: DateTime<Utc
                     )));
                 }
             }
-            lines.sort_by(|a, b| a.0.cmp(&b.0));
+            lines.sort_by_key(|l| l.0);
             let mut text = String::with_capacity(lines.len() * 200);
             for (ts, rest) in &lines {
-                let _ = writeln!(text, "{{\"ts\":\"{}\",{rest}}}", ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                let _ =
+                    writeln!(text, "{{\"ts\":\"{}\",{rest}}}", ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
             }
             total += lines.len() as u64;
             // Three malformed lines, as a crashed writer and a bad exporter leave them.
@@ -516,7 +644,8 @@ fn write_logs(out: &Path, rng: &mut Rng, start: DateTime<Utc>, end: DateTime<Utc
                 text.push_str("{\"ts\":\"2026-11-19T23:59:59.900Z\",\"service\":\"payments\",\"status\":\"OK\",\"msg\":\"health\"}\n");
                 total += 3;
             }
-            let name: PathBuf = out.join("logs").join(day.format("%Y-%m-%d").to_string()).join(format!("{}.jsonl.gz", s.name));
+            let name: PathBuf =
+                out.join("logs").join(day.format("%Y-%m-%d").to_string()).join(format!("{}.jsonl.gz", s.name));
             gz(&name, &text);
         }
         day += Duration::days(1);

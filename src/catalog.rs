@@ -20,9 +20,7 @@ pub const VIEWS: &[(&str, &str)] = &[("deploy_spans", include_str!("../queries/d
 
 /// A session over `warehouse` with every table and view registered.
 pub async fn open(warehouse: &Warehouse) -> Result<SessionContext> {
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .set_str("datafusion.execution.time_zone", "UTC");
+    let config = SessionConfig::new().with_information_schema(true).set_str("datafusion.execution.time_zone", "UTC");
     let ctx = SessionContext::new_with_config(config);
     ctx.register_object_store(&warehouse.location.base_url, warehouse.location.store.clone());
 

@@ -187,10 +187,10 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         return Ok(t.with_timezone(&Utc));
     }
     // `2026-11-19T13:30Z`: RFC 3339 without seconds, common when typing by hand.
-    if let Some(stripped) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
-        if let Ok(t) = parse_naive(stripped) {
-            return Ok(t.and_utc());
-        }
+    if let Some(stripped) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z'))
+        && let Ok(t) = parse_naive(stripped)
+    {
+        return Ok(t.and_utc());
     }
     if let Ok(t) = parse_naive(s) {
         return Ok(t.and_utc());
@@ -198,9 +198,7 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    Err(format!(
-        "`{s}` is not a time; use RFC 3339 (2026-11-19T13:30:00Z), 2026-11-19T13:30 (UTC) or 2026-11-19"
-    ))
+    Err(format!("`{s}` is not a time; use RFC 3339 (2026-11-19T13:30:00Z), 2026-11-19T13:30 (UTC) or 2026-11-19"))
 }
 
 fn parse_naive(s: &str) -> Result<NaiveDateTime, chrono::ParseError> {
@@ -216,9 +214,7 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration; use e.g. 30s, 5m, 2h, 30d"))?;
+    let n: i64 = num.parse().map_err(|_| format!("`{s}` is not a duration; use e.g. 30s, 5m, 2h, 30d"))?;
     let d = match unit {
         "" | "s" => chrono::Duration::seconds(n),
         "m" | "min" => chrono::Duration::minutes(n),

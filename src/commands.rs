@@ -148,13 +148,11 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
     let mut results = Vec::new();
     for statement in statements {
         let plan = state.statement_to_plan(statement).await?;
-        catalog::read_only()
-            .verify_plan(&plan)
-            .map_err(|e| {
-                let message = e.strip_backtrace();
-                let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
-                Error::RefusedSql(format!("{message}; retrace sql is read-only"))
-            })?;
+        catalog::read_only().verify_plan(&plan).map_err(|e| {
+            let message = e.strip_backtrace();
+            let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
+            Error::RefusedSql(format!("{message}; retrace sql is read-only"))
+        })?;
         let plan = bind_params(plan, &params)?;
         let df = ctx.execute_logical_plan(plan).await?;
         let schema = df.schema().as_arrow().clone();
@@ -170,9 +168,8 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
 fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
     raw.iter()
         .map(|p| {
-            let (k, v) = p
-                .split_once('=')
-                .ok_or_else(|| Error::Usage(format!("--param `{p}`: expected NAME=VALUE")))?;
+            let (k, v) =
+                p.split_once('=').ok_or_else(|| Error::Usage(format!("--param `{p}`: expected NAME=VALUE")))?;
             Ok((k.trim().trim_start_matches('$').to_string(), v.to_string()))
         })
         .collect()
@@ -190,9 +187,7 @@ fn bind_params(
     let mut values = HashMap::new();
     for (name, ty) in types {
         let key = name.trim_start_matches('$').to_string();
-        let raw = params
-            .get(&key)
-            .ok_or_else(|| Error::Usage(format!("the query needs --param {key}=VALUE")))?;
+        let raw = params.get(&key).ok_or_else(|| Error::Usage(format!("the query needs --param {key}=VALUE")))?;
         let value = match ty {
             Some(DataType::Timestamp(_, _)) => {
                 let t = crate::cli::parse_time(raw).map_err(Error::Usage)?;
@@ -257,9 +252,8 @@ fn local_column(tz: chrono_tz::Tz) -> String {
 type Columns = (std::sync::Arc<Schema>, RecordBatch);
 
 fn text_batch(names: &[String], columns: Vec<Vec<Option<String>>>) -> Result<Columns> {
-    let schema = std::sync::Arc::new(Schema::new(
-        names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
-    ));
+    let schema =
+        std::sync::Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
     let arrays = columns
         .into_iter()
         .map(|c| std::sync::Arc::new(c.into_iter().collect::<StringArray>()) as datafusion::arrow::array::ArrayRef)
@@ -268,7 +262,8 @@ fn text_batch(names: &[String], columns: Vec<Vec<Option<String>>>) -> Result<Col
 }
 
 fn events_table(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>) -> Result<Columns> {
-    let names = ["time_utc".to_string(), local_column(tz), "kind".into(), "service".into(), "event".into(), "source".into()];
+    let names =
+        ["time_utc".to_string(), local_column(tz), "kind".into(), "service".into(), "event".into(), "source".into()];
     let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(events.len()); names.len()];
     for e in events {
         let mut event = e.title.clone();

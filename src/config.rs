@@ -178,24 +178,20 @@ impl Config {
     }
 
     pub fn from_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            path: path.display().to_string(),
-            message: format!("cannot read: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config { path: path.display().to_string(), message: format!("cannot read: {e}") })?;
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let base = std::path::absolute(&base).map_err(|e| Error::io(base.display(), e))?;
-        Config::parse(&text, &base).map_err(|message| Error::Config {
-            path: path.display().to_string(),
-            message,
-        })
-        .map(|mut c| {
-            c.path = Some(path.to_path_buf());
-            c
-        })
+        Config::parse(&text, &base).map_err(|message| Error::Config { path: path.display().to_string(), message }).map(
+            |mut c| {
+                c.path = Some(path.to_path_buf());
+                c
+            },
+        )
     }
 
     /// Parses TOML text; relative paths resolve against `base`.
@@ -214,12 +210,7 @@ impl Config {
             if sources.iter().any(|o: &Source| o.name == name) {
                 return Err(format!("{at}: duplicate source name `{name}`"));
             }
-            let format = s
-                .format
-                .as_deref()
-                .map(Format::parse)
-                .transpose()
-                .map_err(|e| format!("{at}.format: {e}"))?;
+            let format = s.format.as_deref().map(Format::parse).transpose().map_err(|e| format!("{at}.format: {e}"))?;
             let timezone = parse_tz(s.timezone.as_deref().unwrap_or("UTC"), &format!("{at}.timezone"))?;
             if s.url.trim().is_empty() {
                 return Err(format!("{at}.url is empty"));

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
+use crate::analyze::Window;
 use crate::analyze::params::{self, Column, Params};
 use crate::analyze::timeline::{self, TimelineQuery};
-use crate::analyze::Window;
 use crate::catalog;
 use crate::cli::{DemoArgs, GlobalArgs, OutputArgs, OutputFormat};
 use crate::commands::{Outcome, check_failures, print_events, print_summary, source_root, write_report};
@@ -72,12 +72,8 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let table = OutputArgs { format: OutputFormat::Table, output: None };
     print_events(&events, config.display_timezone, root.as_deref(), &table)?;
 
-    let request = report::ReportRequest {
-        window,
-        service: None,
-        display_timezone: config.display_timezone,
-        source_root: root,
-    };
+    let request =
+        report::ReportRequest { window, service: None, display_timezone: config.display_timezone, source_root: root };
     let report = report::build(&ctx, &request).await?;
     let path = write_report(&report, &args.out)?;
     say(format!("Report written to {}", path.display()));

@@ -75,9 +75,9 @@ impl Error {
         match self {
             Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
             Error::Arrow(ArrowError::IoError(_, e)) => e.kind() == std::io::ErrorKind::BrokenPipe,
-            Error::Arrow(ArrowError::ExternalError(e)) => e
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe),
+            Error::Arrow(ArrowError::ExternalError(e)) => {
+                e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }
             _ => false,
         }
     }

@@ -20,7 +20,8 @@ pub fn emit(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, o
     if format == OutputFormat::Parquet {
         let path = output.ok_or_else(|| Error::Usage("--format parquet needs --output FILE".into()))?;
         let file = File::create(path).map_err(|e| Error::io(path.display(), e))?;
-        let mut w = ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
+        let mut w =
+            ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
         for b in batches {
             w.write(b)?;
         }

@@ -23,7 +23,14 @@ fn ingested() -> Sandbox {
     sb.copy_fixture("basic/logs.jsonl", "logs.jsonl");
     sb.copy_fixture("basic/changes.csv", "changes.csv");
     sb.copy_fixture("basic/deploys.jsonl", "deploys.jsonl");
-    sb.config_file(&[source("logs", "sources/logs.jsonl"), source("changes", "sources/changes.csv"), source("deploys", "sources/deploys.jsonl")].concat());
+    sb.config_file(
+        &[
+            source("logs", "sources/logs.jsonl"),
+            source("changes", "sources/changes.csv"),
+            source("deploys", "sources/deploys.jsonl"),
+        ]
+        .concat(),
+    );
     let out = retrace(&sb).args(["-q", "ingest"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     sb
@@ -93,7 +100,10 @@ fn sql_is_read_only() {
         let out = retrace(&sb).args(["sql", sql]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{sql}: {stderr}");
-        assert!(stderr.contains("refused SQL") && stderr.contains(what) && stderr.contains("read-only"), "{sql}: {stderr}");
+        assert!(
+            stderr.contains("refused SQL") && stderr.contains(what) && stderr.contains("read-only"),
+            "{sql}: {stderr}"
+        );
         assert!(out.stdout.is_empty(), "{sql}: nothing is printed when a statement is refused");
     }
     assert!(!sb.path().join("out.csv").exists());
@@ -179,14 +189,28 @@ fn sql_files_with_named_parameters() {
 
     let missing = retrace(&sb).args(["sql", "-f", &query.display().to_string()]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("--param"), "{}", String::from_utf8_lossy(&missing.stderr));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--param"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
 }
 
 #[test]
 fn timeline_shows_utc_and_the_display_zone() {
     let sb = ingested();
     let out = retrace(&sb)
-        .args(["timeline", "--from", "2026-11-19T13:30Z", "--to", "2026-11-19T15:00Z", "--timezone", "Asia/Kolkata", "--format", "csv"])
+        .args([
+            "timeline",
+            "--from",
+            "2026-11-19T13:30Z",
+            "--to",
+            "2026-11-19T15:00Z",
+            "--timezone",
+            "Asia/Kolkata",
+            "--format",
+            "csv",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -209,7 +233,10 @@ fn bad_arguments_and_config_exit_2_with_a_message() {
         (&["--config", "missing.toml", "ingest"], "config missing.toml: cannot read"),
         (&["timeline", "--from", "yesterday", "--to", "2026-11-19"], "is not a time"),
         (&["timeline", "--from", "2026-11-19T15:00Z", "--to", "2026-11-19T14:00Z"], "the window is empty"),
-        (&["timeline", "--from", "2026-11-19", "--to", "2026-11-20", "--timezone", "Mars/Base"], "not an IANA time zone"),
+        (
+            &["timeline", "--from", "2026-11-19", "--to", "2026-11-20", "--timezone", "Mars/Base"],
+            "not an IANA time zone",
+        ),
         (&["ingest"], "nothing to ingest"),
     ];
     for (args, want) in cases {
@@ -218,7 +245,8 @@ fn bad_arguments_and_config_exit_2_with_a_message() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
     }
-    std::fs::write(sb.path().join("retrace.toml"), "warehouse = 'w'\n[[sources]]\nkind = 'traces'\nurl = 'x'\n").unwrap();
+    std::fs::write(sb.path().join("retrace.toml"), "warehouse = 'w'\n[[sources]]\nkind = 'traces'\nurl = 'x'\n")
+        .unwrap();
     let out = retrace(&sb).arg("ingest").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
@@ -251,7 +279,12 @@ fn a_closed_pipe_is_not_an_error() {
     let sb = Sandbox::new();
     // Far more output than a pipe buffers, so the writer must meet the closed pipe.
     let mut child = retrace(&sb)
-        .args(["sql", "SELECT value, value * 2 AS twice FROM generate_series(1, 200000) AS t(value)", "--format", "csv"])
+        .args([
+            "sql",
+            "SELECT value, value * 2 AS twice FROM generate_series(1, 200000) AS t(value)",
+            "--format",
+            "csv",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -13,7 +13,14 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     let out_dir = dir.path().join("report");
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_retrace"))
-            .args(["-q", "--warehouse", &warehouse.display().to_string(), "demo", "--out", &out_dir.display().to_string()])
+            .args([
+                "-q",
+                "--warehouse",
+                &warehouse.display().to_string(),
+                "demo",
+                "--out",
+                &out_dir.display().to_string(),
+            ])
             .output()
             .unwrap()
     };
@@ -34,12 +41,20 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     assert!(culprit_row.contains("2026-11-19 09:02:00 EST"), "display zone: {culprit_row}");
     assert!(culprit_row.contains("`data/changes/changes.jsonl:"), "source reference: {culprit_row}");
     // The automation loop's reverts name it too.
-    assert_eq!(report.matches(&format!("reverts {culprit}")).count(), 2 * 4, "3 automated + 1 manual revert, in timeline and changes tables");
+    assert_eq!(
+        report.matches(&format!("reverts {culprit}")).count(),
+        2 * 4,
+        "3 automated + 1 manual revert, in timeline and changes tables"
+    );
 
     // The busiest error minute is on the culprit's service, inside the incident.
     let peaks = report.lines().find(|l| l.starts_with("- Busiest minute for error lines")).expect("peak line");
     let first = peaks.split(": ").nth(1).unwrap();
-    assert!(first.starts_with("2026-11-19 14:") && first.contains(&format!("on {} (", truth["culprit_service"].as_str().unwrap())), "{peaks}");
+    assert!(
+        first.starts_with("2026-11-19 14:")
+            && first.contains(&format!("on {} (", truth["culprit_service"].as_str().unwrap())),
+        "{peaks}"
+    );
     let minute: u32 = first[14..16].parse().unwrap();
     assert!((9..41).contains(&minute), "peak outside onset..manual revert: {peaks}");
 

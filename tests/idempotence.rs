@@ -3,7 +3,10 @@ use std::time::{Duration, SystemTime};
 use crate::common::{Sandbox, source};
 
 fn two_objects(sb: &Sandbox) -> retrace::config::Config {
-    sb.write("logs/a.jsonl", b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"a1\"}\n{\"ts\":\"2026-11-20T14:00:00Z\",\"msg\":\"a2\"}\n");
+    sb.write(
+        "logs/a.jsonl",
+        b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"a1\"}\n{\"ts\":\"2026-11-20T14:00:00Z\",\"msg\":\"a2\"}\n",
+    );
     sb.write("logs/b.jsonl.gz", b"{\"ts\":\"2026-11-19T15:00:00Z\",\"msg\":\"b1\"}\n");
     sb.config(&source("logs", "sources/logs/*"))
 }
@@ -46,7 +49,10 @@ async fn a_touched_object_is_replaced_not_duplicated() {
     ");
 
     // New content: the object's rows are exactly the new ones (a2 gone, a3 new).
-    sb.write("logs/a.jsonl", b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"a1\"}\n{\"ts\":\"2026-11-21T09:00:00Z\",\"msg\":\"a3\"}\n");
+    sb.write(
+        "logs/a.jsonl",
+        b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"a1\"}\n{\"ts\":\"2026-11-21T09:00:00Z\",\"msg\":\"a3\"}\n",
+    );
     let changed = sb.ingest(&config).await;
     assert_eq!(changed.objects_replaced, 1);
     insta::assert_snapshot!(sb.sql("SELECT date, msg FROM logs ORDER BY ts").await, @r"
@@ -71,7 +77,8 @@ async fn files_of_an_interrupted_ingest_are_removed_and_redone() {
 
     // An interrupted run: a data file was written, its manifest entry never was.
     let stray = sb.warehouse_path().join("logs/date=2026-11-19/0123456789abcdef-89abcdef-0000.parquet");
-    std::fs::copy(sb.warehouse_path().join(&committed.iter().find(|f| f.starts_with("logs/")).unwrap()), &stray).unwrap();
+    std::fs::copy(sb.warehouse_path().join(committed.iter().find(|f| f.starts_with("logs/")).unwrap()), &stray)
+        .unwrap();
     // A file retrace did not write is left alone.
     let foreign = sb.warehouse_path().join("logs/README.txt");
     std::fs::write(&foreign, "notes").unwrap();

@@ -49,7 +49,8 @@ async fn files_are_partitioned_by_utc_day_sorted_and_zstd() {
     let (sb, config) = basic_sandbox();
     sb.ingest(&config).await;
     let files = sb.warehouse_files();
-    let data: Vec<&str> = files.iter().filter(|f| !f.starts_with("_manifest")).map(|f| f.rsplit_once('/').unwrap().0).collect();
+    let data: Vec<&str> =
+        files.iter().filter(|f| !f.starts_with("_manifest")).map(|f| f.rsplit_once('/').unwrap().0).collect();
     assert_eq!(
         data,
         vec![
@@ -91,9 +92,12 @@ async fn files_are_partitioned_by_utc_day_sorted_and_zstd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_default_service_fills_records_without_one() {
     let sb = Sandbox::new();
-    sb.write("a.jsonl", br#"{"ts":"2026-11-19T14:00:00Z","msg":"no service here"}
+    sb.write(
+        "a.jsonl",
+        br#"{"ts":"2026-11-19T14:00:00Z","msg":"no service here"}
 {"ts":"2026-11-19T14:00:01Z","msg":"mine","service":"explicit"}
-"#);
+"#,
+    );
     let config = sb.config("[[sources]]\nkind = \"logs\"\nurl = \"sources/a.jsonl\"\nservice = \"fallback\"\n");
     sb.ingest(&config).await;
     insta::assert_snapshot!(sb.sql("SELECT service, msg FROM logs ORDER BY ts").await, @r"
@@ -128,7 +132,8 @@ async fn large_objects_flush_in_several_sorted_files() {
         let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 8192).unwrap();
         for batch in reader {
             let batch = batch.unwrap();
-            let ts = batch.column(0).as_any().downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>().unwrap();
+            let ts =
+                batch.column(0).as_any().downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>().unwrap();
             assert!(ts.values().windows(2).all(|w| w[0] <= w[1]), "{f} is not sorted");
         }
     }

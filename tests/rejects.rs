@@ -8,7 +8,11 @@ fn hundred_lines() -> String {
             17 => r#"{"ts":"2026-11-19T14:00:17Z","service":"a","msg":"cut off"#.to_string(),
             50 => r#"{"service":"a","msg":"no time at all"}"#.to_string(),
             88 => r#"{"ts":"half past two","service":"a","msg":"bad time"}"#.to_string(),
-            _ => format!(r#"{{"ts":"2026-11-19T14:{:02}:{:02}Z","service":"a","level":"info","msg":"line {i}"}}"#, i / 60, i % 60),
+            _ => format!(
+                r#"{{"ts":"2026-11-19T14:{:02}:{:02}Z","service":"a","level":"info","msg":"line {i}"}}"#,
+                i / 60,
+                i % 60
+            ),
         };
         text.push_str(&line);
         text.push('\n');
@@ -30,7 +34,9 @@ async fn three_malformed_lines_of_a_hundred() {
     );
     assert_eq!(summary.total_rows() + summary.total_rejects(), 100, "every line is a row or a reject");
 
-    insta::assert_snapshot!(sb.sql("SELECT source, line, table_name, reason, detail, raw FROM rejects ORDER BY line").await);
+    insta::assert_snapshot!(
+        sb.sql("SELECT source, line, table_name, reason, detail, raw FROM rejects ORDER BY line").await
+    );
     // The rest of the object was ingested around them.
     insta::assert_snapshot!(sb.sql("SELECT count(*) AS rows, min(line), max(line) FROM logs").await, @r"
     +------+----------------+----------------+

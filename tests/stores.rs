@@ -30,7 +30,13 @@ async fn a_warehouse_on_an_in_memory_store() {
     assert_eq!(keys.iter().filter(|k| k.contains("/logs/date=")).count(), 2);
 
     let ctx = retrace::catalog::open(&warehouse).await.unwrap();
-    let batches = ctx.sql("SELECT date, count(*) AS n FROM logs GROUP BY date ORDER BY date").await.unwrap().collect().await.unwrap();
+    let batches = ctx
+        .sql("SELECT date, count(*) AS n FROM logs GROUP BY date ORDER BY date")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
     let table = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
     insta::assert_snapshot!(table, @r"
     +------------+---+

@@ -7,15 +7,15 @@ mod common;
 mod cli;
 /// `retrace demo` on the bundled sample: the report names the culprit change.
 mod demo;
-/// Ingest of every kind and format into the warehouse, snapshotted table by table.
-mod ingest;
 /// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.
 mod idempotence;
+/// Ingest of every kind and format into the warehouse, snapshotted table by table.
+mod ingest;
 /// Malformed records land in `rejects` with line and reason; counts add up.
 mod rejects;
-/// Naive timestamps in a source zone land in UTC correctly, across DST changes.
-mod timezones;
-/// The timeline merges changes, deploys and error bursts in time order.
-mod timeline;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.
 mod stores;
+/// The timeline merges changes, deploys and error bursts in time order.
+mod timeline;
+/// Naive timestamps in a source zone land in UTC correctly, across DST changes.
+mod timezones;

@@ -25,7 +25,10 @@ async fn changes_deploys_and_error_bursts_in_time_order() {
     logs.push_str("{\"ts\":\"2026-11-19T14:20:00Z\",\"service\":\"edge\",\"level\":\"warn\",\"msg\":\"slow\"}\n");
     logs.push_str("{\"ts\":\"2026-11-19T14:21:00Z\",\"service\":\"edge\",\"level\":\"info\",\"msg\":\"fine\"}\n");
     sb.write("l.jsonl", logs.as_bytes());
-    let config = sb.config(&[source("changes", "sources/c.csv"), source("deploys", "sources/d.jsonl"), source("logs", "sources/l.jsonl")].concat());
+    let config = sb.config(
+        &[source("changes", "sources/c.csv"), source("deploys", "sources/d.jsonl"), source("logs", "sources/l.jsonl")]
+            .concat(),
+    );
     sb.ingest(&config).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
 
@@ -38,7 +41,16 @@ async fn changes_deploys_and_error_bursts_in_time_order() {
     let events = timeline::build(&ctx, &query(None, false)).await.unwrap();
     let rows: Vec<String> = events
         .iter()
-        .map(|e| format!("{} {:?} {} {} [{}]", retrace::display::utc(e.ts), e.kind, e.service.as_deref().unwrap_or("-"), e.title, e.count))
+        .map(|e| {
+            format!(
+                "{} {:?} {} {} [{}]",
+                retrace::display::utc(e.ts),
+                e.kind,
+                e.service.as_deref().unwrap_or("-"),
+                e.title,
+                e.count
+            )
+        })
         .collect();
     insta::assert_snapshot!(rows.join("\n"), @r"
     2026-11-19 13:35:00Z Deploy checkout D-1 started: v1 → v2 at 0% in production (by ci) [1]

@@ -159,10 +159,7 @@ impl DayBuffer {
 
     pub fn append(&mut self, row: &Row, source: &str, line: u64) -> Result<(), ArrowError> {
         let (kind, spec) = (self.kind, self.spec);
-        self.days
-            .entry(day_of(row.ts()))
-            .or_insert_with(|| TableBuilder::new(kind, spec))
-            .append(row, source, line)?;
+        self.days.entry(day_of(row.ts())).or_insert_with(|| TableBuilder::new(kind, spec)).append(row, source, line)?;
         self.rows += 1;
         Ok(())
     }
@@ -206,6 +203,10 @@ impl Default for RejectsBuilder {
 impl RejectsBuilder {
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     pub fn append(&mut self, source: &str, line: u64, kind: Kind, reject: &Reject, raw: &[u8]) {

@@ -148,10 +148,10 @@ fn normalize_deploy(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reje
         )
     })?;
     row.set_text(DEPLOY_STATUS, Some(canonical.to_string()));
-    if let Cell::Float64(p) = row.cells[DEPLOY_PERCENT] {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(Reject::new(Reason::BadValue, format!("field `percent`: {p} is outside 0..100")));
-        }
+    if let Cell::Float64(p) = row.cells[DEPLOY_PERCENT]
+        && !(0.0..=100.0).contains(&p)
+    {
+        return Err(Reject::new(Reason::BadValue, format!("field `percent`: {p} is outside 0..100")));
     }
     Ok(())
 }

@@ -206,9 +206,11 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar
 }
@@ -346,7 +348,13 @@ impl<'a> ObjectSink<'a> {
         Ok(())
     }
 
-    fn write(&mut self, table: &str, day: NaiveDate, batch: &datafusion::arrow::array::RecordBatch, sorted: bool) -> Result<()> {
+    fn write(
+        &mut self,
+        table: &str,
+        day: NaiveDate,
+        batch: &datafusion::arrow::array::RecordBatch,
+        sorted: bool,
+    ) -> Result<()> {
         let key = layout::data_key(table, day, &self.job.id, &self.job.version, self.seq);
         self.seq += 1;
         let bytes = parquet::encode(batch, sorted)?;
@@ -364,7 +372,7 @@ impl<'a> ObjectSink<'a> {
     }
 
     fn flush_rejects(&mut self) -> Result<()> {
-        if self.rejects.len() > 0 {
+        if !self.rejects.is_empty() {
             let batch = self.rejects.finish()?;
             self.write(REJECTS, self.reject_day, &batch, false)?;
         }
@@ -392,4 +400,3 @@ impl<'a> ObjectSink<'a> {
         })
     }
 }
-

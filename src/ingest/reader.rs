@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use indicatif::ProgressBar;
-use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::runtime::Handle;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
@@ -69,10 +69,8 @@ pub fn open(
             Box::new(BufReader::with_capacity(BUF, gz))
         }
         Compression::Zstd => {
-            let zst = zstd::stream::read::Decoder::new(raw).map_err(|e| object_store::Error::Generic {
-                store: "zstd",
-                source: Box::new(e),
-            })?;
+            let zst = zstd::stream::read::Decoder::new(raw)
+                .map_err(|e| object_store::Error::Generic { store: "zstd", source: Box::new(e) })?;
             Box::new(BufReader::with_capacity(BUF, zst))
         }
     })

@@ -276,19 +276,19 @@ fn missing(spec: &ColumnSpec) -> Reject {
 
 /// Lower-cases a text cell in place.
 pub fn lowercase(row: &mut Row, col: usize) {
-    if let Cell::Text(s) = &mut row.cells[col] {
-        if s.bytes().any(|b| b.is_ascii_uppercase()) {
-            *s = s.to_ascii_lowercase();
-        }
+    if let Cell::Text(s) = &mut row.cells[col]
+        && s.bytes().any(|b| b.is_ascii_uppercase())
+    {
+        *s = s.to_ascii_lowercase();
     }
 }
 
 /// Fills a missing service from the source's default.
 pub fn default_service(row: &mut Row, col: usize, defaults: &SourceDefaults) {
-    if row.cells[col] == Cell::Null {
-        if let Some(s) = &defaults.service {
-            row.cells[col] = Cell::Text(s.clone());
-        }
+    if row.cells[col] == Cell::Null
+        && let Some(s) = &defaults.service
+    {
+        row.cells[col] = Cell::Text(s.clone());
     }
 }
 
@@ -341,12 +341,18 @@ mod tests {
         assert!(e.detail.contains("`ts`") && e.detail.contains("@timestamp"), "{}", e.detail);
 
         let e = json_row(&a, r#"{"ts":"soon","msg":"x"}"#).unwrap_err();
-        assert_eq!((e.reason, e.detail.as_str()), (Reason::BadTimestamp, "field `ts`: `soon` is not a recognised timestamp"));
+        assert_eq!(
+            (e.reason, e.detail.as_str()),
+            (Reason::BadTimestamp, "field `ts`: `soon` is not a recognised timestamp")
+        );
 
         let e = json_row(&a, r#"{"ts":0,"msg":"x"}"#).unwrap_err();
         assert_eq!(e.reason, Reason::ImplausibleTimestamp);
 
         let e = json_row(&a, r#"{"ts":"2026-11-19T14:02:00Z","status":"teapot"}"#).unwrap_err();
-        assert_eq!((e.reason, e.detail.as_str()), (Reason::BadValue, "field `status`: expected an integer, got `teapot`"));
+        assert_eq!(
+            (e.reason, e.detail.as_str()),
+            (Reason::BadValue, "field `status`: expected an integer, got `teapot`")
+        );
     }
 }

@@ -35,13 +35,8 @@ const MIN_MICROS: i64 = 946_684_800_000_000; // 2000-01-01T00:00:00Z
 const MAX_MICROS: i64 = 4_102_444_800_000_000; // 2100-01-01T00:00:00Z
 
 /// Naive forms accepted, most common first. `%.f` accepts an empty or any-length fraction.
-const NAIVE_FORMATS: &[&str] = &[
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S%.f",
-];
+const NAIVE_FORMATS: &[&str] =
+    &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S%.f"];
 
 /// Forms with an explicit numeric offset that RFC 3339 parsing does not cover.
 const OFFSET_FORMATS: &[&str] = &["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"];

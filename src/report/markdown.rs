@@ -37,13 +37,21 @@ pub fn render(report: &Report) -> String {
     let error_lines: u64 = report.activity.iter().map(|a| a.error_lines).sum();
     let services_with_errors = report.activity.iter().filter(|a| a.error_lines > 0).count();
     let _ = writeln!(w, "## Summary\n");
-    let _ = writeln!(w, "- {changes} config changes, {} deploys ({deploy_events} deploy events).", report.deploys.len());
+    let _ =
+        writeln!(w, "- {changes} config changes, {} deploys ({deploy_events} deploy events).", report.deploys.len());
     let _ = writeln!(w, "- {error_lines} error log lines across {services_with_errors} services.");
     if !report.error_peaks.is_empty() {
         let peaks: Vec<String> = report
             .error_peaks
             .iter()
-            .map(|p| format!("{} on {} ({} lines)", utc(p.minute), md_text(p.service.as_deref().unwrap_or("(no service)")), p.lines))
+            .map(|p| {
+                format!(
+                    "{} on {} ({} lines)",
+                    utc(p.minute),
+                    md_text(p.service.as_deref().unwrap_or("(no service)")),
+                    p.lines
+                )
+            })
             .collect();
         let _ = writeln!(w, "- Busiest minute for error lines, per service: {}.", peaks.join("; "));
     }

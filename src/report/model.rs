@@ -121,7 +121,8 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
 
     let mut error_peaks = Vec::new();
     for b in params::run(ctx, PEAKS_SQL, Params::window(window, req.service.as_deref())).await? {
-        let (minute, service, lines) = (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
+        let (minute, service, lines) =
+            (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
         for i in 0..b.num_rows() {
             error_peaks.push(ErrorPeak {
                 minute: minute.time(i)?.unwrap_or_default(),

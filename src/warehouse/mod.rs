@@ -87,10 +87,8 @@ impl Warehouse {
     /// Every manifest entry, keyed by object id.
     pub async fn manifest(&self) -> Result<BTreeMap<String, ObjectEntry>> {
         let metas = self.location.list(layout::MANIFEST_DIR).await?;
-        let ids: Vec<String> = metas
-            .iter()
-            .filter_map(|m| m.location.filename()?.strip_suffix(".json").map(str::to_string))
-            .collect();
+        let ids: Vec<String> =
+            metas.iter().filter_map(|m| m.location.filename()?.strip_suffix(".json").map(str::to_string)).collect();
         let entries: Vec<(String, Option<ObjectEntry>)> = futures::stream::iter(ids)
             .map(|id| async move { self.entry(&id).await.map(|e| (id, e)) })
             .buffer_unordered(16)

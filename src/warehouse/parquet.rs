@@ -21,7 +21,11 @@ pub fn writer_properties(sorted_by_first_column: bool) -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("retrace {}", env!("CARGO_PKG_VERSION")));
     if sorted_by_first_column {
-        props = props.set_sorting_columns(Some(vec![SortingColumn { column_idx: 0, descending: false, nulls_first: false }]));
+        props = props.set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]));
     }
     props.build()
 }

@@ -85,7 +85,8 @@ impl Location {
                     .map_err(|e| err(e.to_string()))?,
             ),
             "http" | "https" => {
-                let origin = format!("{}://{}", url.scheme(), url[url::Position::BeforeHost..url::Position::AfterPort].to_string());
+                let origin =
+                    format!("{}://{}", url.scheme(), &url[url::Position::BeforeHost..url::Position::AfterPort]);
                 Arc::new(
                     HttpBuilder::new()
                         .with_url(origin)
@@ -115,7 +116,7 @@ impl Location {
     }
 
     /// `key` relative to this location's prefix.
-    pub fn relative<'a>(&self, path: &'a Path) -> Option<String> {
+    pub fn relative(&self, path: &Path) -> Option<String> {
         let prefix = self.prefix.as_ref();
         let full = path.as_ref();
         if prefix.is_empty() {

@@ -41,7 +41,8 @@ impl Sandbox {
         let path = self.path().join("sources").join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         if rel.ends_with(".gz") {
-            let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+            let mut enc =
+                flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
             enc.write_all(content).unwrap();
             enc.finish().unwrap();
         } else if rel.ends_with(".zst") {
