@@ -237,6 +237,29 @@ mod tests {
         assert_eq!(split_root("gs://bucket"), ("gs://bucket".into(), "".into()));
     }
 
+    #[test]
+    fn cloud_urls_split_into_bucket_prefix_and_glob() {
+        // Building the store needs no network: credentials are resolved on first request.
+        let u = SourceUrl::parse("s3://acme-telemetry/logs/2026/11/*/*.jsonl.gz").unwrap();
+        assert_eq!(u.location.base_url.as_str(), "s3://acme-telemetry/");
+        assert_eq!(u.list_prefix.as_ref(), "logs/2026/11");
+        let glob = u.glob.unwrap();
+        assert!(glob.is_match("logs/2026/11/19/app.jsonl.gz"));
+        assert!(!glob.is_match("logs/2026/11/19/deep/app.jsonl.gz"));
+        assert!(!glob.is_match("logs/2026/11/19/app.csv.gz"));
+        assert_eq!(
+            u.location.url_of(&Path::from("logs/2026/11/19/app.jsonl.gz")),
+            "s3://acme-telemetry/logs/2026/11/19/app.jsonl.gz"
+        );
+
+        let wh = Location::parse("s3://acme-warehouse/prod").unwrap();
+        assert_eq!(wh.folder_url("logs"), "s3://acme-warehouse/prod/logs/");
+        let gs = Location::parse("gs://bucket/wh").unwrap();
+        assert_eq!(gs.folder_url("rejects"), "gs://bucket/wh/rejects/");
+        let e = Location::parse("ftp://host/x").unwrap_err().to_string();
+        assert!(e.contains("unsupported scheme `ftp`"), "{e}");
+    }
+
     #[tokio::test]
     async fn globs_match_within_folders() {
         let dir = tempfile::tempdir().unwrap();
