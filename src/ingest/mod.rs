@@ -100,7 +100,9 @@ struct Job {
 
 /// Ingests `sources` into `warehouse`.
 pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestOptions) -> Result<IngestSummary> {
-    let mut summary = IngestSummary { recovered_files: warehouse.recover().await?, ..Default::default() };
+    // Loaded once: recovery and the unchanged-object check both need every entry.
+    let manifest = warehouse.manifest().await?;
+    let mut summary = IngestSummary { recovered_files: warehouse.recover(&manifest).await?, ..Default::default() };
     if summary.recovered_files > 0 {
         info!(files = summary.recovered_files, "Removed files left by an interrupted ingest.");
     }
@@ -137,7 +139,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
             };
             let id = layout::object_id(source.kind, &url);
             let version = layout::object_version(meta.size, meta.e_tag.as_deref(), &meta.last_modified.to_rfc3339());
-            let previous = warehouse.entry(&id).await?;
+            let previous = manifest.get(&id).cloned();
             if previous.as_ref().is_some_and(|p| p.version == version) {
                 summary.objects_unchanged += 1;
                 continue;

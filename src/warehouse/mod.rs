@@ -97,11 +97,10 @@ impl Warehouse {
         Ok(entries.into_iter().filter_map(|(id, e)| Some((id, e?))).collect())
     }
 
-    /// Deletes data files that no manifest entry names (leftovers of an interrupted
-    /// ingest). Files that do not have retrace's naming shape are left alone, with a warning.
-    /// Returns the number of files deleted.
-    pub async fn recover(&self) -> Result<usize> {
-        let manifest = self.manifest().await?;
+    /// Deletes data files that no entry of `manifest` (as loaded by [`Warehouse::manifest`])
+    /// names: leftovers of an interrupted ingest. Files that do not have retrace's naming
+    /// shape are left alone, with a warning. Returns the number of files deleted.
+    pub async fn recover(&self, manifest: &BTreeMap<String, ObjectEntry>) -> Result<usize> {
         let committed: BTreeSet<&str> = manifest.values().flat_map(|e| e.files.iter().map(String::as_str)).collect();
         let mut deleted = 0;
         for table in ALL_TABLES {
