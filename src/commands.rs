@@ -266,11 +266,7 @@ fn events_table(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>) 
         ["time_utc".to_string(), local_column(tz), "kind".into(), "service".into(), "event".into(), "source".into()];
     let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(events.len()); names.len()];
     for e in events {
-        let mut event = e.title.clone();
-        if let Some(d) = &e.detail {
-            event.push_str(" — ");
-            event.push_str(d);
-        }
+        let mut event = e.headline();
         if event.chars().count() > 120 {
             event = event.chars().take(119).collect::<String>() + "…";
         }

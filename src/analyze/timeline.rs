@@ -76,6 +76,17 @@ pub struct Event {
     pub source: SourceRef,
 }
 
+impl Event {
+    /// The title, and the detail after an em dash when there is one: the one-line form
+    /// every renderer shows.
+    pub fn headline(&self) -> String {
+        match &self.detail {
+            Some(d) => format!("{} — {d}", self.title),
+            None => self.title.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TimelineQuery {
     pub window: Window,

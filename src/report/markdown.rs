@@ -79,11 +79,7 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(w, "| time (UTC) | {} | kind | service | event | source |", md_cell(tz.name()));
     let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- |");
     for e in &report.timeline {
-        let mut event = e.title.clone();
-        if let Some(d) = &e.detail {
-            event.push_str(" — ");
-            event.push_str(d);
-        }
+        let event = e.headline();
         let _ = writeln!(
             w,
             "| {} | {} | {} | {} | {} | `{}:{}` |",
