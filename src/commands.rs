@@ -66,7 +66,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                 return Err(Error::Usage("nothing to ingest: the config has no [[sources]]".into()));
             }
             let warehouse = Warehouse::open(&config.warehouse)?;
-            let options = IngestOptions { progress: !global.quiet, ..IngestOptions::default() };
+            let options = IngestOptions {
+                progress: !global.quiet,
+                clock_skew: config.clock_skew.clone(),
+                ..IngestOptions::default()
+            };
             let summary = ingest::ingest(&warehouse, &sources, &options).await?;
             print_summary(&summary, &mut std::io::stdout().lock()).map_err(|e| Error::io("stdout", e))?;
             check_failures(&summary)?;

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::ingest::pattern::{self, LinePattern};
 use crate::tables::Kind;
 
 pub const DEFAULT_CONFIG: &str = "retrace.toml";
@@ -24,6 +25,9 @@ pub struct Config {
     pub sources: Vec<Source>,
     pub services: BTreeMap<String, Service>,
     pub slos: Vec<Slo>,
+    /// Per-host clock-skew corrections (`[clock_skew]`): how far each host's clock runs
+    /// ahead, in microseconds. Applied to every source at ingest.
+    pub clock_skew: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,27 +43,60 @@ pub struct Source {
     pub timezone: Tz,
     /// Service for records that name none.
     pub service: Option<String>,
+    /// strftime format of the timestamp field (`ts_format`); `None`: detect the shape.
+    pub ts_format: Option<String>,
+    /// Year for year-less timestamps (`year`); `None`: the object's modification year.
+    pub year: Option<i32>,
+    /// The user pattern of `format = "regex"`.
+    pub regex: Option<LinePattern>,
+    /// Source-wide clock skew (`skew`), microseconds the source's clocks run ahead.
+    pub skew: Option<i64>,
 }
 
+/// How a source's objects are read. `docs/formats.md` describes each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Jsonl,
     Csv,
+    Logfmt,
+    /// A built-in text pattern, by name (`pattern:syslog`).
+    Pattern(&'static str),
+    /// The source's own regex (`regex = '…'`).
+    Regex,
+    PrometheusText,
+    PrometheusJson,
+    GithubDeployments,
+    LaunchdarklyAudit,
+    K8sEvents,
 }
+
+/// Every format name `format =` accepts, for messages and `retrace formats`.
+pub const FORMAT_NAMES: &str = "jsonl, csv, logfmt, pattern:<name>, regex, prometheus_text, prometheus_json, \
+     github_deployments, launchdarkly_audit, k8s_events";
 
 impl Format {
     pub fn parse(s: &str) -> std::result::Result<Format, String> {
-        match s {
-            "jsonl" | "ndjson" | "json" => Ok(Format::Jsonl),
-            "csv" => Ok(Format::Csv),
-            "logfmt" | "regex" | "prometheus_json" => {
-                Err(format!("format `{s}` is part of the contract but not implemented yet"))
-            }
-            other if other.starts_with("pattern:") => {
-                Err(format!("format `{s}`: named text patterns are not implemented yet"))
-            }
-            other => Err(format!("unknown format `{other}`; known: jsonl, csv")),
-        }
+        Ok(match s {
+            "jsonl" | "ndjson" | "json" => Format::Jsonl,
+            "csv" => Format::Csv,
+            "logfmt" => Format::Logfmt,
+            "regex" => Format::Regex,
+            "prometheus_text" | "prometheus" => Format::PrometheusText,
+            "prometheus_json" => Format::PrometheusJson,
+            "github_deployments" => Format::GithubDeployments,
+            "launchdarkly_audit" => Format::LaunchdarklyAudit,
+            "k8s_events" => Format::K8sEvents,
+            other => match other.strip_prefix("pattern:") {
+                Some(name) => match pattern::named(name) {
+                    Some(p) => Format::Pattern(p.name),
+                    None => {
+                        let known: Vec<&str> = pattern::PATTERNS.iter().map(|p| p.name).collect();
+                        return Err(format!("unknown pattern `{name}`; built-in: {}", known.join(", ")));
+                    }
+                },
+                None => return Err(format!("unknown format `{other}`; known: {FORMAT_NAMES}")),
+            },
+        })
     }
 
     /// The format an object's name implies (`x.jsonl.gz` → jsonl), if any.
@@ -69,9 +106,59 @@ impl Format {
         match ext {
             "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
             "csv" => Some(Format::Csv),
+            "logfmt" => Some(Format::Logfmt),
+            "prom" => Some(Format::PrometheusText),
             _ => None,
         }
     }
+
+    /// The kinds a format can fill; `None`: any kind.
+    pub fn kinds(self) -> Option<&'static [Kind]> {
+        match self {
+            Format::PrometheusText | Format::PrometheusJson => Some(&[Kind::Metrics]),
+            Format::GithubDeployments => Some(&[Kind::Deploys]),
+            Format::LaunchdarklyAudit | Format::K8sEvents => Some(&[Kind::Changes]),
+            Format::Pattern(_) => Some(&[Kind::Logs]),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Format::Jsonl => "jsonl".into(),
+            Format::Csv => "csv".into(),
+            Format::Logfmt => "logfmt".into(),
+            Format::Pattern(p) => format!("pattern:{p}"),
+            Format::Regex => "regex".into(),
+            Format::PrometheusText => "prometheus_text".into(),
+            Format::PrometheusJson => "prometheus_json".into(),
+            Format::GithubDeployments => "github_deployments".into(),
+            Format::LaunchdarklyAudit => "launchdarkly_audit".into(),
+            Format::K8sEvents => "k8s_events".into(),
+        }
+    }
+}
+
+/// `+2.5s`, `-300ms`, `1m` → signed microseconds (clock skew).
+pub fn parse_offset(s: &str) -> std::result::Result<i64, String> {
+    let t = s.trim();
+    let (sign, body) = match t.as_bytes().first() {
+        Some(b'-') => (-1.0, &t[1..]),
+        Some(b'+') => (1.0, &t[1..]),
+        _ => (1.0, t),
+    };
+    let split = body.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(body.len());
+    let (num, unit) = body.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not an offset; use e.g. +2.5s, -300ms, 1m"))?;
+    let scale = match unit {
+        "us" | "µs" => 1.0,
+        "ms" => 1e3,
+        "s" | "" => 1e6,
+        "m" | "min" => 60e6,
+        "h" => 3600e6,
+        other => return Err(format!("`{s}`: unknown unit `{other}`; use us, ms, s, m or h")),
+    };
+    Ok((sign * n * scale).round() as i64)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,6 +194,8 @@ struct RawConfig {
     services: BTreeMap<String, RawService>,
     #[serde(default)]
     slo: Vec<RawSlo>,
+    #[serde(default)]
+    clock_skew: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +207,12 @@ struct RawSource {
     format: Option<String>,
     timezone: Option<String>,
     service: Option<String>,
+    ts_format: Option<String>,
+    year: Option<i32>,
+    regex: Option<String>,
+    #[serde(default)]
+    multiline: bool,
+    skew: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +269,7 @@ impl Config {
             sources: Vec::new(),
             services: BTreeMap::new(),
             slos: Vec::new(),
+            clock_skew: BTreeMap::new(),
         }
     }
 
@@ -215,6 +311,36 @@ impl Config {
             if s.url.trim().is_empty() {
                 return Err(format!("{at}.url is empty"));
             }
+            if let Some(allowed) = format.and_then(Format::kinds)
+                && !allowed.contains(&s.kind)
+            {
+                let names: Vec<String> = allowed.iter().map(|k| k.to_string()).collect();
+                return Err(format!(
+                    "{at}.format: `{}` fills {}, not {}",
+                    format.map(Format::name).unwrap_or_default(),
+                    names.join(", "),
+                    s.kind
+                ));
+            }
+            let regex = match (&s.regex, format) {
+                (Some(r), Some(Format::Regex)) => Some(
+                    LinePattern::user(r, s.ts_format.clone(), s.multiline).map_err(|e| format!("{at}.regex: {e}"))?,
+                ),
+                (None, Some(Format::Regex)) => {
+                    return Err(format!("{at}: format `regex` needs a `regex` with named groups"));
+                }
+                (Some(_), _) => return Err(format!("{at}.regex is only used with format = \"regex\"")),
+                (None, _) => None,
+            };
+            if let Some(f) = &s.ts_format {
+                check_ts_format(f).map_err(|e| format!("{at}.ts_format: {e}"))?;
+            }
+            if let Some(y) = s.year
+                && !(2000..2100).contains(&y)
+            {
+                return Err(format!("{at}.year: {y} is outside 2000..2100"));
+            }
+            let skew = s.skew.as_deref().map(parse_offset).transpose().map_err(|e| format!("{at}.skew: {e}"))?;
             sources.push(Source {
                 name,
                 kind: s.kind,
@@ -222,6 +348,10 @@ impl Config {
                 format,
                 timezone,
                 service: s.service,
+                ts_format: s.ts_format,
+                year: s.year,
+                regex,
+                skew,
             });
         }
 
@@ -254,8 +384,26 @@ impl Config {
             slos.push(Slo { name: s.name, service: s.service, objective: s.objective, period, sli });
         }
 
-        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos })
+        let mut clock_skew = BTreeMap::new();
+        for (host, offset) in raw.clock_skew {
+            let micros = parse_offset(&offset).map_err(|e| format!("clock_skew.{host}: {e}"))?;
+            clock_skew.insert(host, micros);
+        }
+
+        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew })
     }
+}
+
+/// A strftime format must parse as one and name at least the time of day.
+fn check_ts_format(f: &str) -> std::result::Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(f).any(|i| matches!(i, Item::Error)) {
+        return Err(format!("`{f}` is not a valid strftime format"));
+    }
+    if !f.contains("%H") && !f.contains("%T") && !f.contains("%I") && !f.contains("%s") {
+        return Err(format!("`{f}` has no hour (%H, %I or %T)"));
+    }
+    Ok(())
 }
 
 pub fn parse_tz(name: &str, field: &str) -> std::result::Result<Tz, String> {
@@ -350,6 +498,51 @@ sli = { kind = "ratio", bad = 'x{code=~"5.."}', total = "x" }
         let fmt = SAMPLE.replace("format = \"jsonl\"", "format = \"xml\"");
         let e = Config::parse(&fmt, Path::new("/")).unwrap_err();
         assert!(e.contains("unknown format `xml`"), "{e}");
+
+        let wrong_kind = SAMPLE.replace("format = \"jsonl\"", "format = \"prometheus_json\"");
+        let e = Config::parse(&wrong_kind, Path::new("/")).unwrap_err();
+        assert!(e.contains("`prometheus_json` fills metrics, not changes"), "{e}");
+
+        let pat = SAMPLE.replace("format = \"jsonl\"", "format = \"pattern:syslgo\"");
+        let e = Config::parse(&pat, Path::new("/")).unwrap_err();
+        assert!(e.contains("unknown pattern `syslgo`") && e.contains("syslog5424"), "{e}");
+
+        let no_regex = SAMPLE.replace("format = \"jsonl\"", "format = \"regex\"");
+        let e = Config::parse(&no_regex, Path::new("/")).unwrap_err();
+        assert!(e.contains("needs a `regex`"), "{e}");
+
+        let bad_fmt = SAMPLE.replace("format = \"jsonl\"", "format = \"jsonl\"\nts_format = \"%Y-%m-%d\"");
+        let e = Config::parse(&bad_fmt, Path::new("/")).unwrap_err();
+        assert!(e.contains("sources[1] (cfg).ts_format") && e.contains("no hour"), "{e}");
+
+        let skew = format!("{SAMPLE}\n[clock_skew]\nweb-3 = \"soon\"\n");
+        let e = Config::parse(&skew, Path::new("/")).unwrap_err();
+        assert!(e.contains("clock_skew.web-3"), "{e}");
+    }
+
+    #[test]
+    fn text_sources_and_skew() {
+        let text = r#"
+[[sources]]
+kind = "logs"
+url = "/var/log/app/*.log"
+format = "regex"
+regex = '^(?P<ts>\S+ \S+) (?P<level>\w+) (?P<msg>.*)$'
+ts_format = "%Y-%m-%d %H:%M:%S"
+year = 2024
+skew = "-1.5s"
+
+[clock_skew]
+"web-3" = "+250ms"
+"#;
+        let c = Config::parse(text, Path::new("/")).unwrap();
+        let s = &c.sources[0];
+        assert_eq!(s.format, Some(Format::Regex));
+        assert!(s.regex.is_some());
+        assert_eq!((s.year, s.skew), (Some(2024), Some(-1_500_000)));
+        assert_eq!(c.clock_skew["web-3"], 250_000);
+        assert_eq!(Format::parse("pattern:klog"), Ok(Format::Pattern("klog")));
+        assert_eq!(parse_offset("-2m"), Ok(-120_000_000));
     }
 
     #[test]

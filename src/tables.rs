@@ -82,8 +82,15 @@ fn ts() -> Field {
 fn text(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
-fn provenance() -> [Field; 2] {
-    [Field::new("source", DataType::Utf8, false), Field::new("line", DataType::UInt64, false)]
+/// Every data table ends with these: the timestamp as written and the judgements made
+/// normalizing it, then where the row came from.
+fn provenance() -> [Field; 4] {
+    [
+        Field::new("ts_raw", DataType::Utf8, true),
+        Field::new("ts_flags", DataType::Utf8, true),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, false),
+    ]
 }
 
 fn schema(fields: impl IntoIterator<Item = Field>) -> SchemaRef {

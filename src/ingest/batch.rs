@@ -38,6 +38,8 @@ pub struct TableBuilder {
     kind: Kind,
     columns: Vec<ColumnBuilder>,
     extras: MapBuilder<StringBuilder, StringBuilder>,
+    ts_raw: StringBuilder,
+    ts_flags: StringBuilder,
     source: StringBuilder,
     line: UInt64Builder,
     len: usize,
@@ -59,6 +61,8 @@ impl TableBuilder {
             kind,
             columns,
             extras: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
+            ts_raw: StringBuilder::new(),
+            ts_flags: StringBuilder::new(),
             source: StringBuilder::new(),
             line: UInt64Builder::new(),
             len: 0,
@@ -101,6 +105,8 @@ impl TableBuilder {
             }
             self.extras.append(true)?;
         }
+        self.ts_raw.append_option(row.ts_raw.as_deref());
+        self.ts_flags.append_option(row.ts_flags.to_text());
         self.source.append_value(source);
         self.line.append_value(line);
         self.len += 1;
@@ -122,6 +128,8 @@ impl TableBuilder {
             })
             .collect();
         arrays.push(Arc::new(self.extras.finish()));
+        arrays.push(Arc::new(self.ts_raw.finish()));
+        arrays.push(Arc::new(self.ts_flags.finish()));
         arrays.push(Arc::new(self.source.finish()));
         arrays.push(Arc::new(self.line.finish()));
         self.len = 0;

@@ -39,6 +39,7 @@ pub static LOGS: KindSpec = KindSpec {
         col("trace_id", ColType::Text, &["traceid", "traceId", "trace"]),
     ],
     nested_extras: &["attributes", "attrs"],
+    host_column: Some(2),
     normalize: normalize_log,
 };
 
@@ -81,6 +82,7 @@ pub static METRICS: KindSpec = KindSpec {
         col("service", ColType::Text, SERVICE_ALIASES),
     ],
     nested_extras: &["labels", "tags"],
+    host_column: None,
     normalize: normalize_metric,
 };
 
@@ -106,6 +108,7 @@ pub static CHANGES: KindSpec = KindSpec {
         col("reverts", ColType::Text, &["revert_of", "reverted_change"]),
     ],
     nested_extras: &["attributes", "attrs"],
+    host_column: None,
     normalize: normalize_change,
 };
 
@@ -131,6 +134,7 @@ pub static DEPLOYS: KindSpec = KindSpec {
         col("description", ColType::Text, &["desc", "message", "summary"]),
     ],
     nested_extras: &["attributes", "attrs"],
+    host_column: None,
     normalize: normalize_deploy,
 };
 

@@ -9,8 +9,14 @@
 
 pub mod batch;
 pub mod csv;
+pub mod document;
+pub mod exporters;
 pub mod jsonl;
 pub mod kinds;
+pub mod lines;
+pub mod logfmt;
+pub mod pattern;
+pub mod prometheus;
 pub mod reader;
 pub mod record;
 pub mod reject;
@@ -43,6 +49,8 @@ pub struct IngestOptions {
     /// Buffered rows per object before a flush to Parquet (bounds memory).
     pub flush_rows: usize,
     pub progress: bool,
+    /// Per-host clock-skew corrections (`[clock_skew]`), microseconds ahead.
+    pub clock_skew: BTreeMap<String, i64>,
 }
 
 impl Default for IngestOptions {
@@ -51,6 +59,7 @@ impl Default for IngestOptions {
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             flush_rows: 256 * 1024,
             progress: false,
+            clock_skew: BTreeMap::new(),
         }
     }
 }
@@ -71,6 +80,8 @@ pub struct IngestSummary {
     /// Rejected records per reason code.
     pub rejects: BTreeMap<String, u64>,
     pub blank_lines: u64,
+    /// Lines joined to the record before them (stack traces under a `continuation` pattern).
+    pub merged_lines: u64,
     /// Uncommitted files of an earlier interrupted ingest that were removed first.
     pub recovered_files: usize,
     /// (object or source, message) for every object or source that failed.
@@ -96,6 +107,7 @@ struct Job {
     version: String,
     previous: Option<ObjectEntry>,
     store: Arc<dyn object_store::ObjectStore>,
+    clock_skew: Arc<std::collections::HashMap<String, i64>>,
 }
 
 /// Ingests `sources` into `warehouse`.
@@ -107,6 +119,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         info!(files = summary.recovered_files, "Removed files left by an interrupted ingest.");
     }
 
+    let clock_skew = Arc::new(options.clock_skew.clone().into_iter().collect::<std::collections::HashMap<_, _>>());
     let mut jobs = Vec::new();
     for source in sources {
         let resolved = match SourceUrl::parse(&source.url) {
@@ -153,6 +166,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 version,
                 previous,
                 store: resolved.location.store.clone(),
+                clock_skew: clock_skew.clone(),
             });
         }
     }
@@ -188,7 +202,8 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 for (reason, n) in outcome.rejects {
                     *summary.rejects.entry(reason.code().to_string()).or_default() += n;
                 }
-                summary.blank_lines += outcome.blank_lines;
+                summary.blank_lines += outcome.counts.blank;
+                summary.merged_lines += outcome.counts.merged;
             }
             Err(e) => {
                 summary.objects_failed += 1;
@@ -220,7 +235,7 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
 struct ObjectOutcome {
     entry: ObjectEntry,
     rejects: BTreeMap<Reason, u64>,
-    blank_lines: u64,
+    counts: lines::Counts,
 }
 
 /// Streams one object into warehouse files. Runs on a blocking thread.
@@ -233,7 +248,7 @@ fn ingest_object(
 ) -> Result<ObjectOutcome> {
     let mut sink = ObjectSink::new(job, warehouse, handle, flush_rows);
     let result = read_object(job, handle, progress, &mut sink);
-    match result.and_then(|blank| sink.finish(blank)) {
+    match result.and_then(|counts| sink.finish(counts)) {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             // The object contributes nothing: remove what it wrote so far.
@@ -250,51 +265,48 @@ fn ingest_object(
     }
 }
 
-/// Parses the object's records into the sink; returns the number of blank lines.
-fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut ObjectSink<'_>) -> Result<u64> {
+/// Parses the object's records into the sink; returns the lines that were not records.
+fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut ObjectSink<'_>) -> Result<lines::Counts> {
     let object_err = |e: &dyn std::fmt::Display| Error::Object { object: job.url.clone(), message: e.to_string() };
-    let progress_reader = {
+    let input = {
         let store = job.store.clone();
         reader::open(store, &job.meta.location, handle, progress.clone()).map_err(|e| object_err(&e))?
     };
-    let asm = Assembler::new(
-        kinds::spec(job.source.kind),
-        TimeParser::new(job.source.timezone),
-        SourceDefaults { service: job.source.service.clone() },
-    );
-    let mut blank = 0u64;
+    let source = &job.source;
+    let pattern = match job.format {
+        Format::Pattern(name) => pattern::named(name).map(pattern::LinePattern::builtin),
+        Format::Regex => source.regex.clone(),
+        _ => None,
+    };
+    // The source's `ts_format` overrides a built-in pattern's.
+    let ts_format = source.ts_format.clone().or_else(|| pattern.as_ref().and_then(|p| p.ts_format.clone()));
+    let time = TimeParser::new(source.timezone)
+        .with_format(ts_format)
+        .with_year(source.year)
+        .with_reference(job.meta.last_modified);
+    let skew = record::Skew { source: source.skew, hosts: (*job.clock_skew).clone() };
+    let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { service: source.service.clone(), skew });
+    let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
+        Ok(row) => sink.row(&row, n),
+        Err(reject) => sink.reject(n, &reject, raw),
+    };
+    let restore_object = |e: Error| match e {
+        Error::Object { message, .. } => object_err(&message),
+        other => other,
+    };
     match job.format {
-        Format::Jsonl => {
-            let mut lines = reader::Lines::new(progress_reader, reader::MAX_LINE);
-            while let Some((n, line)) = lines.next_line().map_err(|e| object_err(&e))? {
-                match line {
-                    reader::Line::Text(text) if jsonl::is_blank(text) => blank += 1,
-                    reader::Line::Text(text) => match jsonl::parse_line(text, &asm) {
-                        Ok(row) => sink.row(&row, n)?,
-                        Err(reject) => sink.reject(n, &reject, text)?,
-                    },
-                    reader::Line::TooLong { head, len } => {
-                        let reject = Reject::new(
-                            Reason::LineTooLong,
-                            format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE),
-                        );
-                        sink.reject(n, &reject, head)?;
-                    }
-                }
-            }
-        }
         Format::Csv => {
-            csv::read(progress_reader, &asm, |n, raw, outcome| match outcome {
-                Ok(row) => sink.row(&row, n),
-                Err(reject) => sink.reject(n, &reject, raw),
-            })
-            .map_err(|e| match e {
-                Error::Object { message, .. } => object_err(&message),
-                other => other,
-            })?;
+            csv::read(input, &asm, emit).map_err(restore_object)?;
+            Ok(lines::Counts::default())
+        }
+        Format::PrometheusJson | Format::GithubDeployments | Format::LaunchdarklyAudit | Format::K8sEvents => {
+            lines::read_document(input, job.format, &asm, &mut emit).map_err(restore_object)
+        }
+        Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
+            let parser = lines::LineParser::new(job.format, pattern);
+            parser.read(input, &asm, &mut emit).map_err(restore_object)
         }
     }
-    Ok(blank)
 }
 
 /// Collects one object's rows and rejects and flushes them to Parquet files.
@@ -381,7 +393,7 @@ impl<'a> ObjectSink<'a> {
         Ok(())
     }
 
-    fn finish(&mut self, blank_lines: u64) -> Result<ObjectOutcome> {
+    fn finish(&mut self, counts: lines::Counts) -> Result<ObjectOutcome> {
         self.flush_data()?;
         self.flush_rejects()?;
         let meta = &self.job.meta;
@@ -398,7 +410,7 @@ impl<'a> ObjectSink<'a> {
                 files: self.files.clone(),
             },
             rejects: std::mem::take(&mut self.reject_counts),
-            blank_lines,
+            counts,
         })
     }
 }

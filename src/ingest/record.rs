@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::reject::{Reason, Reject};
-use super::time::{TimeError, TimeParser};
+use super::time::{Stamp, TimeError, TimeParser, TsFlags};
 
 /// A field value as a format hands it over, before typing.
 #[derive(Debug, Clone)]
@@ -85,6 +85,8 @@ pub struct KindSpec {
     pub columns: &'static [ColumnSpec],
     /// Keys whose object value is merged into the extras map (`{"attributes": {...}}`).
     pub nested_extras: &'static [&'static str],
+    /// The column naming the host, for per-host clock-skew corrections.
+    pub host_column: Option<usize>,
     /// Kind-specific checks and normalization after assembly.
     pub normalize: fn(&mut Row, &SourceDefaults) -> Result<(), Reject>,
 }
@@ -93,6 +95,27 @@ pub struct KindSpec {
 #[derive(Debug, Clone, Default)]
 pub struct SourceDefaults {
     pub service: Option<String>,
+    /// Clock-skew corrections (how far a clock runs ahead), applied after normalization.
+    pub skew: Skew,
+}
+
+/// Configured clock-skew corrections for one source: a source-wide offset and per-host
+/// offsets (a host's entry replaces the source's). Microseconds the clock runs *ahead*;
+/// the corrected time is `ts - skew`.
+#[derive(Debug, Clone, Default)]
+pub struct Skew {
+    pub source: Option<i64>,
+    pub hosts: HashMap<String, i64>,
+}
+
+impl Skew {
+    pub fn is_empty(&self) -> bool {
+        self.source.is_none() && self.hosts.is_empty()
+    }
+
+    fn for_host(&self, host: Option<&str>) -> Option<i64> {
+        host.and_then(|h| self.hosts.get(h).copied()).or(self.source)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,11 +127,14 @@ pub enum Cell {
     Float64(f64),
 }
 
-/// A typed row: one cell per column of the spec, plus the extras map (sorted by key).
+/// A typed row: one cell per column of the spec, plus the extras map (sorted by key) and
+/// the timestamp as written with the judgements made normalizing it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub cells: Vec<Cell>,
     pub extras: Vec<(String, String)>,
+    pub ts_raw: Option<String>,
+    pub ts_flags: TsFlags,
 }
 
 impl Row {
@@ -185,9 +211,18 @@ impl Assembler {
         }
 
         let mut cells = Vec::with_capacity(columns.len());
+        let (mut ts_raw, mut ts_flags) = (None, TsFlags::NONE);
         for (spec, slot) in columns.iter().zip(chosen) {
             let cell = match slot {
                 None => Cell::Null,
+                Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(key, &value)? {
+                    Some(stamp) => {
+                        ts_raw = value.to_text();
+                        ts_flags = stamp.flags;
+                        Cell::Timestamp(stamp.micros)
+                    }
+                    None => Cell::Null,
+                },
                 Some((_, key, value)) => self.convert(spec, key, value)?,
             };
             if spec.required && cell == Cell::Null {
@@ -196,9 +231,49 @@ impl Assembler {
             cells.push(cell);
         }
         extras.sort();
-        let mut row = Row { cells, extras };
+        let mut row = Row { cells, extras, ts_raw, ts_flags };
         (self.spec.normalize)(&mut row, &self.defaults)?;
+        self.correct_skew(&mut row);
         Ok(row)
+    }
+
+    fn correct_skew(&self, row: &mut Row) {
+        if self.defaults.skew.is_empty() {
+            return;
+        }
+        // A host column, else a `host` (or Prometheus `instance`) attribute or label.
+        let host = match self.spec.host_column {
+            Some(c) => row.text(c),
+            None => row.extras.iter().find(|(k, _)| k == "host" || k == "instance").map(|(_, v)| v.as_str()),
+        };
+        if let (Some(skew), Cell::Timestamp(t)) = (self.defaults.skew.for_host(host), &mut row.cells[0]) {
+            *t -= skew;
+            row.ts_flags.insert(TsFlags::SKEW_ADJUSTED);
+        }
+    }
+
+    /// Normalizes a timestamp field; `None` for an empty string.
+    fn timestamp(&self, key: &str, value: &Value<'_>) -> Result<Option<Stamp>, Reject> {
+        let parsed = match value {
+            Value::Str(s) if s.trim().is_empty() => return Ok(None),
+            Value::Str(s) => self.time.parse_str(s),
+            Value::Int(i) => self.time.parse_i64(*i),
+            Value::Float(f) => self.time.parse_f64(*f),
+            _ => Err(TimeError::Unparseable),
+        };
+        match parsed {
+            Ok(stamp) => Ok(Some(stamp)),
+            Err(TimeError::Unparseable) => Err(Reject::new(
+                Reason::BadTimestamp,
+                format!("field `{key}`: {} is not a recognised timestamp", value.describe()),
+            )),
+            Err(e @ TimeError::FormatMismatch(_)) => {
+                Err(Reject::new(Reason::BadTimestamp, format!("field `{key}`: {} {e}", value.describe())))
+            }
+            Err(e @ TimeError::Implausible(_)) => {
+                Err(Reject::new(Reason::ImplausibleTimestamp, format!("field `{key}`: {e}")))
+            }
+        }
     }
 
     fn convert(&self, spec: &ColumnSpec, key: &str, value: Value<'_>) -> Result<Cell, Reject> {
@@ -207,27 +282,7 @@ impl Assembler {
         };
         Ok(match (spec.ty, &value) {
             (_, Value::Null) => Cell::Null,
-            (ColType::Timestamp, v) => {
-                let parsed = match v {
-                    Value::Str(s) if s.trim().is_empty() => return Ok(Cell::Null),
-                    Value::Str(s) => self.time.parse_str(s),
-                    Value::Int(i) => self.time.parse_i64(*i),
-                    Value::Float(f) => self.time.parse_f64(*f),
-                    _ => Err(TimeError::Unparseable),
-                };
-                match parsed {
-                    Ok(t) => Cell::Timestamp(t),
-                    Err(TimeError::Unparseable) => {
-                        return Err(Reject::new(
-                            Reason::BadTimestamp,
-                            format!("field `{key}`: {} is not a recognised timestamp", value.describe()),
-                        ));
-                    }
-                    Err(e @ TimeError::Implausible(_)) => {
-                        return Err(Reject::new(Reason::ImplausibleTimestamp, format!("field `{key}`: {e}")));
-                    }
-                }
-            }
+            (ColType::Timestamp, _) => return Err(bad("a timestamp")),
             (ColType::Text, v) => v.to_text().map_or(Cell::Null, Cell::Text),
             (ColType::Int32, v) => {
                 let n = match v {

@@ -16,6 +16,10 @@ pub enum Reason {
     BadTimestamp,
     ImplausibleTimestamp,
     BadValue,
+    NoMatch,
+    InvalidLogfmt,
+    InvalidExposition,
+    UnsupportedRecord,
 }
 
 impl Reason {
@@ -31,6 +35,10 @@ impl Reason {
             Reason::BadTimestamp => "bad_timestamp",
             Reason::ImplausibleTimestamp => "implausible_timestamp",
             Reason::BadValue => "bad_value",
+            Reason::NoMatch => "no_match",
+            Reason::InvalidLogfmt => "invalid_logfmt",
+            Reason::InvalidExposition => "invalid_exposition",
+            Reason::UnsupportedRecord => "unsupported_record",
         }
     }
 }

@@ -1,0 +1,242 @@
+//! Shapes that real tools export, mapped onto the `changes` and `deploys` columns. Each
+//! mapper takes one record of the document and returns fields for the assembler; fields
+//! that are not columns are kept as attributes, as for every format.
+//!
+//! - `github_deployments` (deploys): GitHub deployment statuses, either the REST API's
+//!   `GET /repos/{owner}/{repo}/deployments/{id}/statuses` array or `deployment_status`
+//!   webhook payloads (one per line, as most webhook archivers store them).
+//! - `launchdarkly_audit` (changes): LaunchDarkly's audit log, `GET /api/v2/auditlog`
+//!   (`{"items": […]}`), the feature-flag change history most teams already have.
+//! - `k8s_events` (changes): `kubectl get events -o json` (`{"items": […]}`) or
+//!   `kubectl get events -w -o json` (one event per value): scaling, rollouts, image
+//!   pulls and restarts are changes the cluster made.
+
+use serde_json::Value;
+
+use super::pattern::Fields;
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+fn push(fields: &mut Fields, key: &str, value: Option<String>) {
+    if let Some(v) = value {
+        fields.push((key.to_string(), v));
+    }
+}
+
+/// GitHub's deployment states → the contract's deploy statuses.
+fn github_state(state: &str) -> Result<&'static str, String> {
+    Ok(match state {
+        "queued" | "pending" => "started",
+        "in_progress" => "progress",
+        "success" => "succeeded",
+        "failure" | "error" => "failed",
+        "inactive" => {
+            return Err("GitHub state `inactive` (superseded by a newer deployment) is not a deploy event".into());
+        }
+        other => return Err(format!("unknown GitHub deployment state `{other}`")),
+    })
+}
+
+/// `https://api.github.com/repos/acme/payments/deployments/42` → (`payments`, `42`).
+fn repo_and_id(deployment_url: &str) -> (Option<String>, Option<String>) {
+    let parts: Vec<&str> = deployment_url.trim_end_matches('/').split('/').collect();
+    match parts.iter().position(|p| *p == "repos") {
+        Some(i) if parts.len() > i + 4 && parts[i + 3] == "deployments" => {
+            (Some(parts[i + 2].to_string()), Some(parts[i + 4].to_string()))
+        }
+        _ => (None, None),
+    }
+}
+
+pub fn github_deployment(v: &Value) -> Result<Fields, String> {
+    // A webhook payload wraps the status; an API array element is the status itself.
+    let (status, deployment) = match v.get("deployment_status") {
+        Some(s) => (s, v.get("deployment")),
+        None => (v, None),
+    };
+    let state = status.get("state").and_then(Value::as_str).ok_or("no `state`")?;
+    let mut f = Fields::new();
+    push(&mut f, "ts", text(status.get("created_at")).or_else(|| text(status.get("updated_at"))));
+    f.push(("status".into(), github_state(state)?.to_string()));
+    f.push(("github_state".into(), state.to_string()));
+    let (url_repo, url_id) = text(status.get("deployment_url")).map_or((None, None), |u| repo_and_id(&u));
+    push(&mut f, "deploy_id", deployment.and_then(|d| text(d.get("id"))).or(url_id));
+    push(&mut f, "service", text(at(v, &["repository", "name"])).or(url_repo));
+    push(
+        &mut f,
+        "environment",
+        text(status.get("environment")).or_else(|| deployment.and_then(|d| text(d.get("environment")))),
+    );
+    push(&mut f, "version", deployment.and_then(|d| text(d.get("ref"))));
+    push(&mut f, "commit", deployment.and_then(|d| text(d.get("sha"))));
+    push(&mut f, "actor", text(at(status, &["creator", "login"])));
+    push(&mut f, "description", text(status.get("description")));
+    push(&mut f, "status_id", text(status.get("id")));
+    push(&mut f, "log_url", text(status.get("log_url")).or_else(|| text(status.get("target_url"))));
+    push(&mut f, "environment_url", text(status.get("environment_url")));
+    Ok(f)
+}
+
+/// `proj/default:env/production:flag/new-checkout` → (`production`, `new-checkout`).
+fn ld_resource(resource: &str) -> (Option<String>, Option<String>) {
+    let mut env = None;
+    let mut flag = None;
+    for part in resource.split(':') {
+        let part = part.split(';').next().unwrap_or(part);
+        if let Some(e) = part.strip_prefix("env/") {
+            env = Some(e.to_string());
+        } else if let Some(k) = part.strip_prefix("flag/") {
+            flag = Some(k.to_string());
+        }
+    }
+    (env, flag)
+}
+
+pub fn launchdarkly_audit(v: &Value) -> Result<Fields, String> {
+    let mut f = Fields::new();
+    push(&mut f, "ts", text(v.get("date")));
+    push(&mut f, "change_id", text(v.get("_id")));
+    f.push(("system".into(), "launchdarkly".into()));
+    let resource = v
+        .get("accesses")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(|a| text(a.get("resource")))
+        .or_else(|| at(v, &["target", "resources"]).and_then(Value::as_array).and_then(|r| text(r.first())));
+    let (env, flag) = resource.as_deref().map_or((None, None), ld_resource);
+    push(&mut f, "key", flag.or_else(|| text(v.get("name"))));
+    push(&mut f, "scope", env);
+    push(&mut f, "actor", text(at(v, &["member", "email"])).or_else(|| text(at(v, &["token", "name"]))));
+    push(&mut f, "description", text(v.get("title")).or_else(|| text(v.get("shortDescription"))));
+    let action =
+        v.get("accesses").and_then(Value::as_array).and_then(|a| a.first()).and_then(|a| text(a.get("action")));
+    let verb = text(v.get("titleVerb")).unwrap_or_default();
+    // The on/off toggle is the change post-mortems care about most; name its new state.
+    if verb.contains("turned on") {
+        f.push(("new_value".into(), "on".into()));
+        f.push(("old_value".into(), "off".into()));
+    } else if verb.contains("turned off") {
+        f.push(("new_value".into(), "off".into()));
+        f.push(("old_value".into(), "on".into()));
+    }
+    push(&mut f, "action", action);
+    push(&mut f, "flag_name", text(v.get("name")));
+    push(&mut f, "kind", text(v.get("kind")));
+    push(&mut f, "comment", text(v.get("comment")));
+    Ok(f)
+}
+
+pub fn k8s_event(v: &Value) -> Result<Fields, String> {
+    if v.get("involvedObject").is_none() && v.get("regarding").is_none() {
+        return Err("not a Kubernetes Event (no involvedObject)".into());
+    }
+    let object = v.get("involvedObject").or_else(|| v.get("regarding")).unwrap_or(&Value::Null);
+    let mut f = Fields::new();
+    // lastTimestamp is when the (possibly repeated) event last happened; eventTime is set by newer clients.
+    push(
+        &mut f,
+        "ts",
+        text(v.get("lastTimestamp"))
+            .or_else(|| text(v.get("eventTime")))
+            .or_else(|| text(v.get("firstTimestamp")))
+            .or_else(|| text(at(v, &["metadata", "creationTimestamp"]))),
+    );
+    push(&mut f, "change_id", text(at(v, &["metadata", "uid"])).or_else(|| text(at(v, &["metadata", "name"]))));
+    f.push(("system".into(), "kubernetes".into()));
+    let kind = text(object.get("kind")).unwrap_or_default();
+    let name = text(object.get("name")).unwrap_or_default();
+    f.push(("key".into(), format!("{kind}/{name}")));
+    push(&mut f, "scope", text(object.get("namespace")));
+    push(
+        &mut f,
+        "actor",
+        text(at(v, &["source", "component"]))
+            .or_else(|| text(v.get("reportingComponent")))
+            .or_else(|| text(v.get("reportingController"))),
+    );
+    push(&mut f, "description", text(v.get("message")).or_else(|| text(v.get("note"))));
+    push(&mut f, "reason", text(v.get("reason")));
+    push(&mut f, "type", text(v.get("type")));
+    push(&mut f, "count", text(v.get("count")));
+    push(&mut f, "node", text(at(v, &["source", "host"])));
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
+        f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn github_api_status_and_webhook() {
+        let api: Value = serde_json::from_str(
+            r#"{"id":1,"state":"success","creator":{"login":"octocat"},"description":"Deployment finished",
+                "environment":"production","created_at":"2026-11-19T14:05:00Z",
+                "deployment_url":"https://api.github.com/repos/acme/payments/deployments/42"}"#,
+        )
+        .unwrap();
+        let f = github_deployment(&api).unwrap();
+        assert_eq!(
+            (get(&f, "deploy_id"), get(&f, "service"), get(&f, "status"), get(&f, "actor")),
+            (Some("42"), Some("payments"), Some("succeeded"), Some("octocat"))
+        );
+        let hook: Value = serde_json::from_str(
+            r#"{"action":"created","deployment_status":{"state":"in_progress","created_at":"2026-11-19T14:01:00Z"},
+                "deployment":{"id":42,"sha":"abc123","ref":"v2.4.1","environment":"production"},
+                "repository":{"name":"payments"}}"#,
+        )
+        .unwrap();
+        let f = github_deployment(&hook).unwrap();
+        assert_eq!(
+            (get(&f, "deploy_id"), get(&f, "version"), get(&f, "commit"), get(&f, "status"), get(&f, "environment")),
+            (Some("42"), Some("v2.4.1"), Some("abc123"), Some("progress"), Some("production"))
+        );
+        let inactive: Value = serde_json::from_str(r#"{"state":"inactive"}"#).unwrap();
+        assert!(github_deployment(&inactive).unwrap_err().contains("superseded"));
+    }
+
+    #[test]
+    fn launchdarkly_flag_toggle() {
+        let v: Value = serde_json::from_str(
+            r#"{"_id":"6543","date":1795096920000,"kind":"flag","name":"New checkout","titleVerb":"turned on the flag",
+                "title":"Ann turned on the flag New checkout in Production","member":{"email":"ann@acme.io"},
+                "accesses":[{"action":"updateOn","resource":"proj/default:env/production:flag/new-checkout"}]}"#,
+        )
+        .unwrap();
+        let f = launchdarkly_audit(&v).unwrap();
+        assert_eq!(
+            (get(&f, "key"), get(&f, "scope"), get(&f, "new_value"), get(&f, "actor"), get(&f, "action")),
+            (Some("new-checkout"), Some("production"), Some("on"), Some("ann@acme.io"), Some("updateOn"))
+        );
+    }
+
+    #[test]
+    fn kubernetes_event() {
+        let v: Value = serde_json::from_str(
+            r#"{"metadata":{"name":"payments.1","namespace":"prod","uid":"u-1"},"reason":"ScalingReplicaSet",
+                "message":"Scaled up replica set payments-7d9 to 3","type":"Normal","count":1,
+                "involvedObject":{"kind":"Deployment","name":"payments","namespace":"prod"},
+                "source":{"component":"deployment-controller"},"lastTimestamp":"2026-11-19T14:02:00Z"}"#,
+        )
+        .unwrap();
+        let f = k8s_event(&v).unwrap();
+        assert_eq!(
+            (get(&f, "key"), get(&f, "scope"), get(&f, "actor"), get(&f, "reason")),
+            (Some("Deployment/payments"), Some("prod"), Some("deployment-controller"), Some("ScalingReplicaSet"))
+        );
+    }
+}

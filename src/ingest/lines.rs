@@ -1,0 +1,208 @@
+//! Drivers that turn an object's bytes into records for the line formats (JSON Lines,
+//! logfmt, text patterns, Prometheus exposition) and the JSON document formats
+//! (Prometheus `query_range`, GitHub deployments, LaunchDarkly audit, Kubernetes events).
+//!
+//! Every line is accounted for: it becomes a row, a reject, a blank/comment line, or (for
+//! a `continuation` pattern) part of the record before it; [`Counts`] says how many of
+//! the last two kinds there were, so the ingest summary adds up.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+
+use serde::Serialize;
+
+use super::document::{self, DocumentError};
+use super::pattern::{Fields, LinePattern};
+use super::record::{Assembler, Row, Value};
+use super::reject::{Reason, Reject};
+use super::{exporters, jsonl, logfmt, prometheus, reader};
+use crate::config::Format;
+use crate::error::{Error, Result};
+
+/// Lines of an object that are not records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Empty lines and comments (`# HELP` in the Prometheus text format).
+    pub blank: u64,
+    /// Lines appended to the record before them.
+    pub merged: u64,
+}
+
+/// Where records go: `(line, raw text, outcome)`.
+pub type Emit<'a> = dyn FnMut(u64, &[u8], std::result::Result<Row, Reject>) -> Result<()> + 'a;
+
+pub fn assemble_fields(asm: &Assembler, fields: &Fields) -> std::result::Result<Row, Reject> {
+    asm.assemble(fields.iter().map(|(k, v)| (k.as_str(), Value::Str(Cow::Borrowed(v.as_str())))))
+}
+
+/// A record held back until the next line shows whether it continues.
+struct Pending {
+    line: u64,
+    raw: Vec<u8>,
+    fields: Fields,
+}
+
+/// Reads a line format.
+pub struct LineParser {
+    format: Format,
+    pattern: Option<LinePattern>,
+    pending: Option<Pending>,
+    counts: Counts,
+}
+
+impl LineParser {
+    pub fn new(format: Format, pattern: Option<LinePattern>) -> Self {
+        LineParser { format, pattern, pending: None, counts: Counts::default() }
+    }
+
+    pub fn read(mut self, input: impl BufRead, asm: &Assembler, emit: &mut Emit<'_>) -> Result<Counts> {
+        let mut lines = reader::Lines::new(input, reader::MAX_LINE);
+        while let Some((n, line)) =
+            lines.next_line().map_err(|e| Error::Object { object: String::new(), message: e.to_string() })?
+        {
+            match line {
+                reader::Line::Text(text) => self.line(n, text, asm, emit)?,
+                reader::Line::TooLong { head, len } => {
+                    self.flush(asm, emit)?;
+                    let reject = Reject::new(
+                        Reason::LineTooLong,
+                        format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE),
+                    );
+                    emit(n, head, Err(reject))?;
+                }
+            }
+        }
+        self.flush(asm, emit)?;
+        Ok(self.counts)
+    }
+
+    fn line(&mut self, n: u64, bytes: &[u8], asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+        if jsonl::is_blank(bytes) {
+            self.counts.blank += 1;
+            return Ok(());
+        }
+        if self.format == Format::Jsonl {
+            return emit(n, bytes, jsonl::parse_line(bytes, asm));
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                self.flush(asm, emit)?;
+                let reject = Reject::new(Reason::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()));
+                return emit(n, bytes, Err(reject));
+            }
+        };
+        match self.format {
+            Format::Logfmt => {
+                let outcome = logfmt::parse(text)
+                    .map_err(|e| Reject::new(Reason::InvalidLogfmt, e))
+                    .and_then(|f| assemble_fields(asm, &f));
+                emit(n, bytes, outcome)
+            }
+            Format::PrometheusText => match prometheus::parse_exposition(text) {
+                Ok(None) => {
+                    self.counts.blank += 1;
+                    Ok(())
+                }
+                Ok(Some(fields)) => emit(n, bytes, assemble_fields(asm, &fields)),
+                Err(e) => emit(n, bytes, Err(Reject::new(Reason::InvalidExposition, e))),
+            },
+            _ => self.pattern_line(n, text, asm, emit),
+        }
+    }
+
+    fn pattern_line(&mut self, n: u64, text: &str, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+        let Some(pattern) = &self.pattern else {
+            return Err(Error::Internal(format!("format {} without a pattern", self.format.name())));
+        };
+        match pattern.fields(text) {
+            Some(fields) if pattern.continuation => {
+                self.flush(asm, emit)?;
+                self.pending = Some(Pending { line: n, raw: text.as_bytes().to_vec(), fields });
+                Ok(())
+            }
+            Some(fields) => emit(n, text.as_bytes(), assemble_fields(asm, &fields)),
+            None if pattern.continuation && self.pending.is_some() => {
+                let pending = self.pending.as_mut().expect("checked above");
+                append_msg(&mut pending.fields, text);
+                self.counts.merged += 1;
+                Ok(())
+            }
+            None => {
+                let reject = Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name));
+                emit(n, text.as_bytes(), Err(reject))
+            }
+        }
+    }
+
+    fn flush(&mut self, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+        match self.pending.take() {
+            Some(p) => emit(p.line, &p.raw, assemble_fields(asm, &p.fields)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Appends a continuation line to `msg`, keeping a record under the line limit.
+fn append_msg(fields: &mut Fields, line: &str) {
+    let msg = match fields.iter_mut().find(|(k, _)| k == "msg") {
+        Some((_, m)) => m,
+        None => {
+            fields.push(("msg".into(), String::new()));
+            &mut fields.last_mut().expect("just pushed").1
+        }
+    };
+    if msg.len() + line.len() < reader::MAX_LINE {
+        msg.push('\n');
+        msg.push_str(line);
+    } else if !msg.ends_with("…[truncated]") {
+        msg.push_str("\n…[truncated]");
+    }
+}
+
+/// Reads a JSON document format. `line` is the record's ordinal in the document (for
+/// Prometheus, the sample's). A syntax error makes the whole object unreadable.
+pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit: &mut Emit<'_>) -> Result<Counts> {
+    let path: &'static [&'static str] = match format {
+        Format::PrometheusJson => &["data", "result"],
+        Format::LaunchdarklyAudit | Format::K8sEvents => &["items"],
+        _ => &[],
+    };
+    let mut n = 0u64;
+    let mut on_item = |item: serde_json::Value| -> Result<()> {
+        let raw = item.to_string();
+        let mapped: std::result::Result<Vec<Fields>, Reject> = if !item.is_object() {
+            Err(Reject::new(Reason::NotAnObject, "a record must be a JSON object"))
+        } else {
+            match format {
+                Format::PrometheusJson => prometheus::series_samples(&item),
+                Format::GithubDeployments => exporters::github_deployment(&item).map(|f| vec![f]),
+                Format::LaunchdarklyAudit => exporters::launchdarkly_audit(&item).map(|f| vec![f]),
+                Format::K8sEvents => exporters::k8s_event(&item).map(|f| vec![f]),
+                other => return Err(Error::Internal(format!("{} is not a document format", other.name()))),
+            }
+            .map_err(|e| Reject::new(Reason::UnsupportedRecord, e))
+        };
+        match mapped {
+            Ok(records) => {
+                for fields in records {
+                    n += 1;
+                    emit(n, raw.as_bytes(), assemble_fields(asm, &fields))?;
+                }
+            }
+            Err(reject) => {
+                n += 1;
+                emit(n, raw.as_bytes(), Err(reject))?;
+            }
+        }
+        Ok(())
+    };
+    document::for_each_item(input, path, &mut on_item).map_err(|e| match e {
+        DocumentError::Sink(e) => e,
+        DocumentError::Io(m) => Error::Object { object: String::new(), message: m },
+        DocumentError::Syntax(m) => {
+            Error::Object { object: String::new(), message: format!("invalid JSON document: {m}") }
+        }
+    })?;
+    Ok(Counts::default())
+}

@@ -1,0 +1,341 @@
+//! Text log lines → fields, through a regular expression with named groups.
+//!
+//! Named patterns cover the formats servers write by default; a user pattern is any
+//! regex with named groups. Groups named like a column (`ts`, `level`, `service`, `host`,
+//! `msg`, `status`, `latency_ms`, `trace_id`, or an alias) fill it; every other group is
+//! kept as an attribute. A pattern may post-process its fields (syslog priority → level,
+//! access-log status → level, request time → `latency_ms`).
+//!
+//! Patterns marked `continuation` treat a line that does not match as the continuation
+//! of the record before it (a Java stack trace): it is appended to that record's `msg`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Fields of one record, in the order the pattern names them.
+pub type Fields = Vec<(String, String)>;
+
+/// A built-in pattern (`format = "pattern:<name>"`).
+pub struct NamedPattern {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub regex: &'static str,
+    /// strftime format of the `ts` group; `None`: detect the shape.
+    pub ts_format: Option<&'static str>,
+    pub example: &'static str,
+    pub continuation: bool,
+    pub post: fn(&mut Fields),
+}
+
+fn no_post(_: &mut Fields) {}
+
+/// The built-in patterns, listed by `retrace formats`.
+pub static PATTERNS: &[NamedPattern] = &[
+    NamedPattern {
+        name: "syslog",
+        description: "syslog RFC 3164 (BSD): optional <PRI>, year-less time, host, tag[pid]",
+        regex: r"^(?:<(?P<pri>\d{1,3})>)?(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<host>\S+) (?P<service>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)$",
+        ts_format: Some("%b %e %H:%M:%S%.f"),
+        example: "<38>Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+        continuation: false,
+        post: syslog_post,
+    },
+    NamedPattern {
+        name: "syslog5424",
+        description: "syslog RFC 5424: <PRI>1 timestamp host app procid msgid [structured-data] msg",
+        regex: r"^<(?P<pri>\d{1,3})>1 (?P<ts>\S+) (?P<host>\S+) (?P<service>\S+) (?P<pid>\S+) (?P<msgid>\S+) (?P<structured_data>-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \x{FEFF}?(?P<msg>.*))?$",
+        ts_format: None,
+        example: "<165>1 2026-11-19T14:02:00.003Z db-7 payments 4211 POOL [meta pool=\"main\"] pool size changed",
+        continuation: false,
+        post: syslog5424_post,
+    },
+    NamedPattern {
+        name: "nginx",
+        description: "nginx `combined` access log, optionally followed by $request_time (seconds)",
+        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?: (?P<request_time>\d+(?:\.\d+)?))?.*$"#,
+        ts_format: Some("%d/%b/%Y:%H:%M:%S %z"),
+        example: r#"10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] "GET /pay HTTP/1.1" 503 31 "-" "curl/8.5" 0.412"#,
+        continuation: false,
+        post: nginx_post,
+    },
+    NamedPattern {
+        name: "apache_access",
+        description: "Apache `combined` access log, optionally followed by %D (microseconds)",
+        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?: (?P<request_us>\d+))?.*$"#,
+        ts_format: Some("%d/%b/%Y:%H:%M:%S %z"),
+        example: r#"10.0.0.7 - frank [19/Nov/2026:15:02:00 +0100] "GET /pay HTTP/1.1" 200 2326 "-" "Mozilla/5.0" 1520"#,
+        continuation: false,
+        post: apache_access_post,
+    },
+    NamedPattern {
+        name: "apache_error",
+        description: "Apache error log, 2.2 and 2.4 styles ([time] [module:level] [pid N:tid M] [client A] msg)",
+        regex: r"^\[(?P<ts>[^\]]+)\] \[(?:(?P<module>[^:\]]+):)?(?P<level>[a-z]+[0-9]?)\](?: \[pid (?P<pid>\d+)(?::tid (?P<tid>\d+))?\])?(?: \[client (?P<client>[^\]]+)\])? ?(?P<msg>.*)$",
+        ts_format: None,
+        example: "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6",
+        continuation: false,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "log4j",
+        description: "log4j/log4j2 `%d{ISO8601} %-5p [%t] %c - %m` (stack-trace lines join the record)",
+        regex: r"^(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?) +(?P<level>[A-Z]+) +\[(?P<thread>[^\]]*)\] +(?P<logger>\S+?)(?: +-)? +(?P<msg>.*)$",
+        ts_format: None,
+        example: "2026-11-19 14:09:12,117 ERROR [pool-3] com.acme.pay.Pool - timeout acquiring connection",
+        continuation: true,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "logback",
+        description: "logback `%d{yyyy-MM-dd HH:mm:ss.SSS} [%thread] %-5level %logger{36} - %msg`",
+        regex: r"^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[.,]\d{3}) \[(?P<thread>[^\]]*)\] (?P<level>[A-Z]+) +(?P<logger>\S+) - (?P<msg>.*)$",
+        ts_format: None,
+        example: "2026-11-19 14:09:12.117 [http-nio-8080-exec-4] WARN  c.a.checkout.Client - retrying payments call",
+        continuation: true,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "zookeeper",
+        description: "ZooKeeper's log4j layout `%d{ISO8601} - %-5p [%t:%C{1}@%L] - %m`",
+        regex: r"^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) - (?P<level>[A-Z]+) +\[(?P<context>.*?)\] - (?P<msg>.*)$",
+        ts_format: None,
+        example: "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200",
+        continuation: true,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "spark",
+        description: "Spark/Hadoop log4j `%d{yy/MM/dd HH:mm:ss} %p %c{1}: %m`",
+        regex: r"^(?P<ts>\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) (?P<level>[A-Z]+) (?P<logger>[^:\s]+): (?P<msg>.*)$",
+        ts_format: Some("%y/%m/%d %H:%M:%S"),
+        example: "17/06/09 20:10:40 INFO spark.SecurityManager: Changing view acls to: yarn,curi",
+        continuation: true,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "hdfs",
+        description: "Hadoop HDFS `yyMMdd HHmmss pid LEVEL component: msg`",
+        regex: r"^(?P<ts>\d{6} \d{6}) (?P<pid>\d+) (?P<level>[A-Z]+) (?P<logger>[^:\s]+): (?P<msg>.*)$",
+        ts_format: Some("%y%m%d %H%M%S"),
+        example: "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating",
+        continuation: true,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "bgl",
+        description: "IBM BlueGene/L RAS log (alert flag, epoch, date, node, time, node, type, component, level, msg)",
+        regex: r"^(?P<alert>\S+) (?P<epoch>\d+) (?P<date>\d{4}\.\d{2}\.\d{2}) (?P<node>\S+) (?P<ts>\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d{6}) (?P<host>\S+) (?P<type>\S+) (?P<component>\S+) (?P<level>\S+) (?P<msg>.*)$",
+        ts_format: Some("%Y-%m-%d-%H.%M.%S%.f"),
+        example: "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected",
+        continuation: false,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "healthapp",
+        description: "Android HealthApp `yyyyMMdd-H:m:s:S|component|pid|msg` (unpadded fields)",
+        regex: r"^(?P<ts>\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{1,3})\|(?P<component>[^|]*)\|(?P<pid>\d+)\|(?P<msg>.*)$",
+        ts_format: Some("%Y%m%d-%H:%M:%S:%3f"),
+        example: "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
+        continuation: false,
+        post: no_post,
+    },
+    NamedPattern {
+        name: "klog",
+        description: "Kubernetes klog `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg` (year-less)",
+        regex: r"^(?P<level>[IWEF])(?P<ts>\d{4} \d{2}:\d{2}:\d{2}\.\d{6}) +(?P<thread>\d+) (?P<file>[^:\s]+):(?P<file_line>\d+)\] (?P<msg>.*)$",
+        ts_format: Some("%m%d %H:%M:%S%.f"),
+        example: "E1119 14:09:03.512047       1 controller.go:114] error syncing 'payments/pool': timeout",
+        continuation: true,
+        post: no_post,
+    },
+];
+
+pub fn named(name: &str) -> Option<&'static NamedPattern> {
+    PATTERNS.iter().find(|p| p.name == name)
+}
+
+static COMPILED: LazyLock<Vec<Regex>> =
+    LazyLock::new(|| PATTERNS.iter().map(|p| Regex::new(p.regex).expect("built-in pattern compiles")).collect());
+
+/// A compiled pattern, built-in or the user's.
+#[derive(Debug, Clone)]
+pub struct LinePattern {
+    pub name: String,
+    pub regex: Regex,
+    pub ts_format: Option<String>,
+    pub continuation: bool,
+    post: fn(&mut Fields),
+}
+
+impl LinePattern {
+    pub fn builtin(p: &'static NamedPattern) -> LinePattern {
+        let i = PATTERNS.iter().position(|q| q.name == p.name).expect("pattern from the table");
+        LinePattern {
+            name: p.name.to_string(),
+            regex: COMPILED[i].clone(),
+            ts_format: p.ts_format.map(str::to_string),
+            continuation: p.continuation,
+            post: p.post,
+        }
+    }
+
+    /// A user pattern: the regex must compile and name a `ts` group.
+    pub fn user(regex: &str, ts_format: Option<String>, continuation: bool) -> Result<LinePattern, String> {
+        let compiled = Regex::new(regex).map_err(|e| format!("regex does not compile: {e}"))?;
+        if !compiled.capture_names().flatten().any(|n| n == "ts") {
+            return Err("regex has no named group `ts` (write `(?P<ts>...)`)".into());
+        }
+        Ok(LinePattern { name: "regex".into(), regex: compiled, ts_format, continuation, post: no_post })
+    }
+
+    /// The named groups of a matching line, empty ones left out; `None` when it does not match.
+    pub fn fields(&self, line: &str) -> Option<Fields> {
+        let caps = self.regex.captures(line)?;
+        let mut fields: Fields = self
+            .regex
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, name)| {
+                let (name, m) = (name?, caps.get(i)?);
+                (!m.as_str().is_empty()).then(|| (name.to_string(), m.as_str().to_string()))
+            })
+            .collect();
+        (self.post)(&mut fields);
+        Some(fields)
+    }
+}
+
+fn take(fields: &mut Fields, name: &str) -> Option<String> {
+    let i = fields.iter().position(|(k, _)| k == name)?;
+    Some(fields.remove(i).1)
+}
+
+fn set(fields: &mut Fields, name: &str, value: String) {
+    match fields.iter_mut().find(|(k, _)| k == name) {
+        Some(f) => f.1 = value,
+        None => fields.push((name.to_string(), value)),
+    }
+}
+
+/// Syslog severities (RFC 5424 §6.2.1), indexed by `PRI % 8`.
+const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+
+/// `<PRI>` → `level` from the severity and a `facility` attribute.
+fn syslog_post(fields: &mut Fields) {
+    if let Some(pri) = take(fields, "pri").and_then(|p| p.parse::<u8>().ok()) {
+        set(fields, "level", SEVERITIES[usize::from(pri % 8)].to_string());
+        set(fields, "facility", (pri / 8).to_string());
+    }
+}
+
+/// RFC 5424 writes `-` for an absent value.
+fn syslog5424_post(fields: &mut Fields) {
+    fields.retain(|(_, v)| v != "-");
+    syslog_post(fields);
+}
+
+/// An access log's level: 5xx → error, 4xx → warn, else info.
+fn level_from_status(fields: &mut Fields) {
+    let level = match fields.iter().find(|(k, _)| k == "status").and_then(|(_, v)| v.parse::<u16>().ok()) {
+        Some(500..) => "error",
+        Some(400..=499) => "warn",
+        _ => "info",
+    };
+    set(fields, "level", level.to_string());
+    if fields.iter().any(|(k, v)| k == "bytes" && v == "-") {
+        take(fields, "bytes");
+    }
+}
+
+/// `$request_time` is in seconds.
+fn nginx_post(fields: &mut Fields) {
+    level_from_status(fields);
+    if let Some(ms) = take(fields, "request_time").and_then(|s| s.parse::<f64>().ok()) {
+        set(fields, "latency_ms", format!("{}", ms * 1000.0));
+    }
+}
+
+/// `%D` is in microseconds.
+fn apache_access_post(fields: &mut Fields) {
+    level_from_status(fields);
+    if let Some(us) = take(fields, "request_us").and_then(|s| s.parse::<f64>().ok()) {
+        set(fields, "latency_ms", format!("{}", us / 1000.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
+        f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    /// Every built-in pattern matches its own example (the one `retrace formats` prints).
+    #[test]
+    fn every_example_matches() {
+        for p in PATTERNS {
+            let fields = LinePattern::builtin(p).fields(p.example);
+            let fields = fields.unwrap_or_else(|| panic!("pattern {} does not match its example", p.name));
+            assert!(get(&fields, "ts").is_some(), "{}: no ts", p.name);
+            assert!(get(&fields, "msg").is_some(), "{}: no msg", p.name);
+        }
+    }
+
+    #[test]
+    fn syslog_priority_becomes_level_and_facility() {
+        let f = LinePattern::builtin(named("syslog").unwrap()).fields(named("syslog").unwrap().example).unwrap();
+        assert_eq!(get(&f, "level"), Some("info"));
+        assert_eq!(get(&f, "facility"), Some("4"));
+        assert_eq!(get(&f, "host"), Some("LabSZ"));
+        assert_eq!(get(&f, "service"), Some("sshd"));
+        assert_eq!(get(&f, "pid"), Some("24200"));
+        assert_eq!(get(&f, "pri"), None);
+
+        let p = LinePattern::builtin(named("syslog5424").unwrap());
+        let f = p.fields(named("syslog5424").unwrap().example).unwrap();
+        assert_eq!(get(&f, "level"), Some("notice"));
+        assert_eq!(get(&f, "structured_data"), Some("[meta pool=\"main\"]"));
+        let nil = p.fields("<14>1 2026-11-19T14:02:00Z host app - - - hello").unwrap();
+        assert_eq!((get(&nil, "pid"), get(&nil, "msg")), (None, Some("hello")));
+    }
+
+    #[test]
+    fn access_logs_give_status_level_and_latency() {
+        let f = LinePattern::builtin(named("nginx").unwrap()).fields(named("nginx").unwrap().example).unwrap();
+        assert_eq!(
+            (get(&f, "status"), get(&f, "level"), get(&f, "latency_ms"), get(&f, "msg")),
+            (Some("503"), Some("error"), Some("412"), Some("GET /pay HTTP/1.1"))
+        );
+        let a = named("apache_access").unwrap();
+        let f = LinePattern::builtin(a).fields(a.example).unwrap();
+        assert_eq!(
+            (get(&f, "level"), get(&f, "latency_ms"), get(&f, "user")),
+            (Some("info"), Some("1.52"), Some("frank"))
+        );
+    }
+
+    #[test]
+    fn apache_error_24_style() {
+        let p = LinePattern::builtin(named("apache_error").unwrap());
+        let f = p
+            .fields("[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187] File does not exist")
+            .unwrap();
+        assert_eq!(
+            (get(&f, "module"), get(&f, "level"), get(&f, "pid"), get(&f, "client")),
+            (Some("core"), Some("error"), Some("35708"), Some("72.15.99.187"))
+        );
+    }
+
+    #[test]
+    fn user_patterns_need_a_ts_group() {
+        let e = LinePattern::user(r"^(?P<time>\S+) (?P<msg>.*)$", None, false).unwrap_err();
+        assert!(e.contains("`ts`"), "{e}");
+        let e = LinePattern::user(r"^(?P<ts>\S+", None, false).unwrap_err();
+        assert!(e.contains("does not compile"), "{e}");
+        let p = LinePattern::user(r"^(?P<ts>\S+) \[(?P<level>\w+)\] (?P<order>\d+) (?P<msg>.*)$", None, false).unwrap();
+        let f = p.fields("2026-11-19T14:02:00Z [WARN] 42 slow").unwrap();
+        assert_eq!(get(&f, "order"), Some("42"));
+    }
+}
