@@ -112,3 +112,78 @@ async fn an_unreadable_object_fails_alone() {
     let again = sb.ingest(&sb.config(&source("logs", "sources/*.jsonl*"))).await;
     assert_eq!((again.objects_unchanged, again.objects_failed), (1, 1));
 }
+
+/// A `.gz` cut off mid-stream: the object is reported failed and contributes no rows at
+/// all (not even the lines before the cut), so the next run retries it whole; the other
+/// objects are ingested and the CLI exits 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_gzip_contributes_nothing_and_fails_alone() {
+    let sb = Sandbox::new();
+    let mut lines = String::new();
+    for i in 0..5000 {
+        lines.push_str(&format!("{{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"line {i} {}\"}}\n", i * 7919 % 10007));
+    }
+    let full = sb.write("logs/whole.jsonl.gz", lines.as_bytes());
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::write(sb.path().join("sources/logs/cut.jsonl.gz"), &bytes[..bytes.len() / 2]).unwrap();
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/logs/*.jsonl.gz"))).await;
+    assert_eq!((summary.objects_ingested, summary.objects_failed), (1, 1));
+    assert_eq!(summary.rows.get("logs"), Some(&5000));
+    assert!(summary.failures[0].0.ends_with("cut.jsonl.gz"), "{:?}", summary.failures);
+    let rows = sb.sql("SELECT count(*) AS n FROM logs WHERE source LIKE '%cut.jsonl.gz'").await;
+    assert!(rows.contains("| 0 "), "{rows}");
+}
+
+/// A 10 MB line is rejected without being held: the reject keeps its first 4 KiB and the
+/// lines after it are read normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_megabyte_line_is_rejected() {
+    let sb = Sandbox::new();
+    let mut text = b"{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"before\"}\n{\"msg\":\"".to_vec();
+    text.extend(std::iter::repeat_n(b'y', 10 * 1024 * 1024));
+    text.extend_from_slice(b"\"}\n{\"ts\":\"2026-11-19T14:00:01Z\",\"msg\":\"after\"}\n");
+    sb.write("big.jsonl.gz", &text);
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/big.jsonl.gz"))).await;
+    assert_eq!(summary.rows.get("logs"), Some(&2));
+    assert_eq!(summary.rejects.get("line_too_long"), Some(&1));
+    let r = sb.sql("SELECT line, reason, length(raw) < 5000 AS capped, detail FROM rejects").await;
+    assert!(r.contains("| 2    | line_too_long | true   | line of 10485770 bytes exceeds the 1048576 byte limit |"), "{r}");
+}
+
+/// A CSV whose header lacks a required column: every row is rejected naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_without_a_required_column() {
+    let sb = Sandbox::new();
+    sb.write("d.csv", b"ts,service,version\n2026-11-19T14:00:00Z,payments,v2\n2026-11-19T14:01:00Z,payments,v3\n");
+    let summary = sb.ingest(&sb.config(&source("deploys", "sources/d.csv"))).await;
+    assert_eq!((summary.total_rows(), summary.rejects.get("missing_field")), (0, Some(&2)));
+    let r = sb.sql("SELECT DISTINCT detail FROM rejects").await;
+    assert!(r.contains("missing required field `deploy_id`"), "{r}");
+}
+
+/// Times that parse but cannot be right (1970, 2100) are rejected as implausible, in
+/// every format, with the time they parsed to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implausible_years_are_flagged_not_accepted() {
+    let sb = Sandbox::new();
+    sb.write(
+        "a.log",
+        b"ts=1970-01-01T00:00:05Z msg=epoch\nts=2100-03-01T00:00:00Z msg=future\nts=2026-11-19T14:00:00Z msg=fine\n",
+    );
+    let config = sb.config("[[sources]]\nkind = \"logs\"\nurl = \"sources/a.log\"\nformat = \"logfmt\"\n");
+    let summary = sb.ingest(&config).await;
+    assert_eq!((summary.total_rows(), summary.rejects.get("implausible_timestamp")), (1, Some(&2)));
+    let r = sb.sql("SELECT line, detail FROM rejects ORDER BY line").await;
+    assert!(r.contains("implausible time 1970-01-01T00:00:05Z") && r.contains("implausible time 2100-03-01T00:00:00Z"), "{r}");
+}
+
+/// An empty object (and an empty `.gz`) is ingested as zero rows, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_objects_are_fine() {
+    let sb = Sandbox::new();
+    sb.write("e/empty.jsonl", b"");
+    sb.write("e/empty.jsonl.gz", b"");
+    sb.write("e/empty.csv", b"");
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/e/"))).await;
+    assert_eq!((summary.objects_ingested, summary.objects_failed, summary.total_rows()), (3, 0, 0));
+}

@@ -3,12 +3,16 @@
 /// Fixtures, temp warehouses, ingest and query helpers shared by the modules below.
 mod common;
 
+/// Real loghub samples against their ground truth (ignored by default; `.ci/run` runs it).
+mod conformance;
 /// CLI runs end to end: exit statuses, stdout/stderr split, refused SQL, output formats.
 mod cli;
 /// `retrace demo` on the bundled sample: the report names the culprit change.
 mod demo;
 /// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.
 mod idempotence;
+/// Every input format end to end: patterns, logfmt, regex, Prometheus, exporter shapes, skew.
+mod formats;
 /// Ingest of every kind and format into the warehouse, snapshotted table by table.
 mod ingest;
 /// Malformed records land in `rejects` with line and reason; counts add up.

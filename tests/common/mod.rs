@@ -85,6 +85,12 @@ impl Sandbox {
         self.redact(&table)
     }
 
+    /// Runs SQL over the warehouse and returns the batches.
+    pub async fn sql_batches(&self, sql: &str) -> Vec<datafusion::arrow::array::RecordBatch> {
+        let ctx = retrace::catalog::open(&self.warehouse()).await.expect("catalog");
+        ctx.sql(sql).await.expect("plans").collect().await.expect("runs")
+    }
+
     /// Replaces the sandbox path with `[SANDBOX]` so snapshots are machine-independent.
     pub fn redact(&self, text: &str) -> String {
         text.replace(&self.path().display().to_string(), "[SANDBOX]")
