@@ -13,7 +13,14 @@ Examples:
   retrace sql \"SELECT service, count(*) FROM logs GROUP BY 1\"
   retrace sql -f queries/errors_per_minute.sql --format csv
   retrace timeline --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --service payments
-  retrace report --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --out reports/incident";
+  retrace report --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --out reports/incident
+  retrace skew --from 2026-11-19T00:00Z --to 2026-11-20T00:00Z
+
+Object stores (s3://, gs://, az://, http(s)://): credentials and endpoints come from the
+usual environment variables (AWS_ACCESS_KEY_ID, AWS_ENDPOINT, GOOGLE_SERVICE_ACCOUNT, …)
+or the config's [storage] table. Transient failures (5xx, timeouts, resets) are retried
+up to 5 times with exponential back-off from 100 ms to 10 s, for at most 2 minutes per
+request.";
 
 /// Reconstruct incident timelines from logs, metrics, config changes and deploys.
 #[derive(Debug, Parser)]

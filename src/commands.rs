@@ -65,10 +65,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             if sources.is_empty() {
                 return Err(Error::Usage("nothing to ingest: the config has no [[sources]]".into()));
             }
-            let warehouse = Warehouse::open(&config.warehouse)?;
+            let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
             let options = IngestOptions {
                 progress: !global.quiet,
                 clock_skew: config.clock_skew.clone(),
+                storage: config.storage.clone(),
                 ..IngestOptions::default()
             };
             let summary = ingest::ingest(&warehouse, &sources, &options).await?;
@@ -142,7 +143,7 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
     };
     let params = parse_params(&args.params)?;
     let config = load(global)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open(&warehouse).await?;
     let statements = DFParser::parse_sql(&text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
     if statements.is_empty() {
@@ -220,7 +221,7 @@ async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Result<Outcom
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let window = Window::new(args.window.from, args.window.to)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open(&warehouse).await?;
     let query = TimelineQuery {
         window,
@@ -329,7 +330,7 @@ async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result<Outcome> {
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let window = Window::new(args.window.from, args.window.to)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open(&warehouse).await?;
     let request = report::ReportRequest {
         window,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::ingest::pattern::{self, LinePattern};
 use crate::tables::Kind;
+use crate::warehouse::store::StorageOptions;
 
 pub const DEFAULT_CONFIG: &str = "retrace.toml";
 pub const DEFAULT_WAREHOUSE: &str = "./warehouse";
@@ -28,6 +29,8 @@ pub struct Config {
     /// Per-host clock-skew corrections (`[clock_skew]`): how far each host's clock runs
     /// ahead, in microseconds. Applied to every source at ingest.
     pub clock_skew: BTreeMap<String, i64>,
+    /// Object-store settings (`[storage]`): endpoints, credentials, regions.
+    pub storage: StorageOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +199,8 @@ struct RawConfig {
     slo: Vec<RawSlo>,
     #[serde(default)]
     clock_skew: BTreeMap<String, String>,
+    #[serde(default)]
+    storage: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,6 +275,7 @@ impl Config {
             services: BTreeMap::new(),
             slos: Vec::new(),
             clock_skew: BTreeMap::new(),
+            storage: StorageOptions::default(),
         }
     }
 
@@ -390,7 +396,10 @@ impl Config {
             clock_skew.insert(host, micros);
         }
 
-        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew })
+        let storage = StorageOptions(raw.storage);
+        storage.validate()?;
+
+        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew, storage })
     }
 }
 

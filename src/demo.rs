@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
         }
     };
     say(format!("Ingesting the sample scenario into {} …", config.warehouse));
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let options = IngestOptions { progress: !global.quiet, ..IngestOptions::default() };
     let started = std::time::Instant::now();
     let summary = ingest::ingest(&warehouse, &config.sources, &options).await?;

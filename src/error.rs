@@ -41,7 +41,7 @@ pub enum Error {
     #[error("warehouse {location}: {message}")]
     Warehouse { location: String, message: String },
 
-    #[error("object store: {0}")]
+    #[error("object store: {0}{hint}", hint = store_hint(.0))]
     ObjectStore(#[from] object_store::Error),
 
     #[error(transparent)]
@@ -63,6 +63,22 @@ pub enum Error {
     /// A broken invariant inside retrace. Please report it.
     #[error("internal error (this is a bug in retrace): {0}")]
     Internal(String),
+}
+
+/// A hint for the failures people can fix themselves: refused credentials.
+fn store_hint(e: &object_store::Error) -> &'static str {
+    let denied =
+        matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) || {
+            let text = e.to_string();
+            ["403 Forbidden", "401 Unauthorized", "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied"]
+                .iter()
+                .any(|m| text.contains(m))
+        };
+    if denied {
+        " (access denied: check the credentials — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the config's [storage] — and the endpoint)"
+    } else {
+        ""
+    }
 }
 
 impl Error {

@@ -136,7 +136,10 @@ up 1\n",
          [[sources]]\nkind = \"metrics\"\nurl = \"sources/range.json\"\nformat = \"prometheus_json\"\n",
     );
     let summary = sb.ingest(&config).await;
-    assert_eq!((summary.total_rows(), summary.blank_lines, summary.rejects.get("invalid_exposition")), (5, 2, Some(&1)));
+    assert_eq!(
+        (summary.total_rows(), summary.blank_lines, summary.rejects.get("invalid_exposition")),
+        (5, 2, Some(&1))
+    );
     insta::assert_snapshot!(sb.sql("SELECT ts, metric, value, service, labels, line FROM metrics ORDER BY metric, ts, value").await, @"
     +--------------------------+---------------------+--------+----------+-----------------------+------+
     | ts                       | metric              | value  | service  | labels                | line |
@@ -194,7 +197,8 @@ async fn exporter_shapes_for_changes_and_deploys() {
     | 2026-11-19T13:58:00Z | 42        | payments | production  | succeeded | ci-bot |
     +----------------------+-----------+----------+-------------+-----------+--------+
     ");
-    let changes = sb.sql("SELECT ts, change_id, system, key, old_value, new_value, actor, scope FROM changes ORDER BY ts").await;
+    let changes =
+        sb.sql("SELECT ts, change_id, system, key, old_value, new_value, actor, scope FROM changes ORDER BY ts").await;
     insta::assert_snapshot!(changes, @r"
     +----------------------+-----------+--------------+---------------------+-----------+-----------+-----------------------+------------+
     | ts                   | change_id | system       | key                 | old_value | new_value | actor                 | scope      |

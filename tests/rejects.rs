@@ -147,7 +147,10 @@ async fn a_ten_megabyte_line_is_rejected() {
     assert_eq!(summary.rows.get("logs"), Some(&2));
     assert_eq!(summary.rejects.get("line_too_long"), Some(&1));
     let r = sb.sql("SELECT line, reason, length(raw) < 5000 AS capped, detail FROM rejects").await;
-    assert!(r.contains("| 2    | line_too_long | true   | line of 10485770 bytes exceeds the 1048576 byte limit |"), "{r}");
+    assert!(
+        r.contains("| 2    | line_too_long | true   | line of 10485770 bytes exceeds the 1048576 byte limit |"),
+        "{r}"
+    );
 }
 
 /// A CSV whose header lacks a required column: every row is rejected naming it.
@@ -174,7 +177,10 @@ async fn implausible_years_are_flagged_not_accepted() {
     let summary = sb.ingest(&config).await;
     assert_eq!((summary.total_rows(), summary.rejects.get("implausible_timestamp")), (1, Some(&2)));
     let r = sb.sql("SELECT line, detail FROM rejects ORDER BY line").await;
-    assert!(r.contains("implausible time 1970-01-01T00:00:05Z") && r.contains("implausible time 2100-03-01T00:00:00Z"), "{r}");
+    assert!(
+        r.contains("implausible time 1970-01-01T00:00:05Z") && r.contains("implausible time 2100-03-01T00:00:00Z"),
+        "{r}"
+    );
 }
 
 /// An empty object (and an empty `.gz`) is ingested as zero rows, not an error.

@@ -3,20 +3,22 @@
 /// Fixtures, temp warehouses, ingest and query helpers shared by the modules below.
 mod common;
 
-/// Real loghub samples against their ground truth (ignored by default; `.ci/run` runs it).
-mod conformance;
 /// CLI runs end to end: exit statuses, stdout/stderr split, refused SQL, output formats.
 mod cli;
+/// Real loghub samples against their ground truth (ignored by default; `.ci/run` runs it).
+mod conformance;
 /// `retrace demo` on the bundled sample: the report names the culprit change.
 mod demo;
-/// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.
-mod idempotence;
 /// Every input format end to end: patterns, logfmt, regex, Prometheus, exporter shapes, skew.
 mod formats;
+/// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.
+mod idempotence;
 /// Ingest of every kind and format into the warehouse, snapshotted table by table.
 mod ingest;
 /// Malformed records land in `rejects` with line and reason; counts add up.
 mod rejects;
+/// S3 against a real S3-compatible server (s3s-fs) on 127.0.0.1 (ignored by default; `.ci/run` runs it).
+mod s3;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.
 mod stores;
 /// The timeline merges changes, deploys and error bursts in time order.

@@ -36,7 +36,8 @@ use tracing::{info, warn};
 use crate::config::{Format, Source};
 use crate::error::{Error, Result};
 use crate::tables::REJECTS;
-use crate::warehouse::{ObjectEntry, Warehouse, layout, parquet, store::SourceUrl};
+use crate::warehouse::store::{SourceUrl, StorageOptions};
+use crate::warehouse::{ObjectEntry, Warehouse, layout, parquet};
 use batch::{DayBuffer, RejectsBuilder};
 use record::{Assembler, Row, SourceDefaults};
 use reject::{Reason, Reject};
@@ -51,6 +52,8 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Per-host clock-skew corrections (`[clock_skew]`), microseconds ahead.
     pub clock_skew: BTreeMap<String, i64>,
+    /// Object-store settings for source URLs (`[storage]`).
+    pub storage: StorageOptions,
 }
 
 impl Default for IngestOptions {
@@ -60,6 +63,7 @@ impl Default for IngestOptions {
             flush_rows: 256 * 1024,
             progress: false,
             clock_skew: BTreeMap::new(),
+            storage: StorageOptions::default(),
         }
     }
 }
@@ -122,7 +126,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     let clock_skew = Arc::new(options.clock_skew.clone().into_iter().collect::<std::collections::HashMap<_, _>>());
     let mut jobs = Vec::new();
     for source in sources {
-        let resolved = match SourceUrl::parse(&source.url) {
+        let resolved = match SourceUrl::parse_with(&source.url, &options.storage) {
             Ok(u) => u,
             Err(e) => {
                 summary.failures.push((source.url.clone(), e.to_string()));

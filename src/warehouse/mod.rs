@@ -35,7 +35,12 @@ pub struct Warehouse {
 
 impl Warehouse {
     pub fn open(location: &str) -> Result<Warehouse> {
-        Ok(Warehouse { location: Location::parse(location)?, display: location.to_string() })
+        Warehouse::open_with(location, &store::StorageOptions::default())
+    }
+
+    /// Opens a warehouse with the config's `[storage]` settings.
+    pub fn open_with(location: &str, options: &store::StorageOptions) -> Result<Warehouse> {
+        Ok(Warehouse { location: Location::parse_with(location, options)?, display: location.to_string() })
     }
 
     pub fn from_location(location: Location, display: &str) -> Warehouse {

@@ -32,6 +32,62 @@ pub fn retry_config() -> RetryConfig {
     }
 }
 
+/// Object-store settings from the config's `[storage]` table, passed to the builder of
+/// every store (`aws_endpoint`, `aws_access_key_id`, `google_service_account`,
+/// `azure_storage_account_name`, …: object_store's config keys). They override the
+/// environment; a key meant for another cloud is ignored by the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageOptions(pub std::collections::BTreeMap<String, String>);
+
+impl StorageOptions {
+    /// Every key must be known to at least one cloud's builder (catches typos).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        use std::str::FromStr;
+        for key in self.0.keys() {
+            let known = object_store::aws::AmazonS3ConfigKey::from_str(key).is_ok()
+                || object_store::gcp::GoogleConfigKey::from_str(key).is_ok()
+                || object_store::azure::AzureConfigKey::from_str(key).is_ok()
+                || object_store::ClientConfigKey::from_str(key).is_ok();
+            if !known {
+                return Err(format!(
+                    "storage.{key}: not an object-store setting (e.g. aws_endpoint, aws_access_key_id, aws_region, google_service_account_path, azure_storage_account_name)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_s3(&self, mut b: AmazonS3Builder) -> AmazonS3Builder {
+        use std::str::FromStr;
+        for (k, v) in &self.0 {
+            if let Ok(key) = object_store::aws::AmazonS3ConfigKey::from_str(k) {
+                b = b.with_config(key, v);
+            }
+        }
+        b
+    }
+
+    fn apply_gcs(&self, mut b: GoogleCloudStorageBuilder) -> GoogleCloudStorageBuilder {
+        use std::str::FromStr;
+        for (k, v) in &self.0 {
+            if let Ok(key) = object_store::gcp::GoogleConfigKey::from_str(k) {
+                b = b.with_config(key, v);
+            }
+        }
+        b
+    }
+
+    fn apply_azure(&self, mut b: MicrosoftAzureBuilder) -> MicrosoftAzureBuilder {
+        use std::str::FromStr;
+        for (k, v) in &self.0 {
+            if let Ok(key) = object_store::azure::AzureConfigKey::from_str(k) {
+                b = b.with_config(key, v);
+            }
+        }
+        b
+    }
+}
+
 /// A store and a prefix inside it.
 #[derive(Debug, Clone)]
 pub struct Location {
@@ -42,8 +98,13 @@ pub struct Location {
 }
 
 impl Location {
-    /// Opens a location: `s3://`, `gs://`, `az://`/`abfs://`, `http(s)://`, `file://`, or a local path.
+    /// Opens a location with credentials and endpoints from the environment only.
     pub fn parse(location: &str) -> Result<Location> {
+        Location::parse_with(location, &StorageOptions::default())
+    }
+
+    /// Opens a location: `s3://`, `gs://`, `az://`/`abfs://`, `http(s)://`, `file://`, or a local path.
+    pub fn parse_with(location: &str, options: &StorageOptions) -> Result<Location> {
         let err = |message: String| Error::Url { url: location.to_string(), message };
         if !location.contains("://") {
             let abs = std::path::absolute(location).map_err(|e| err(e.to_string()))?;
@@ -64,21 +125,24 @@ impl Location {
                 return Location::parse(&path.display().to_string());
             }
             "s3" | "s3a" => Arc::new(
-                AmazonS3Builder::from_env()
+                options
+                    .apply_s3(AmazonS3Builder::from_env())
                     .with_url(location)
                     .with_retry(retry_config())
                     .build()
                     .map_err(|e| err(e.to_string()))?,
             ),
             "gs" => Arc::new(
-                GoogleCloudStorageBuilder::from_env()
+                options
+                    .apply_gcs(GoogleCloudStorageBuilder::from_env())
                     .with_url(location)
                     .with_retry(retry_config())
                     .build()
                     .map_err(|e| err(e.to_string()))?,
             ),
             "az" | "azure" | "abfs" | "abfss" => Arc::new(
-                MicrosoftAzureBuilder::from_env()
+                options
+                    .apply_azure(MicrosoftAzureBuilder::from_env())
                     .with_url(location)
                     .with_retry(retry_config())
                     .build()
@@ -160,8 +224,12 @@ fn has_glob(segment: &str) -> bool {
 
 impl SourceUrl {
     pub fn parse(url: &str) -> Result<SourceUrl> {
+        SourceUrl::parse_with(url, &StorageOptions::default())
+    }
+
+    pub fn parse_with(url: &str, options: &StorageOptions) -> Result<SourceUrl> {
         let (root, path) = split_root(url);
-        let location = Location::parse(&root)?;
+        let location = Location::parse_with(&root, options)?;
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let first_glob = segments.iter().position(|s| has_glob(s));
         let fixed = &segments[..first_glob.unwrap_or(segments.len())];
