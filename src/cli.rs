@@ -69,6 +69,14 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Write a Markdown incident report for a window.
     Report(ReportArgs),
+    /// Estimate each host's clock skew from events two clocks saw.
+    ///
+    /// Evidence: a host's "starting … version X" line against the deploy of X (the deploy
+    /// system's clock), and the same trace_id logged by a caller and a callee on two hosts.
+    /// Prints every estimate with its evidence count; with --toml, prints the
+    /// `[clock_skew]` entries worth applying (nothing is applied unless you add them to
+    /// the config and re-ingest).
+    Skew(SkewArgs),
     /// List the input formats retrace reads.
     Formats,
 }
@@ -171,6 +179,32 @@ pub struct TimelineArgs {
 pub enum MinLevel {
     Warn,
     Error,
+}
+
+#[derive(Debug, Args)]
+pub struct SkewArgs {
+    /// Only log lines from this time on [default: all]
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+
+    /// Only log lines before this time [default: all]
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+
+    /// Print the `[clock_skew]` TOML to apply instead of the estimates
+    #[arg(long)]
+    pub toml: bool,
+
+    /// Least evidence (pairs) for a suggestion
+    #[arg(long, default_value_t = 3)]
+    pub min_pairs: u64,
+
+    /// Smallest offset worth correcting, in milliseconds
+    #[arg(long, default_value_t = 100.0)]
+    pub min_offset_ms: f64,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

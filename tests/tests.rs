@@ -19,6 +19,8 @@ mod ingest;
 mod rejects;
 /// S3 against a real S3-compatible server (s3s-fs) on 127.0.0.1 (ignored by default; `.ci/run` runs it).
 mod s3;
+/// `retrace skew` estimates per-host clock offsets with their evidence.
+mod skew;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.
 mod stores;
 /// The timeline merges changes, deploys and error bursts in time order.

@@ -1,0 +1,102 @@
+//! Clock-skew estimates: how far each host's clock seems off, from events two clocks saw
+//! (queries `skew_deploy_starts.sql` and `skew_trace_pairs.sql`). Estimates are reported
+//! with their evidence count; applying one is opt-in (`[clock_skew]` in the config).
+
+use datafusion::prelude::SessionContext;
+
+use super::params::{self, Column, Params, Window};
+use crate::error::Result;
+
+pub const DEPLOY_STARTS: &str = include_str!("../../queries/skew_deploy_starts.sql");
+pub const TRACE_PAIRS: &str = include_str!("../../queries/skew_trace_pairs.sql");
+
+/// One host's estimate from one kind of evidence (against one reference clock).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkewEstimate {
+    pub host: String,
+    /// `deploy_start` or `trace_pair`.
+    pub evidence: String,
+    /// The clock compared against: `deploy system` or the caller's host.
+    pub reference: String,
+    pub pairs: u64,
+    /// Median gap, milliseconds; positive: the host's clock runs ahead.
+    pub median_offset_ms: f64,
+    pub min_offset_ms: f64,
+    pub max_offset_ms: f64,
+}
+
+pub async fn estimate(ctx: &SessionContext, window: Window) -> Result<Vec<SkewEstimate>> {
+    let mut out = Vec::new();
+    for sql in [DEPLOY_STARTS, TRACE_PAIRS] {
+        for batch in params::run(ctx, sql, Params::window(window, None)).await? {
+            let cols = ["host", "evidence", "reference", "pairs", "median_offset_ms", "min_offset_ms", "max_offset_ms"]
+                .map(|c| Column::of(&batch, c));
+            let [host, evidence, reference, pairs, median, min, max] = cols;
+            let (host, evidence, reference, pairs, median, min, max) =
+                (host?, evidence?, reference?, pairs?, median?, min?, max?);
+            for row in 0..batch.num_rows() {
+                out.push(SkewEstimate {
+                    host: host.str(row)?.unwrap_or_default(),
+                    evidence: evidence.str(row)?.unwrap_or_default(),
+                    reference: reference.str(row)?.unwrap_or_default(),
+                    pairs: pairs.i64(row)?.unwrap_or(0).max(0) as u64,
+                    median_offset_ms: median.f64(row)?.unwrap_or(0.0),
+                    min_offset_ms: min.f64(row)?.unwrap_or(0.0),
+                    max_offset_ms: max.f64(row)?.unwrap_or(0.0),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.host, &a.evidence, &a.reference).cmp(&(&b.host, &b.evidence, &b.reference)));
+    Ok(out)
+}
+
+/// The `[clock_skew]` entries worth applying: per host, the estimate with the most
+/// evidence, when it has at least `min_pairs` pairs and is at least `min_offset_ms` off.
+pub fn suggestions(estimates: &[SkewEstimate], min_pairs: u64, min_offset_ms: f64) -> Vec<(String, f64)> {
+    let mut best: std::collections::BTreeMap<&str, &SkewEstimate> = std::collections::BTreeMap::new();
+    for e in estimates {
+        let keep = best.get(e.host.as_str()).is_none_or(|b| e.pairs > b.pairs);
+        if keep {
+            best.insert(&e.host, e);
+        }
+    }
+    best.into_iter()
+        .filter(|(_, e)| e.pairs >= min_pairs && e.median_offset_ms.abs() >= min_offset_ms)
+        .map(|(h, e)| (h.to_string(), e.median_offset_ms))
+        .collect()
+}
+
+/// `[clock_skew]` TOML for the suggestions.
+pub fn to_toml(suggestions: &[(String, f64)]) -> String {
+    let mut out = String::from("[clock_skew]\n");
+    for (host, ms) in suggestions {
+        out.push_str(&format!("\"{host}\" = \"{ms:+}ms\"\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn est(host: &str, pairs: u64, median: f64) -> SkewEstimate {
+        SkewEstimate {
+            host: host.into(),
+            evidence: "trace_pair".into(),
+            reference: "r".into(),
+            pairs,
+            median_offset_ms: median,
+            min_offset_ms: median,
+            max_offset_ms: median,
+        }
+    }
+
+    #[test]
+    fn only_well_evidenced_large_offsets_are_suggested() {
+        let e = [est("a", 10, 2500.0), est("a", 3, 10.0), est("b", 2, 9000.0), est("c", 50, 20.0)];
+        let s = suggestions(&e, 3, 100.0);
+        assert_eq!(s, vec![("a".to_string(), 2500.0)]);
+        assert_eq!(to_toml(&s), "[clock_skew]\n\"a\" = \"+2500ms\"\n");
+    }
+}
