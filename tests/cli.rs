@@ -301,7 +301,19 @@ fn formats_lists_what_is_readable() {
     let out = retrace(&sb).arg("formats").output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for want in ["jsonl", "csv", ".gz", ".zst", "docs/formats.md"] {
+    for want in [
+        "jsonl",
+        "csv",
+        "logfmt",
+        "pattern:syslog ",
+        "pattern:nginx ",
+        "pattern:klog ",
+        "prometheus_json",
+        "github_deployments",
+        ".gz",
+        ".zst",
+        "docs/formats.md",
+    ] {
         assert!(stdout.contains(want), "{want}: {stdout}");
     }
 }

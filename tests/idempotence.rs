@@ -91,3 +91,54 @@ async fn files_of_an_interrupted_ingest_are_removed_and_redone() {
     assert_eq!(sb.warehouse_files(), committed);
     assert!(sb.sql("SELECT count(*) AS n FROM logs").await.contains("| 3 "));
 }
+
+/// Overlapping exports: the rows two objects share are kept once; identical lines inside
+/// one object are distinct events and are all kept. The count dropped is reported, and
+/// the result does not depend on which object finished first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_exports_are_deduplicated() {
+    let line = |t: &str, msg: &str| {
+        format!(
+            "{{\"ts\":\"2026-11-19T{t}Z\",\"service\":\"api\",\"host\":\"h1\",\"level\":\"error\",\"msg\":\"{msg}\"}}\n"
+        )
+    };
+    // 10:00–12:00 export and 11:00–13:00 export; "boom" is logged twice at 11:30:00.
+    let first =
+        [line("10:00:00", "a"), line("11:30:00", "boom"), line("11:30:00", "boom"), line("11:45:00", "b")].concat();
+    let second =
+        [line("11:30:00", "boom"), line("11:30:00", "boom"), line("11:45:00", "b"), line("12:30:00", "c")].concat();
+    for concurrency in [1, 2] {
+        let sb = Sandbox::new();
+        sb.write("x/1-export.jsonl", first.as_bytes());
+        sb.write("x/2-export.jsonl", second.as_bytes());
+        let config = sb.config(&source("logs", "sources/x/*.jsonl"));
+        let options = retrace::ingest::IngestOptions { concurrency, ..Default::default() };
+        let summary = retrace::ingest::ingest(&sb.warehouse(), &config.sources, &options).await.unwrap();
+        assert_eq!(summary.rows.get("logs"), Some(&5), "concurrency {concurrency}");
+        assert_eq!(summary.duplicates.get("logs"), Some(&3));
+        let out = sb
+            .sql("SELECT ts, msg, regexp_replace(source, '.*/', '') AS object, line FROM logs ORDER BY ts, line")
+            .await;
+        insta::allow_duplicates! { insta::assert_snapshot!(out, @"
+        +----------------------+------+----------------+------+
+        | ts                   | msg  | object         | line |
+        +----------------------+------+----------------+------+
+        | 2026-11-19T10:00:00Z | a    | 1-export.jsonl | 1    |
+        | 2026-11-19T11:30:00Z | boom | 1-export.jsonl | 2    |
+        | 2026-11-19T11:30:00Z | boom | 1-export.jsonl | 3    |
+        | 2026-11-19T11:45:00Z | b    | 1-export.jsonl | 4    |
+        | 2026-11-19T12:30:00Z | c    | 2-export.jsonl | 4    |
+        +----------------------+------+----------------+------+
+        "); }
+        // Idempotent: nothing new on a second run.
+        let again = retrace::ingest::ingest(&sb.warehouse(), &config.sources, &options).await.unwrap();
+        assert_eq!((again.objects_unchanged, again.total_rows()), (2, 0));
+        // Re-ingesting the first export (changed): it still holds the shared rows (the
+        // second export's copies were dropped), so all its rows are written; the union
+        // stays intact.
+        sb.write("x/1-export.jsonl", [first.as_str(), &line("10:05:00", "d")].concat().as_bytes());
+        let third = retrace::ingest::ingest(&sb.warehouse(), &config.sources, &options).await.unwrap();
+        assert_eq!((third.objects_replaced, third.total_rows(), third.duplicates.get("logs")), (1, 5, None));
+        assert!(sb.sql("SELECT count(*) AS n FROM logs").await.contains("| 6 "));
+    }
+}

@@ -9,6 +9,7 @@
 
 pub mod batch;
 pub mod csv;
+pub mod dedupe;
 pub mod document;
 pub mod exporters;
 pub mod jsonl;
@@ -83,6 +84,8 @@ pub struct IngestSummary {
     pub rows: BTreeMap<String, u64>,
     /// Rejected records per reason code.
     pub rejects: BTreeMap<String, u64>,
+    /// Rows dropped per table because another object already held them (overlapping exports).
+    pub duplicates: BTreeMap<String, u64>,
     pub blank_lines: u64,
     /// Lines joined to the record before them (stack traces under a `continuation` pattern).
     pub merged_lines: u64,
@@ -175,6 +178,8 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         }
     }
 
+    // Duplicates are resolved in job (URL) order against what other objects hold.
+    let mut presence = dedupe::Presence::new(manifest.clone(), jobs.iter().map(|j| j.id.clone()).collect());
     let total_bytes: u64 = jobs.iter().map(|j| j.meta.size).sum();
     let progress = progress_bar(options.progress, total_bytes);
     let handle = Handle::current();
@@ -193,10 +198,30 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 Ok::<_, Error>(outcome)
             }
         })
-        .buffer_unordered(options.concurrency.max(1));
+        .buffered(options.concurrency.max(1));
 
     while let Some(done) = results.next().await {
         let (job, outcome) = done?;
+        let kind = job.source.kind;
+        let outcome = match outcome {
+            Ok(mut outcome) => match presence.resolve(warehouse, kind, &outcome.rows).await {
+                Ok((dropped, emptied)) => {
+                    outcome.entry.rows -= dropped;
+                    outcome.entry.files.retain(|f| !emptied.contains(f));
+                    if dropped > 0 {
+                        *summary.duplicates.entry(kind.table().to_string()).or_default() += dropped;
+                    }
+                    Ok(outcome)
+                }
+                Err(e) => {
+                    for key in &outcome.entry.files {
+                        let _ = warehouse.delete(key).await;
+                    }
+                    Err(Error::Object { object: job.url.clone(), message: format!("resolving duplicates: {e}") })
+                }
+            },
+            Err(e) => Err(e),
+        };
         match outcome {
             Ok(outcome) => {
                 warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref()).await?;
@@ -240,6 +265,8 @@ struct ObjectOutcome {
     entry: ObjectEntry,
     rejects: BTreeMap<Reason, u64>,
     counts: lines::Counts,
+    /// Fingerprints and files per day, for duplicate resolution.
+    rows: dedupe::ObjectRows,
 }
 
 /// Streams one object into warehouse files. Runs on a blocking thread.
@@ -326,6 +353,7 @@ struct ObjectSink<'a> {
     rows: u64,
     seq: u32,
     files: Vec<String>,
+    fingerprints: dedupe::ObjectRows,
 }
 
 impl<'a> ObjectSink<'a> {
@@ -344,6 +372,7 @@ impl<'a> ObjectSink<'a> {
             rows: 0,
             seq: 0,
             files: Vec::new(),
+            fingerprints: dedupe::ObjectRows::default(),
         }
     }
 
@@ -377,6 +406,10 @@ impl<'a> ObjectSink<'a> {
         self.seq += 1;
         let bytes = parquet::encode(batch, sorted)?;
         self.handle.block_on(self.warehouse.put(&key, bytes))?;
+        if table != REJECTS {
+            let fps = dedupe::fingerprints(batch, self.job.source.kind)?;
+            self.fingerprints.add(day, &key, &fps);
+        }
         self.files.push(key);
         Ok(())
     }
@@ -415,6 +448,7 @@ impl<'a> ObjectSink<'a> {
             },
             rejects: std::mem::take(&mut self.reject_counts),
             counts,
+            rows: std::mem::take(&mut self.fingerprints),
         })
     }
 }
