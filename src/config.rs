@@ -396,7 +396,7 @@ impl Config {
             clock_skew.insert(host, micros);
         }
 
-        let storage = StorageOptions(raw.storage);
+        let storage = StorageOptions::new(raw.storage);
         storage.validate()?;
 
         Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew, storage })

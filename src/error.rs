@@ -65,6 +65,14 @@ pub enum Error {
     Internal(String),
 }
 
+/// An I/O error is transient when it carries a store error (the object's byte stream
+/// broke) or is a network-level failure; decompression and decoding errors are not.
+fn transient_io(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    e.get_ref().is_some_and(|inner| inner.is::<object_store::Error>())
+        || matches!(e.kind(), K::ConnectionReset | K::ConnectionAborted | K::TimedOut | K::Interrupted | K::BrokenPipe)
+}
+
 /// A hint for the failures people can fix themselves: refused credentials.
 fn store_hint(e: &object_store::Error) -> &'static str {
     let denied =
@@ -82,6 +90,30 @@ fn store_hint(e: &object_store::Error) -> &'static str {
 }
 
 impl Error {
+    /// True for failures that may pass on a second try: network errors, 5xx answers that
+    /// outlasted the store's own retries, a connection reset in the middle of a read.
+    /// False for what another try cannot fix: a missing object, refused credentials,
+    /// corrupt data.
+    pub fn is_transient(&self) -> bool {
+        use object_store::Error as S;
+        match self {
+            Error::ObjectStore(e) => !matches!(
+                e,
+                S::NotFound { .. }
+                    | S::PermissionDenied { .. }
+                    | S::Unauthenticated { .. }
+                    | S::InvalidPath { .. }
+                    | S::NotSupported { .. }
+                    | S::NotImplemented { .. }
+                    | S::UnknownConfigurationKey { .. }
+                    | S::AlreadyExists { .. }
+                    | S::Precondition { .. }
+            ),
+            Error::Io { source, .. } => transient_io(source),
+            _ => false,
+        }
+    }
+
     pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
         Error::Io { path: path.to_string(), source }
     }

@@ -102,7 +102,10 @@ const CASES: &[Case] = &[
 ];
 
 fn loghub_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/loghub");
+    // `RETRACE_LOGHUB` points elsewhere when the repository is not beside `shared/`.
+    let dir = std::env::var_os("RETRACE_LOGHUB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/loghub"));
     assert!(
         dir.is_dir(),
         "conformance data is missing: expected the loghub samples at {} (see docs/testing.md)",

@@ -27,7 +27,7 @@ pub fn read<R: Read>(
                 let message = e.to_string();
                 // An I/O error is the object failing (e.g. truncated gzip), not a bad record.
                 if let csv::ErrorKind::Io(io) = e.into_kind() {
-                    return Err(crate::Error::Object { object: String::new(), message: io.to_string() });
+                    return Err(crate::Error::io("", io));
                 }
                 on_record(line, b"", Err(Reject::new(Reason::InvalidCsv, message)))?;
                 continue;

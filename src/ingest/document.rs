@@ -20,7 +20,7 @@ pub fn for_each_item<R: BufRead>(
     loop {
         // Skip white space between top-level values; stop at the end.
         loop {
-            let buf = input.fill_buf().map_err(|e| DocumentError::Io(e.to_string()))?;
+            let buf = input.fill_buf().map_err(DocumentError::Io)?;
             if buf.is_empty() {
                 return Ok(());
             }
@@ -38,15 +38,17 @@ pub fn for_each_item<R: BufRead>(
         if let Some(e) = failure {
             return Err(DocumentError::Sink(e));
         }
-        result.map_err(|e| {
-            if e.is_io() { DocumentError::Io(e.to_string()) } else { DocumentError::Syntax(e.to_string()) }
-        })?;
+        result.map_err(
+            |e| {
+                if e.is_io() { DocumentError::Io(e.into()) } else { DocumentError::Syntax(e.to_string()) }
+            },
+        )?;
     }
 }
 
 #[derive(Debug)]
 pub enum DocumentError {
-    Io(String),
+    Io(std::io::Error),
     Syntax(String),
     /// The record handler failed (a warehouse write); not the document's fault.
     Sink(crate::Error),

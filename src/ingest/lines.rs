@@ -57,9 +57,7 @@ impl LineParser {
 
     pub fn read(mut self, input: impl BufRead, asm: &Assembler, emit: &mut Emit<'_>) -> Result<Counts> {
         let mut lines = reader::Lines::new(input, reader::MAX_LINE);
-        while let Some((n, line)) =
-            lines.next_line().map_err(|e| Error::Object { object: String::new(), message: e.to_string() })?
-        {
+        while let Some((n, line)) = lines.next_line().map_err(|e| Error::io("", e))? {
             match line {
                 reader::Line::Text(text) => self.line(n, text, asm, emit)?,
                 reader::Line::TooLong { head, len } => {
@@ -199,7 +197,7 @@ pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit:
     };
     document::for_each_item(input, path, &mut on_item).map_err(|e| match e {
         DocumentError::Sink(e) => e,
-        DocumentError::Io(m) => Error::Object { object: String::new(), message: m },
+        DocumentError::Io(e) => Error::io("", e),
         DocumentError::Syntax(m) => {
             Error::Object { object: String::new(), message: format!("invalid JSON document: {m}") }
         }

@@ -21,6 +21,7 @@ pub mod prometheus;
 pub mod reader;
 pub mod record;
 pub mod reject;
+pub mod retry;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -120,8 +121,9 @@ struct Job {
 /// Ingests `sources` into `warehouse`.
 pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestOptions) -> Result<IngestSummary> {
     // Loaded once: recovery and the unchanged-object check both need every entry.
-    let manifest = warehouse.manifest().await?;
-    let mut summary = IngestSummary { recovered_files: warehouse.recover(&manifest).await?, ..Default::default() };
+    let manifest = retry::transient("load the manifest", || warehouse.manifest()).await?;
+    let recovered = retry::transient("remove files of an interrupted ingest", || warehouse.recover(&manifest)).await?;
+    let mut summary = IngestSummary { recovered_files: recovered, ..Default::default() };
     if summary.recovered_files > 0 {
         info!(files = summary.recovered_files, "Removed files left by an interrupted ingest.");
     }
@@ -136,7 +138,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 continue;
             }
         };
-        let objects = match resolved.objects().await {
+        let objects = match retry::transient("list a source", || resolved.objects()).await {
             Ok(o) => o,
             Err(e) => {
                 summary.failures.push((source.url.clone(), format!("cannot list: {e}")));
@@ -189,13 +191,28 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
             let (wh, handle, progress) = (warehouse.clone(), handle.clone(), progress.clone());
             async move {
                 let url = job.url.clone();
-                let outcome = tokio::task::spawn_blocking(move || {
-                    let outcome = ingest_object(&job, &wh, &handle, &progress, flush_rows);
-                    (job, outcome)
-                })
-                .await
-                .map_err(|e| Error::Internal(format!("ingest task for {url} failed: {e}")))?;
-                Ok::<_, Error>(outcome)
+                let mut job = job;
+                let mut attempt = 0;
+                loop {
+                    let (wh, handle, progress) = (wh.clone(), handle.clone(), progress.clone());
+                    let (back, outcome) = tokio::task::spawn_blocking(move || {
+                        let outcome = ingest_object(&job, &wh, &handle, &progress, flush_rows);
+                        (job, outcome)
+                    })
+                    .await
+                    .map_err(|e| Error::Internal(format!("ingest task for {url} failed: {e}")))?;
+                    job = back;
+                    match outcome {
+                        // A broken read (the store's own retries cover single requests, not
+                        // a byte stream that dies half-way) is retried from the start.
+                        Err(f) if f.transient && attempt < retry::OBJECT_ATTEMPTS - 1 => {
+                            attempt += 1;
+                            warn!(object = %url, attempt, error = %f.error, "Transient failure; reading the object again.");
+                            tokio::time::sleep(retry::backoff(attempt)).await;
+                        }
+                        other => return Ok::<_, Error>((job, other.map_err(|f| f.error))),
+                    }
+                }
             }
         })
         .buffered(options.concurrency.max(1));
@@ -224,7 +241,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         };
         match outcome {
             Ok(outcome) => {
-                warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref()).await?;
+                retry::transient("commit", || warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref())).await?;
                 summary.objects_ingested += 1;
                 summary.objects_replaced += usize::from(job.previous.is_some());
                 *summary.rows.entry(job.source.kind.table().to_string()).or_default() += outcome.entry.rows;
@@ -269,6 +286,12 @@ struct ObjectOutcome {
     rows: dedupe::ObjectRows,
 }
 
+/// Why an object failed, and whether trying it again may help.
+struct ObjectFailure {
+    error: Error,
+    transient: bool,
+}
+
 /// Streams one object into warehouse files. Runs on a blocking thread.
 fn ingest_object(
     job: &Job,
@@ -276,7 +299,7 @@ fn ingest_object(
     handle: &Handle,
     progress: &ProgressBar,
     flush_rows: usize,
-) -> Result<ObjectOutcome> {
+) -> std::result::Result<ObjectOutcome, ObjectFailure> {
     let mut sink = ObjectSink::new(job, warehouse, handle, flush_rows);
     let result = read_object(job, handle, progress, &mut sink);
     match result.and_then(|counts| sink.finish(counts)) {
@@ -288,21 +311,20 @@ fn ingest_object(
                     warn!(file = %key, error = %del, "Could not remove a file of a failed object; the next ingest will.");
                 }
             }
-            Err(match e {
-                Error::Object { message, .. } => Error::Object { object: job.url.clone(), message },
-                other => Error::Object { object: job.url.clone(), message: other.to_string() },
-            })
+            let transient = e.is_transient();
+            let message = match e {
+                Error::Object { message, .. } => message,
+                Error::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            Err(ObjectFailure { error: Error::Object { object: job.url.clone(), message }, transient })
         }
     }
 }
 
 /// Parses the object's records into the sink; returns the lines that were not records.
 fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut ObjectSink<'_>) -> Result<lines::Counts> {
-    let object_err = |e: &dyn std::fmt::Display| Error::Object { object: job.url.clone(), message: e.to_string() };
-    let input = {
-        let store = job.store.clone();
-        reader::open(store, &job.meta.location, handle, progress.clone()).map_err(|e| object_err(&e))?
-    };
+    let input = reader::open(job.store.clone(), &job.meta.location, handle, progress.clone())?;
     let source = &job.source;
     let pattern = match job.format {
         Format::Pattern(name) => pattern::named(name).map(pattern::LinePattern::builtin),
@@ -321,21 +343,17 @@ fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut Ob
         Ok(row) => sink.row(&row, n),
         Err(reject) => sink.reject(n, &reject, raw),
     };
-    let restore_object = |e: Error| match e {
-        Error::Object { message, .. } => object_err(&message),
-        other => other,
-    };
     match job.format {
         Format::Csv => {
-            csv::read(input, &asm, emit).map_err(restore_object)?;
+            csv::read(input, &asm, emit)?;
             Ok(lines::Counts::default())
         }
         Format::PrometheusJson | Format::GithubDeployments | Format::LaunchdarklyAudit | Format::K8sEvents => {
-            lines::read_document(input, job.format, &asm, &mut emit).map_err(restore_object)
+            lines::read_document(input, job.format, &asm, &mut emit)
         }
         Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
             let parser = lines::LineParser::new(job.format, pattern);
-            parser.read(input, &asm, &mut emit).map_err(restore_object)
+            parser.read(input, &asm, &mut emit)
         }
     }
 }

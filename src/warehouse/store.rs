@@ -36,14 +36,29 @@ pub fn retry_config() -> RetryConfig {
 /// every store (`aws_endpoint`, `aws_access_key_id`, `google_service_account`,
 /// `azure_storage_account_name`, …: object_store's config keys). They override the
 /// environment; a key meant for another cloud is ignored by the others.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StorageOptions(pub std::collections::BTreeMap<String, String>);
+#[derive(Debug, Clone, Default)]
+pub struct StorageOptions {
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// Stores registered by `scheme://authority` (library use and tests: in-memory or
+    /// wrapped stores); a URL with that root uses the store instead of a builder.
+    pub stores: Vec<(String, Arc<dyn ObjectStore>)>,
+}
 
 impl StorageOptions {
+    pub fn new(settings: std::collections::BTreeMap<String, String>) -> StorageOptions {
+        StorageOptions { settings, stores: Vec::new() }
+    }
+
+    /// Serves every URL under `root` (`memory://bucket`) from `store`.
+    pub fn with_store(mut self, root: &str, store: Arc<dyn ObjectStore>) -> StorageOptions {
+        self.stores.push((root.trim_end_matches('/').to_string(), store));
+        self
+    }
+
     /// Every key must be known to at least one cloud's builder (catches typos).
     pub fn validate(&self) -> std::result::Result<(), String> {
         use std::str::FromStr;
-        for key in self.0.keys() {
+        for key in self.settings.keys() {
             let known = object_store::aws::AmazonS3ConfigKey::from_str(key).is_ok()
                 || object_store::gcp::GoogleConfigKey::from_str(key).is_ok()
                 || object_store::azure::AzureConfigKey::from_str(key).is_ok()
@@ -59,7 +74,7 @@ impl StorageOptions {
 
     fn apply_s3(&self, mut b: AmazonS3Builder) -> AmazonS3Builder {
         use std::str::FromStr;
-        for (k, v) in &self.0 {
+        for (k, v) in &self.settings {
             if let Ok(key) = object_store::aws::AmazonS3ConfigKey::from_str(k) {
                 b = b.with_config(key, v);
             }
@@ -69,7 +84,7 @@ impl StorageOptions {
 
     fn apply_gcs(&self, mut b: GoogleCloudStorageBuilder) -> GoogleCloudStorageBuilder {
         use std::str::FromStr;
-        for (k, v) in &self.0 {
+        for (k, v) in &self.settings {
             if let Ok(key) = object_store::gcp::GoogleConfigKey::from_str(k) {
                 b = b.with_config(key, v);
             }
@@ -79,7 +94,7 @@ impl StorageOptions {
 
     fn apply_azure(&self, mut b: MicrosoftAzureBuilder) -> MicrosoftAzureBuilder {
         use std::str::FromStr;
-        for (k, v) in &self.0 {
+        for (k, v) in &self.settings {
             if let Ok(key) = object_store::azure::AzureConfigKey::from_str(k) {
                 b = b.with_config(key, v);
             }
@@ -118,7 +133,11 @@ impl Location {
         let url = Url::parse(location).map_err(|e| err(e.to_string()))?;
         let prefix = Path::from_url_path(url.path()).map_err(|e| err(e.to_string()))?;
         let authority = url.host_str().unwrap_or_default();
-        let base_url = Url::parse(&format!("{}://{}/", url.scheme(), authority)).map_err(|e| err(e.to_string()))?;
+        let root = format!("{}://{}", url.scheme(), authority);
+        let base_url = Url::parse(&format!("{root}/")).map_err(|e| err(e.to_string()))?;
+        if let Some((_, store)) = options.stores.iter().find(|(r, _)| *r == root) {
+            return Ok(Location { store: store.clone(), prefix, base_url });
+        }
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let path = url.to_file_path().map_err(|_| err("not a local file URL".into()))?;
@@ -154,6 +173,8 @@ impl Location {
                 Arc::new(
                     HttpBuilder::new()
                         .with_url(origin)
+                        // The URL's scheme is the user's choice: plain http:// must work too.
+                        .with_client_options(object_store::ClientOptions::new().with_allow_http(url.scheme() == "http"))
                         .with_retry(retry_config())
                         .build()
                         .map_err(|e| err(e.to_string()))?,
