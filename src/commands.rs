@@ -151,6 +151,7 @@ fn formats() -> Result<Outcome> {
         ("prometheus_json".into(), "metrics", r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up"},"values":[[1795096920,"1"]]}]}}"#),
         ("github_deployments".into(), "deploys", r#"[{"id":1,"state":"success","created_at":"…","deployment_url":"…/repos/acme/payments/deployments/42"}]"#),
         ("launchdarkly_audit".into(), "changes", r#"{"items":[{"_id":"a1","date":1795096920000,"titleVerb":"turned on the flag","accesses":[…]}]}"#),
+        ("otlp_json".into(), "logs", r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}}]},"scopeLogs":[{"logRecords":[…]}]}]}"#),
         ("k8s_events".into(), "changes", r#"{"kind":"List","items":[{"involvedObject":{"kind":"Deployment","name":"payments"},"reason":"ScalingReplicaSet",…}]}"#),
     ]);
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);

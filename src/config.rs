@@ -71,11 +71,12 @@ pub enum Format {
     GithubDeployments,
     LaunchdarklyAudit,
     K8sEvents,
+    OtlpJson,
 }
 
 /// Every format name `format =` accepts, for messages and `retrace formats`.
 pub const FORMAT_NAMES: &str = "jsonl, csv, logfmt, pattern:<name>, regex, prometheus_text, prometheus_json, \
-     github_deployments, launchdarkly_audit, k8s_events";
+     github_deployments, launchdarkly_audit, k8s_events, otlp_json";
 
 impl Format {
     pub fn parse(s: &str) -> std::result::Result<Format, String> {
@@ -89,6 +90,7 @@ impl Format {
             "github_deployments" => Format::GithubDeployments,
             "launchdarkly_audit" => Format::LaunchdarklyAudit,
             "k8s_events" => Format::K8sEvents,
+            "otlp_json" | "otlp" => Format::OtlpJson,
             other => match other.strip_prefix("pattern:") {
                 Some(name) => match pattern::named(name) {
                     Some(p) => Format::Pattern(p.name),
@@ -121,7 +123,7 @@ impl Format {
             Format::PrometheusText | Format::PrometheusJson => Some(&[Kind::Metrics]),
             Format::GithubDeployments => Some(&[Kind::Deploys]),
             Format::LaunchdarklyAudit | Format::K8sEvents => Some(&[Kind::Changes]),
-            Format::Pattern(_) => Some(&[Kind::Logs]),
+            Format::Pattern(_) | Format::OtlpJson => Some(&[Kind::Logs]),
             _ => None,
         }
     }
@@ -138,6 +140,7 @@ impl Format {
             Format::GithubDeployments => "github_deployments".into(),
             Format::LaunchdarklyAudit => "launchdarkly_audit".into(),
             Format::K8sEvents => "k8s_events".into(),
+            Format::OtlpJson => "otlp_json".into(),
         }
     }
 }

@@ -253,3 +253,37 @@ async fn dst_fall_back_rows_are_flagged() {
     +-----------+----------------------+---------------------+---------------+
     ");
 }
+
+/// OpenTelemetry logs: OTLP/JSON as the Collector's file exporter writes it, and JSON Lines
+/// with OpenTelemetry's names (`severity_text`, `body`, nested `resource` with
+/// `service.name`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opentelemetry_logs() {
+    let sb = Sandbox::new();
+    sb.write(
+        "otel/export.json",
+        br#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}},{"key":"host.name","value":{"stringValue":"pay-1"}}]},"scopeLogs":[{"scope":{"name":"pool"},"logRecords":[{"timeUnixNano":"1795096920000000000","severityNumber":17,"body":{"stringValue":"pool exhausted"},"traceId":"5b8efff798038103d269b633813fc60c","attributes":[{"key":"pool.size","value":{"intValue":"20"}}]}]}]}]}
+{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"0","observedTimeUnixNano":"1795096921500000000","severityText":"WARN","body":{"stringValue":"retrying"}}]}]}]}
+"#,
+    );
+    sb.write(
+        "otel/flat.jsonl",
+        br#"{"@timestamp":"2026-11-19T14:02:02Z","severity_text":"ERROR","body":"timeout","resource":{"service.name":"cart","host.name":"cart-0"},"attributes":{"http.response.status_code":503}}
+"#,
+    );
+    let config = sb.config(
+        "[[sources]]\nkind = \"logs\"\nurl = \"sources/otel/export.json\"\nformat = \"otlp_json\"\n\
+         [[sources]]\nkind = \"logs\"\nurl = \"sources/otel/flat.jsonl\"\n",
+    );
+    let summary = sb.ingest(&config).await;
+    assert_eq!((summary.total_rows(), summary.total_rejects()), (3, 0));
+    insta::assert_snapshot!(sb.sql("SELECT ts, service, host, level, msg, status, trace_id, attributes FROM logs ORDER BY ts").await, @"
+    +--------------------------+----------+--------+-------+----------------+--------+----------------------------------+------------------------------+
+    | ts                       | service  | host   | level | msg            | status | trace_id                         | attributes                   |
+    +--------------------------+----------+--------+-------+----------------+--------+----------------------------------+------------------------------+
+    | 2026-11-19T14:02:00Z     | payments | pay-1  | error | pool exhausted |        | 5b8efff798038103d269b633813fc60c | {pool.size: 20, scope: pool} |
+    | 2026-11-19T14:02:01.500Z | checkout |        | warn  | retrying       |        |                                  |                              |
+    | 2026-11-19T14:02:02Z     | cart     | cart-0 | error | timeout        | 503    |                                  |                              |
+    +--------------------------+----------+--------+-------+----------------+--------+----------------------------------+------------------------------+
+    ");
+}

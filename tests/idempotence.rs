@@ -142,3 +142,65 @@ async fn overlapping_exports_are_deduplicated() {
         assert!(sb.sql("SELECT count(*) AS n FROM logs").await.contains("| 6 "));
     }
 }
+
+/// A real kill: `retrace ingest` is SIGKILLed once some objects are committed. The
+/// warehouse stays readable (every file in it is a complete Parquet file), and the next
+/// run removes the uncommitted files and ingests exactly the objects not yet committed.
+#[test]
+fn an_ingest_killed_half_way_is_completed_by_the_next_run() {
+    const OBJECTS: usize = 30;
+    const LINES: usize = 20_000;
+    let sb = Sandbox::new();
+    for o in 0..OBJECTS {
+        let mut text = String::with_capacity(LINES * 90);
+        for i in 0..LINES {
+            text.push_str(&format!(
+                "{{\"ts\":\"2026-11-19T{:02}:{:02}:{:02}Z\",\"service\":\"s{o}\",\"msg\":\"line {i}\"}}\n",
+                i / 3600 % 24,
+                i / 60 % 60,
+                i % 60
+            ));
+        }
+        sb.write(&format!("logs/{o:02}.jsonl.gz"), text.as_bytes());
+    }
+    sb.config_file(&source("logs", "sources/logs/*.jsonl.gz"));
+    let retrace = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_retrace"));
+        cmd.current_dir(sb.path()).env_remove("RETRACE_CONFIG").env_remove("RETRACE_WAREHOUSE");
+        cmd
+    };
+    let manifest = sb.warehouse_path().join("_manifest/objects");
+    let committed = || std::fs::read_dir(&manifest).map(|d| d.count()).unwrap_or(0);
+
+    let mut child = retrace().args(["-q", "ingest"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while committed() < 3 {
+        assert!(std::time::Instant::now() < deadline, "no commits within 2 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the ingest finished before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    child.wait().unwrap();
+    let done = committed();
+    assert!(done < OBJECTS, "everything was committed before the kill");
+
+    // Readable: every Parquet file present is complete (SQL over all of them works).
+    let out = retrace().args(["sql", "--format", "csv", "SELECT count(*) AS n FROM logs"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = retrace().args(["ingest"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "objects: {OBJECTS} seen, {} ingested (0 replaced), {done} unchanged, 0 failed",
+            OBJECTS - done
+        )),
+        "{stdout}"
+    );
+    let out = retrace()
+        .args(["sql", "--format", "csv", "SELECT count(*) AS n, count(DISTINCT source) AS objects FROM logs"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("n,objects\n{},{OBJECTS}\n", OBJECTS * LINES));
+}

@@ -7,6 +7,8 @@
 //!   webhook payloads (one per line, as most webhook archivers store them).
 //! - `launchdarkly_audit` (changes): LaunchDarkly's audit log, `GET /api/v2/auditlog`
 //!   (`{"items": […]}`), the feature-flag change history most teams already have.
+//! - `otlp_json` (logs): OpenTelemetry's OTLP/JSON logs (`{"resourceLogs": […]}`), as
+//!   the Collector's file exporter writes them (one request per line) or as one document.
 //! - `k8s_events` (changes): `kubectl get events -o json` (`{"items": […]}`) or
 //!   `kubectl get events -w -o json` (one event per value): scaling, rollouts, image
 //!   pulls and restarts are changes the cluster made.
@@ -173,6 +175,71 @@ pub fn k8s_event(v: &Value) -> Result<Fields, String> {
     Ok(f)
 }
 
+/// An OTLP `AnyValue` (`{"stringValue": "x"}`, `{"intValue": "3"}`, …) as text.
+fn any_value(v: &Value) -> Option<String> {
+    let obj = v.as_object()?;
+    let (kind, inner) = obj.iter().next()?;
+    match kind.as_str() {
+        "stringValue" => inner.as_str().map(str::to_string),
+        "intValue" | "doubleValue" | "boolValue" => text(Some(inner)),
+        _ => Some(inner.to_string()),
+    }
+}
+
+/// OTLP attributes (`[{"key": "k", "value": {…}}]`) → fields, in order.
+fn otlp_attributes(list: Option<&Value>, fields: &mut Fields) {
+    for kv in list.and_then(Value::as_array).into_iter().flatten() {
+        if let (Some(k), Some(v)) = (kv.get("key").and_then(Value::as_str), kv.get("value").and_then(any_value)) {
+            fields.push((k.to_string(), v));
+        }
+    }
+}
+
+/// OTLP severity numbers (1–24) → levels, for records without `severityText`.
+fn otlp_severity(n: i64) -> Option<&'static str> {
+    Some(match n {
+        1..=4 => "trace",
+        5..=8 => "debug",
+        9..=12 => "info",
+        13..=16 => "warn",
+        17..=20 => "error",
+        21..=24 => "fatal",
+        _ => return None,
+    })
+}
+
+/// One `resourceLogs` element → one record per log record, with the resource's
+/// attributes (`service.name` → `service`, `host.name` → `host`) on each.
+pub fn otlp_resource_logs(v: &Value) -> Result<Vec<Fields>, String> {
+    let mut resource = Fields::new();
+    otlp_attributes(at(v, &["resource", "attributes"]), &mut resource);
+    let mut out = Vec::new();
+    let scopes = v.get("scopeLogs").or_else(|| v.get("instrumentationLibraryLogs"));
+    for scope in scopes.and_then(Value::as_array).into_iter().flatten() {
+        let scope_name = text(at(scope, &["scope", "name"]));
+        let records = scope.get("logRecords").or_else(|| scope.get("logs"));
+        for r in records.and_then(Value::as_array).into_iter().flatten() {
+            let mut f = Fields::new();
+            // timeUnixNano is 0 when the source did not know; the Collector's observed time is next best.
+            let time =
+                [r.get("timeUnixNano"), r.get("observedTimeUnixNano")].into_iter().filter_map(text).find(|t| t != "0");
+            push(&mut f, "ts", time);
+            let level = text(r.get("severityText")).or_else(|| {
+                r.get("severityNumber").and_then(Value::as_i64).and_then(otlp_severity).map(str::to_string)
+            });
+            push(&mut f, "level", level);
+            push(&mut f, "msg", r.get("body").and_then(any_value));
+            push(&mut f, "trace_id", text(r.get("traceId")));
+            push(&mut f, "span_id", text(r.get("spanId")));
+            otlp_attributes(r.get("attributes"), &mut f);
+            f.extend(resource.iter().cloned());
+            push(&mut f, "scope", scope_name.clone());
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +289,26 @@ mod tests {
             (get(&f, "key"), get(&f, "scope"), get(&f, "new_value"), get(&f, "actor"), get(&f, "action")),
             (Some("new-checkout"), Some("production"), Some("on"), Some("ann@acme.io"), Some("updateOn"))
         );
+    }
+
+    #[test]
+    fn otlp_logs() {
+        let v: Value = serde_json::from_str(
+            r#"{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}},
+                {"key":"host.name","value":{"stringValue":"pay-1"}}]},
+                "scopeLogs":[{"scope":{"name":"pool"},"logRecords":[
+                  {"timeUnixNano":"1795096920000000000","severityNumber":17,"body":{"stringValue":"pool exhausted"},
+                   "traceId":"abc","attributes":[{"key":"pool.size","value":{"intValue":"20"}}]},
+                  {"timeUnixNano":"0","observedTimeUnixNano":"1795096921000000000","severityText":"WARN","body":{"stringValue":"slow"}}]}]}"#,
+        )
+        .unwrap();
+        let rows = otlp_resource_logs(&v).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (get(&rows[0], "ts"), get(&rows[0], "level"), get(&rows[0], "service.name"), get(&rows[0], "pool.size")),
+            (Some("1795096920000000000"), Some("error"), Some("payments"), Some("20"))
+        );
+        assert_eq!((get(&rows[1], "ts"), get(&rows[1], "level")), (Some("1795096921000000000"), Some("WARN")));
     }
 
     #[test]

@@ -13,8 +13,9 @@ const fn req(name: &'static str, ty: ColType, aliases: &'static [&'static str]) 
     ColumnSpec { name, ty, aliases, required: true }
 }
 
-const TS_ALIASES: &[&str] = &["timestamp", "time", "@timestamp", "datetime", "event_time"];
-const SERVICE_ALIASES: &[&str] = &["service_name", "svc", "app", "application"];
+const TS_ALIASES: &[&str] = &["timestamp", "time", "@timestamp", "datetime", "event_time", "timeUnixNano"];
+/// `service.name` and `host.name` are OpenTelemetry's resource attribute names.
+const SERVICE_ALIASES: &[&str] = &["service_name", "svc", "app", "application", "service.name"];
 
 pub fn spec(kind: Kind) -> &'static KindSpec {
     match kind {
@@ -31,14 +32,14 @@ pub static LOGS: KindSpec = KindSpec {
     columns: &[
         req("ts", ColType::Timestamp, TS_ALIASES),
         col("service", ColType::Text, SERVICE_ALIASES),
-        col("host", ColType::Text, &["hostname", "host_name", "node"]),
-        col("level", ColType::Text, &["severity", "severity_text", "lvl", "loglevel", "log_level"]),
+        col("host", ColType::Text, &["hostname", "host_name", "node", "host.name"]),
+        col("level", ColType::Text, &["severity", "severity_text", "severityText", "lvl", "loglevel", "log_level"]),
         col("msg", ColType::Text, &["message", "body", "log"]),
-        col("status", ColType::Int32, &["status_code", "http_status"]),
+        col("status", ColType::Int32, &["status_code", "http_status", "http.response.status_code", "http.status_code"]),
         col("latency_ms", ColType::Float64, &["duration_ms", "elapsed_ms", "response_time_ms"]),
-        col("trace_id", ColType::Text, &["traceid", "traceId", "trace"]),
+        col("trace_id", ColType::Text, &["traceid", "traceId", "trace", "trace.id"]),
     ],
-    nested_extras: &["attributes", "attrs"],
+    nested_extras: &["attributes", "attrs", "resource"],
     host_column: Some(2),
     normalize: normalize_log,
 };

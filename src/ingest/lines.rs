@@ -164,6 +164,7 @@ pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit:
     let path: &'static [&'static str] = match format {
         Format::PrometheusJson => &["data", "result"],
         Format::LaunchdarklyAudit | Format::K8sEvents => &["items"],
+        Format::OtlpJson => &["resourceLogs"],
         _ => &[],
     };
     let mut n = 0u64;
@@ -177,6 +178,7 @@ pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit:
                 Format::GithubDeployments => exporters::github_deployment(&item).map(|f| vec![f]),
                 Format::LaunchdarklyAudit => exporters::launchdarkly_audit(&item).map(|f| vec![f]),
                 Format::K8sEvents => exporters::k8s_event(&item).map(|f| vec![f]),
+                Format::OtlpJson => exporters::otlp_resource_logs(&item),
                 other => return Err(Error::Internal(format!("{} is not a document format", other.name()))),
             }
             .map_err(|e| Reject::new(Reason::UnsupportedRecord, e))

@@ -348,9 +348,11 @@ fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut Ob
             csv::read(input, &asm, emit)?;
             Ok(lines::Counts::default())
         }
-        Format::PrometheusJson | Format::GithubDeployments | Format::LaunchdarklyAudit | Format::K8sEvents => {
-            lines::read_document(input, job.format, &asm, &mut emit)
-        }
+        Format::PrometheusJson
+        | Format::GithubDeployments
+        | Format::LaunchdarklyAudit
+        | Format::K8sEvents
+        | Format::OtlpJson => lines::read_document(input, job.format, &asm, &mut emit),
         Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
             let parser = lines::LineParser::new(job.format, pattern);
             parser.read(input, &asm, &mut emit)

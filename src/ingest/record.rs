@@ -157,6 +157,9 @@ impl Row {
     }
 }
 
+/// Priority offset of a field found inside a nested map (after every top-level alias).
+const NESTED_PRIORITY: usize = 1000;
+
 /// Turns field lists into rows for one kind and one source.
 pub struct Assembler {
     spec: &'static KindSpec,
@@ -202,8 +205,25 @@ impl Assembler {
             } else if let (true, Value::Nested(serde_json::Value::Object(map))) =
                 (self.spec.nested_extras.contains(&key), &value)
             {
+                // Nested keys can fill columns too (`{"resource": {"service.name": …}}`),
+                // but lose to any top-level field for the same column.
                 for (k, v) in map {
-                    push_extra(&mut extras, k, &Value::from_json(v));
+                    let v = Value::from_json(v);
+                    match self.index.get(k.as_str()) {
+                        Some(&(col, prio)) if !matches!(v, Value::Nested(_)) => {
+                            let prio = prio + NESTED_PRIORITY;
+                            match &chosen[col] {
+                                Some((p, _, _)) if *p <= prio => push_extra(&mut extras, k, &v),
+                                _ => {
+                                    if let Some((_, old_key, old_value)) = chosen[col].take() {
+                                        push_extra(&mut extras, old_key, &old_value);
+                                    }
+                                    chosen[col] = Some((prio, k.as_str(), v));
+                                }
+                            }
+                        }
+                        _ => push_extra(&mut extras, k, &v),
+                    }
                 }
             } else {
                 push_extra(&mut extras, key, &value);
