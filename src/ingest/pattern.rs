@@ -35,7 +35,9 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "syslog",
         description: "syslog RFC 3164 (BSD): optional <PRI>, year-less time, host, tag[pid]",
-        regex: r"^(?:<(?P<pri>\d{1,3})>)?(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<host>\S+) (?P<service>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)$",
+        // `msg` takes all after the colon (its leading space is trimmed in `syslog_post`):
+        // an optional space before `.*` would make the regex ambiguous and 3× slower.
+        regex: r"^(?:<(?P<pri>\d{1,3})>)?(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<host>\S+) (?P<service>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:(?P<msg>.*)$",
         ts_format: Some("%b %e %H:%M:%S%.f"),
         example: "<38>Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
         continuation: false,
@@ -44,7 +46,7 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "syslog5424",
         description: "syslog RFC 5424: <PRI>1 timestamp host app procid msgid [structured-data] msg",
-        regex: r"^<(?P<pri>\d{1,3})>1 (?P<ts>\S+) (?P<host>\S+) (?P<service>\S+) (?P<pid>\S+) (?P<msgid>\S+) (?P<structured_data>-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \x{FEFF}?(?P<msg>.*))?$",
+        regex: r"^<(?P<pri>\d{1,3})>1 (?P<ts>\S+) (?P<host>\S+) (?P<service>\S+) (?P<pid>\S+) (?P<msgid>\S+) (?P<structured_data>-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (?P<msg>.*))?$",
         ts_format: None,
         example: "<165>1 2026-11-19T14:02:00.003Z db-7 payments 4211 POOL [meta pool=\"main\"] pool size changed",
         continuation: false,
@@ -53,7 +55,7 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "nginx",
         description: "nginx `combined` access log, optionally followed by $request_time (seconds)",
-        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?: (?P<request_time>\d+(?:\.\d+)?))?.*$"#,
+        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?P<tail>.*)$"#,
         ts_format: Some("%d/%b/%Y:%H:%M:%S %z"),
         example: r#"10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] "GET /pay HTTP/1.1" 503 31 "-" "curl/8.5" 0.412"#,
         continuation: false,
@@ -62,7 +64,7 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "apache_access",
         description: "Apache `combined` access log, optionally followed by %D (microseconds)",
-        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?: (?P<request_us>\d+))?.*$"#,
+        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?P<tail>.*)$"#,
         ts_format: Some("%d/%b/%Y:%H:%M:%S %z"),
         example: r#"10.0.0.7 - frank [19/Nov/2026:15:02:00 +0100] "GET /pay HTTP/1.1" 200 2326 "-" "Mozilla/5.0" 1520"#,
         continuation: false,
@@ -80,11 +82,11 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "log4j",
         description: "log4j/log4j2 `%d{ISO8601} %-5p [%t] %c - %m` (stack-trace lines join the record)",
-        regex: r"^(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?) +(?P<level>[A-Z]+) +\[(?P<thread>[^\]]*)\] +(?P<logger>\S+?)(?: +-)? +(?P<msg>.*)$",
+        regex: r"^(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?) +(?P<level>[A-Z]+) +\[(?P<thread>[^\]]*)\] +(?P<logger>\S+) (?P<msg>.*)$",
         ts_format: None,
         example: "2026-11-19 14:09:12,117 ERROR [pool-3] com.acme.pay.Pool - timeout acquiring connection",
         continuation: true,
-        post: no_post,
+        post: log4j_post,
     },
     NamedPattern {
         name: "logback",
@@ -223,15 +225,26 @@ const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "noti
 
 /// `<PRI>` → `level` from the severity and a `facility` attribute.
 fn syslog_post(fields: &mut Fields) {
+    if let Some((_, msg)) = fields.iter_mut().find(|(k, _)| k == "msg")
+        && msg.starts_with(' ')
+    {
+        msg.remove(0);
+    }
+    fields.retain(|(k, v)| k != "msg" || !v.is_empty());
     if let Some(pri) = take(fields, "pri").and_then(|p| p.parse::<u8>().ok()) {
         set(fields, "level", SEVERITIES[usize::from(pri % 8)].to_string());
         set(fields, "facility", (pri / 8).to_string());
     }
 }
 
-/// RFC 5424 writes `-` for an absent value.
+/// RFC 5424 writes `-` for an absent value, and may start the message with a BOM.
 fn syslog5424_post(fields: &mut Fields) {
     fields.retain(|(_, v)| v != "-");
+    if let Some((_, msg)) = fields.iter_mut().find(|(k, _)| k == "msg")
+        && let Some(rest) = msg.strip_prefix('\u{FEFF}')
+    {
+        *msg = rest.to_string();
+    }
     syslog_post(fields);
 }
 
@@ -248,19 +261,46 @@ fn level_from_status(fields: &mut Fields) {
     }
 }
 
+/// The text after the user agent: an optional number (the request time, turned into
+/// milliseconds by `to_ms`) and whatever else a custom log format appends (kept as `extra`).
+fn access_tail(fields: &mut Fields, to_ms: fn(f64) -> f64) {
+    level_from_status(fields);
+    let Some(tail) = take(fields, "tail") else { return };
+    let tail = tail.trim();
+    let (first, rest) = tail.split_once(' ').unwrap_or((tail, ""));
+    match first.parse::<f64>() {
+        Ok(t) if !first.is_empty() => {
+            set(fields, "latency_ms", format!("{}", to_ms(t)));
+            if !rest.trim().is_empty() {
+                set(fields, "extra", rest.trim().to_string());
+            }
+        }
+        _ if !tail.is_empty() => set(fields, "extra", tail.to_string()),
+        _ => {}
+    }
+}
+
 /// `$request_time` is in seconds.
 fn nginx_post(fields: &mut Fields) {
-    level_from_status(fields);
-    if let Some(ms) = take(fields, "request_time").and_then(|s| s.parse::<f64>().ok()) {
-        set(fields, "latency_ms", format!("{}", ms * 1000.0));
-    }
+    access_tail(fields, |seconds| seconds * 1000.0);
 }
 
 /// `%D` is in microseconds.
 fn apache_access_post(fields: &mut Fields) {
-    level_from_status(fields);
-    if let Some(us) = take(fields, "request_us").and_then(|s| s.parse::<f64>().ok()) {
-        set(fields, "latency_ms", format!("{}", us / 1000.0));
+    access_tail(fields, |micros| micros / 1000.0);
+}
+
+/// `%c - %m`: the ` - ` after the logger belongs to the layout, not the message.
+fn log4j_post(fields: &mut Fields) {
+    if let Some((_, msg)) = fields.iter_mut().find(|(k, _)| k == "msg") {
+        let trimmed = msg.trim_start();
+        let trimmed = match trimmed.strip_prefix('-') {
+            Some(rest) if rest.is_empty() || rest.starts_with(' ') => rest.trim_start(),
+            _ => trimmed,
+        };
+        if trimmed.len() != msg.len() {
+            *msg = trimmed.to_string();
+        }
     }
 }
 
@@ -314,6 +354,26 @@ mod tests {
             (get(&f, "level"), get(&f, "latency_ms"), get(&f, "user")),
             (Some("info"), Some("1.52"), Some("frank"))
         );
+    }
+
+    #[test]
+    fn access_log_tails_and_log4j_separators() {
+        let p = LinePattern::builtin(named("nginx").unwrap());
+        let base = r#"10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl""#;
+        let f = p.fields(&format!("{base} 0.050 upstream=10.0.0.3:8080")).unwrap();
+        assert_eq!((get(&f, "latency_ms"), get(&f, "extra")), (Some("50"), Some("upstream=10.0.0.3:8080")));
+        let f = p.fields(base).unwrap();
+        assert_eq!((get(&f, "latency_ms"), get(&f, "extra"), get(&f, "tail")), (None, None, None));
+        let f = p.fields(&format!("{base} \"custom\"")).unwrap();
+        assert_eq!((get(&f, "latency_ms"), get(&f, "extra")), (None, Some("\"custom\"")));
+
+        let l = LinePattern::builtin(named("log4j").unwrap());
+        let f = l.fields("2026-11-19 14:09:12,117 INFO  [main] com.acme.App   -   started").unwrap();
+        assert_eq!((get(&f, "logger"), get(&f, "msg")), (Some("com.acme.App"), Some("started")));
+        let f = l.fields("2026-11-19 14:09:12,117 INFO [main] com.acme.App no separator - here").unwrap();
+        assert_eq!(get(&f, "msg"), Some("no separator - here"));
+        let s = LinePattern::builtin(named("syslog").unwrap());
+        assert_eq!(get(&s.fields("Dec 10 06:55:46 h app:tight").unwrap(), "msg"), Some("tight"));
     }
 
     #[test]
