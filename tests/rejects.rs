@@ -193,3 +193,46 @@ async fn empty_objects_are_fine() {
     let summary = sb.ingest(&sb.config(&source("logs", "sources/e/"))).await;
     assert_eq!((summary.objects_ingested, summary.objects_failed, summary.total_rows()), (3, 0, 0));
 }
+
+/// CSV is bounded too: a 10 MB line and a quoted field that never closes are each
+/// rejected as `line_too_long` (the second after 1 MiB), and the rows around them are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_records_are_bounded() {
+    let sb = Sandbox::new();
+    let mut text = b"ts,service,msg\n2026-11-19T14:00:00Z,a,before\n2026-11-19T14:00:01Z,a,".to_vec();
+    text.extend(std::iter::repeat_n(b'z', 10 * 1024 * 1024));
+    text.extend_from_slice(b"\n2026-11-19T14:00:02Z,a,after\n2026-11-19T14:00:03Z,a,\"never closed\n");
+    for _ in 0..30_000 {
+        text.extend_from_slice(b"a line of a runaway quoted field, 2026-11-19T14:00:04Z\n");
+    }
+    text.extend_from_slice(b"2026-11-19T14:00:05Z,a,\"closed again\"\n");
+    sb.write("big.csv", &text);
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/big.csv"))).await;
+    assert_eq!(summary.rejects.get("line_too_long"), Some(&2), "{:?}", summary.rejects);
+    let r = sb.sql("SELECT line, reason, detail FROM rejects ORDER BY line").await;
+    assert!(
+        r.contains("| 3     | line_too_long     | record of 10485783 bytes exceeds the 1048576 byte limit |"),
+        "{r}"
+    );
+    assert!(r.contains("| 5     | line_too_long     | record of 1048612 bytes"), "{r}");
+    let rows = sb.sql("SELECT line, msg FROM logs ORDER BY line").await;
+    assert!(rows.contains("| 2     | before") && rows.contains("| 4     | after"), "{rows}");
+    assert!(rows.contains("| 30006 | closed again"), "{rows}");
+    // The runaway field's first MiB is the cut record; the lines after the cut are records
+    // of their own: rejected, not lost.
+    assert_eq!(summary.total_rows(), 3);
+    let after_cut = summary.rejects.get("wrong_field_count").copied().unwrap_or(0);
+    assert!(after_cut > 10_000, "{:?}", summary.rejects);
+    assert_eq!(summary.total_rejects(), after_cut + 2);
+}
+
+/// Blank lines in a CSV are skipped without shifting the line numbers of later records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_line_numbers_survive_blank_lines() {
+    let sb = Sandbox::new();
+    sb.write("b.csv", b"\nts,service,msg\n\n2026-11-19T14:00:00Z,a,x\n\n\n2026-11-19T14:00:01Z,a,\"two\nlines\"\n\n2026-11-19T14:00:02Z,a,z\n");
+    let summary = sb.ingest(&sb.config(&source("logs", "sources/b.csv"))).await;
+    assert_eq!((summary.total_rows(), summary.blank_lines), (3, 5));
+    let rows = sb.sql("SELECT line, msg FROM logs ORDER BY line").await;
+    assert!(rows.contains("| 4    | x ") && rows.contains("| 7    | two") && rows.contains("| 10   | z "), "{rows}");
+}

@@ -1,27 +1,130 @@
 //! CSV with a header row. Header names map to columns exactly like JSON keys do; an empty
 //! cell is a missing value. A row whose field count differs from the header's is rejected
 //! (it is almost always a quoting error that would shift every value).
+//!
+//! Memory stays bounded like for the line formats: the CSV parser reads through
+//! [`BoundedInput`], which hands it lines of at most [`reader::MAX_LINE`] bytes and never
+//! lets one record (quoted fields may span lines) grow past that either. A line or record
+//! that would is cut short and rejected as `line_too_long`.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
+use std::rc::Rc;
 
+use super::reader::{self, Line, Lines};
 use super::record::{Assembler, Row, Value};
 use super::reject::{Reason, Reject};
 
+/// What the input adapter tells the record loop.
+#[derive(Debug, Default)]
+struct Side {
+    /// Physical lines (1-based) whose record was cut, with the record's length so far.
+    cut: BTreeMap<u64, usize>,
+    /// Blank lines outside quotes: not fed to the parser (it would skip them and count
+    /// lines differently), so `shifts` maps the parser's line numbers back.
+    blank: u64,
+    /// Parser line → offset to add from that line on.
+    shifts: BTreeMap<u64, u64>,
+}
+
+impl Side {
+    /// The physical line of the parser's line `fed`.
+    fn physical(&self, fed: u64) -> u64 {
+        fed + self.shifts.range(..=fed).next_back().map_or(0, |(_, d)| *d)
+    }
+}
+
+/// Feeds the CSV parser bounded lines. A too-long line becomes a one-space line (so the
+/// parser yields a record for it); a quoted record that grows too long is closed with a
+/// `"` at the end of the line where it crossed the limit. Both are recorded in `side`.
+struct BoundedInput<R> {
+    lines: Lines<R>,
+    pending: Vec<u8>,
+    at: usize,
+    in_quotes: bool,
+    record_start: u64,
+    record_len: usize,
+    fed: u64,
+    side: Rc<RefCell<Side>>,
+}
+
+impl<R: BufRead> Read for BoundedInput<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.pending.len() {
+            self.pending.clear();
+            self.at = 0;
+            let (n, line) = loop {
+                let Some((n, line)) = self.lines.next_line()? else { return Ok(0) };
+                if !self.in_quotes && matches!(line, Line::Text(t) if t.iter().all(u8::is_ascii_whitespace)) {
+                    self.side.borrow_mut().blank += 1;
+                    continue;
+                }
+                break (n, line);
+            };
+            self.fed += 1;
+            let shift = n - self.fed;
+            let mut side = self.side.borrow_mut();
+            if side.physical(self.fed) != n {
+                side.shifts.insert(self.fed, shift);
+            }
+            if !self.in_quotes {
+                self.record_start = n;
+                self.record_len = 0;
+            }
+            match line {
+                Line::TooLong { len, .. } => {
+                    side.cut.insert(self.record_start, self.record_len + len);
+                    self.pending.push(if self.in_quotes { b'"' } else { b' ' });
+                    self.in_quotes = false;
+                }
+                Line::Text(text) => {
+                    self.record_len += text.len() + 1;
+                    let quotes = memchr::memchr_iter(b'"', text).count();
+                    self.in_quotes ^= quotes % 2 == 1;
+                    self.pending.extend_from_slice(text);
+                    if self.in_quotes && self.record_len > reader::MAX_LINE {
+                        side.cut.insert(self.record_start, self.record_len);
+                        self.pending.push(b'"');
+                        self.in_quotes = false;
+                    }
+                }
+            }
+            self.pending.push(b'\n');
+        }
+        let n = (self.pending.len() - self.at).min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// Reads CSV records; calls `on_record` with each record's 1-based line number, its raw
-/// text (for rejects) and its outcome.
-pub fn read<R: Read>(
+/// text (for rejects) and its outcome. Returns the number of blank lines.
+pub fn read<R: BufRead>(
     input: R,
     asm: &Assembler,
     mut on_record: impl FnMut(u64, &[u8], Result<Row, Reject>) -> Result<(), crate::Error>,
-) -> Result<(), crate::Error> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(input);
+) -> Result<u64, crate::Error> {
+    let side: Rc<RefCell<Side>> = Rc::default();
+    let bounded = BoundedInput {
+        lines: Lines::new(input, reader::MAX_LINE),
+        pending: Vec::new(),
+        at: 0,
+        in_quotes: false,
+        record_start: 1,
+        record_len: 0,
+        fed: 0,
+        side: side.clone(),
+    };
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(bounded);
     let mut record = csv::ByteRecord::new();
     let mut header: Option<Vec<String>> = None;
     loop {
         let line = reader.position().line();
         match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
+            Ok(false) => return Ok(side.borrow().blank),
             Ok(true) => {}
             Err(e) => {
                 let message = e.to_string();
@@ -29,11 +132,20 @@ pub fn read<R: Read>(
                 if let csv::ErrorKind::Io(io) = e.into_kind() {
                     return Err(crate::Error::io("", io));
                 }
+                let line = side.borrow().physical(line);
                 on_record(line, b"", Err(Reject::new(Reason::InvalidCsv, message)))?;
                 continue;
             }
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = side.borrow().physical(record.position().map_or(line, |p| p.line()));
+        if let Some(len) = side.borrow_mut().cut.remove(&line) {
+            let reject = Reject::new(
+                Reason::LineTooLong,
+                format!("record of {len} bytes exceeds the {} byte limit", reader::MAX_LINE),
+            );
+            on_record(line, &join_raw(&record), Err(reject))?;
+            continue;
+        }
         let Some(names) = &header else {
             header = Some(
                 record

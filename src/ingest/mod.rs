@@ -345,8 +345,8 @@ fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut Ob
     };
     match job.format {
         Format::Csv => {
-            csv::read(input, &asm, emit)?;
-            Ok(lines::Counts::default())
+            let blank = csv::read(input, &asm, emit)?;
+            Ok(lines::Counts { blank, merged: 0 })
         }
         Format::PrometheusJson
         | Format::GithubDeployments
