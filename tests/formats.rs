@@ -287,3 +287,23 @@ async fn opentelemetry_logs() {
     +--------------------------+----------+--------+-------+----------------+--------+----------------------------------+------------------------------+
     ");
 }
+
+/// `cat a.gz b.gz > c.gz` is one gzip stream of two members: both are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_member_gzip() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let member = |text: &str| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        enc.finish().unwrap()
+    };
+    let mut bytes = member("{\"ts\":\"2026-11-19T14:00:00Z\",\"msg\":\"first member\"}\n");
+    bytes.extend(member("{\"ts\":\"2026-11-19T14:00:01Z\",\"msg\":\"second member\"}\n"));
+    std::fs::create_dir_all(sb.path().join("sources")).unwrap();
+    std::fs::write(sb.path().join("sources/cat.jsonl.gz"), bytes).unwrap();
+    let summary = sb.ingest(&config(&sb, "logs", "cat.jsonl.gz", "")).await;
+    assert_eq!(summary.total_rows(), 2);
+    let out = sb.sql("SELECT line, msg FROM logs ORDER BY line").await;
+    assert!(out.contains("| 1    | first member ") && out.contains("| 2    | second member |"), "{out}");
+}
