@@ -69,6 +69,11 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Write a Markdown incident report for a window.
     Report(ReportArgs),
+    /// SLO breaches: burn rates per minute and multi-window alerts (docs/slo.md).
+    ///
+    /// Prints one row per breach (onset, detected, peak burn rate, recovery, end, budget
+    /// consumed, affected services); with --summary, one row per SLO.
+    Slo(SloArgs),
     /// Estimate each host's clock skew from events two clocks saw.
     ///
     /// Evidence: a host's "starting … version X" line against the deploy of X (the deploy
@@ -179,6 +184,28 @@ pub struct TimelineArgs {
 pub enum MinLevel {
     Warn,
     Error,
+}
+
+#[derive(Debug, Args)]
+pub struct SloArgs {
+    /// Start of the evaluated window [default: the first data in the warehouse]
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+
+    /// End of the evaluated window, exclusive [default: after the last data]
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+
+    /// Only this SLO (by name)
+    #[arg(long)]
+    pub slo: Option<String>,
+
+    /// One row per SLO (error ratio, budget consumed, gaps, breaches) instead of per breach
+    #[arg(long)]
+    pub summary: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

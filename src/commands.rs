@@ -15,7 +15,7 @@ use crate::analyze::Window;
 use crate::analyze::timeline::{self, Event, TimelineQuery};
 use crate::catalog;
 use crate::cli::{
-    Cli, Command, GlobalArgs, MinLevel, OutputArgs, OutputFormat, ReportArgs, SkewArgs, SqlArgs, TimelineArgs,
+    Cli, Command, GlobalArgs, MinLevel, OutputArgs, OutputFormat, ReportArgs, SkewArgs, SloArgs, SqlArgs, TimelineArgs,
 };
 use crate::config::{Config, parse_tz};
 use crate::display;
@@ -83,6 +83,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Timeline(args) => timeline_cmd(global, &args).await,
         Command::Report(args) => report_cmd(global, &args).await,
         Command::Skew(args) => skew_cmd(global, &args).await,
+        Command::Slo(args) => slo_cmd(global, &args).await,
     }
 }
 
@@ -251,6 +252,106 @@ fn display_tz(config: &Config, flag: Option<&str>) -> Result<chrono_tz::Tz> {
         Some(name) => parse_tz(name, "--timezone").map_err(Error::Usage),
         None => Ok(config.display_timezone),
     }
+}
+
+/// The window an analysis command covers: the flags, else the warehouse's data range.
+pub async fn analysis_window(
+    ctx: &datafusion::prelude::SessionContext,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<Window>> {
+    let range = crate::analyze::slo::data_range(ctx).await?;
+    let (Some(from), Some(to)) = (from.or(range.map(|r| r.from)), to.or(range.map(|r| r.to))) else {
+        return Ok(None);
+    };
+    Window::new(from, to).map(Some)
+}
+
+async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
+    use crate::analyze::slo;
+    let config = load(global)?;
+    let slos: Vec<_> = config.slos.iter().filter(|s| args.slo.as_ref().is_none_or(|n| &s.name == n)).cloned().collect();
+    if slos.is_empty() {
+        return Err(Error::Usage(match &args.slo {
+            Some(n) => format!("no SLO named `{n}` in the config"),
+            None => "the config defines no [[slo]]".into(),
+        }));
+    }
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
+    let ctx = catalog::open(&warehouse).await?;
+    let Some(window) = analysis_window(&ctx, args.from, args.to).await? else {
+        eprintln!("The warehouse has no logs or metrics yet: nothing to evaluate.");
+        return Ok(Outcome::Success);
+    };
+    let results = slo::evaluate(&ctx, &slos, window).await?;
+    let t = |d: chrono::DateTime<chrono::Utc>| display::utc(d);
+    let (names, columns): (Vec<&str>, Vec<Vec<Option<String>>>) = if args.summary {
+        let col = |f: &dyn Fn(&slo::SloResult) -> Option<String>| results.iter().map(f).collect::<Vec<_>>();
+        (
+            vec![
+                "slo",
+                "service",
+                "objective",
+                "minutes",
+                "no_data_minutes",
+                "bad_events",
+                "total_events",
+                "error_ratio",
+                "budget_consumed_pct",
+                "breaches",
+            ],
+            vec![
+                col(&|r| Some(r.slo.clone())),
+                col(&|r| Some(r.service.clone())),
+                col(&|r| Some(r.objective.to_string())),
+                col(&|r| Some(r.minutes.to_string())),
+                col(&|r| Some(r.no_data_minutes.to_string())),
+                col(&|r| Some(r.bad_events.to_string())),
+                col(&|r| Some(r.total_events.to_string())),
+                col(&|r| (r.total_events > 0.0).then(|| format!("{:.6}", r.bad_events / r.total_events))),
+                col(&|r| Some(format!("{:.3}", r.budget_consumed_pct))),
+                col(&|r| Some(r.breaches.len().to_string())),
+            ],
+        )
+    } else {
+        let breaches: Vec<&slo::Breach> = results.iter().flat_map(|r| &r.breaches).collect();
+        let col = |f: &dyn Fn(&slo::Breach) -> Option<String>| breaches.iter().map(|b| f(b)).collect::<Vec<_>>();
+        (
+            vec![
+                "slo",
+                "service",
+                "onset",
+                "detected",
+                "detected_by",
+                "peak_burn_rate",
+                "recovered",
+                "end",
+                "bad_events",
+                "budget_consumed_pct",
+                "affected_services",
+            ],
+            vec![
+                col(&|b| Some(b.slo.clone())),
+                col(&|b| Some(b.service.clone())),
+                col(&|b| Some(t(b.onset))),
+                col(&|b| Some(t(b.detected))),
+                col(&|b| Some(b.detected_by.clone())),
+                col(&|b| Some(format!("{:.1}", b.peak_burn_rate))),
+                col(&|b| Some(t(b.recovered))),
+                col(&|b| b.end.map(t)),
+                col(&|b| Some(b.bad_events.to_string())),
+                col(&|b| Some(format!("{:.3}", b.budget_consumed_pct))),
+                col(&|b| Some(b.affected_services.join(","))),
+            ],
+        )
+    };
+    if !args.summary && results.iter().all(|r| r.breaches.is_empty()) {
+        eprintln!("No breaches of {} SLO(s) in {} → {}.", results.len(), t(window.from), t(window.to));
+    }
+    let names: Vec<String> = names.into_iter().map(String::from).collect();
+    let (schema, batch) = text_batch(&names, columns)?;
+    output::emit(&schema, &[batch], args.output.format, args.output.output.as_deref())?;
+    Ok(Outcome::Success)
 }
 
 async fn skew_cmd(global: &GlobalArgs, args: &SkewArgs) -> Result<Outcome> {

@@ -183,8 +183,16 @@ pub struct Slo {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sli {
-    /// Ratio of two metric selectors, e.g. `http_requests_total{service="x",code=~"5.."}`.
+    /// Ratio of two counter selectors, e.g. `http_requests_total{service="x",code=~"5.."}`:
+    /// increases per minute, with counter resets handled.
     Ratio { bad: String, total: String },
+    /// Ratio of two gauge selectors (per-minute means, summed over series).
+    GaugeRatio { bad: String, total: String },
+    /// Share of requests slower than `threshold`: from a histogram's cumulative buckets
+    /// (`histogram` is the `_bucket` selector, `threshold` an `le` value in the metric's
+    /// unit), or, without `histogram`, from the service's log `latency_ms`
+    /// (`threshold` in milliseconds).
+    Latency { histogram: Option<String>, threshold: f64 },
     /// Ratio of two SQL predicates over the service's log lines.
     LogRatio { bad: String, total: String },
 }
@@ -249,8 +257,10 @@ fn default_period() -> String {
 #[serde(deny_unknown_fields)]
 struct RawSli {
     kind: String,
-    bad: String,
-    total: String,
+    bad: Option<String>,
+    total: Option<String>,
+    histogram: Option<String>,
+    threshold: Option<f64>,
 }
 
 impl Config {
@@ -382,11 +392,7 @@ impl Config {
                 return Err(format!("{at}.objective must be between 0 and 1 exclusive, got {}", s.objective));
             }
             let period = crate::cli::parse_duration(&s.period).map_err(|e| format!("{at}.period: {e}"))?;
-            let sli = match s.sli.kind.as_str() {
-                "ratio" => Sli::Ratio { bad: s.sli.bad, total: s.sli.total },
-                "log_ratio" => Sli::LogRatio { bad: s.sli.bad, total: s.sli.total },
-                other => return Err(format!("{at}.sli.kind: unknown `{other}`; known: ratio, log_ratio")),
-            };
+            let sli = parse_sli(s.sli).map_err(|e| format!("{at}.sli{e}"))?;
             if slos.iter().any(|o: &Slo| o.name == s.name) {
                 return Err(format!("{at}: duplicate SLO name"));
             }
@@ -404,6 +410,39 @@ impl Config {
 
         Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew, storage })
     }
+}
+
+fn parse_sli(raw: RawSli) -> std::result::Result<Sli, String> {
+    let pair = |raw: &RawSli| match (&raw.bad, &raw.total) {
+        (Some(b), Some(t)) => Ok((b.clone(), t.clone())),
+        _ => Err(format!(": kind `{}` needs `bad` and `total`", raw.kind)),
+    };
+    Ok(match raw.kind.as_str() {
+        "ratio" => {
+            let (bad, total) = pair(&raw)?;
+            crate::analyze::selector::Selector::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
+            crate::analyze::selector::Selector::parse(&total).map_err(|e| format!(".total: {e}"))?;
+            Sli::Ratio { bad, total }
+        }
+        "gauge_ratio" => {
+            let (bad, total) = pair(&raw)?;
+            crate::analyze::selector::Selector::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
+            crate::analyze::selector::Selector::parse(&total).map_err(|e| format!(".total: {e}"))?;
+            Sli::GaugeRatio { bad, total }
+        }
+        "log_ratio" => {
+            let (bad, total) = pair(&raw)?;
+            Sli::LogRatio { bad, total }
+        }
+        "latency" => {
+            let threshold = raw.threshold.ok_or(": kind `latency` needs `threshold`")?;
+            if let Some(h) = &raw.histogram {
+                crate::analyze::selector::Selector::parse(h).map_err(|e| format!(".histogram: {e}"))?;
+            }
+            Sli::Latency { histogram: raw.histogram, threshold }
+        }
+        other => return Err(format!(".kind: unknown `{other}`; known: ratio, gauge_ratio, latency, log_ratio")),
+    })
 }
 
 /// A strftime format must parse as one and name at least the time of day.

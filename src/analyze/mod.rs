@@ -2,7 +2,10 @@
 //! its parameters); Rust binds the parameters, runs it, and turns rows into typed values.
 
 pub mod params;
+pub mod selector;
 pub mod skew;
+pub mod sli;
+pub mod slo;
 pub mod timeline;
 
 pub use params::{Params, Window};

@@ -1,0 +1,251 @@
+//! SLIs per minute: for one SLO, the bad and total event counts of every minute in a
+//! window, and which minutes had no data at all (gaps are never counted as good).
+//!
+//! - `ratio`: counter increases per series (a value lower than the previous one is a
+//!   counter reset: the new value is the increase), summed per minute.
+//! - `gauge_ratio`: per-minute mean of each gauge series, summed over series.
+//! - `latency`: histogram buckets (`le` = threshold vs `le="+Inf"`) as counters, or log
+//!   lines with `latency_ms` over the threshold.
+//! - `log_ratio`: SQL predicates over the service's log lines.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{Array, AsArray, MapArray, RecordBatch};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
+use datafusion::prelude::SessionContext;
+
+use super::params::{self, Params, Window};
+use super::selector::Selector;
+use crate::config::{Sli, Slo};
+use crate::error::{Error, Result};
+
+pub const MINUTE: i64 = 60_000_000;
+
+/// Per-minute counts from `start` (a minute index: micros / 60 s) on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Minutes {
+    pub start: i64,
+    pub bad: Vec<f64>,
+    pub total: Vec<f64>,
+    pub has_data: Vec<bool>,
+}
+
+impl Minutes {
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Minutes {
+        let start = from.timestamp_micros().div_euclid(MINUTE);
+        let end = (to.timestamp_micros() + MINUTE - 1).div_euclid(MINUTE);
+        let n = (end - start).max(0) as usize;
+        Minutes { start, bad: vec![0.0; n], total: vec![0.0; n], has_data: vec![false; n] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bad.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bad.is_empty()
+    }
+
+    fn index(&self, micros: i64) -> Option<usize> {
+        let i = micros.div_euclid(MINUTE) - self.start;
+        (0..self.len() as i64).contains(&i).then_some(i as usize)
+    }
+
+    /// The start of minute `i`.
+    pub fn time(&self, i: usize) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros((self.start + i as i64) * MINUTE).unwrap_or_default()
+    }
+}
+
+/// Evaluates an SLO's SLI per minute over `window`.
+pub async fn evaluate(ctx: &SessionContext, slo: &Slo, window: Window) -> Result<Minutes> {
+    let mut m = Minutes::new(window.from, window.to);
+    match &slo.sli {
+        Sli::Ratio { bad, total } => {
+            let bad = counter_increases(ctx, &parse(bad)?, window).await?;
+            let total = counter_increases(ctx, &parse(total)?, window).await?;
+            fill(&mut m, &bad, &total);
+        }
+        Sli::GaugeRatio { bad, total } => {
+            let bad = gauge_means(ctx, &parse(bad)?, window).await?;
+            let total = gauge_means(ctx, &parse(total)?, window).await?;
+            fill(&mut m, &bad, &total);
+        }
+        Sli::Latency { histogram: Some(h), threshold } => {
+            let sel = parse(h)?;
+            let good = counter_increases(ctx, &sel.with("le", &format_le(*threshold)), window).await?;
+            let total = counter_increases(ctx, &sel.with("le", "+Inf"), window).await?;
+            let bad: HashMap<i64, f64> =
+                total.iter().map(|(k, t)| (*k, (t - good.get(k).copied().unwrap_or(0.0)).max(0.0))).collect();
+            fill(&mut m, &bad, &total);
+        }
+        Sli::Latency { histogram: None, threshold } => {
+            let bad = format!("latency_ms > {threshold}");
+            log_ratio(ctx, &slo.service, &bad, "latency_ms IS NOT NULL", window, &mut m).await?;
+        }
+        Sli::LogRatio { bad, total } => log_ratio(ctx, &slo.service, bad, total, window, &mut m).await?,
+    }
+    Ok(m)
+}
+
+fn parse(s: &str) -> Result<Selector> {
+    Selector::parse(s).map_err(Error::Usage)
+}
+
+/// `0.3` → `"0.3"`, `1.0` → `"1"` (how Prometheus writes `le`).
+fn format_le(v: f64) -> String {
+    let s = format!("{v}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+fn fill(m: &mut Minutes, bad: &HashMap<i64, f64>, total: &HashMap<i64, f64>) {
+    for (minute, t) in total {
+        let i = minute - m.start;
+        if (0..m.len() as i64).contains(&i) {
+            let i = i as usize;
+            m.total[i] += t;
+            m.bad[i] += bad.get(minute).copied().unwrap_or(0.0);
+            m.has_data[i] = true;
+        }
+    }
+}
+
+/// The identity of a series: service and every label.
+fn series_key(service: Option<&str>, labels: &MapArray, row: usize) -> String {
+    let mut key = service.unwrap_or("").to_string();
+    if labels.is_valid(row) {
+        let entries = labels.value(row);
+        let (k, v) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
+        let mut pairs: Vec<(&str, &str)> = (0..entries.len()).map(|i| (k.value(i), v.value(i))).collect();
+        pairs.sort();
+        for (k, v) in pairs {
+            key.push('\u{1f}');
+            key.push_str(k);
+            key.push('=');
+            key.push_str(v);
+        }
+    }
+    key
+}
+
+async fn samples(ctx: &SessionContext, sel: &Selector, window: Window) -> Result<Vec<RecordBatch>> {
+    // Five minutes more in front: the first increase of the window needs the sample before it.
+    let padded = Window { from: window.from - chrono::Duration::minutes(5), to: window.to };
+    let sql = format!(
+        "SELECT ts, service, labels, value FROM metrics \
+         WHERE ts >= $from AND ts < $to AND date >= $from_date AND date <= $to_date AND {} ORDER BY ts",
+        sel.to_sql()
+    );
+    params::run(ctx, &sql, Params::window(padded, None)).await
+}
+
+/// Counter increases per minute (micros / 60 s → increase), summed over series.
+pub async fn counter_increases(ctx: &SessionContext, sel: &Selector, window: Window) -> Result<HashMap<i64, f64>> {
+    let mut last: HashMap<String, f64> = HashMap::new();
+    let mut out: HashMap<i64, f64> = HashMap::new();
+    let from = window.from.timestamp_micros();
+    for b in samples(ctx, sel, window).await? {
+        let ts = b.column(0).as_primitive::<TimestampMicrosecondType>();
+        let service = b.column(1).as_string::<i32>();
+        let labels = b.column(2).as_map();
+        let value = b.column(3).as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            let key = series_key(service.is_valid(i).then(|| service.value(i)), labels, i);
+            let v = value.value(i);
+            let prev = last.insert(key, v);
+            let t = ts.value(i);
+            if t < from {
+                continue;
+            }
+            let inc = match prev {
+                Some(p) if v >= p => v - p,
+                Some(_) => v, // reset
+                None => 0.0,  // first sample of the series: no baseline
+            };
+            *out.entry(t.div_euclid(MINUTE)).or_default() += inc;
+        }
+    }
+    Ok(out)
+}
+
+/// Per minute: each gauge series' mean in that minute, summed over series.
+pub async fn gauge_means(ctx: &SessionContext, sel: &Selector, window: Window) -> Result<HashMap<i64, f64>> {
+    let mut acc: HashMap<(i64, String), (f64, u32)> = HashMap::new();
+    let from = window.from.timestamp_micros();
+    for b in samples(ctx, sel, window).await? {
+        let ts = b.column(0).as_primitive::<TimestampMicrosecondType>();
+        let service = b.column(1).as_string::<i32>();
+        let labels = b.column(2).as_map();
+        let value = b.column(3).as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            if ts.value(i) < from {
+                continue;
+            }
+            let key = series_key(service.is_valid(i).then(|| service.value(i)), labels, i);
+            let e = acc.entry((ts.value(i).div_euclid(MINUTE), key)).or_default();
+            e.0 += value.value(i);
+            e.1 += 1;
+        }
+    }
+    let mut out: HashMap<i64, f64> = HashMap::new();
+    for ((minute, _), (sum, n)) in acc {
+        *out.entry(minute).or_default() += sum / f64::from(n);
+    }
+    Ok(out)
+}
+
+async fn log_ratio(
+    ctx: &SessionContext,
+    service: &str,
+    bad: &str,
+    total: &str,
+    window: Window,
+    m: &mut Minutes,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT CAST(date_part('epoch', date_trunc('minute', ts)) AS BIGINT) AS minute, \
+                sum(CASE WHEN ({total}) AND ({bad}) THEN 1 ELSE 0 END) AS bad, \
+                sum(CASE WHEN ({total}) THEN 1 ELSE 0 END) AS total \
+         FROM logs WHERE service = $service AND ts >= $from AND ts < $to AND date >= $from_date AND date <= $to_date \
+         GROUP BY 1"
+    );
+    for b in params::run(ctx, &sql, Params::window(window, Some(service))).await? {
+        let minute = datafusion::arrow::compute::cast(b.column(0), &datafusion::arrow::datatypes::DataType::Int64)?;
+        let minute = minute.as_primitive::<Int64Type>();
+        let (bad, total) = (Column64::of(&b, 1)?, Column64::of(&b, 2)?);
+        for i in 0..b.num_rows() {
+            if let Some(idx) = m.index(minute.value(i) * 1_000_000) {
+                m.bad[idx] += bad.get(i);
+                m.total[idx] += total.get(i);
+                m.has_data[idx] = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A numeric result column as f64, whatever integer type the engine chose.
+struct Column64(datafusion::arrow::array::ArrayRef);
+
+impl Column64 {
+    fn of(b: &RecordBatch, i: usize) -> Result<Column64> {
+        Ok(Column64(datafusion::arrow::compute::cast(b.column(i), &datafusion::arrow::datatypes::DataType::Float64)?))
+    }
+    fn get(&self, i: usize) -> f64 {
+        let a = self.0.as_primitive::<Float64Type>();
+        if a.is_valid(i) { a.value(i) } else { 0.0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn le_values_print_like_prometheus() {
+        assert_eq!(format_le(0.3), "0.3");
+        assert_eq!(format_le(1.0), "1");
+        assert_eq!(format_le(2.5), "2.5");
+    }
+}
