@@ -74,6 +74,13 @@ pub enum Command {
     /// Prints one row per breach (onset, detected, peak burn rate, recovery, end, budget
     /// consumed, affected services); with --summary, one row per SLO.
     Slo(SloArgs),
+    /// Rank the changes and deploys that could have caused each SLO breach, with evidence.
+    ///
+    /// Candidates come from `onset − lookback` to `onset + grace`. Each is scored on time
+    /// before the onset, scope in the dependency graph, the changed service's error jump
+    /// against unrelated services, and recovery after it was undone (docs/suspects.md).
+    /// Verdicts: likely, possible, or no change explains this breach.
+    Suspects(SuspectsArgs),
     /// Estimate each host's clock skew from events two clocks saw.
     ///
     /// Evidence: a host's "starting … version X" line against the deploy of X (the deploy
@@ -203,6 +210,36 @@ pub struct SloArgs {
     /// One row per SLO (error ratio, budget consumed, gaps, breaches) instead of per breach
     #[arg(long)]
     pub summary: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SuspectsArgs {
+    /// Start of the evaluated window [default: the first data in the warehouse]
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+
+    /// End of the evaluated window, exclusive [default: after the last data]
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+
+    /// Only breaches of this SLO (by name)
+    #[arg(long)]
+    pub slo: Option<String>,
+
+    /// How far before a breach's onset to look for changes
+    #[arg(long, default_value = "6h", value_parser = parse_duration)]
+    pub lookback: chrono::Duration,
+
+    /// Changes up to this long after the onset are still candidates (clock skew)
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub grace: chrono::Duration,
+
+    /// Suspects shown per breach
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -15,7 +15,8 @@ use crate::analyze::Window;
 use crate::analyze::timeline::{self, Event, TimelineQuery};
 use crate::catalog;
 use crate::cli::{
-    Cli, Command, GlobalArgs, MinLevel, OutputArgs, OutputFormat, ReportArgs, SkewArgs, SloArgs, SqlArgs, TimelineArgs,
+    Cli, Command, GlobalArgs, MinLevel, OutputArgs, OutputFormat, ReportArgs, SkewArgs, SloArgs, SqlArgs, SuspectsArgs,
+    TimelineArgs,
 };
 use crate::config::{Config, parse_tz};
 use crate::display;
@@ -84,6 +85,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Report(args) => report_cmd(global, &args).await,
         Command::Skew(args) => skew_cmd(global, &args).await,
         Command::Slo(args) => slo_cmd(global, &args).await,
+        Command::Suspects(args) => suspects_cmd(global, &args).await,
     }
 }
 
@@ -349,6 +351,62 @@ async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
         eprintln!("No breaches of {} SLO(s) in {} → {}.", results.len(), t(window.from), t(window.to));
     }
     let names: Vec<String> = names.into_iter().map(String::from).collect();
+    let (schema, batch) = text_batch(&names, columns)?;
+    output::emit(&schema, &[batch], args.output.format, args.output.output.as_deref())?;
+    Ok(Outcome::Success)
+}
+
+async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Result<Outcome> {
+    use crate::analyze::{slo, suspects};
+    let config = load(global)?;
+    let slos: Vec<_> = config.slos.iter().filter(|s| args.slo.as_ref().is_none_or(|n| &s.name == n)).cloned().collect();
+    if slos.is_empty() {
+        return Err(Error::Usage("no [[slo]] to find breaches of (see docs/slo.md)".into()));
+    }
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
+    let ctx = catalog::open(&warehouse).await?;
+    let Some(window) = analysis_window(&ctx, args.from, args.to).await? else {
+        eprintln!("The warehouse has no logs or metrics yet: nothing to evaluate.");
+        return Ok(Outcome::Success);
+    };
+    let breaches: Vec<slo::Breach> =
+        slo::evaluate(&ctx, &slos, window).await?.into_iter().flat_map(|r| r.breaches).collect();
+    if breaches.is_empty() {
+        eprintln!(
+            "No SLO breaches in {} → {}: nothing to explain.",
+            display::utc(window.from),
+            display::utc(window.to)
+        );
+    }
+    let options = suspects::SuspectOptions { lookback: args.lookback, grace: args.grace };
+    let ranked = suspects::rank(&ctx, &config, &breaches, options).await?;
+    let rows: Vec<(&suspects::BreachSuspects, Option<&suspects::Suspect>)> = ranked
+        .iter()
+        .flat_map(|b| {
+            let top: Vec<_> = b.suspects.iter().take(args.top).map(Some).collect();
+            if top.is_empty() { vec![(b, None)] } else { top.into_iter().map(|s| (b, s)).collect() }
+        })
+        .collect();
+    let col = |f: &dyn Fn(&suspects::BreachSuspects, Option<&suspects::Suspect>) -> Option<String>| {
+        rows.iter().map(|(b, s)| f(b, *s)).collect::<Vec<_>>()
+    };
+    let names: Vec<String> =
+        ["slo", "onset", "breach_verdict", "rank", "kind", "id", "service", "time_utc", "verdict", "score", "evidence"]
+            .map(String::from)
+            .to_vec();
+    let columns = vec![
+        col(&|b, _| Some(b.breach.slo.clone())),
+        col(&|b, _| Some(display::utc(b.breach.onset))),
+        col(&|b, _| Some(b.verdict.clone())),
+        col(&|_, s| s.map(|s| s.rank.to_string())),
+        col(&|_, s| s.map(|s| s.kind.clone())),
+        col(&|_, s| s.map(|s| s.id.clone())),
+        col(&|_, s| s.and_then(|s| s.service.clone())),
+        col(&|_, s| s.map(|s| display::utc(s.ts))),
+        col(&|_, s| s.map(|s| s.verdict.label().to_string())),
+        col(&|_, s| s.map(|s| format!("{:.2}", s.score))),
+        col(&|_, s| s.map(|s| s.evidence.join("; "))),
+    ];
     let (schema, batch) = text_batch(&names, columns)?;
     output::emit(&schema, &[batch], args.output.format, args.output.output.as_deref())?;
     Ok(Outcome::Success)

@@ -6,6 +6,7 @@ pub mod selector;
 pub mod skew;
 pub mod sli;
 pub mod slo;
+pub mod suspects;
 pub mod timeline;
 
 pub use params::{Params, Window};

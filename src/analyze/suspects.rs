@@ -1,0 +1,467 @@
+//! Suspect changes: for a breach, the config changes and deploys that could have caused
+//! it, ranked, each with the evidence behind its rank (docs/suspects.md).
+//!
+//! Candidates are changes and deploys from `onset − lookback` to `onset + grace`. Each
+//! gets four pieces of evidence, every one in [0, 1] and explained with its numbers:
+//!
+//! - **time**: how long before the onset it happened, decaying (`exp(−Δ / 90 min)`);
+//! - **scope**: where it happened relative to the breached service in the dependency
+//!   graph (same service 1.0, a dependency 0.75 / 0.55 / 0.4 by distance, unrelated 0.1);
+//! - **effect**: difference-in-differences of the changed service's error ratio in the 15
+//!   minutes after the change vs the hour before, against services the change cannot
+//!   reach (neither dependencies nor dependents);
+//! - **recovery**: the change was reverted or rolled back and the breach recovered within
+//!   10 minutes of that.
+//!
+//! The verdict needs evidence, not just proximity: **likely** when a revert was followed
+//! by recovery (and the change is in scope), or when the changed service's own errors
+//! jumped right after it, close to the onset; **possible** with weaker evidence; and when
+//! no candidate reaches possible the breach's verdict is that no change explains it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use super::params::{self, Column, Params, Window};
+use super::sli::{self, Minutes};
+use super::slo::Breach;
+use crate::config::{Config, Sli, Slo};
+use crate::error::Result;
+
+/// How far before the onset candidates are looked for, and how far after.
+#[derive(Debug, Clone, Copy)]
+pub struct SuspectOptions {
+    pub lookback: Duration,
+    pub grace: Duration,
+}
+
+impl Default for SuspectOptions {
+    fn default() -> Self {
+        SuspectOptions { lookback: Duration::hours(6), grace: Duration::minutes(2) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Likely,
+    Possible,
+    Unlikely,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Likely => "likely",
+            Verdict::Possible => "possible",
+            Verdict::Unlikely => "unlikely",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suspect {
+    pub rank: usize,
+    /// `change` or `deploy`.
+    pub kind: String,
+    pub id: String,
+    pub service: Option<String>,
+    pub ts: DateTime<Utc>,
+    pub title: String,
+    pub time: f64,
+    pub scope: f64,
+    pub effect: f64,
+    pub recovery: f64,
+    pub score: f64,
+    pub verdict: Verdict,
+    /// One line per piece of evidence, with its numbers.
+    pub evidence: Vec<String>,
+}
+
+/// The ranked suspects of one breach and the breach's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreachSuspects {
+    pub breach: Breach,
+    /// `likely: <id>`, `possible: <id>` or `no change explains this breach`.
+    pub verdict: String,
+    pub suspects: Vec<Suspect>,
+}
+
+/// A change or deploy that might be blamed.
+#[derive(Debug, Clone)]
+struct Candidate {
+    kind: &'static str,
+    id: String,
+    service: Option<String>,
+    ts: DateTime<Utc>,
+    title: String,
+    /// When it was undone (revert, rollback, value restored), if it was.
+    undone: Vec<DateTime<Utc>>,
+}
+
+pub async fn rank(
+    ctx: &SessionContext,
+    config: &Config,
+    breaches: &[Breach],
+    options: SuspectOptions,
+) -> Result<Vec<BreachSuspects>> {
+    let mut out = Vec::new();
+    let mut minutes_cache: HashMap<String, (Window, Minutes)> = HashMap::new();
+    for breach in breaches {
+        let from = breach.onset - options.lookback;
+        let candidates =
+            candidates(ctx, from, breach.onset + options.grace, breach.recovered + Duration::hours(1)).await?;
+        let graph = Graph::new(config);
+        let mut suspects = Vec::new();
+        for c in candidates {
+            let delta = breach.onset - c.ts;
+            let delta_min = delta.num_seconds() as f64 / 60.0;
+            let time = (-(delta_min.max(0.0)) / 90.0).exp();
+            let distance = c.service.as_deref().and_then(|s| graph.distance(&breach.service, s));
+            let scope = match (&c.service, distance) {
+                (None, _) => 0.3,
+                (Some(_), Some(0)) => 1.0,
+                (Some(_), Some(1)) => 0.75,
+                (Some(_), Some(2)) => 0.55,
+                (Some(_), Some(_)) => 0.4,
+                (Some(_), None) => 0.1,
+            };
+            let mut evidence = vec![format!("time: {} before the onset → {time:.2}", minutes_text(delta_min))];
+            evidence.push(match (&c.service, distance) {
+                (None, _) => "scope: names no service → 0.30".to_string(),
+                (Some(s), Some(0)) => format!("scope: same service ({s}) → {scope:.2}"),
+                (Some(s), Some(d)) => {
+                    format!("scope: {s} is {d} hop(s) from {} in the dependency graph → {scope:.2}", breach.service)
+                }
+                (Some(s), None) => format!("scope: {s} is unrelated to {} → {scope:.2}", breach.service),
+            });
+
+            // Effect: the changed service's error ratio right after vs before, against unrelated services.
+            let mut effect = 0.0;
+            if let Some(s) = &c.service {
+                let after_end = (c.ts + Duration::minutes(15)).min(breach.recovered.max(c.ts + Duration::minutes(1)));
+                let span = Window { from: c.ts - Duration::minutes(60), to: after_end.max(breach.recovered) };
+                let own = service_minutes(ctx, config, s, span, &mut minutes_cache).await?;
+                let before = ratio_between(&own, c.ts - Duration::minutes(60), c.ts);
+                let after = ratio_between(&own, c.ts, after_end);
+                let mut control_diffs = Vec::new();
+                for o in graph.unrelated_to(s) {
+                    let m = service_minutes(ctx, config, &o, span, &mut minutes_cache).await?;
+                    if let (Some(b), Some(a)) =
+                        (ratio_between(&m, c.ts - Duration::minutes(60), c.ts), ratio_between(&m, c.ts, after_end))
+                    {
+                        control_diffs.push(a - b);
+                    }
+                }
+                let control = if control_diffs.is_empty() {
+                    0.0
+                } else {
+                    control_diffs.iter().sum::<f64>() / control_diffs.len() as f64
+                };
+                match (before, after) {
+                    (Some(b), Some(a)) => {
+                        let did = (a - b) - control;
+                        effect = if did > 0.0 { did / (did + 0.005) } else { 0.0 };
+                        evidence.push(format!(
+                            "effect: {s} errors {:.2}% → {:.2}% in the 15 min after (unrelated services {:+.2} pp) → {effect:.2}",
+                            b * 100.0,
+                            a * 100.0,
+                            control * 100.0
+                        ));
+                    }
+                    _ => evidence.push(format!("effect: no error data for {s} around the change → 0.00")),
+                }
+            }
+
+            // Recovery: undone, then the breach recovered within 10 minutes.
+            let recovery_at = c.undone.iter().find(|u| {
+                let gap = breach.recovered - **u;
+                gap >= Duration::minutes(-1) && gap <= Duration::minutes(10)
+            });
+            let recovery = if recovery_at.is_some() { 1.0 } else { 0.0 };
+            evidence.push(match (recovery_at, c.undone.last()) {
+                (Some(u), _) => format!(
+                    "recovery: undone at {}, recovered {} later → 1.00",
+                    u.format("%H:%M"),
+                    minutes_text((breach.recovered - *u).num_seconds() as f64 / 60.0)
+                ),
+                (None, Some(u)) => {
+                    format!("recovery: undone at {} without recovery after it → 0.00", u.format("%H:%M"))
+                }
+                (None, None) => "recovery: never undone → 0.00".to_string(),
+            });
+
+            let score = 0.2 * time + 0.2 * scope + 0.3 * effect + 0.3 * recovery;
+            let close = delta <= Duration::minutes(15);
+            let verdict = if (recovery >= 1.0 && scope >= 0.5) || (effect >= 0.6 && scope >= 0.7 && close) {
+                Verdict::Likely
+            } else if (effect >= 0.4 && scope >= 0.5) || (recovery >= 1.0 && scope >= 0.3) {
+                Verdict::Possible
+            } else {
+                Verdict::Unlikely
+            };
+            suspects.push(Suspect {
+                rank: 0,
+                kind: c.kind.to_string(),
+                id: c.id,
+                service: c.service,
+                ts: c.ts,
+                title: c.title,
+                time: round2(time),
+                scope: round2(scope),
+                effect: round2(effect),
+                recovery,
+                score: round2(score),
+                verdict,
+                evidence,
+            });
+        }
+        suspects.sort_by(|a, b| {
+            (a.verdict, std::cmp::Reverse(ordered(a.score)), std::cmp::Reverse(a.ts), &a.id).cmp(&(
+                b.verdict,
+                std::cmp::Reverse(ordered(b.score)),
+                std::cmp::Reverse(b.ts),
+                &b.id,
+            ))
+        });
+        for (i, s) in suspects.iter_mut().enumerate() {
+            s.rank = i + 1;
+        }
+        let verdict = match suspects.first() {
+            Some(s) if s.verdict != Verdict::Unlikely => format!("{}: {}", s.verdict.label(), s.id),
+            _ => "no change explains this breach".to_string(),
+        };
+        out.push(BreachSuspects { breach: breach.clone(), verdict, suspects });
+    }
+    Ok(out)
+}
+
+fn ordered(v: f64) -> i64 {
+    (v * 1e6) as i64
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn minutes_text(m: f64) -> String {
+    if m.abs() >= 120.0 { format!("{:.1} h", m / 60.0) } else { format!("{m:.0} min") }
+}
+
+/// Error ratio over `[from, to)` of minutes with data.
+fn ratio_between(m: &Minutes, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+    let (mut bad, mut total, mut data) = (0.0, 0.0, false);
+    for i in 0..m.len() {
+        let t = m.time(i);
+        if t >= from && t < to && m.has_data[i] {
+            bad += m.bad[i];
+            total += m.total[i];
+            data = true;
+        }
+    }
+    data.then(|| if total > 0.0 { bad / total } else { 0.0 })
+}
+
+/// A service's errors per minute: its SLO's SLI when it has one, else the share of its
+/// log lines at error/fatal level.
+async fn service_minutes(
+    ctx: &SessionContext,
+    config: &Config,
+    service: &str,
+    window: Window,
+    cache: &mut HashMap<String, (Window, Minutes)>,
+) -> Result<Minutes> {
+    if let Some((w, m)) = cache.get(service)
+        && w.from <= window.from
+        && w.to >= window.to
+    {
+        return Ok(m.clone());
+    }
+    // Read a generous span once per service: breaches are usually close together.
+    let wide = Window { from: window.from - Duration::hours(6), to: window.to + Duration::hours(2) };
+    let slo = config.slos.iter().find(|s| s.service == service).cloned().unwrap_or_else(|| Slo {
+        name: format!("{service}-errors"),
+        service: service.to_string(),
+        objective: 0.99,
+        period: Duration::days(30),
+        sli: Sli::LogRatio { bad: "level IN ('error', 'fatal')".into(), total: "true".into() },
+    });
+    let m = sli::evaluate(ctx, &slo, wide).await?;
+    cache.insert(service.to_string(), (wide, m.clone()));
+    Ok(m)
+}
+
+const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
+const DEPLOY_SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
+
+/// Changes and deploys started in `[from, to)`, with when each was undone (looking up to
+/// `undo_until`).
+async fn candidates(
+    ctx: &SessionContext,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    undo_until: DateTime<Utc>,
+) -> Result<Vec<Candidate>> {
+    let all = Window::new(from, undo_until.max(to))?;
+    let mut changes = Vec::new();
+    for b in params::run(ctx, CHANGES_SQL, Params::window(all, None)).await? {
+        let c = |n| Column::of(&b, n);
+        let (ts, id, service, key, old, new, reverts) =
+            (c("ts")?, c("change_id")?, c("service")?, c("key")?, c("old_value")?, c("new_value")?, c("reverts")?);
+        for i in 0..b.num_rows() {
+            changes.push((
+                ts.time(i)?.unwrap_or_default(),
+                id.str(i)?.unwrap_or_default(),
+                service.str(i)?,
+                key.str(i)?,
+                old.str(i)?,
+                new.str(i)?,
+                reverts.str(i)?,
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (ts, id, service, key, old, new, reverts) in &changes {
+        // A revert is a fix, not a suspect.
+        if *ts < from || *ts >= to || reverts.is_some() {
+            continue;
+        }
+        let undone: Vec<DateTime<Utc>> = changes
+            .iter()
+            .filter(|(t2, _, s2, k2, _, n2, r2)| {
+                *t2 > *ts
+                    && (r2.as_deref() == Some(id.as_str())
+                        || (key.is_some() && k2 == key && s2 == service && old.is_some() && n2 == old))
+            })
+            .map(|c| c.0)
+            .collect();
+        let title = match key {
+            Some(k) => format!("{k}: {} → {}", old.as_deref().unwrap_or("∅"), new.as_deref().unwrap_or("∅")),
+            None => "config change".into(),
+        };
+        out.push(Candidate { kind: "change", id: id.clone(), service: service.clone(), ts: *ts, title, undone });
+    }
+
+    // Deploys: spans that started in the window; undone by a rollback or a later deploy of the previous version.
+    let mut spans = Vec::new();
+    for b in params::run(ctx, DEPLOY_SPANS_SQL, Params::window(all, None)).await? {
+        let c = |n| Column::of(&b, n);
+        let (id, service, version, prev, started, ended, status, pct) = (
+            c("deploy_id")?,
+            c("service")?,
+            c("version")?,
+            c("previous_version")?,
+            c("started")?,
+            c("ended")?,
+            c("final_status")?,
+            c("max_percent")?,
+        );
+        for i in 0..b.num_rows() {
+            spans.push((
+                id.str(i)?.unwrap_or_default(),
+                service.str(i)?,
+                version.str(i)?,
+                prev.str(i)?,
+                started.time(i)?.unwrap_or_default(),
+                ended.time(i)?.unwrap_or_default(),
+                status.str(i)?.unwrap_or_default(),
+                pct.f64(i)?,
+            ));
+        }
+    }
+    for (id, service, version, prev, started, ended, status, pct) in &spans {
+        if *started < from || *started >= to {
+            continue;
+        }
+        let mut undone = Vec::new();
+        if status == "rolled_back" {
+            undone.push(*ended);
+        }
+        for (_, s2, v2, _, st2, _, _, _) in &spans {
+            if st2 > started && s2 == service && prev.is_some() && v2 == prev {
+                undone.push(*st2);
+            }
+        }
+        undone.sort();
+        let rollout = pct.filter(|p| *p < 100.0).map(|p| format!(" ({p:.0}% rolled out)")).unwrap_or_default();
+        let title = format!(
+            "deploy {} → {}{rollout}, {status}",
+            prev.as_deref().unwrap_or("?"),
+            version.as_deref().unwrap_or("?")
+        );
+        out.push(Candidate { kind: "deploy", id: id.clone(), service: service.clone(), ts: *started, title, undone });
+    }
+    out.sort_by(|a, b| (a.ts, &a.id).cmp(&(b.ts, &b.id)));
+    Ok(out)
+}
+
+/// The service dependency graph (`[services.x] depends_on`).
+struct Graph {
+    deps: BTreeMap<String, Vec<String>>,
+}
+
+impl Graph {
+    fn new(config: &Config) -> Graph {
+        Graph { deps: config.services.iter().map(|(k, v)| (k.clone(), v.depends_on.clone())).collect() }
+    }
+
+    fn services(&self) -> BTreeSet<String> {
+        let mut all: BTreeSet<String> = self.deps.keys().cloned().collect();
+        all.extend(self.deps.values().flatten().cloned());
+        all
+    }
+
+    /// Hops from `from` down its dependencies to `to` (0: the same service).
+    fn distance(&self, from: &str, to: &str) -> Option<usize> {
+        if from == to {
+            return Some(0);
+        }
+        let mut seen = BTreeSet::from([from.to_string()]);
+        let mut queue = VecDeque::from([(from.to_string(), 0)]);
+        while let Some((s, d)) = queue.pop_front() {
+            for next in self.deps.get(&s).into_iter().flatten() {
+                if next == to {
+                    return Some(d + 1);
+                }
+                if seen.insert(next.clone()) {
+                    queue.push_back((next.clone(), d + 1));
+                }
+            }
+        }
+        None
+    }
+
+    /// Services neither upstream nor downstream of `s`: controls for its effect.
+    fn unrelated_to(&self, s: &str) -> Vec<String> {
+        self.services()
+            .into_iter()
+            .filter(|o| o != s && self.distance(s, o).is_none() && self.distance(o, s).is_none())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_distances_and_controls() {
+        let text = r#"
+[services.edge]
+depends_on = ["checkout", "search"]
+[services.checkout]
+depends_on = ["payments"]
+[services.search]
+[services.payments]
+[services.mail]
+"#;
+        let config = Config::parse(text, std::path::Path::new("/")).unwrap();
+        let g = Graph::new(&config);
+        assert_eq!(g.distance("edge", "payments"), Some(2));
+        assert_eq!(g.distance("payments", "edge"), None);
+        assert_eq!(g.distance("checkout", "checkout"), Some(0));
+        assert_eq!(g.unrelated_to("payments"), vec!["mail", "search"]);
+    }
+}
