@@ -9,6 +9,8 @@ mod cli;
 mod conformance;
 /// `retrace demo` on the bundled sample: the report names the culprit change.
 mod demo;
+/// Generated incident scenarios with ground truth: suspect ranking must be right.
+mod evaluation;
 /// Every input format end to end: patterns, logfmt, regex, Prometheus, exporter shapes, skew.
 mod formats;
 /// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.

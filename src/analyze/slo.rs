@@ -95,7 +95,7 @@ pub struct Breach {
     pub detected_by: String,
     pub peak_burn_rate: f64,
     pub peak_at: DateTime<Utc>,
-    /// The first minute of the first 10 good minutes in a row after the onset.
+    /// The first minute after the onset from which the next 10 minutes burn at most 1.
     pub recovered: DateTime<Utc>,
     /// When every alert condition had cleared (`None`: still firing at the window's end).
     pub end: Option<DateTime<Utc>>,
@@ -125,7 +125,7 @@ pub struct SloResult {
     pub breaches: Vec<Breach>,
 }
 
-/// Good minutes in a row that mark a recovery.
+/// Minutes that together must burn at most 1 to mark a recovery.
 pub const RECOVERY_MINUTES: usize = 10;
 
 /// Burn rate of minute `i` alone.
@@ -191,11 +191,14 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
             // The alert fired on older bad minutes only (a slow burn): the run's start.
             onset = run_start;
         }
-        // Recovered: the first minute after the onset that starts 10 good minutes in a row
-        // (a lone bad minute later on is the baseline's noise, not the incident going on).
-        let bad_at = |k: usize| minute_burn(m, k, budget).is_some_and(|b| b > 1.0);
+        // Recovered: the first minute after the onset from which the next 10 minutes
+        // together burn at most 1. Judged over 10 minutes, not minute by minute: at low
+        // traffic a single error makes a minute "bad", and that is noise, not the incident.
         let recovered = (onset + 1..=run_end)
-            .find(|&k| (k..(k + RECOVERY_MINUTES).min(m.len())).all(|x| !bad_at(x)))
+            .find(|&k| {
+                let last = (k + RECOVERY_MINUTES).min(m.len()) - 1;
+                k <= last && sums.ratio(last, last + 1 - k).is_none_or(|r| r / budget <= 1.0)
+            })
             .unwrap_or(run_end);
         let (mut peak, mut peak_at) = (0.0f64, onset);
         for k in onset..run_end.max(onset + 1).min(m.len()) {
