@@ -60,7 +60,6 @@ const ONSET_MINUTE: i64 = 420;
 /// One generated scenario.
 struct Scenario {
     name: String,
-    category: &'static str,
     start: DateTime<Utc>,
     /// Per service, per minute: the error ratio injected (on top of the 0.05% baseline).
     errors: BTreeMap<&'static str, Vec<f64>>,
@@ -71,11 +70,10 @@ struct Scenario {
 }
 
 impl Scenario {
-    fn new(name: String, category: &'static str, seed: u64) -> Scenario {
+    fn new(name: String, seed: u64) -> Scenario {
         let start = DateTime::from_timestamp(1_794_441_600, 0).unwrap() + Duration::days(seed as i64 % 20); // 2026-11-12
         Scenario {
             name,
-            category,
             start,
             errors: SERVICES.iter().map(|s| (*s, vec![0.0; MINUTES as usize])).collect(),
             changes: Vec::new(),
@@ -95,6 +93,7 @@ impl Scenario {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // one argument per changes column: clearer than a struct here
     fn change(&mut self, id: &str, minute: i64, service: &str, key: &str, old: &str, new: &str, reverts: Option<&str>) {
         let ts = self.at(minute) + Duration::seconds(17);
         let reverts = reverts.map(|r| format!(",\"reverts\":\"{r}\"")).unwrap_or_default();
@@ -151,7 +150,7 @@ fn culprit_change(s: &mut Scenario, rng: &mut Rng, service: &str, minute: i64) -
 fn build(category: &'static str, i: u64) -> Scenario {
     let seed = 1000 * (1 + i) + category.len() as u64;
     let mut rng = Rng(seed);
-    let mut s = Scenario::new(format!("{category}-{i}"), category, seed);
+    let mut s = Scenario::new(format!("{category}-{i}"), seed);
     let onset = ONSET_MINUTE + rng.range(-20, 20);
     let leaf = rng.pick(&LEAVES);
     match category {
