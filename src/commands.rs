@@ -568,6 +568,7 @@ async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result<Outcome> {
         service: args.window.service.clone(),
         display_timezone: tz,
         source_root: config.path.as_deref().and_then(source_root),
+        config: Some(config.clone()),
     };
     let report = report::build(&ctx, &request).await?;
     let path = write_report(&report, &args.out)?;

@@ -72,13 +72,53 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let table = OutputArgs { format: OutputFormat::Table, output: None };
     print_events(&events, config.display_timezone, root.as_deref(), &table)?;
 
-    let request =
-        report::ReportRequest { window, service: None, display_timezone: config.display_timezone, source_root: root };
+    let request = report::ReportRequest {
+        window,
+        service: None,
+        display_timezone: config.display_timezone,
+        source_root: root,
+        config: Some(config.clone()),
+    };
     let report = report::build(&ctx, &request).await?;
+    print_breaches(&report.breaches);
     let path = write_report(&report, &args.out)?;
     say(format!("Report written to {}", path.display()));
     say(format!("Explore the tables: retrace sql --warehouse {} \"SELECT * FROM deploy_spans\"", config.warehouse));
     Ok(Outcome::Success)
+}
+
+/// The breaches and their top suspects, as the demo's console summary.
+fn print_breaches(breaches: &[crate::analyze::suspects::BreachSuspects]) {
+    use crate::display::utc;
+    if breaches.is_empty() {
+        println!("\nNo SLO breach in the window.");
+        return;
+    }
+    for b in breaches {
+        let br = &b.breach;
+        println!(
+            "\nSLO {} breached: onset {}, detected {} ({}), peak burn rate {:.0}×, recovered {}, {:.1}% of the period's error budget.",
+            br.slo,
+            utc(br.onset),
+            utc(br.detected),
+            br.detected_by,
+            br.peak_burn_rate,
+            utc(br.recovered),
+            br.budget_consumed_pct
+        );
+        println!("Verdict: {}.", b.verdict);
+        for s in b.suspects.iter().take(3) {
+            println!(
+                "  #{} {} {} ({}) {} — {}",
+                s.rank,
+                s.verdict.label(),
+                s.id,
+                s.service.as_deref().unwrap_or("-"),
+                s.title,
+                s.evidence.join("; ")
+            );
+        }
+    }
 }
 
 /// 90 minutes before to 60 minutes after the minute with the most error lines, widened to

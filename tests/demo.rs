@@ -72,6 +72,55 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&counts.stdout), format!("lines\n{}\n", truth["log_lines"]));
 
+    // The breach and its ranked suspects: the ground truth's onset and recovery, the
+    // culprit first with verdict likely, the decoy not blamed.
+    let onset = truth["onset"].as_str().unwrap().replace('T', " ");
+    let recovered = truth["recovered"].as_str().unwrap().replace('T', " ");
+    assert!(report.contains(&format!("| onset | {onset} |")), "{report}");
+    assert!(report.contains(&format!("| recovered | {recovered} |")), "{report}");
+    assert_eq!(report.matches(&format!("**Verdict: likely: {culprit}.**")).count(), 2, "{report}");
+    assert!(report.contains(&format!("| 1 | likely | 0.98 | {culprit} ")), "{report}");
+    let decoy = truth["decoy_change"].as_str().unwrap();
+    assert!(
+        !report
+            .lines()
+            .any(|l| l.contains(&format!(" {decoy} ")) && (l.contains("| likely |") || l.contains("| possible |"))),
+        "{report}"
+    );
+    assert!(stdout.contains(&format!("Verdict: likely: {culprit}.")), "{stdout}");
+
+    // The same through `retrace slo` and `retrace suspects` on the demo's warehouse.
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/retrace.toml");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_retrace"))
+            .args(["--config", &config.display().to_string(), "--warehouse", &warehouse.display().to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let slo = cli(&["slo", "--format", "csv"]);
+    assert_eq!(
+        slo.lines().map(|l| l.split(',').take(7).collect::<Vec<_>>().join(",")).collect::<Vec<_>>(),
+        vec![
+            "slo,service,onset,detected,detected_by,peak_burn_rate,recovered".to_string(),
+            format!("checkout-availability,checkout,{onset},2026-11-19 14:13:00Z,1h/5m,280.4,{recovered}"),
+            format!("payments-availability,payments,{onset},2026-11-19 14:13:00Z,1h/5m,350.3,{recovered}"),
+        ],
+        "{slo}"
+    );
+    let suspects = cli(&["suspects", "--top", "1", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = suspects.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{suspects}");
+    for r in &rows {
+        assert_eq!(
+            (r["id"].as_str(), r["verdict"].as_str(), r["rank"].as_str()),
+            (Some(culprit), Some("likely"), Some("1")),
+            "{r}"
+        );
+    }
+
     // Deterministic: a second run over the (now unchanged) warehouse writes the same bytes.
     let again = run();
     assert!(again.status.success());

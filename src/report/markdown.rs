@@ -10,6 +10,59 @@ use crate::analyze::timeline::EventKind;
 use crate::display::{duration, local, utc};
 use crate::output::md_cell;
 
+/// SLO breaches and their ranked suspects, with each suspect's evidence.
+fn render_breaches(w: &mut String, report: &Report, tz: Tz) {
+    if report.breaches.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "## SLO breaches and suspects\n");
+    for b in &report.breaches {
+        let br = &b.breach;
+        let _ = writeln!(w, "### {} ({})\n", md_text(&br.slo), md_text(&br.service));
+        let _ = writeln!(w, "| | UTC | {} |", md_cell(tz.name()));
+        let _ = writeln!(w, "| --- | --- | --- |");
+        for (label, t) in
+            [("onset", br.onset), ("detected", br.detected), ("peak", br.peak_at), ("recovered", br.recovered)]
+        {
+            let _ = writeln!(w, "| {label} | {} | {} |", utc(t), local(t, tz));
+        }
+        if let Some(end) = br.end {
+            let _ = writeln!(w, "| alerts cleared | {} | {} |", utc(end), local(end, tz));
+        }
+        let _ = writeln!(w);
+        let _ = writeln!(
+            w,
+            "Detected by the {} burn-rate alert; peak burn rate {:.0}×; {} bad events, {:.1}% of the period's error budget. Affected services: {}.\n",
+            md_text(&br.detected_by),
+            br.peak_burn_rate,
+            br.bad_events,
+            br.budget_consumed_pct,
+            md_text(&br.affected_services.join(", "))
+        );
+        let _ = writeln!(w, "**Verdict: {}.**\n", md_text(&b.verdict));
+        if b.suspects.is_empty() {
+            let _ = writeln!(w, "No change or deploy in the 6 hours before the onset.\n");
+            continue;
+        }
+        let _ = writeln!(w, "| # | verdict | score | change | service | time (UTC) | evidence |");
+        let _ = writeln!(w, "| ---: | --- | ---: | --- | --- | --- | --- |");
+        for s in &b.suspects {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {:.2} | {} | {} | {} | {} |",
+                s.rank,
+                s.verdict.label(),
+                s.score,
+                md_cell(&format!("{} {}", s.id, s.title)),
+                md_cell(s.service.as_deref().unwrap_or("")),
+                utc(s.ts),
+                md_cell(&s.evidence.join("; "))
+            );
+        }
+        let _ = writeln!(w);
+    }
+}
+
 pub fn render(report: &Report) -> String {
     let tz: Tz = report.display_timezone.parse().unwrap_or(Tz::UTC);
     let (from, to) = report.window;
@@ -25,11 +78,12 @@ pub fn render(report: &Report) -> String {
         duration(to - from),
         tz.name()
     );
-    let _ = writeln!(
-        w,
-        "> First-cut report: it lists what the telemetry shows in the window. SLO breach \
-         detection and suspect ranking are not computed yet; read the changes below with that in mind.\n"
-    );
+    if report.breaches.is_empty() {
+        let _ = writeln!(
+            w,
+            "> No SLO breach began in this window (or the config defines no SLOs): the changes below are listed, not ranked.\n"
+        );
+    }
 
     // Summary: counts only.
     let changes = report.changes().count();
@@ -56,6 +110,8 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(w, "- Busiest minute for error lines, per service: {}.", peaks.join("; "));
     }
     let _ = writeln!(w);
+
+    render_breaches(w, report, tz);
 
     let _ = writeln!(w, "## Activity per service\n");
     let _ = writeln!(w, "| service | log lines | warn | error | 5xx | first error (UTC) |");

@@ -23,6 +23,8 @@ pub struct ReportRequest {
     pub display_timezone: Tz,
     /// Prefix stripped from source URLs when shown (keeps reports machine-independent).
     pub source_root: Option<String>,
+    /// SLOs and the service graph, for breaches and suspects (none: the report has neither).
+    pub config: Option<crate::config::Config>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +39,8 @@ pub struct Report {
     pub timeline: Vec<Event>,
     pub deploys: Vec<DeploySpan>,
     pub rejects: Vec<RejectGroup>,
+    /// SLO breaches that began in the window, each with its ranked suspects (top 5).
+    pub breaches: Vec<crate::analyze::suspects::BreachSuspects>,
     #[serde(skip)]
     pub source_root: Option<String>,
 }
@@ -192,6 +196,21 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         Some(s) => format!("Incident window report: {s}"),
         None => "Incident window report".to_string(),
     };
+    let mut breaches = Vec::new();
+    if let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) {
+        use crate::analyze::{slo, suspects};
+        let found: Vec<slo::Breach> = slo::evaluate(ctx, &config.slos, window)
+            .await?
+            .into_iter()
+            .flat_map(|r| r.breaches)
+            .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
+            .collect();
+        breaches = suspects::rank(ctx, config, &found, suspects::SuspectOptions::default()).await?;
+        for b in &mut breaches {
+            b.suspects.truncate(5);
+        }
+    }
+
     Ok(Report {
         title,
         window: (window.from, window.to),
@@ -202,6 +221,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         timeline,
         deploys,
         rejects,
+        breaches,
         source_root: req.source_root.clone(),
     })
 }
