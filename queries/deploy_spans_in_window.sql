@@ -3,7 +3,8 @@
 -- Parameters:
 --   $from, $to   timestamps (UTC); the window, end exclusive
 --   $service     a service name, or '' for every service
-SELECT deploy_id, service, version, previous_version, environment, started, ended, final_status, max_percent, events
+SELECT deploy_id, service, version, previous_version, environment, started, ended, final_status, max_percent, events,
+       source, line
 FROM deploy_spans
 WHERE started < $to AND ended >= $from
   AND ($service = '' OR service = $service)

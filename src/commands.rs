@@ -459,6 +459,7 @@ async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Result<Outcom
         service: args.window.service.clone(),
         bucket: args.bucket,
         include_warn: args.min_level == MinLevel::Warn,
+        slos: config.slos.clone(),
     };
     let events = timeline::build(&ctx, &query).await?;
     if events.is_empty() {
@@ -512,7 +513,7 @@ fn events_table(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&str>) 
             Some(e.kind.label().to_string()),
             e.service.clone(),
             Some(event),
-            Some(format!("{}:{}", display::relative_source(&e.source.object, source_root), e.source.line)),
+            Some(e.source.display(source_root)),
         ];
         for (c, v) in cols.iter_mut().zip(row) {
             c.push(v);

@@ -59,7 +59,13 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let window = incident_window(&ctx).await?;
     let events = timeline::build(
         &ctx,
-        &TimelineQuery { window, service: None, bucket: Duration::minutes(5), include_warn: false },
+        &TimelineQuery {
+            window,
+            service: None,
+            bucket: Duration::minutes(5),
+            include_warn: false,
+            slos: config.slos.clone(),
+        },
     )
     .await?;
     println!(

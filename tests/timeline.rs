@@ -37,6 +37,7 @@ async fn changes_deploys_and_error_bursts_in_time_order() {
         service: service.map(str::to_string),
         bucket: chrono::Duration::minutes(5),
         include_warn,
+        slos: Vec::new(),
     };
     let events = timeline::build(&ctx, &query(None, false)).await.unwrap();
     let rows: Vec<String> = events
@@ -52,21 +53,62 @@ async fn changes_deploys_and_error_bursts_in_time_order() {
             )
         })
         .collect();
-    insta::assert_snapshot!(rows.join("\n"), @r"
-    2026-11-19 13:35:00Z Deploy checkout D-1 started: v1 → v2 at 0% in production (by ci) [1]
-    2026-11-19 13:47:00Z Deploy checkout D-1 succeeded: v1 → v2 at 100% in production (by ci) [1]
+    insta::assert_snapshot!(rows.join("\n"), @"
+    2026-11-19 13:35:00Z Deploy checkout D-1 v1 → v2: succeeded at 100% in production [2]
     2026-11-19 14:02:00Z Change payments CHG-1 db.pool.max: 200 → 20 (by alice via config-service) [1]
-    2026-11-19 14:10:00Z LogErrors payments 30 error log lines [30]
-    2026-11-19 14:31:00Z LogErrors checkout 1 fatal log line [1]
+    2026-11-19 14:10:00Z NewSignature payments new: pool exhausted <*> [30]
+    2026-11-19 14:10:00Z LogErrors payments 30 error log lines (10/min, baseline 0.00/min) [30]
+    2026-11-19 14:31:00Z NewSignature checkout new: crash [1]
     2026-11-19 14:41:00Z Change payments CHG-2 db.pool.max: 20 → 200 (by bob via config-service) — reverts CHG-1 [1]
     ");
     let burst = events.iter().find(|e| e.kind == EventKind::LogErrors).unwrap();
     assert_eq!(burst.detail.as_deref(), Some("pool exhausted #0"));
     assert_eq!(burst.source.line, 1);
     assert_eq!(burst.end, Some(t("2026-11-19T14:13Z")), "end of the last minute with lines");
+    // The lone fatal line is no burst, but it is a new signature.
+    assert!(!events.iter().any(|e| e.kind == EventKind::LogErrors && e.service.as_deref() == Some("checkout")));
+    let crash = events.iter().find(|e| e.kind == EventKind::NewSignature && e.service.as_deref() == Some("checkout"));
+    assert_eq!(crash.map(|e| (e.title.as_str(), e.count)), Some(("new: crash", 1)));
 
     // One service, warnings included.
     let edge = timeline::build(&ctx, &query(Some("edge"), true)).await.unwrap();
-    assert_eq!(edge.len(), 1);
-    assert_eq!(edge[0].title, "1 warn log line");
+    let edge: Vec<(EventKind, &str)> = edge.iter().map(|e| (e.kind, e.title.as_str())).collect();
+    assert_eq!(edge, vec![(EventKind::NewSignature, "new: slow")]);
+}
+
+/// A setting that flips back and forth three times or more is one `loop` row, and errors
+/// that were there before the window are no burst and no new signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loops_and_baselines() {
+    let sb = Sandbox::new();
+    let mut changes = String::from("ts,change_id,service,key,old_value,new_value\n");
+    for (i, (m, v)) in [(0, "20"), (7, "200"), (10, "20"), (17, "200"), (20, "20"), (30, "200")].iter().enumerate() {
+        changes.push_str(&format!("2026-11-19T14:{:02}:00Z,C{i},payments,pool,x,{v}\n", m));
+    }
+    sb.write("c.csv", changes.as_bytes());
+    let mut logs = String::new();
+    // The same error every minute since 10:00: its baseline; nothing new at 14:00.
+    for m in 0..300 {
+        logs.push_str(&format!(
+            "{{\"ts\":\"2026-11-19T{:02}:{:02}:00Z\",\"service\":\"search\",\"level\":\"error\",\"msg\":\"index shard {} slow\"}}\n",
+            10 + m / 60,
+            m % 60,
+            m % 7
+        ));
+    }
+    sb.write("l.jsonl", logs.as_bytes());
+    let config = sb.config(&[source("changes", "sources/c.csv"), source("logs", "sources/l.jsonl")].concat());
+    sb.ingest(&config).await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    let q = TimelineQuery {
+        window: Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap(),
+        service: None,
+        bucket: chrono::Duration::minutes(5),
+        include_warn: false,
+        slos: Vec::new(),
+    };
+    let events = timeline::build(&ctx, &q).await.unwrap();
+    let loops: Vec<&str> = events.iter().filter(|e| e.kind == EventKind::Loop).map(|e| e.title.as_str()).collect();
+    assert_eq!(loops, vec!["loop: pool flipped 4 times (20 → 200 → 20 → 200 → 20 → 200)"]);
+    assert!(!events.iter().any(|e| matches!(e.kind, EventKind::LogErrors | EventKind::NewSignature)), "{events:#?}");
 }

@@ -1,6 +1,7 @@
 //! Analysis over the catalog. SQL lives in `queries/` where SQL fits (each file documents
 //! its parameters); Rust binds the parameters, runs it, and turns rows into typed values.
 
+pub mod drain;
 pub mod params;
 pub mod selector;
 pub mod skew;

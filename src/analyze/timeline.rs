@@ -1,8 +1,10 @@
-//! The unified timeline, first cut: config changes, deploy events and bursts of error log
-//! lines merged into one time-ordered list of [`Event`]s. Later analyses (breaches, new
-//! error signatures, automation loops) add kinds to [`EventKind`]; renderers do not change.
+//! The unified timeline: config changes, deploys as spans, SLO breaches, new error
+//! signatures (templates mined Drain-style, first seen in the window and not in the 6
+//! hours before), bursts of error lines above their baseline, and automation loops (the
+//! same setting or version flipping back and forth), merged into one time-ordered list of
+//! [`Event`]s. A window of millions of log lines becomes dozens to hundreds of rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use datafusion::prelude::SessionContext;
@@ -13,22 +15,29 @@ use super::params::{self, Column, Params, Provenance, Window};
 use crate::error::Result;
 
 const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
-const DEPLOYS_SQL: &str = include_str!("../../queries/deploy_events_in_window.sql");
 const LOG_ERRORS_SQL: &str = include_str!("../../queries/log_errors_per_minute.sql");
+const DEPLOY_SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
+const ERROR_MESSAGES_SQL: &str = include_str!("../../queries/error_messages.sql");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
+    Breach,
     Change,
     Deploy,
+    Loop,
+    NewSignature,
     LogErrors,
 }
 
 impl EventKind {
     pub fn label(self) -> &'static str {
         match self {
+            EventKind::Breach => "breach",
             EventKind::Change => "change",
             EventKind::Deploy => "deploy",
+            EventKind::Loop => "loop",
+            EventKind::NewSignature => "new error",
             EventKind::LogErrors => "errors",
         }
     }
@@ -57,6 +66,14 @@ impl Severity {
 pub struct SourceRef {
     pub object: String,
     pub line: u64,
+}
+
+impl SourceRef {
+    /// `object:line`, or just `object` for derived events (line 0: an analysis, not a record).
+    pub fn display(&self, root: Option<&str>) -> String {
+        let object = crate::display::relative_source(&self.object, root);
+        if self.line == 0 { object.to_string() } else { format!("{object}:{}", self.line) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,15 +111,24 @@ pub struct TimelineQuery {
     /// Length of the buckets error lines are grouped into (whole minutes).
     pub bucket: Duration,
     pub include_warn: bool,
+    /// SLOs whose breaches are shown (none: no breach rows).
+    pub slos: Vec<crate::config::Slo>,
 }
+
+/// How far back the baseline for bursts and new signatures reaches.
+pub const BASELINE: Duration = Duration::hours(6);
 
 /// Builds the timeline for a window, oldest first (ties: kind, service, title).
 pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
     let base = Params::window(q.window, q.service.as_deref());
     let mut events = changes(ctx, base.clone()).await?;
+    events.extend(loops(&events));
     events.extend(deploys(ctx, base.clone()).await?);
+    events.extend(breaches(ctx, q).await?);
+    events.extend(new_signatures(ctx, q).await?);
+    let baseline = baseline_errors(ctx, q).await?;
     let errors = base.with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
-    events.extend(log_bursts(ctx, errors, q.bucket).await?);
+    events.extend(log_bursts(ctx, errors, q.bucket, &baseline).await?);
     events.sort_by(|a, b| {
         (a.ts, a.kind, &a.service, &a.title, &a.source).cmp(&(b.ts, b.kind, &b.service, &b.title, &b.source))
     });
@@ -165,58 +191,212 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
 
 async fn deploys(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
     let mut out = Vec::new();
-    for b in params::run(ctx, DEPLOYS_SQL, p).await? {
+    for b in params::run(ctx, DEPLOY_SPANS_SQL, p).await? {
         let c = |n| Column::of(&b, n);
-        let provenance = Provenance::of(&b, "source", "line")?;
-        let (ts, id, service, version, prev, env, status, pct, actor, desc) = (
-            c("ts")?,
+        let (first_source, first_line) = (c("source")?, c("line")?);
+        let (id, service, version, prev, env, started, ended, status, pct, events) = (
             c("deploy_id")?,
             c("service")?,
             c("version")?,
             c("previous_version")?,
             c("environment")?,
-            c("status")?,
-            c("percent")?,
-            c("actor")?,
-            c("description")?,
+            c("started")?,
+            c("ended")?,
+            c("final_status")?,
+            c("max_percent")?,
+            c("events")?,
         );
         for i in 0..b.num_rows() {
             let id_v = id.str(i)?.unwrap_or_default();
             let status_v = status.str(i)?.unwrap_or_default();
-            let mut title = format!("{id_v} {status_v}");
+            let mut title = id_v.clone();
             match (prev.str(i)?, version.str(i)?) {
-                (Some(p), Some(v)) => title.push_str(&format!(": {p} → {v}")),
-                (None, Some(v)) => title.push_str(&format!(": {v}")),
+                (Some(p), Some(v)) => title.push_str(&format!(" {p} → {v}")),
+                (None, Some(v)) => title.push_str(&format!(" {v}")),
                 _ => {}
             }
+            title.push_str(&format!(": {status_v}"));
             if let Some(p) = pct.f64(i)? {
                 title.push_str(&format!(" at {p}%"));
             }
             if let Some(e) = env.str(i)? {
                 title.push_str(&format!(" in {e}"));
             }
-            if let Some(a) = actor.str(i)? {
-                title.push_str(&format!(" (by {a})"));
-            }
+            let (from, to) = (started.time(i)?.unwrap_or_default(), ended.time(i)?.unwrap_or_default());
             let severity = match status_v.as_str() {
                 "failed" | "rolled_back" => Severity::Warn,
                 _ => Severity::Info,
             };
+            let n = events.i64(i)?.unwrap_or(1).max(1) as u64;
             out.push(Event {
-                ts: ts.time(i)?.unwrap_or_default(),
-                end: None,
+                ts: from,
+                end: (to > from).then_some(to),
                 kind: EventKind::Deploy,
                 service: service.str(i)?,
                 severity,
                 id: Some(id_v),
                 title,
-                detail: desc.str(i)?,
-                count: 1,
-                source: provenance.at(i)?,
+                detail: Some(format!("{n} events over {}", crate::display::duration(to - from))),
+                count: n,
+                source: SourceRef {
+                    object: first_source.str(i)?.unwrap_or_default(),
+                    line: first_line.i64(i)?.unwrap_or(0) as u64,
+                },
             });
         }
     }
     Ok(out)
+}
+
+/// SLO breaches that began in the window.
+async fn breaches(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
+    if q.slos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for r in super::slo::evaluate(ctx, &q.slos, q.window).await? {
+        for b in r.breaches {
+            if q.service.as_ref().is_some_and(|s| !b.affected_services.contains(s)) {
+                continue;
+            }
+            out.push(Event {
+                ts: b.onset,
+                end: Some(b.recovered),
+                kind: EventKind::Breach,
+                service: Some(b.service.clone()),
+                severity: Severity::Error,
+                id: Some(b.slo.clone()),
+                title: format!("SLO {} breached (peak burn rate {:.0}×)", b.slo, b.peak_burn_rate),
+                detail: Some(format!(
+                    "detected {} by {}, recovered {}, {:.1}% of the budget; affected: {}",
+                    b.detected.format("%H:%M"),
+                    b.detected_by,
+                    b.recovered.format("%H:%M"),
+                    b.budget_consumed_pct,
+                    b.affected_services.join(", ")
+                )),
+                count: b.bad_events.round() as u64,
+                source: SourceRef { object: format!("retrace slo --slo {}", b.slo), line: 0 },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Settings and versions flipping back and forth: 3 or more returns to an earlier value
+/// of the same service and key within the window ("automated remediation stuck in a loop").
+fn loops(changes: &[Event]) -> Vec<Event> {
+    // (service, key) → (ts, new value, id, source), in time order.
+    type ByKey<'a> = BTreeMap<(Option<String>, String), Vec<(&'a Event, String)>>;
+    let mut by_key: ByKey = BTreeMap::new();
+    for e in changes.iter().filter(|e| e.kind == EventKind::Change) {
+        if let Some((key, value)) = change_key_value(&e.title) {
+            by_key.entry((e.service.clone(), key)).or_default().push((e, value));
+        }
+    }
+    let mut out = Vec::new();
+    for ((service, key), seq) in by_key {
+        let values: Vec<&str> = seq.iter().map(|(_, v)| v.as_str()).collect();
+        let flips =
+            (1..values.len()).filter(|&i| values[..i].contains(&values[i]) && values[i] != values[i - 1]).count();
+        if flips >= 3 {
+            let (first, last) = (seq[0].0, seq[seq.len() - 1].0);
+            let ids: Vec<&str> = seq.iter().filter_map(|(e, _)| e.id.as_deref()).collect();
+            out.push(Event {
+                ts: first.ts,
+                end: Some(last.ts),
+                kind: EventKind::Loop,
+                service,
+                severity: Severity::Warn,
+                id: None,
+                title: format!("loop: {key} flipped {flips} times ({})", values.join(" → ")),
+                detail: Some(format!("changes {}", ids.join(", "))),
+                count: seq.len() as u64,
+                source: first.source.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// `CHG-1 db.pool.max: 200 → 20 (by …)` → (`db.pool.max`, `20`).
+fn change_key_value(title: &str) -> Option<(String, String)> {
+    let rest = title.split_once(' ')?.1;
+    let (key, values) = rest.split_once(": ")?;
+    let new = values.split_once(" → ")?.1;
+    let new = new.split(" (").next()?.split(" — ").next()?;
+    Some((key.to_string(), new.to_string()))
+}
+
+/// Error (and warn) templates whose first occurrence is in the window, not in the baseline.
+async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
+    let from = q.window.from - BASELINE;
+    let p = Params::window(Window { from, to: q.window.to }, q.service.as_deref())
+        .with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
+    // Per service: a miner and, per template, (first ts, first source, count in window, seen before).
+    type Seen = HashMap<usize, (DateTime<Utc>, SourceRef, u64, bool)>;
+    let mut miners: BTreeMap<Option<String>, (super::drain::Miner, Seen)> = BTreeMap::new();
+    for b in params::run(ctx, ERROR_MESSAGES_SQL, p).await? {
+        let c = |n| Column::of(&b, n);
+        let provenance = Provenance::of(&b, "source", "line")?;
+        let (ts, service, msg) = (c("ts")?, c("service")?, c("msg")?);
+        for i in 0..b.num_rows() {
+            let t = ts.time(i)?.unwrap_or_default();
+            let (miner, seen) = miners.entry(service.str(i)?).or_default();
+            let id = miner.add(&msg.str(i)?.unwrap_or_default());
+            let before = t < q.window.from;
+            let entry = seen.entry(id).or_insert_with(|| (t, SourceRef { object: String::new(), line: 0 }, 0, false));
+            if before {
+                entry.3 = true;
+            } else {
+                if entry.2 == 0 {
+                    entry.0 = t;
+                    entry.1 = provenance.at(i)?;
+                }
+                entry.2 += 1;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (service, (miner, seen)) in miners {
+        let mut fresh: Vec<_> = seen.iter().filter(|(_, v)| !v.3 && v.2 > 0).map(|(k, v)| (*k, v)).collect();
+        // The 20 most frequent new signatures per service; a flood of one-offs is noise.
+        fresh.sort_by_key(|(id, v)| (std::cmp::Reverse(v.2), v.0, *id));
+        for (id, (first, source, count, _)) in fresh.into_iter().take(20) {
+            out.push(Event {
+                ts: *first,
+                end: None,
+                kind: EventKind::NewSignature,
+                service: service.clone(),
+                severity: Severity::Error,
+                id: None,
+                title: format!("new: {}", miner.templates[id].text()),
+                detail: Some(format!(
+                    "{count} lines in the window, none in the {} before",
+                    crate::display::duration(BASELINE)
+                )),
+                count: *count,
+                source: source.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Error lines per service in the baseline before the window, per minute.
+async fn baseline_errors(ctx: &SessionContext, q: &TimelineQuery) -> Result<HashMap<Option<String>, f64>> {
+    let from = q.window.from - BASELINE;
+    let p = Params::window(Window { from, to: q.window.from }, q.service.as_deref())
+        .with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
+    let mut out: HashMap<Option<String>, f64> = HashMap::new();
+    for b in params::run(ctx, LOG_ERRORS_SQL, p).await? {
+        let (service, lines) = (Column::of(&b, "service")?, Column::of(&b, "lines")?);
+        for i in 0..b.num_rows() {
+            *out.entry(service.str(i)?).or_default() += lines.i64(i)?.unwrap_or(0) as f64;
+        }
+    }
+    let minutes = BASELINE.num_minutes() as f64;
+    Ok(out.into_iter().map(|(k, v)| (k, v / minutes)).collect())
 }
 
 /// One (service, level, minute) group from SQL.
@@ -227,7 +407,15 @@ struct Minute {
     source: SourceRef,
 }
 
-async fn log_bursts(ctx: &SessionContext, p: Params, bucket: Duration) -> Result<Vec<Event>> {
+/// Error lines per service and level, in buckets; only buckets above the service's
+/// baseline (at least 5 lines and 3× its baseline rate) are kept, and consecutive ones are
+/// merged into one burst.
+async fn log_bursts(
+    ctx: &SessionContext,
+    p: Params,
+    bucket: Duration,
+    baseline: &HashMap<Option<String>, f64>,
+) -> Result<Vec<Event>> {
     // (service, level, bucket start) → minutes in that bucket, in time order.
     let mut groups: BTreeMap<(Option<String>, String, DateTime<Utc>), Vec<Minute>> = BTreeMap::new();
     let bucket_us = bucket.num_microseconds().unwrap_or(60_000_000).max(60_000_000);
@@ -248,13 +436,34 @@ async fn log_bursts(ctx: &SessionContext, p: Params, bucket: Duration) -> Result
             });
         }
     }
-    let mut out = Vec::new();
-    for ((service, level, _start), mut minutes) in groups {
+    let bucket_minutes = (bucket_us / 60_000_000) as f64;
+    // Bursting buckets, then merged per (service, level) when consecutive.
+    type Burst = (Option<String>, String, DateTime<Utc>, Vec<Minute>);
+    let mut bursts: Vec<Burst> = Vec::new();
+    for ((service, level, start), mut minutes) in groups {
         minutes.sort_by_key(|m| m.minute);
+        let count: u64 = minutes.iter().map(|m| m.lines).sum();
+        let expected = baseline.get(&service).copied().unwrap_or(0.0) * bucket_minutes;
+        if count < 5 || (count as f64) < 3.0 * expected {
+            continue;
+        }
+        match bursts.last_mut() {
+            Some((s, l, last_start, ms))
+                if *s == service && *l == level && start - *last_start <= Duration::microseconds(bucket_us) =>
+            {
+                *last_start = start;
+                ms.extend(minutes);
+            }
+            _ => bursts.push((service, level, start, minutes)),
+        }
+    }
+    let mut out = Vec::new();
+    for (service, level, _, minutes) in bursts {
         let first = &minutes[0];
         let last = minutes.last().map_or(first.minute, |m| m.minute);
         let count: u64 = minutes.iter().map(|m| m.lines).sum();
-        let what = if count == 1 { "line" } else { "lines" };
+        let rate = baseline.get(&service).copied().unwrap_or(0.0);
+        let span = ((last - first.minute).num_minutes() + 1).max(1) as f64;
         out.push(Event {
             ts: first.minute,
             end: Some(last + Duration::minutes(1)),
@@ -262,7 +471,7 @@ async fn log_bursts(ctx: &SessionContext, p: Params, bucket: Duration) -> Result
             service,
             severity: if level == "warn" { Severity::Warn } else { Severity::Error },
             id: None,
-            title: format!("{count} {level} log {what}"),
+            title: format!("{count} {level} log lines ({:.0}/min, baseline {rate:.2}/min)", count as f64 / span),
             detail: first.first_msg.clone(),
             count,
             source: first.source.clone(),

@@ -6,7 +6,6 @@ use std::fmt::Write;
 use chrono_tz::Tz;
 
 use super::model::Report;
-use crate::analyze::timeline::EventKind;
 use crate::display::{duration, local, utc};
 use crate::output::md_cell;
 
@@ -87,12 +86,10 @@ pub fn render(report: &Report) -> String {
 
     // Summary: counts only.
     let changes = report.changes().count();
-    let deploy_events = report.timeline.iter().filter(|e| e.kind == EventKind::Deploy).count();
     let error_lines: u64 = report.activity.iter().map(|a| a.error_lines).sum();
     let services_with_errors = report.activity.iter().filter(|a| a.error_lines > 0).count();
     let _ = writeln!(w, "## Summary\n");
-    let _ =
-        writeln!(w, "- {changes} config changes, {} deploys ({deploy_events} deploy events).", report.deploys.len());
+    let _ = writeln!(w, "- {changes} config changes, {} deploys.", report.deploys.len());
     let _ = writeln!(w, "- {error_lines} error log lines across {services_with_errors} services.");
     if !report.error_peaks.is_empty() {
         let peaks: Vec<String> = report
@@ -131,21 +128,25 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(w);
 
     let _ = writeln!(w, "## Timeline\n");
-    let _ = writeln!(w, "Error log lines are grouped per service into 5-minute buckets.\n");
+    let _ = writeln!(
+        w,
+        "Error log lines appear as bursts (5-minute buckets at least 3× the service's rate of the 6 hours before, merged) \
+         and as new signatures (message templates not seen in those 6 hours). Deploys are spans; `loop` rows are settings \
+         flipping back and forth.\n"
+    );
     let _ = writeln!(w, "| time (UTC) | {} | kind | service | event | source |", md_cell(tz.name()));
     let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- |");
     for e in &report.timeline {
         let event = e.headline();
         let _ = writeln!(
             w,
-            "| {} | {} | {} | {} | {} | `{}:{}` |",
+            "| {} | {} | {} | {} | {} | `{}` |",
             utc(e.ts),
             local(e.ts, tz),
             e.kind.label(),
             md_cell(e.service.as_deref().unwrap_or("")),
             md_cell(&event),
-            md_code(report.show_source(&e.source.object)),
-            e.source.line
+            md_code(&e.source.display(report.source_root.as_deref()))
         );
     }
     let _ = writeln!(w);

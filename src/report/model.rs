@@ -103,6 +103,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         service: req.service.clone(),
         bucket: chrono::Duration::minutes(5),
         include_warn: false,
+        slos: req.config.as_ref().map(|c| c.slos.clone()).unwrap_or_default(),
     };
     let timeline = timeline::build(ctx, &query).await?;
 
