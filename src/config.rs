@@ -195,6 +195,11 @@ pub enum Sli {
     Latency { histogram: Option<String>, threshold: f64 },
     /// Ratio of two SQL predicates over the service's log lines.
     LogRatio { bad: String, total: String },
+    /// `total − good` over `total` (OpenSLO `ratioMetric.good`); counters or gauges.
+    GoodRatio { good: String, total: String, counter: bool },
+    /// Share of samples on the wrong side of a threshold (OpenSLO `thresholdMetric`):
+    /// `op` is the good side (`lt`, `lte`, `gt`, `gte`) of `value`.
+    Threshold { selector: String, op: String, value: f64 },
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +217,9 @@ struct RawConfig {
     clock_skew: BTreeMap<String, String>,
     #[serde(default)]
     storage: BTreeMap<String, String>,
+    /// OpenSLO v1 YAML files (paths or globs, relative to the config).
+    #[serde(default)]
+    openslo: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -397,6 +405,16 @@ impl Config {
                 return Err(format!("{at}: duplicate SLO name"));
             }
             slos.push(Slo { name: s.name, service: s.service, objective: s.objective, period, sli });
+        }
+
+        if !raw.openslo.is_empty() {
+            let files = crate::openslo::files(&raw.openslo, base)?;
+            for s in crate::openslo::load(&files)? {
+                if slos.iter().any(|o: &Slo| o.name == s.name) {
+                    return Err(format!("openslo: SLO `{}` is also defined in [[slo]]", s.name));
+                }
+                slos.push(s);
+            }
         }
 
         let mut clock_skew = BTreeMap::new();

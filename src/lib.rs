@@ -43,6 +43,7 @@ pub mod display;
 pub mod error;
 pub mod ingest;
 pub mod logging;
+pub mod openslo;
 pub mod output;
 pub mod report;
 pub mod tables;

@@ -23,6 +23,8 @@ mod rejects;
 mod s3;
 /// `retrace skew` estimates per-host clock offsets with their evidence.
 mod skew;
+/// SLIs from warehouse data: counter resets, good/total, thresholds, OpenSLO import.
+mod slo;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.
 mod stores;
 /// The timeline merges changes, deploys and error bursts in time order.

@@ -85,6 +85,23 @@ pub async fn evaluate(ctx: &SessionContext, slo: &Slo, window: Window) -> Result
             log_ratio(ctx, &slo.service, &bad, "latency_ms IS NOT NULL", window, &mut m).await?;
         }
         Sli::LogRatio { bad, total } => log_ratio(ctx, &slo.service, bad, total, window, &mut m).await?,
+        Sli::GoodRatio { good, total, counter } => {
+            let (good, total) = if *counter {
+                (
+                    counter_increases(ctx, &parse(good)?, window).await?,
+                    counter_increases(ctx, &parse(total)?, window).await?,
+                )
+            } else {
+                (gauge_means(ctx, &parse(good)?, window).await?, gauge_means(ctx, &parse(total)?, window).await?)
+            };
+            let bad: HashMap<i64, f64> =
+                total.iter().map(|(k, t)| (*k, (t - good.get(k).copied().unwrap_or(0.0)).max(0.0))).collect();
+            fill(&mut m, &bad, &total);
+        }
+        Sli::Threshold { selector, op, value } => {
+            let (bad, total) = threshold_counts(ctx, &parse(selector)?, op, *value, window).await?;
+            fill(&mut m, &bad, &total);
+        }
     }
     Ok(m)
 }
@@ -193,6 +210,37 @@ pub async fn gauge_means(ctx: &SessionContext, sel: &Selector, window: Window) -
         *out.entry(minute).or_default() += sum / f64::from(n);
     }
     Ok(out)
+}
+
+/// Per minute: samples on the wrong side of the threshold, and all samples.
+async fn threshold_counts(
+    ctx: &SessionContext,
+    sel: &Selector,
+    op: &str,
+    value: f64,
+    window: Window,
+) -> Result<(HashMap<i64, f64>, HashMap<i64, f64>)> {
+    let good = |v: f64| match op {
+        "lt" => v < value,
+        "lte" => v <= value,
+        "gt" => v > value,
+        _ => v >= value,
+    };
+    let (mut bad, mut total): (HashMap<i64, f64>, HashMap<i64, f64>) = Default::default();
+    let from = window.from.timestamp_micros();
+    for b in samples(ctx, sel, window).await? {
+        let ts = b.column(0).as_primitive::<TimestampMicrosecondType>();
+        let v = b.column(3).as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            if ts.value(i) < from {
+                continue;
+            }
+            let minute = ts.value(i).div_euclid(MINUTE);
+            *total.entry(minute).or_default() += 1.0;
+            *bad.entry(minute).or_default() += f64::from(u8::from(!good(v.value(i))));
+        }
+    }
+    Ok((bad, total))
 }
 
 async fn log_ratio(
