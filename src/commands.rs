@@ -209,7 +209,8 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
+/// `name=value` pairs (`--param`), a leading `$` allowed.
+pub fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
     raw.iter()
         .map(|p| {
             let (k, v) =
@@ -220,7 +221,7 @@ fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
 }
 
 /// Binds `--param` values, typed as each placeholder's inferred type.
-fn bind_params(
+pub fn bind_params(
     plan: datafusion::logical_expr::LogicalPlan,
     params: &HashMap<String, String>,
 ) -> Result<datafusion::logical_expr::LogicalPlan> {

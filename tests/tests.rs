@@ -25,6 +25,8 @@ mod s3;
 mod skew;
 /// SLIs from warehouse data: counter resets, good/total, thresholds, OpenSLO import.
 mod slo;
+/// sqllogictest files for every canned query in queries/.
+mod sqllogic;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.
 mod stores;
 /// The timeline merges changes, deploys and error bursts in time order.
