@@ -7,21 +7,7 @@ fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 }
 
 fn basic_sandbox() -> (Sandbox, retrace::config::Config) {
-    let sb = Sandbox::new();
-    sb.copy_fixture("basic/logs.jsonl", "logs/app.jsonl");
-    sb.copy_fixture("basic/metrics.csv", "metrics/m.csv.gz");
-    sb.copy_fixture("basic/changes.csv", "changes/c.csv");
-    sb.copy_fixture("basic/deploys.jsonl", "deploys/d.jsonl.zst");
-    let config = sb.config(
-        &[
-            source("logs", "sources/logs/*.jsonl"),
-            source("metrics", "sources/metrics/*.csv.gz"),
-            source("changes", "sources/changes/"),
-            source("deploys", "sources/deploys/d.jsonl.zst"),
-        ]
-        .concat(),
-    );
-    (sb, config)
+    crate::common::basic_sandbox()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

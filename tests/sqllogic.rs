@@ -15,8 +15,6 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use sqllogictest::{DBOutput, DefaultColumnType};
 
-use crate::common::{Sandbox, source};
-
 struct Warehouse {
     ctx: SessionContext,
     /// The sandbox folder, shown as `[SANDBOX]` so results do not depend on the machine.
@@ -63,20 +61,7 @@ impl sqllogictest::AsyncDB for Warehouse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canned_queries() {
-    let sb = Sandbox::new();
-    sb.copy_fixture("basic/logs.jsonl", "logs/app.jsonl");
-    sb.copy_fixture("basic/metrics.csv", "metrics/m.csv");
-    sb.copy_fixture("basic/changes.csv", "changes/c.csv");
-    sb.copy_fixture("basic/deploys.jsonl", "deploys/d.jsonl");
-    let config = sb.config(
-        &[
-            source("logs", "sources/logs/*.jsonl"),
-            source("metrics", "sources/metrics/*.csv"),
-            source("changes", "sources/changes/"),
-            source("deploys", "sources/deploys/d.jsonl"),
-        ]
-        .concat(),
-    );
+    let (sb, config) = crate::common::basic_sandbox();
     sb.ingest(&config).await;
     let warehouse = sb.warehouse();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");

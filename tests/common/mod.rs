@@ -124,3 +124,22 @@ pub fn source(kind: &str, url: &str) -> String {
 pub fn source_tz(kind: &str, url: &str, tz: &str) -> String {
     format!("[[sources]]\nkind = \"{kind}\"\nurl = \"{url}\"\ntimezone = \"{tz}\"\n")
 }
+
+/// The `basic` fixtures (one of each kind, compressed three ways) and a config over them.
+pub fn basic_sandbox() -> (Sandbox, Config) {
+    let sb = Sandbox::new();
+    sb.copy_fixture("basic/logs.jsonl", "logs/app.jsonl");
+    sb.copy_fixture("basic/metrics.csv", "metrics/m.csv.gz");
+    sb.copy_fixture("basic/changes.csv", "changes/c.csv");
+    sb.copy_fixture("basic/deploys.jsonl", "deploys/d.jsonl.zst");
+    let config = sb.config(
+        &[
+            source("logs", "sources/logs/*.jsonl"),
+            source("metrics", "sources/metrics/*.csv.gz"),
+            source("changes", "sources/changes/"),
+            source("deploys", "sources/deploys/d.jsonl.zst"),
+        ]
+        .concat(),
+    );
+    (sb, config)
+}
