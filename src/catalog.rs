@@ -16,7 +16,11 @@ use crate::tables::{ALL_TABLES, DATE, REJECTS, TS, schema_of};
 use crate::warehouse::Warehouse;
 
 /// Views every session has; each is a file in `queries/` (documented there).
-pub const VIEWS: &[(&str, &str)] = &[("deploy_spans", include_str!("../queries/deploy_spans.sql"))];
+pub const VIEWS: &[(&str, &str)] = &[
+    ("deploy_spans", include_str!("../queries/deploy_spans.sql")),
+    // After deploy_spans: it reads it.
+    ("timeline", include_str!("../queries/timeline.sql")),
+];
 
 /// A session over `warehouse` with every table and view registered.
 pub async fn open(warehouse: &Warehouse) -> Result<SessionContext> {

@@ -122,8 +122,8 @@ pub const BASELINE: Duration = Duration::hours(6);
 pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
     let base = Params::window(q.window, q.service.as_deref());
     let mut events = changes(ctx, base.clone()).await?;
-    events.extend(loops(&events));
     events.extend(deploys(ctx, base.clone()).await?);
+    events.extend(loops(&events));
     events.extend(breaches(ctx, q).await?);
     events.extend(new_signatures(ctx, q).await?);
     let baseline = baseline_errors(ctx, q).await?;
@@ -283,14 +283,25 @@ async fn breaches(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>>
     Ok(out)
 }
 
-/// Settings and versions flipping back and forth: 3 or more returns to an earlier value
-/// of the same service and key within the window ("automated remediation stuck in a loop").
+/// Settings and deployed versions flipping back and forth: 3 or more returns to an earlier
+/// value of the same service and key within the window ("automated remediation stuck in a
+/// loop", a deploy rolled back and forward again and again).
 fn loops(changes: &[Event]) -> Vec<Event> {
     // (service, key) → (ts, new value, id, source), in time order.
     type ByKey<'a> = BTreeMap<(Option<String>, String), Vec<(&'a Event, String)>>;
     let mut by_key: ByKey = BTreeMap::new();
-    for e in changes.iter().filter(|e| e.kind == EventKind::Change) {
-        if let Some((key, value)) = change_key_value(&e.title) {
+    for e in changes {
+        let kv = match e.kind {
+            EventKind::Change => change_key_value(&e.title),
+            // `D-1 v1 → v2: …`: the deployed version.
+            EventKind::Deploy => e
+                .title
+                .split_once(" → ")
+                .and_then(|(_, rest)| rest.split_once(':'))
+                .map(|(v, _)| ("deployed version".to_string(), v.to_string())),
+            _ => None,
+        };
+        if let Some((key, value)) = kv {
             by_key.entry((e.service.clone(), key)).or_default().push((e, value));
         }
     }
