@@ -71,6 +71,11 @@ impl Sums {
         s
     }
 
+    /// Minutes with data among the `w` minutes ending with minute `i`.
+    fn data_minutes(&self, i: usize, w: usize) -> u32 {
+        self.data[i + 1] - self.data[(i + 1).saturating_sub(w)]
+    }
+
     /// Error ratio over the `w` minutes ending with minute `i` (inclusive); `None` when
     /// none of them has data.
     fn ratio(&self, i: usize, w: usize) -> Option<f64> {
@@ -145,9 +150,17 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
     let sums = Sums::new(m);
     let first = ((from.timestamp_micros().div_euclid(sli::MINUTE) - m.start).max(0) as usize).min(m.len());
     let burn = |i: usize, w: i64| sums.ratio(i, w as usize).map(|r| r / budget);
+    // A pair needs data to speak: at least its short window's length of minutes with data
+    // in the long window, and half the short window. Otherwise the first minutes of a
+    // warehouse (one error in five minutes "burns" a 3-day budget) would page.
+    let enough = |i: usize, w: &BurnWindow| {
+        sums.data_minutes(i, w.long_minutes as usize) as i64 >= w.short_minutes
+            && 2 * sums.data_minutes(i, w.short_minutes as usize) as i64 >= w.short_minutes
+    };
     let firing = |i: usize| -> Option<usize> {
         windows.iter().position(|w| {
-            burn(i, w.long_minutes).is_some_and(|b| b > w.factor)
+            enough(i, w)
+                && burn(i, w.long_minutes).is_some_and(|b| b > w.factor)
                 && burn(i, w.short_minutes).is_some_and(|b| b > w.factor)
         })
     };
@@ -402,6 +415,22 @@ mod tests {
         assert_eq!(r.no_data_minutes, 10);
         assert_eq!(r.gaps.len(), 1);
         assert_eq!(r.gaps[0].0.to_rfc3339(), "2026-11-19T06:40:00+00:00");
+    }
+
+    /// The first minutes of data: one error in the fifth minute would "burn" the 3-day
+    /// budget (0.1% of 5 × 115 requests is 0.6), but no pair has enough data to fire.
+    #[test]
+    fn a_warehouse_that_just_started_does_not_page() {
+        let from = DateTime::from_timestamp(1_795_046_400, 0).unwrap();
+        let n = 30;
+        let mut m = Minutes {
+            start: from.timestamp_micros() / sli::MINUTE,
+            bad: vec![0.0; n],
+            total: vec![115.0; n],
+            has_data: vec![true; n],
+        };
+        m.bad[5] = 1.0;
+        assert!(analyze(&slo(0.999), &m, from).breaches.is_empty());
     }
 
     #[test]
