@@ -229,13 +229,15 @@ pub struct SuspectsArgs {
     #[arg(long)]
     pub slo: Option<String>,
 
-    /// How far before a breach's onset to look for changes
-    #[arg(long, default_value = "6h", value_parser = parse_duration)]
-    pub lookback: chrono::Duration,
+    /// How far before a breach's onset to look for changes [default: the config's
+    /// `[suspects] lookback`, else 6h]
+    #[arg(long, value_parser = parse_duration)]
+    pub lookback: Option<chrono::Duration>,
 
     /// Changes up to this long after the onset are still candidates (clock skew)
-    #[arg(long, default_value = "2m", value_parser = parse_duration)]
-    pub grace: chrono::Duration,
+    /// [default: the config's `[suspects] grace`, else 2m]
+    #[arg(long, value_parser = parse_duration)]
+    pub grace: Option<chrono::Duration>,
 
     /// Suspects shown per breach
     #[arg(long, default_value_t = 5)]

@@ -379,7 +379,10 @@ async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Result<Outcom
             display::utc(window.to)
         );
     }
-    let options = suspects::SuspectOptions { lookback: args.lookback, grace: args.grace };
+    let options = suspects::SuspectOptions {
+        lookback: args.lookback.unwrap_or(config.suspects.lookback),
+        grace: args.grace.unwrap_or(config.suspects.grace),
+    };
     let ranked = suspects::rank(&ctx, &config, &breaches, options).await?;
     let rows: Vec<(&suspects::BreachSuspects, Option<&suspects::Suspect>)> = ranked
         .iter()

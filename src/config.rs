@@ -31,6 +31,8 @@ pub struct Config {
     pub clock_skew: BTreeMap<String, i64>,
     /// Object-store settings (`[storage]`): endpoints, credentials, regions.
     pub storage: StorageOptions,
+    /// Where suspects are looked for around a breach (`[suspects]`).
+    pub suspects: crate::analyze::suspects::SuspectOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +222,14 @@ struct RawConfig {
     /// OpenSLO v1 YAML files (paths or globs, relative to the config).
     #[serde(default)]
     openslo: Vec<String>,
+    suspects: Option<RawSuspects>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuspects {
+    lookback: Option<String>,
+    grace: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,6 +307,7 @@ impl Config {
             slos: Vec::new(),
             clock_skew: BTreeMap::new(),
             storage: StorageOptions::default(),
+            suspects: Default::default(),
         }
     }
 
@@ -426,7 +437,17 @@ impl Config {
         let storage = StorageOptions::new(raw.storage);
         storage.validate()?;
 
-        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew, storage })
+        let mut suspects = crate::analyze::suspects::SuspectOptions::default();
+        if let Some(raw) = raw.suspects {
+            if let Some(l) = raw.lookback {
+                suspects.lookback = crate::cli::parse_duration(&l).map_err(|e| format!("suspects.lookback: {e}"))?;
+            }
+            if let Some(g) = raw.grace {
+                suspects.grace = crate::cli::parse_duration(&g).map_err(|e| format!("suspects.grace: {e}"))?;
+            }
+        }
+
+        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew, storage, suspects })
     }
 }
 
@@ -612,6 +633,11 @@ skew = "-1.5s"
         assert_eq!(c.clock_skew["web-3"], 250_000);
         assert_eq!(Format::parse("pattern:klog"), Ok(Format::Pattern("klog")));
         assert_eq!(parse_offset("-2m"), Ok(-120_000_000));
+        let with = Config::parse("[suspects]\nlookback = \"12h\"\ngrace = \"5m\"\n", Path::new("/")).unwrap();
+        assert_eq!(
+            (with.suspects.lookback, with.suspects.grace),
+            (chrono::Duration::hours(12), chrono::Duration::minutes(5))
+        );
     }
 
     #[test]

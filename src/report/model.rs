@@ -206,7 +206,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
             .flat_map(|r| r.breaches)
             .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
             .collect();
-        breaches = suspects::rank(ctx, config, &found, suspects::SuspectOptions::default()).await?;
+        breaches = suspects::rank(ctx, config, &found, config.suspects).await?;
         for b in &mut breaches {
             b.suspects.truncate(5);
         }
