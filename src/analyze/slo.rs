@@ -185,6 +185,14 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
             i += 1;
         }
         let run_end = i; // exclusive; == len when still firing
+        // A slower pair that fires later on the same bad minutes (1d/2h catching up after
+        // recovery) is the earlier breach's tail, not a new breach: no bad minute of its own.
+        let has_bad = (run_start..run_end).any(|k| minute_burn(m, k, budget).is_some_and(|b| b > 1.0));
+        if !has_bad && let Some(prev) = breaches.last_mut() {
+            let prev: &mut Breach = prev;
+            prev.end = (run_end < m.len()).then(|| m.time(run_end));
+            continue;
+        }
         let (detected, detected_by) = match detected {
             Some(d) => (d, windows[0].name()),
             None => (run_start, windows[firing(run_start).unwrap_or(0)].name()),

@@ -99,6 +99,8 @@ struct Candidate {
     title: String,
     /// When it was undone (revert, rollback, value restored), if it was.
     undone: Vec<DateTime<Utc>>,
+    /// For a deploy: the version it rolled out (to find the hosts that run it).
+    version: Option<String>,
 }
 
 pub async fn rank(
@@ -175,6 +177,21 @@ pub async fn rank(
                 }
             }
 
+            // Partial rollouts: the hosts that logged the new version against the rest.
+            if let (Some(s), Some(v)) = (&c.service, &c.version) {
+                let to = (c.ts + Duration::minutes(30)).min(breach.recovered.max(c.ts + Duration::minutes(1)));
+                if let Some((new, rest, hosts, total)) = canary(ctx, s, v, c.ts, to).await? {
+                    let did = new - rest;
+                    let canary_effect = if did > 0.0 { did / (did + 0.005) } else { 0.0 };
+                    evidence.push(format!(
+                        "canary: {hosts} of {total} {s} hosts logged {v}; their errors {:.2}% vs {:.2}% on the rest → {canary_effect:.2}",
+                        new * 100.0,
+                        rest * 100.0
+                    ));
+                    effect = effect.max(canary_effect);
+                }
+            }
+
             // Recovery: undone, then the breach recovered within 10 minutes.
             let recovery_at = c.undone.iter().find(|u| {
                 let gap = breach.recovered - **u;
@@ -248,6 +265,35 @@ fn round2(v: f64) -> f64 {
 
 fn minutes_text(m: f64) -> String {
     if m.abs() >= 120.0 { format!("{:.1} h", m / 60.0) } else { format!("{m:.0} min") }
+}
+
+const CANARY_SQL: &str = include_str!("../../queries/canary_hosts.sql");
+
+/// Error ratios of the service's hosts that logged `version` in `[from, to)` and of the
+/// others, with the host counts; `None` unless both groups exist.
+async fn canary(
+    ctx: &SessionContext,
+    service: &str,
+    version: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<(f64, f64, usize, usize)>> {
+    let p = Params::window(Window::new(from, to)?, Some(service))
+        .with("version", datafusion::scalar::ScalarValue::Utf8(Some(version.to_string())));
+    let (mut new, mut rest) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
+    for b in params::run(ctx, CANARY_SQL, p).await? {
+        let (on, errors, lines) = (Column::of(&b, "on_new")?, Column::of(&b, "errors")?, Column::of(&b, "lines")?);
+        for i in 0..b.num_rows() {
+            let g = if on.i64(i)?.unwrap_or(0) > 0 { &mut new } else { &mut rest };
+            g.0 += errors.f64(i)?.unwrap_or(0.0);
+            g.1 += lines.f64(i)?.unwrap_or(0.0);
+            g.2 += 1;
+        }
+    }
+    if new.2 == 0 || rest.2 == 0 || new.1 == 0.0 || rest.1 == 0.0 {
+        return Ok(None);
+    }
+    Ok(Some((new.0 / new.1, rest.0 / rest.1, new.2, new.2 + rest.2)))
 }
 
 /// Error ratio over `[from, to)` of minutes with data.
@@ -341,7 +387,15 @@ async fn candidates(
             Some(k) => format!("{k}: {} → {}", old.as_deref().unwrap_or("∅"), new.as_deref().unwrap_or("∅")),
             None => "config change".into(),
         };
-        out.push(Candidate { kind: "change", id: id.clone(), service: service.clone(), ts: *ts, title, undone });
+        out.push(Candidate {
+            kind: "change",
+            id: id.clone(),
+            service: service.clone(),
+            ts: *ts,
+            title,
+            undone,
+            version: None,
+        });
     }
 
     // Deploys: spans that started in the window; undone by a rollback or a later deploy of the previous version.
@@ -391,7 +445,15 @@ async fn candidates(
             prev.as_deref().unwrap_or("?"),
             version.as_deref().unwrap_or("?")
         );
-        out.push(Candidate { kind: "deploy", id: id.clone(), service: service.clone(), ts: *started, title, undone });
+        out.push(Candidate {
+            kind: "deploy",
+            id: id.clone(),
+            service: service.clone(),
+            ts: *started,
+            title,
+            undone,
+            version: version.clone(),
+        });
     }
     out.sort_by(|a, b| (a.ts, &a.id).cmp(&(b.ts, &b.id)));
     Ok(out)
