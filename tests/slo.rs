@@ -18,12 +18,16 @@ async fn counters_with_resets_thresholds_and_openslo() {
     let ok = [1000, 1100, 1200, 1300, 1400, 50, 150, 250, 350, 450];
     let bad = [10, 11, 12, 13, 14, 2, 3, 4, 5, 6];
     let p99 = [0.1, 0.2, 0.5, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1];
-    let mut csv = String::from("ts,metric,service,code,value\n");
+    let mut csv = String::from("ts,metric,service,code,le,value\n");
     for m in 0..10 {
         let ts = format!("2026-11-19T14:{m:02}:30Z");
-        csv.push_str(&format!("{ts},http_requests_total,api,200,{}\n", ok[m]));
-        csv.push_str(&format!("{ts},http_requests_total,api,500,{}\n", bad[m]));
-        csv.push_str(&format!("{ts},latency_p99_seconds,api,,{}\n", p99[m]));
+        csv.push_str(&format!("{ts},http_requests_total,api,200,,{}\n", ok[m]));
+        csv.push_str(&format!("{ts},http_requests_total,api,500,,{}\n", bad[m]));
+        csv.push_str(&format!("{ts},latency_p99_seconds,api,,,{}\n", p99[m]));
+        // Cumulative histogram buckets: 90 of every 100 requests under 0.3 s.
+        let n = 100 * (m as u64 + 1);
+        csv.push_str(&format!("{ts},http_request_duration_seconds_bucket,api,,0.3,{}\n", n * 9 / 10));
+        csv.push_str(&format!("{ts},http_request_duration_seconds_bucket,api,,+Inf,{n}\n"));
     }
     sb.write("m.csv", csv.as_bytes());
     std::fs::write(
@@ -58,7 +62,9 @@ spec:
     let config = sb.config(
         "openslo = [\"slos.yaml\"]\n[[sources]]\nkind = \"metrics\"\nurl = \"sources/m.csv\"\n\
          [[slo]]\nname = \"api-errors\"\nservice = \"api\"\nobjective = 0.99\n\
-         sli = { kind = \"ratio\", bad = 'http_requests_total{service=\"api\",code=~\"5..\"}', total = 'http_requests_total{service=\"api\"}' }\n",
+         sli = { kind = \"ratio\", bad = 'http_requests_total{service=\"api\",code=~\"5..\"}', total = 'http_requests_total{service=\"api\"}' }\n\
+         [[slo]]\nname = \"api-fast\"\nservice = \"api\"\nobjective = 0.95\n\
+         sli = { kind = \"latency\", histogram = 'http_request_duration_seconds_bucket{service=\"api\"}', threshold = 0.3 }\n",
     );
     sb.ingest(&config).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
@@ -77,6 +83,9 @@ spec:
     // Threshold: 2 of 10 samples above 0.3 s.
     let latency = by_name("api-latency");
     assert_eq!((latency.bad_events, latency.total_events), (2.0, 10.0));
+    // Histogram: 100 requests a minute, 10 of them over 0.3 s; the first sample has no baseline.
+    let fast = by_name("api-fast");
+    assert_eq!((fast.bad_events, fast.total_events), (90.0, 900.0));
 }
 
 /// A canary: 2 of 8 hosts run the new version and fail 30% of their requests. The
