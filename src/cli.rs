@@ -193,8 +193,9 @@ pub enum MinLevel {
     Error,
 }
 
+/// Which SLOs over which window: shared by `slo` and `suspects`.
 #[derive(Debug, Args)]
-pub struct SloArgs {
+pub struct SloSelection {
     /// Start of the evaluated window [default: the first data in the warehouse]
     #[arg(long, value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
@@ -206,6 +207,12 @@ pub struct SloArgs {
     /// Only this SLO (by name)
     #[arg(long)]
     pub slo: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SloArgs {
+    #[command(flatten)]
+    pub selection: SloSelection,
 
     /// One row per SLO (error ratio, budget consumed, gaps, breaches) instead of per breach
     #[arg(long)]
@@ -217,17 +224,8 @@ pub struct SloArgs {
 
 #[derive(Debug, Args)]
 pub struct SuspectsArgs {
-    /// Start of the evaluated window [default: the first data in the warehouse]
-    #[arg(long, value_parser = parse_time)]
-    pub from: Option<DateTime<Utc>>,
-
-    /// End of the evaluated window, exclusive [default: after the last data]
-    #[arg(long, value_parser = parse_time)]
-    pub to: Option<DateTime<Utc>>,
-
-    /// Only breaches of this SLO (by name)
-    #[arg(long)]
-    pub slo: Option<String>,
+    #[command(flatten)]
+    pub selection: SloSelection,
 
     /// How far before a breach's onset to look for changes [default: the config's
     /// `[suspects] lookback`, else 6h]

@@ -270,20 +270,36 @@ pub async fn analysis_window(
     Window::new(from, to).map(Some)
 }
 
-async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
-    use crate::analyze::slo;
+/// What `slo` and `suspects` evaluate: the config, the selected SLOs, a session and the window.
+struct SloScope {
+    config: Config,
+    slos: Vec<crate::config::Slo>,
+    ctx: datafusion::prelude::SessionContext,
+    window: Window,
+}
+
+/// `None` when the warehouse has no data yet (said on stderr).
+async fn slo_scope(global: &GlobalArgs, sel: &crate::cli::SloSelection) -> Result<Option<SloScope>> {
     let config = load(global)?;
-    let slos: Vec<_> = config.slos.iter().filter(|s| args.slo.as_ref().is_none_or(|n| &s.name == n)).cloned().collect();
+    let slos: Vec<_> = config.slos.iter().filter(|s| sel.slo.as_ref().is_none_or(|n| &s.name == n)).cloned().collect();
     if slos.is_empty() {
-        return Err(Error::Usage(match &args.slo {
+        return Err(Error::Usage(match &sel.slo {
             Some(n) => format!("no SLO named `{n}` in the config"),
-            None => "the config defines no [[slo]]".into(),
+            None => "the config defines no [[slo]] (see docs/slo.md)".into(),
         }));
     }
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open(&warehouse).await?;
-    let Some(window) = analysis_window(&ctx, args.from, args.to).await? else {
+    let Some(window) = analysis_window(&ctx, sel.from, sel.to).await? else {
         eprintln!("The warehouse has no logs or metrics yet: nothing to evaluate.");
+        return Ok(None);
+    };
+    Ok(Some(SloScope { config, slos, ctx, window }))
+}
+
+async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
+    use crate::analyze::slo;
+    let Some(SloScope { slos, ctx, window, .. }) = slo_scope(global, &args.selection).await? else {
         return Ok(Outcome::Success);
     };
     let results = slo::evaluate(&ctx, &slos, window).await?;
@@ -359,15 +375,7 @@ async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
 
 async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Result<Outcome> {
     use crate::analyze::{slo, suspects};
-    let config = load(global)?;
-    let slos: Vec<_> = config.slos.iter().filter(|s| args.slo.as_ref().is_none_or(|n| &s.name == n)).cloned().collect();
-    if slos.is_empty() {
-        return Err(Error::Usage("no [[slo]] to find breaches of (see docs/slo.md)".into()));
-    }
-    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
-    let Some(window) = analysis_window(&ctx, args.from, args.to).await? else {
-        eprintln!("The warehouse has no logs or metrics yet: nothing to evaluate.");
+    let Some(SloScope { config, slos, ctx, window }) = slo_scope(global, &args.selection).await? else {
         return Ok(Outcome::Success);
     };
     let breaches: Vec<slo::Breach> =

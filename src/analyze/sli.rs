@@ -76,9 +76,7 @@ pub async fn evaluate(ctx: &SessionContext, slo: &Slo, window: Window) -> Result
             let sel = parse(h)?;
             let good = counter_increases(ctx, &sel.with("le", &format_le(*threshold)), window).await?;
             let total = counter_increases(ctx, &sel.with("le", "+Inf"), window).await?;
-            let bad: HashMap<i64, f64> =
-                total.iter().map(|(k, t)| (*k, (t - good.get(k).copied().unwrap_or(0.0)).max(0.0))).collect();
-            fill(&mut m, &bad, &total);
+            fill(&mut m, &bad_from_good(&good, &total), &total);
         }
         Sli::Latency { histogram: None, threshold } => {
             let bad = format!("latency_ms > {threshold}");
@@ -94,9 +92,7 @@ pub async fn evaluate(ctx: &SessionContext, slo: &Slo, window: Window) -> Result
             } else {
                 (gauge_means(ctx, &parse(good)?, window).await?, gauge_means(ctx, &parse(total)?, window).await?)
             };
-            let bad: HashMap<i64, f64> =
-                total.iter().map(|(k, t)| (*k, (t - good.get(k).copied().unwrap_or(0.0)).max(0.0))).collect();
-            fill(&mut m, &bad, &total);
+            fill(&mut m, &bad_from_good(&good, &total), &total);
         }
         Sli::Threshold { selector, op, value } => {
             let (bad, total) = threshold_counts(ctx, &parse(selector)?, op, *value, window).await?;
@@ -114,6 +110,11 @@ fn parse(s: &str) -> Result<Selector> {
 fn format_le(v: f64) -> String {
     let s = format!("{v}");
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// Per minute, `total − good` (never below zero: counters of two series can disagree).
+fn bad_from_good(good: &HashMap<i64, f64>, total: &HashMap<i64, f64>) -> HashMap<i64, f64> {
+    total.iter().map(|(k, t)| (*k, (t - good.get(k).copied().unwrap_or(0.0)).max(0.0))).collect()
 }
 
 fn fill(m: &mut Minutes, bad: &HashMap<i64, f64>, total: &HashMap<i64, f64>) {
