@@ -13,7 +13,10 @@ Examples:
   retrace sql \"SELECT service, count(*) FROM logs GROUP BY 1\"
   retrace sql -f queries/errors_per_minute.sql --format csv
   retrace timeline --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --service payments
+  retrace report                                 the most recent SLO breach: report.md, .html, .json
+  retrace report --breach checkout-availability@2026-11-19T14:09Z --format html --charts png
   retrace report --from 2026-11-19T13:30Z --to 2026-11-19T15:00Z --out reports/incident
+  retrace digest --week 2026-W47 --fail-on budget-exhausted
   retrace skew --from 2026-11-19T00:00Z --to 2026-11-20T00:00Z
 
 Object stores (s3://, gs://, az://, http(s)://): credentials and endpoints come from the
@@ -67,8 +70,14 @@ pub enum Command {
     Sql(SqlArgs),
     /// Print changes, deploys and error bursts in a window, in time order.
     Timeline(TimelineArgs),
-    /// Write a Markdown incident report for a window.
+    /// Write an incident report (Markdown draft, HTML with charts, JSON) for a breach or a window.
+    ///
+    /// With neither --breach nor --from/--to, reports the most recent SLO breach. Log text
+    /// is redacted (tokens, keys, passwords, emails, IP addresses) unless --no-redact.
     Report(ReportArgs),
+    /// Weekly reliability digest: SLO attainment, error budget, breaches, deploy frequency,
+    /// change failure rate and time to restore, per service, against the previous week.
+    Digest(DigestArgs),
     /// SLO breaches: burn rates per minute and multi-window alerts (docs/slo.md).
     ///
     /// Prints one row per breach (onset, detected, peak burn rate, recovery, end, budget
@@ -273,16 +282,116 @@ pub struct SkewArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    #[command(flatten)]
-    pub window: WindowArgs,
+    /// The breach to report on: its id as `retrace slo` prints it (`<slo>@<onset>`)
+    #[arg(long, value_name = "ID", conflicts_with_all = ["from", "to"])]
+    pub breach: Option<String>,
 
-    /// Directory to write `report.md` into
+    /// Start of a window to report on instead of a breach (same forms as `timeline --from`)
+    #[arg(long, value_parser = parse_time, requires = "to")]
+    pub from: Option<DateTime<Utc>>,
+
+    /// End of the window (exclusive)
+    #[arg(long, value_parser = parse_time, requires = "from")]
+    pub to: Option<DateTime<Utc>>,
+
+    /// Only events and breaches of this service
+    #[arg(long)]
+    pub service: Option<String>,
+
+    /// Formats to write, comma-separated: md, html, json
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "md,html,json")]
+    pub format: Vec<DocFormat>,
+
+    /// Directory to write `report.md`, `report.html`, `report.json` (and charts) into
     #[arg(long, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,
 
     /// Display time zone (IANA name) shown beside UTC [default: the config's display_timezone]
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
+
+    /// Also write every chart as an image file (`<out>/charts/<name>.png`)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub charts: Option<ChartFormat>,
+
+    /// Keep secrets and personal data in log text (redaction is on by default)
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+/// A document format for reports and digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocFormat {
+    Md,
+    Html,
+    Json,
+}
+
+impl DocFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            DocFormat::Md => "md",
+            DocFormat::Html => "html",
+            DocFormat::Json => "json",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChartFormat {
+    Png,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// ISO week in the display zone, e.g. `2026-W47` [default: the last complete week of data]
+    #[arg(long, value_parser = parse_iso_week, conflicts_with_all = ["from", "to"])]
+    pub week: Option<(i32, u32)>,
+
+    /// Start of a custom period instead of a week
+    #[arg(long, value_parser = parse_time, requires = "to")]
+    pub from: Option<DateTime<Utc>>,
+
+    /// End of the period (exclusive)
+    #[arg(long, value_parser = parse_time, requires = "from")]
+    pub to: Option<DateTime<Utc>>,
+
+    /// Formats to write, comma-separated: md, html, json
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "md,html,json")]
+    pub format: Vec<DocFormat>,
+
+    /// Directory to write `digest.md`, `digest.html`, `digest.json` into
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Display time zone (IANA name): weeks start on its Mondays [default: the config's]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Exit with status 1 when this happened in the period (for CI gates)
+    #[arg(long, value_enum, default_value_t = FailOn::None)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// An SLO has no error budget left over its period, as of the end of the week
+    BudgetExhausted,
+    /// Any SLO breach began in the week
+    Breach,
+    None,
+}
+
+/// Parses `2026-W47` (ISO 8601 week date, year and week).
+pub fn parse_iso_week(s: &str) -> Result<(i32, u32), String> {
+    let bad = || format!("`{s}` is not an ISO week; use YYYY-Www, e.g. 2026-W47");
+    let (year, week) = s.trim().split_once("-W").or_else(|| s.trim().split_once("-w")).ok_or_else(bad)?;
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    let week: u32 = week.parse().map_err(|_| bad())?;
+    if NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon).is_none() {
+        return Err(format!("`{s}`: {year} has no ISO week {week}"));
+    }
+    Ok((year, week))
 }
 
 /// Parses a command-line time. Naive forms are UTC: the command line has no source zone.
@@ -353,6 +462,15 @@ mod tests {
         }
         assert_eq!(parse_time("2026-11-19").unwrap().to_rfc3339(), "2026-11-19T00:00:00+00:00");
         assert!(parse_time("yesterday").unwrap_err().contains("not a time"));
+    }
+
+    #[test]
+    fn iso_weeks_parse_and_are_checked() {
+        assert_eq!(parse_iso_week("2026-W47").unwrap(), (2026, 47));
+        assert_eq!(parse_iso_week("2025-W53").unwrap_err(), "`2025-W53`: 2025 has no ISO week 53");
+        assert_eq!(parse_iso_week("2026-W53").unwrap(), (2026, 53));
+        assert_eq!(parse_iso_week("2026-W01").unwrap(), (2026, 1));
+        assert!(parse_iso_week("2026-47").unwrap_err().contains("not an ISO week"));
     }
 
     #[test]

@@ -30,12 +30,15 @@ use crate::warehouse::Warehouse;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Success,
+    /// A `--fail-on` gate tripped: the output was written, the exit status is 1.
+    GateFailed,
 }
 
 impl Outcome {
     pub fn exit_code(self) -> ExitCode {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
+            Outcome::GateFailed => ExitCode::from(1),
         }
     }
 }
@@ -83,6 +86,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Sql(args) => sql(global, &args).await,
         Command::Timeline(args) => timeline_cmd(global, &args).await,
         Command::Report(args) => report_cmd(global, &args).await,
+        Command::Digest(args) => crate::digest::command(global, &args).await,
         Command::Skew(args) => skew_cmd(global, &args).await,
         Command::Slo(args) => slo_cmd(global, &args).await,
         Command::Suspects(args) => suspects_cmd(global, &args).await,
@@ -348,6 +352,7 @@ async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
                 "bad_events",
                 "budget_consumed_pct",
                 "affected_services",
+                "breach_id",
             ],
             vec![
                 col(&|b| Some(b.slo.clone())),
@@ -361,6 +366,7 @@ async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outcome> {
                 col(&|b| Some(b.bad_events.to_string())),
                 col(&|b| Some(format!("{:.3}", b.budget_consumed_pct))),
                 col(&|b| Some(b.affected_services.join(","))),
+                col(&|b| Some(b.id.clone())),
             ],
         )
     };
@@ -571,21 +577,31 @@ pub fn events_batch(events: &[Event], tz: chrono_tz::Tz, source_root: Option<&st
 }
 
 async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result<Outcome> {
+    use report::select::{self, Selection};
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
-    let window = Window::new(args.window.from, args.window.to)?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open(&warehouse).await?;
+    let selection = match (&args.breach, args.from, args.to) {
+        (Some(id), _, _) => Selection::Breach(id.clone()),
+        (None, Some(from), Some(to)) => Selection::Window(Window::new(from, to)?),
+        _ => Selection::Latest,
+    };
+    let resolved = select::resolve(&ctx, &config, &selection).await?;
     let request = report::ReportRequest {
-        window,
-        service: args.window.service.clone(),
+        window: resolved.window,
+        service: args.service.clone(),
         display_timezone: tz,
         source_root: config.path.as_deref().and_then(source_root),
         config: Some(config.clone()),
+        focus: resolved.focus,
+        redact: !args.no_redact,
+        duplicates: warehouse.duplicates().await?,
     };
     let report = report::build(&ctx, &request).await?;
-    let path = write_report(&report, &args.out)?;
-    println!("{}", path.display());
+    for path in write_report(&report, &args.out, &args.format, args.charts)? {
+        println!("{}", path.display());
+    }
     Ok(Outcome::Success)
 }
 
@@ -595,9 +611,31 @@ pub fn source_root(config_path: &std::path::Path) -> Option<String> {
     Some(format!("file://{}/", dir.display()))
 }
 
-pub fn write_report(report: &report::Report, dir: &std::path::Path) -> Result<std::path::PathBuf> {
+/// Writes the report in each format (and the charts as images when asked) into `dir`;
+/// returns the paths written.
+pub fn write_report(
+    report: &report::Report,
+    dir: &std::path::Path,
+    formats: &[crate::cli::DocFormat],
+    charts: Option<crate::cli::ChartFormat>,
+) -> Result<Vec<std::path::PathBuf>> {
+    use crate::cli::DocFormat;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    let path = dir.join("report.md");
-    std::fs::write(&path, report::markdown::render(report)).map_err(|e| Error::io(path.display(), e))?;
-    Ok(path)
+    let mut written = Vec::new();
+    for format in formats {
+        let text = match format {
+            DocFormat::Md => report::markdown::render(report),
+            DocFormat::Html => report::html::render(report)?,
+            DocFormat::Json => report::json::render(report)?,
+        };
+        let path = dir.join(format!("report.{}", format.extension()));
+        std::fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
+        written.push(path);
+    }
+    if charts.is_some() {
+        let chart_dir = dir.join("charts");
+        std::fs::create_dir_all(&chart_dir).map_err(|e| Error::io(chart_dir.display(), e))?;
+        written.extend(report::charts::write_png(&report.charts, &chart_dir)?);
+    }
+    Ok(written)
 }

@@ -33,6 +33,8 @@ pub struct Config {
     pub storage: StorageOptions,
     /// Where suspects are looked for around a breach (`[suspects]`).
     pub suspects: crate::analyze::suspects::SuspectOptions,
+    /// What reports replace with placeholders (`[redaction]`, docs/redaction.md).
+    pub redaction: crate::report::redact::RedactionConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +225,7 @@ struct RawConfig {
     #[serde(default)]
     openslo: Vec<String>,
     suspects: Option<RawSuspects>,
+    redaction: Option<crate::report::redact::RedactionConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +311,7 @@ impl Config {
             clock_skew: BTreeMap::new(),
             storage: StorageOptions::default(),
             suspects: Default::default(),
+            redaction: Default::default(),
         }
     }
 
@@ -447,7 +451,21 @@ impl Config {
             }
         }
 
-        Ok(Config { path: None, warehouse, display_timezone, sources, services, slos, clock_skew, storage, suspects })
+        let redaction = raw.redaction.unwrap_or_default();
+        crate::report::redact::Redactor::new(&redaction)?;
+
+        Ok(Config {
+            path: None,
+            warehouse,
+            display_timezone,
+            sources,
+            services,
+            slos,
+            clock_skew,
+            storage,
+            suspects,
+            redaction,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use crate::analyze::Window;
 use crate::analyze::params::{self, Column, Params};
 use crate::analyze::timeline::{self, TimelineQuery};
 use crate::catalog;
-use crate::cli::{DemoArgs, GlobalArgs, OutputArgs, OutputFormat};
+use crate::cli::{DemoArgs, DocFormat, GlobalArgs, OutputArgs, OutputFormat};
 use crate::commands::{Outcome, check_failures, print_events, print_summary, source_root, write_report};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -78,17 +78,29 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let table = OutputArgs { format: OutputFormat::Table, output: None };
     print_events(&events, config.display_timezone, root.as_deref(), &table)?;
 
+    // The report is what `retrace report` with no selector writes: the latest breach.
+    let resolved = report::select::resolve(&ctx, &config, &report::select::Selection::Latest).await?;
     let request = report::ReportRequest {
-        window,
+        window: resolved.window,
         service: None,
         display_timezone: config.display_timezone,
         source_root: root,
         config: Some(config.clone()),
+        focus: resolved.focus,
+        redact: true,
+        duplicates: warehouse.duplicates().await?,
     };
     let report = report::build(&ctx, &request).await?;
     print_breaches(&report.breaches);
-    let path = write_report(&report, &args.out)?;
-    say(format!("Report written to {}", path.display()));
+    let formats = [DocFormat::Md, DocFormat::Html, DocFormat::Json];
+    let mut written = write_report(&report, &args.out, &formats, None)?;
+    // The digest of the incident's week, as CI would publish it.
+    let week = crate::digest::week_of(report.window.0, config.display_timezone)?;
+    let digest = crate::digest::build(&ctx, &config, week, config.display_timezone).await?;
+    written.extend(crate::digest::write(&digest, &args.out, &formats)?);
+    for path in &written {
+        say(format!("Wrote {}", path.display()));
+    }
     say(format!("Explore the tables: retrace sql --warehouse {} \"SELECT * FROM deploy_spans\"", config.warehouse));
     Ok(Outcome::Success)
 }

@@ -19,6 +19,56 @@ pub fn relative_source<'a>(object: &'a str, root: Option<&str>) -> &'a str {
     root.and_then(|r| object.strip_prefix(r)).map_or(object, |rel| rel.trim_start_matches('/'))
 }
 
+/// Text with terminal control removed: ANSI escape sequences (colours, cursor moves, OSC
+/// titles and hyperlinks) and other control characters are dropped; newlines and tabs
+/// stay for the caller to fold. Log text is data: it must not drive the reader's terminal.
+pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, PM, APC: up to BEL or ST (ESC \\).
+                Some(']' | 'P' | '^' | '_') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            // C1 CSI.
+            '\u{9b}' => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `1h 25m`, `4m 10s`, `45s`.
 pub fn duration(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);
@@ -44,5 +94,14 @@ mod tests {
         assert_eq!(duration(chrono::Duration::seconds(5100)), "1h 25m");
         assert_eq!(duration(chrono::Duration::seconds(250)), "4m 10s");
         assert_eq!(duration(chrono::Duration::seconds(45)), "45s");
+    }
+
+    #[test]
+    fn terminal_control_is_stripped() {
+        assert_eq!(clean("plain"), "plain");
+        assert_eq!(clean("\u{1b}[31;1mred\u{1b}[0m ok"), "red ok");
+        assert_eq!(clean("\u{1b}]0;title\u{7}x\u{1b}]8;;http://e\u{1b}\\link\u{1b}]8;;\u{1b}\\"), "xlink");
+        assert_eq!(clean("a\u{0}b\rc\u{9b}2Jd\n\te"), "abcd\n\te");
+        assert_eq!(clean("cut \u{1b}["), "cut ");
     }
 }

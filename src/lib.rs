@@ -39,6 +39,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod digest;
 pub mod display;
 pub mod error;
 pub mod ingest;

@@ -48,7 +48,10 @@ pub fn write(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, 
     let io = |e: std::io::Error| Error::io("output", e);
     match format {
         OutputFormat::Table => {
-            let table = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), batches)?;
+            let table = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(
+                schema.clone(),
+                &printable(batches)?,
+            )?;
             writeln!(out, "{table}").map_err(io)?;
         }
         OutputFormat::Csv => {
@@ -108,18 +111,47 @@ pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-/// A Markdown table cell: pipes escaped, line breaks folded, so any text keeps the table valid.
+/// A Markdown table cell: terminal escapes stripped, line breaks folded, and the
+/// characters Markdown would act on escaped (pipes end cells, backticks open code, `<`
+/// opens HTML, brackets make links), so any text keeps the table valid and inert.
 pub fn md_cell(s: &str) -> String {
+    let s = crate::display::clean(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '|' => out.push_str("\\|"),
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
+            '|' | '`' | '<' | '>' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Batches with every string cell passed through [`crate::display::clean`]: what a
+/// terminal table may show.
+fn printable(batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    use datafusion::arrow::array::{Array, AsArray, StringArray};
+    use datafusion::arrow::datatypes::DataType;
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let mut columns = Vec::with_capacity(b.num_columns());
+        for c in b.columns() {
+            if matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                let utf8 = datafusion::arrow::compute::cast(c, &DataType::Utf8)?;
+                let strings = utf8.as_string::<i32>();
+                let cleaned: StringArray = strings.iter().map(|v| v.map(crate::display::clean)).collect();
+                let cleaned = datafusion::arrow::compute::cast(&cleaned, c.data_type())?;
+                columns.push(cleaned);
+            } else {
+                columns.push(c.clone());
+            }
+        }
+        out.push(RecordBatch::try_new(b.schema(), columns)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -128,6 +160,7 @@ mod tests {
 
     #[test]
     fn markdown_cells_stay_inside_their_cell() {
-        assert_eq!(md_cell("a|b\nc\u{1b}[31m"), "a\\|b c[31m");
+        assert_eq!(md_cell("a|b\nc\u{1b}[31mred"), "a\\|b cred");
+        assert_eq!(md_cell("<script>`x`[l](u)"), "\\<script\\>\\`x\\`\\[l\\](u)");
     }
 }

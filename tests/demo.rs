@@ -121,8 +121,100 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
         );
     }
 
+    // The HTML and JSON renderings of the same report, and the week's digest.
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 5, "2 SLI + 2 burn-rate charts + errors by service");
+    assert!(html.contains("LIKELY change: CHG-1024"), "header verdict");
+    for external in ["src=\"http", "href=\"http", "url(http", "@import", "<script", "<link"] {
+        assert!(!html.contains(external), "external reference {external}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["schema"], "retrace.report/v1");
+    assert_eq!(json["focus"], "payments-availability@2026-11-19T14:09Z", "the latest breach (ties: by id)");
+    let response = &json["response"];
+    assert_eq!(
+        (
+            response["onset"].as_str(),
+            response["detected"].as_str(),
+            response["mitigated"].as_str(),
+            response["resolved"].as_str()
+        ),
+        (
+            Some("2026-11-19T14:09:00Z"),
+            Some("2026-11-19T14:13:00Z"),
+            Some("2026-11-19T14:41:00Z"),
+            Some("2026-11-19T14:42:00Z")
+        )
+    );
+    assert_eq!(
+        (response["time_to_detect_minutes"].as_i64(), response["time_to_mitigate_minutes"].as_i64()),
+        (Some(4), Some(32))
+    );
+    assert_eq!(json["impact"]["affected_services"], serde_json::json!(["checkout", "edge", "payments"]));
+    assert_eq!(json["breaches"][0]["suspects"][0]["id"], culprit);
+    assert_eq!(json["charts"]["minutes"], 180);
+    assert!(json["timeline"].as_array().unwrap().len() <= 60);
+    let digest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("digest.json")).unwrap()).unwrap();
+    assert_eq!(digest["schema"], "retrace.digest/v1");
+    assert_eq!(digest["period"]["label"], "2026-W47");
+    assert_eq!(digest["overall"]["breaches"], 2);
+    assert_eq!(digest["overall"]["deploys"], 21, "the sample has 21 deploys, all in this week");
+    assert_eq!(digest["breaches"][0]["top_suspect"], culprit);
+    assert_eq!(digest["breaches"][0]["time_to_restore_minutes"], 33);
+    assert_eq!(digest["overall"]["time_to_restore_median_minutes"], 33.0);
+    assert_eq!(digest["budget_exhausted"], false);
+
     // Deterministic: a second run over the (now unchanged) warehouse writes the same bytes.
+    let files = ["report.md", "report.html", "report.json", "digest.md", "digest.html", "digest.json"];
+    let first: Vec<String> = files.iter().map(|f| std::fs::read_to_string(out_dir.join(f)).unwrap()).collect();
     let again = run();
     assert!(again.status.success());
-    assert_eq!(std::fs::read_to_string(out_dir.join("report.md")).unwrap(), report);
+    for (f, before) in files.iter().zip(&first) {
+        assert_eq!(&std::fs::read_to_string(out_dir.join(f)).unwrap(), before, "{f} changed between runs");
+    }
+
+    // The committed examples in reports/demo are what the code produces now
+    // (regenerate with `bash reports/regenerate.sh`).
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/demo");
+    for (f, now) in files.iter().zip(&first) {
+        let old = std::fs::read_to_string(committed.join(f)).unwrap_or_default();
+        assert!(&old == now, "reports/demo/{f} is out of date: run `bash reports/regenerate.sh` and commit the result");
+    }
+
+    // `retrace report --breach` and `retrace digest` gates on the same warehouse.
+    let cmd = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_retrace"))
+            .args(["--config", &config.display().to_string(), "--warehouse", &warehouse.display().to_string()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let other = dir.path().join("other");
+    let by_id = cmd(&[
+        "report",
+        "--breach",
+        "checkout-availability@2026-11-19T14:09Z",
+        "--format",
+        "json",
+        "--out",
+        &other.display().to_string(),
+    ]);
+    assert!(by_id.status.success(), "{}", String::from_utf8_lossy(&by_id.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(other.join("report.json")).unwrap()).unwrap();
+    assert_eq!(j["breaches"][0]["breach"]["slo"], "checkout-availability", "the asked-for breach first");
+    let unknown = cmd(&["report", "--breach", "nope@2026-11-19T00:00Z", "--out", &other.display().to_string()]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("payments-availability@2026-11-19T14:09Z"),
+        "the error lists the known breaches: {}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let digest_dir = other.display().to_string();
+    let gate = |week: &str, fail_on: &str| {
+        cmd(&["digest", "--week", week, "--fail-on", fail_on, "--format", "json", "--out", &digest_dir]).status.code()
+    };
+    assert_eq!(gate("2026-W47", "breach"), Some(1));
+    assert_eq!(gate("2026-W47", "budget-exhausted"), Some(0));
+    assert_eq!(gate("2026-W46", "breach"), Some(0), "no data, no breach");
 }

@@ -3,6 +3,8 @@
 /// Fixtures, temp warehouses, ingest and query helpers shared by the modules below.
 mod common;
 
+/// The demo report and digest in headless Chromium (ignored by default; `.ci/run` runs it).
+mod browser;
 /// CLI runs end to end: exit statuses, stdout/stderr split, refused SQL, output formats.
 mod cli;
 /// Real loghub samples against their ground truth (ignored by default; `.ci/run` runs it).
@@ -19,6 +21,8 @@ mod idempotence;
 mod ingest;
 /// Malformed records land in `rejects` with line and reason; counts add up.
 mod rejects;
+/// Reports over hostile content: escaping, terminal codes, redaction; report selection.
+mod reports;
 /// S3 against a real S3-compatible server (s3s-fs) on 127.0.0.1 (ignored by default; `.ci/run` runs it).
 mod s3;
 /// `retrace skew` estimates per-host clock offsets with their evidence.

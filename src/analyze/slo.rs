@@ -91,6 +91,8 @@ impl Sums {
 /// A breach of one SLO.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Breach {
+    /// `<slo>@<onset, RFC 3339 to the minute>`: what `retrace report --breach` takes.
+    pub id: String,
     pub slo: String,
     pub service: String,
     /// First bad minute (burn rate > 1) of the run of bad minutes that led to the alert.
@@ -231,6 +233,7 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
         }
         let bad_events: f64 = (onset..run_end).map(|k| m.bad[k]).sum();
         breaches.push(Breach {
+            id: breach_id(&slo.name, m.time(onset)),
             slo: slo.name.clone(),
             service: slo.service.clone(),
             onset: m.time(onset),
@@ -279,6 +282,19 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
         budget_consumed_pct: round3(if period_budget > 0.0 { bad_events / period_budget * 100.0 } else { 0.0 }),
         breaches,
     }
+}
+
+/// A breach's id: the SLO and its onset minute, so it is stable across runs and readable.
+pub fn breach_id(slo: &str, onset: DateTime<Utc>) -> String {
+    format!("{slo}@{}", onset.format("%Y-%m-%dT%H:%MZ"))
+}
+
+/// Burn rate over the `w` minutes ending at each minute of `m` (`None`: no data in them).
+/// The series the report's burn-rate chart draws.
+pub fn burn_series(slo: &Slo, m: &Minutes, w: i64) -> Vec<Option<f64>> {
+    let budget = 1.0 - slo.objective;
+    let sums = Sums::new(m);
+    (0..m.len()).map(|i| sums.ratio(i, w.max(1) as usize).map(|r| r / budget)).collect()
 }
 
 fn round3(v: f64) -> f64 {

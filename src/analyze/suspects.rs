@@ -76,6 +76,8 @@ pub struct Suspect {
     pub recovery: f64,
     pub score: f64,
     pub verdict: Verdict,
+    /// When it was undone: the undo the breach recovered after, else the last undo.
+    pub undone_at: Option<DateTime<Utc>>,
     /// One line per piece of evidence, with its numbers.
     pub evidence: Vec<String>,
 }
@@ -91,16 +93,27 @@ pub struct BreachSuspects {
 
 /// A change or deploy that might be blamed.
 #[derive(Debug, Clone)]
-struct Candidate {
-    kind: &'static str,
-    id: String,
-    service: Option<String>,
-    ts: DateTime<Utc>,
-    title: String,
+pub struct Candidate {
+    /// `change` or `deploy`.
+    pub kind: &'static str,
+    pub id: String,
+    pub service: Option<String>,
+    pub ts: DateTime<Utc>,
+    pub title: String,
     /// When it was undone (revert, rollback, value restored), if it was.
-    undone: Vec<DateTime<Utc>>,
+    pub undone: Vec<DateTime<Utc>>,
     /// For a deploy: the version it rolled out (to find the hosts that run it).
-    version: Option<String>,
+    pub version: Option<String>,
+}
+
+/// Every change (reverts excluded) and deploy made in `window`, with the times each was
+/// undone up to `undo_until`: what the digest's change failure rate counts.
+pub async fn changes_and_deploys(
+    ctx: &SessionContext,
+    window: Window,
+    undo_until: DateTime<Utc>,
+) -> Result<Vec<Candidate>> {
+    candidates(ctx, window.from, window.to, undo_until).await
 }
 
 pub async fn rank(
@@ -232,6 +245,7 @@ pub async fn rank(
                 recovery,
                 score: round2(score),
                 verdict,
+                undone_at: recovery_at.or(c.undone.last()).copied(),
                 evidence,
             });
         }

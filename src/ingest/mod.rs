@@ -224,6 +224,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
             Ok(mut outcome) => match presence.resolve(warehouse, kind, &outcome.rows).await {
                 Ok((dropped, emptied)) => {
                     outcome.entry.rows -= dropped;
+                    outcome.entry.duplicates = dropped;
                     outcome.entry.files.retain(|f| !emptied.contains(f));
                     if dropped > 0 {
                         *summary.duplicates.entry(kind.table().to_string()).or_default() += dropped;
@@ -464,6 +465,7 @@ impl<'a> ObjectSink<'a> {
                 version: self.job.version.clone(),
                 rows: self.rows,
                 rejects: self.reject_counts.values().sum(),
+                duplicates: 0,
                 files: self.files.clone(),
             },
             rejects: std::mem::take(&mut self.reject_counts),

@@ -14,7 +14,7 @@ fn render_breaches(w: &mut String, report: &Report, tz: Tz) {
     if report.breaches.is_empty() {
         return;
     }
-    let _ = writeln!(w, "## SLO breaches and suspects\n");
+    let _ = writeln!(w, "## Suspect changes\n");
     for b in &report.breaches {
         let br = &b.breach;
         let _ = writeln!(w, "### {} ({})\n", md_text(&br.slo), md_text(&br.service));
@@ -69,6 +69,7 @@ pub fn render(report: &Report) -> String {
     let w = &mut out;
 
     let _ = writeln!(w, "# {}\n", md_text(&report.title));
+    let _ = writeln!(w, "**{}**\n", md_text(&report.headline));
     let _ = writeln!(
         w,
         "Window: **{} → {}** ({}), shown in UTC and {}.\n",
@@ -108,25 +109,7 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(w);
 
-    render_breaches(w, report, tz);
-
-    let _ = writeln!(w, "## Activity per service\n");
-    let _ = writeln!(w, "| service | log lines | warn | error | 5xx | first error (UTC) |");
-    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | --- |");
-    for a in &report.activity {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | {} |",
-            md_cell(a.service.as_deref().unwrap_or("(none)")),
-            a.lines,
-            a.warn_lines,
-            a.error_lines,
-            a.status_5xx,
-            a.first_error.map(utc).unwrap_or_default()
-        );
-    }
-    let _ = writeln!(w);
-
+    impact(w, report, tz);
     let _ = writeln!(w, "## Timeline\n");
     let _ = writeln!(
         w,
@@ -147,6 +130,33 @@ pub fn render(report: &Report) -> String {
             md_cell(e.service.as_deref().unwrap_or("")),
             md_cell(&event),
             md_code(&e.source.display(report.source_root.as_deref()))
+        );
+    }
+    if report.timeline_omitted > 0 {
+        let _ = writeln!(
+            w,
+            "\n{} smaller error bursts and signatures are left out; `retrace timeline` lists every row.",
+            report.timeline_omitted
+        );
+    }
+    let _ = writeln!(w);
+
+    render_breaches(w, report, tz);
+    signals(w, report, tz);
+
+    let _ = writeln!(w, "## Activity per service\n");
+    let _ = writeln!(w, "| service | log lines | warn | error | 5xx | first error (UTC) |");
+    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | --- |");
+    for a in &report.activity {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            md_cell(a.service.as_deref().unwrap_or("(none)")),
+            a.lines,
+            a.warn_lines,
+            a.error_lines,
+            a.status_5xx,
+            a.first_error.map(utc).unwrap_or_default()
         );
     }
     let _ = writeln!(w);
@@ -180,11 +190,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(w, "| deploy | service | version | started (UTC) | ended (UTC) | outcome | rollout |");
         let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- | ---: |");
         for d in &report.deploys {
-            let version = match (&d.previous_version, &d.version) {
-                (Some(p), Some(v)) => format!("{p} → {v}"),
-                (None, Some(v)) => v.clone(),
-                _ => String::new(),
-            };
+            let version = d.version_text();
             let _ = writeln!(
                 w,
                 "| {} | {} | {} | {} | {} | {} | {} |",
@@ -200,14 +206,139 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(w);
     }
 
+    data_quality(w, report);
+
+    let _ = writeln!(w, "## Action items\n");
+    let _ = writeln!(w, "| action | owner | due | tracking |");
+    let _ = writeln!(w, "| --- | --- | --- | --- |");
+    let _ = writeln!(w, "| _prevent: …_ | | | |");
+    let _ = writeln!(w, "| _detect sooner: …_ | | | |");
+    let _ = writeln!(w, "| _mitigate faster: …_ | | | |");
+    out
+}
+
+/// Impact, and detection and response, for the incident's breaches.
+fn impact(w: &mut String, report: &Report, tz: Tz) {
+    let (Some(i), Some(r)) = (&report.impact, &report.response) else { return };
+    let _ = writeln!(w, "## Impact\n");
+    let _ = writeln!(w, "- SLOs breached: {}.", md_text(&i.slos.join(", ")));
+    let _ = writeln!(
+        w,
+        "- Duration: {} ({} → {}), {:.0} bad events.",
+        duration(chrono::Duration::minutes(i.duration_minutes)),
+        utc(i.started),
+        utc(i.recovered),
+        i.bad_events
+    );
+    let _ = writeln!(w, "- Error budget burned: {:.1}% of the period's budget (the worst SLO).", i.budget_burned_pct);
+    let _ = writeln!(w, "- Affected services: {}.\n", md_text(&i.affected_services.join(", ")));
+
+    let _ = writeln!(w, "## Detection and response\n");
+    let _ = writeln!(w, "| step | UTC | {} | after onset | what |", md_cell(tz.name()));
+    let _ = writeln!(w, "| --- | --- | --- | ---: | --- |");
+    let mut row = |step: &str, t: chrono::DateTime<chrono::Utc>, what: &str| {
+        let _ =
+            writeln!(w, "| {step} | {} | {} | {} | {} |", utc(t), local(t, tz), duration(t - r.onset), md_cell(what));
+    };
+    row("onset", r.onset, "first minute burning the error budget faster than it accrues");
+    row("detected", r.detected, &format!("{} burn-rate alert fires", r.detected_by));
+    if let (Some(m), Some(by)) = (r.mitigated, &r.mitigated_by) {
+        row("mitigated", m, by);
+    }
+    row("resolved", r.resolved, "error ratio back within budget for 10 minutes");
+    if let Some(c) = r.alerts_cleared {
+        row("alerts cleared", c, "every burn-rate alert pair quiet");
+    }
+    let _ = writeln!(w);
+    let ttm = r
+        .time_to_mitigate_minutes
+        .map(|m| duration(chrono::Duration::minutes(m)))
+        .unwrap_or_else(|| "not recorded (no undo of a suspect)".into());
+    let _ = writeln!(
+        w,
+        "Time to detect **{}**, to mitigate **{}**, to resolve **{}**.\n",
+        duration(chrono::Duration::minutes(r.time_to_detect_minutes)),
+        ttm,
+        duration(chrono::Duration::minutes(r.time_to_resolve_minutes))
+    );
+}
+
+/// New error signatures, error bursts and automation loops, largest first per kind.
+fn signals(w: &mut String, report: &Report, tz: Tz) {
+    let _ = writeln!(w, "## Contributing signals\n");
+    if report.signals.is_empty() {
+        let _ = writeln!(w, "No new error signatures, error bursts or automation loops in the window.\n");
+        return;
+    }
+    let _ = writeln!(w, "| time (UTC) | {} | kind | service | signal | lines |", md_cell(tz.name()));
+    let _ = writeln!(w, "| --- | --- | --- | --- | --- | ---: |");
+    for e in &report.signals {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            utc(e.ts),
+            local(e.ts, tz),
+            e.kind.label(),
+            md_cell(e.service.as_deref().unwrap_or("")),
+            md_cell(&e.headline()),
+            e.count
+        );
+    }
+    let _ = writeln!(w);
+}
+
+/// Gaps, rejects, clock skew and duplicates: what the reader cannot fully trust.
+fn data_quality(w: &mut String, report: &Report) {
+    let q = &report.data_quality;
     let _ = writeln!(w, "## Data quality\n");
-    if report.rejects.is_empty() {
+    if q.gaps.is_empty() {
+        let _ = writeln!(w, "- No SLI went 5 minutes or more without data in the window.");
+    } else {
+        for g in &q.gaps {
+            let _ = writeln!(
+                w,
+                "- No data for {} from {} to {} ({}): those minutes count neither good nor bad.",
+                md_text(&g.slo),
+                utc(g.from),
+                utc(g.to),
+                duration(g.to - g.from)
+            );
+        }
+    }
+    if q.duplicates.is_empty() {
+        let _ = writeln!(w, "- No duplicate records were dropped at ingest.");
+    } else {
+        let list: Vec<String> = q.duplicates.iter().map(|d| format!("{} {}", d.records, md_text(&d.table))).collect();
+        let _ = writeln!(w, "- Dropped at ingest as exact duplicates: {}.", list.join(", "));
+    }
+    if q.skew.is_empty() {
+        let _ = writeln!(w, "- No clock-skew evidence (deploy starts, trace pairs) in the window.");
+    }
+    let _ = writeln!(w);
+    if !q.skew.is_empty() {
+        let _ = writeln!(w, "Clock skew evidence (positive: the host's clock runs ahead):\n");
+        let _ = writeln!(w, "| host | evidence | against | pairs | median offset |");
+        let _ = writeln!(w, "| --- | --- | --- | ---: | ---: |");
+        for s in &q.skew {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {:+.0} ms |",
+                md_cell(&s.host),
+                md_cell(&s.evidence),
+                md_cell(&s.reference),
+                s.pairs,
+                s.median_offset_ms
+            );
+        }
+        let _ = writeln!(w);
+    }
+    if q.rejects.is_empty() {
         let _ = writeln!(w, "No records were rejected at ingest.\n");
     } else {
         let _ = writeln!(w, "Records that could not be ingested (whole warehouse, not only this window):\n");
         let _ = writeln!(w, "| table | reason | records | objects | example |");
         let _ = writeln!(w, "| --- | --- | ---: | ---: | --- |");
-        for r in &report.rejects {
+        for r in &q.rejects {
             let _ = writeln!(
                 w,
                 "| {} | {} | {} | {} | {} |",
@@ -220,14 +351,11 @@ pub fn render(report: &Report) -> String {
         }
         let _ = writeln!(w);
     }
-
-    let _ = writeln!(w, "## Action items\n");
-    let _ = writeln!(w, "- [ ] _owner_ — _action_ — _due date_");
-    out
 }
 
 /// Text outside tables: neutralize characters Markdown would interpret.
 fn md_text(s: &str) -> String {
+    let s = crate::display::clean(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {
@@ -240,7 +368,16 @@ fn md_text(s: &str) -> String {
     out
 }
 
-/// Text inside a code span: backticks cannot be escaped there, so they are replaced.
+/// Text inside a code span in a table: backslash escapes are literal there, so backticks
+/// are replaced and only pipes (which end a cell even inside code) are escaped.
 fn md_code(s: &str) -> String {
-    md_cell(s).replace('`', "'")
+    crate::display::clean(s)
+        .chars()
+        .map(|c| match c {
+            '`' => "'".to_string(),
+            '|' => "\\|".to_string(),
+            '\n' | '\r' | '\t' => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }

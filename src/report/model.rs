@@ -7,7 +7,9 @@ use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+use super::redact::Redactor;
 use crate::analyze::params::{self, Column, Params, Window};
+use crate::analyze::slo::Breach;
 use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
 use crate::error::Result;
 
@@ -15,6 +17,7 @@ const ACTIVITY_SQL: &str = include_str!("../../queries/service_activity.sql");
 const SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
 const REJECTS_SQL: &str = include_str!("../../queries/rejects_summary.sql");
 const PEAKS_SQL: &str = include_str!("../../queries/error_peak_minutes.sql");
+const ERRORS_SQL: &str = include_str!("../../queries/log_errors_per_minute.sql");
 
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
@@ -25,7 +28,22 @@ pub struct ReportRequest {
     pub source_root: Option<String>,
     /// SLOs and the service graph, for breaches and suspects (none: the report has neither).
     pub config: Option<crate::config::Config>,
+    /// The breach the report was asked for (`--breach`, or the latest): only breaches that
+    /// overlap it are reported. `None`: every breach that began in the window.
+    pub focus: Option<Breach>,
+    /// Replace secrets and personal data with placeholders (on unless `--no-redact`).
+    pub redact: bool,
+    /// Records dropped as duplicates at ingest, per table (from the warehouse manifest).
+    pub duplicates: std::collections::BTreeMap<String, u64>,
 }
+
+/// How many timeline rows a report shows: a reader scans dozens of rows, not thousands.
+/// Changes, deploys, loops and breaches always show; error bursts and new signatures fill
+/// the rest, largest first.
+pub const TIMELINE_ROWS: usize = 60;
+
+/// How many contributing signals of each kind are listed.
+pub const SIGNALS_PER_KIND: usize = 10;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -33,16 +51,146 @@ pub struct Report {
     pub window: (DateTime<Utc>, DateTime<Utc>),
     pub service: Option<String>,
     pub display_timezone: String,
+    /// The breach id the report is about (`None`: a window report).
+    pub focus: Option<String>,
+    /// One line for the header: the verdict on the worst breach, or why there is none.
+    pub headline: String,
+    pub impact: Option<Impact>,
+    pub response: Option<Response>,
+    /// SLO breaches in the window (or overlapping the focus), each with its ranked suspects (top 5).
+    pub breaches: Vec<crate::analyze::suspects::BreachSuspects>,
     pub activity: Vec<ServiceActivity>,
     /// Per service, the minute with the most error lines; the three busiest services.
     pub error_peaks: Vec<ErrorPeak>,
+    /// At most [`TIMELINE_ROWS`] rows, oldest first.
     pub timeline: Vec<Event>,
+    /// Timeline rows left out (smallest error bursts and signatures): `retrace timeline` has them.
+    pub timeline_omitted: usize,
+    /// New error signatures, error bursts and automation loops, largest first per kind.
+    pub signals: Vec<Event>,
     pub deploys: Vec<DeploySpan>,
-    pub rejects: Vec<RejectGroup>,
-    /// SLO breaches that began in the window, each with its ranked suspects (top 5).
-    pub breaches: Vec<crate::analyze::suspects::BreachSuspects>,
+    pub data_quality: DataQuality,
+    pub charts: Charts,
+    /// Distinct values replaced by placeholders.
+    pub redacted_values: usize,
     #[serde(skip)]
     pub source_root: Option<String>,
+}
+
+/// What the incident cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct Impact {
+    pub slos: Vec<String>,
+    pub started: DateTime<Utc>,
+    pub recovered: DateTime<Utc>,
+    pub duration_minutes: i64,
+    pub bad_events: f64,
+    /// The largest share of an SLO's period budget one breach burned, in percent.
+    pub budget_burned_pct: f64,
+    pub affected_services: Vec<String>,
+}
+
+/// Detection and response, from the earliest breach of the incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct Response {
+    pub onset: DateTime<Utc>,
+    pub detected: DateTime<Utc>,
+    pub detected_by: String,
+    /// When the top suspect was undone (a revert, a rollback), if it is likely or possible
+    /// and was undone.
+    pub mitigated: Option<DateTime<Utc>>,
+    pub mitigated_by: Option<String>,
+    /// The SLI back within budget (10 minutes burning at most 1).
+    pub resolved: DateTime<Utc>,
+    /// Every burn-rate alert cleared (`None`: still firing at the window's end).
+    pub alerts_cleared: Option<DateTime<Utc>>,
+    pub time_to_detect_minutes: i64,
+    pub time_to_mitigate_minutes: Option<i64>,
+    pub time_to_resolve_minutes: i64,
+}
+
+/// What the reader cannot fully trust.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DataQuality {
+    /// Runs of 5+ minutes with no SLI data, per SLO, inside the window.
+    pub gaps: Vec<Gap>,
+    /// Rejected records (whole warehouse).
+    pub rejects: Vec<RejectGroup>,
+    /// Clock-skew evidence per host in the window (docs/formats.md, clock skew).
+    pub skew: Vec<SkewRow>,
+    /// Records dropped at ingest as duplicates, per table (whole warehouse).
+    pub duplicates: Vec<DuplicateCount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub slo: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkewRow {
+    pub host: String,
+    pub evidence: String,
+    pub reference: String,
+    pub pairs: u64,
+    pub median_offset_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateCount {
+    pub table: String,
+    pub records: u64,
+}
+
+/// The numbers the charts draw, per minute from `start`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Charts {
+    pub start: Option<DateTime<Utc>>,
+    pub minutes: usize,
+    pub slis: Vec<SliSeries>,
+    /// Error log lines per minute, per service.
+    pub services: Vec<ServiceSeries>,
+    /// Changes and deploys to mark on the time axis.
+    pub markers: Vec<Marker>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SliSeries {
+    pub slo: String,
+    pub service: String,
+    pub objective: f64,
+    /// Bad events as a share of all events, in percent (`None`: no data that minute).
+    pub error_pct: Vec<Option<f64>>,
+    /// The fast alert pair's windows (long, short), with the factor both must exceed.
+    pub burn: Vec<BurnSeries>,
+    pub alert_factor: f64,
+    /// Breaches of this SLO: onset → recovered.
+    pub breaches: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BurnSeries {
+    pub window: String,
+    pub values: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSeries {
+    pub service: String,
+    pub error_lines: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Marker {
+    pub ts: DateTime<Utc>,
+    /// `change` or `deploy`.
+    pub kind: String,
+    pub id: String,
+    pub service: Option<String>,
+    /// The top suspect of a breach (drawn emphasised).
+    pub suspect: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +233,17 @@ pub struct RejectGroup {
     pub example: String,
 }
 
+impl DeploySpan {
+    /// `v2.14.0 → v2.15.0`, or the version alone.
+    pub fn version_text(&self) -> String {
+        match (&self.previous_version, &self.version) {
+            (Some(p), Some(v)) => format!("{p} → {v}"),
+            (None, Some(v)) => v.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
 impl Report {
     pub fn changes(&self) -> impl Iterator<Item = &Event> {
         self.timeline.iter().filter(|e| e.kind == EventKind::Change)
@@ -98,17 +257,240 @@ impl Report {
 
 pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> {
     let window = req.window;
+    let slos = req.config.as_ref().map(|c| c.slos.clone()).unwrap_or_default();
     let query = TimelineQuery {
         window,
         service: req.service.clone(),
         bucket: chrono::Duration::minutes(5),
         include_warn: false,
-        slos: req.config.as_ref().map(|c| c.slos.clone()).unwrap_or_default(),
+        slos: slos.clone(),
     };
-    let timeline = timeline::build(ctx, &query).await?;
+    let mut events = timeline::build(ctx, &query).await?;
+    if let Some(focus) = &req.focus {
+        events.retain(|e| e.kind != EventKind::Breach || overlaps_event(e, focus));
+    }
 
+    let activity = activity(ctx, req).await?;
+    let error_peaks = error_peaks(ctx, req).await?;
+    let deploys = deploys(ctx, req).await?;
+
+    // Breaches, their suspects and the SLI series, from one evaluation per SLO.
+    let mut results = Vec::new();
+    let mut breaches = Vec::new();
+    if let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) {
+        use crate::analyze::{slo, suspects};
+        results = slo::evaluate(ctx, &config.slos, window).await?;
+        let found: Vec<slo::Breach> = results
+            .iter()
+            .flat_map(|r| r.breaches.iter().cloned())
+            .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
+            .filter(|b| req.focus.as_ref().is_none_or(|f| overlaps(b, f)))
+            .collect();
+        breaches = suspects::rank(ctx, config, &found, config.suspects).await?;
+        for b in &mut breaches {
+            b.suspects.truncate(5);
+        }
+        // The breach the reader asked about first, then by onset.
+        breaches.sort_by(|a, b| {
+            let focused =
+                |x: &crate::analyze::suspects::BreachSuspects| req.focus.as_ref().is_none_or(|f| f.id != x.breach.id);
+            (focused(a), a.breach.onset, &a.breach.id).cmp(&(focused(b), b.breach.onset, &b.breach.id))
+        });
+    }
+
+    let charts = charts(ctx, req, &results, &breaches, &events).await?;
+    let data_quality = data_quality(ctx, req, &results).await?;
+    // Sources as readers see them (relative to the config's folder): every renderer and
+    // the JSON show the same, machine-independent references.
+    for e in &mut events {
+        e.source.object = crate::display::relative_source(&e.source.object, req.source_root.as_deref()).to_string();
+    }
+    let (timeline, timeline_omitted) = trim_timeline(events.clone());
+    let signals = signals(&events);
+
+    let title = match (&req.focus, &req.service) {
+        (Some(f), _) => format!("Incident report: {} ({})", f.slo, f.onset.format("%Y-%m-%d %H:%MZ")),
+        (None, Some(s)) => format!("Incident window report: {s}"),
+        (None, None) => "Incident window report".to_string(),
+    };
+    let mut report = Report {
+        title,
+        window: (window.from, window.to),
+        service: req.service.clone(),
+        display_timezone: req.display_timezone.name().to_string(),
+        focus: req.focus.as_ref().map(|f| f.id.clone()),
+        headline: headline(&breaches),
+        impact: impact(&breaches),
+        response: response(&breaches),
+        breaches,
+        activity,
+        error_peaks,
+        timeline,
+        timeline_omitted,
+        signals,
+        deploys,
+        data_quality,
+        charts,
+        redacted_values: 0,
+        source_root: req.source_root.clone(),
+    };
+    if req.redact {
+        let config = req.config.as_ref().map(|c| c.redaction.clone()).unwrap_or_default();
+        let mut redactor = Redactor::new(&config)
+            .map_err(|message| crate::error::Error::Config { path: "[redaction]".into(), message })?;
+        report.redact(&mut redactor);
+        report.redacted_values = redactor.replaced();
+    }
+    Ok(report)
+}
+
+impl Report {
+    /// Replaces secrets in every free-text field (log messages, titles, details, evidence,
+    /// reject examples). Ids, services and times are left alone: they are how rows are found.
+    pub fn redact(&mut self, r: &mut Redactor) {
+        let event = |e: &mut Event, r: &mut Redactor| {
+            r.redact_in_place(&mut e.title);
+            if let Some(d) = e.detail.as_mut() {
+                r.redact_in_place(d);
+            }
+        };
+        // Timeline order first, so placeholders are numbered as a reader meets them.
+        for e in &mut self.timeline {
+            event(e, r);
+        }
+        for e in &mut self.signals {
+            event(e, r);
+        }
+        for b in &mut self.breaches {
+            for s in &mut b.suspects {
+                r.redact_in_place(&mut s.title);
+                for line in &mut s.evidence {
+                    r.redact_in_place(line);
+                }
+            }
+        }
+        for rej in &mut self.data_quality.rejects {
+            r.redact_in_place(&mut rej.example);
+        }
+    }
+}
+
+fn overlaps(b: &Breach, focus: &Breach) -> bool {
+    b.onset <= focus.recovered && b.recovered >= focus.onset
+}
+
+fn overlaps_event(e: &Event, focus: &Breach) -> bool {
+    e.ts <= focus.recovered && e.end.unwrap_or(e.ts) >= focus.onset
+}
+
+fn headline(breaches: &[crate::analyze::suspects::BreachSuspects]) -> String {
+    let Some(first) = breaches.first() else {
+        return "No SLO breach in this window: changes are listed, not ranked.".to_string();
+    };
+    match first.suspects.first() {
+        Some(s) if s.verdict != crate::analyze::suspects::Verdict::Unlikely => format!(
+            "{} {}: {} {} ({})",
+            s.verdict.label().to_uppercase(),
+            if s.kind == "deploy" { "deploy" } else { "change" },
+            s.id,
+            s.title,
+            s.service.as_deref().unwrap_or("no service")
+        ),
+        _ => format!("{} breached; no change or deploy explains it", first.breach.slo),
+    }
+}
+
+fn impact(breaches: &[crate::analyze::suspects::BreachSuspects]) -> Option<Impact> {
+    let first = breaches.iter().map(|b| &b.breach).min_by_key(|b| b.onset)?;
+    let started = first.onset;
+    let recovered = breaches.iter().map(|b| b.breach.recovered).max().unwrap_or(started);
+    let mut slos: Vec<String> = breaches.iter().map(|b| b.breach.slo.clone()).collect();
+    slos.dedup();
+    let mut affected: Vec<String> = Vec::new();
+    for b in breaches {
+        for s in &b.breach.affected_services {
+            if !affected.contains(s) {
+                affected.push(s.clone());
+            }
+        }
+    }
+    affected.sort();
+    Some(Impact {
+        slos,
+        started,
+        recovered,
+        duration_minutes: (recovered - started).num_minutes(),
+        bad_events: breaches.iter().map(|b| b.breach.bad_events).sum(),
+        budget_burned_pct: breaches.iter().map(|b| b.breach.budget_consumed_pct).fold(0.0, f64::max),
+        affected_services: affected,
+    })
+}
+
+fn response(breaches: &[crate::analyze::suspects::BreachSuspects]) -> Option<Response> {
+    use crate::analyze::suspects::Verdict;
+    let onset = breaches.iter().map(|b| b.breach.onset).min()?;
+    let first_detected = breaches.iter().min_by_key(|b| (b.breach.detected, b.breach.id.clone()))?;
+    let resolved = breaches.iter().map(|b| b.breach.recovered).max().unwrap_or(onset);
+    let alerts_cleared = breaches
+        .iter()
+        .map(|b| b.breach.end)
+        .try_fold(None, |acc: Option<DateTime<Utc>>, e| e.map(|e| Some(acc.map_or(e, |a| a.max(e)))));
+    // Mitigation: the first undo of a likely or possible top suspect after the onset.
+    let mitigation = breaches
+        .iter()
+        .filter_map(|b| b.suspects.first())
+        .filter(|s| s.verdict != Verdict::Unlikely)
+        .filter_map(|s| s.undone_at.filter(|u| *u >= onset).map(|u| (u, s.id.clone())))
+        .min();
+    Some(Response {
+        onset,
+        detected: first_detected.breach.detected,
+        detected_by: first_detected.breach.detected_by.clone(),
+        mitigated: mitigation.as_ref().map(|m| m.0),
+        mitigated_by: mitigation.as_ref().map(|m| format!("{} undone", m.1)),
+        resolved,
+        alerts_cleared: alerts_cleared.flatten(),
+        time_to_detect_minutes: (first_detected.breach.detected - onset).num_minutes(),
+        time_to_mitigate_minutes: mitigation.map(|m| (m.0 - onset).num_minutes()),
+        time_to_resolve_minutes: (resolved - onset).num_minutes(),
+    })
+}
+
+/// Keeps every change, deploy, loop and breach, then the largest bursts and signatures up
+/// to [`TIMELINE_ROWS`]; returns the rows kept (oldest first) and how many were left out.
+fn trim_timeline(events: Vec<Event>) -> (Vec<Event>, usize) {
+    if events.len() <= TIMELINE_ROWS {
+        return (events, 0);
+    }
+    let total = events.len();
+    type Numbered = Vec<(usize, Event)>;
+    let (mut keep, mut rest): (Numbered, Numbered) = events
+        .into_iter()
+        .enumerate()
+        .partition(|(_, e)| !matches!(e.kind, EventKind::LogErrors | EventKind::NewSignature));
+    rest.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
+    let room = TIMELINE_ROWS.saturating_sub(keep.len());
+    keep.extend(rest.into_iter().take(room));
+    keep.sort_by_key(|(i, _)| *i);
+    let kept: Vec<Event> = keep.into_iter().map(|(_, e)| e).collect();
+    let omitted = total - kept.len();
+    (kept, omitted)
+}
+
+fn signals(events: &[Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for kind in [EventKind::NewSignature, EventKind::LogErrors, EventKind::Loop] {
+        let mut of_kind: Vec<&Event> = events.iter().filter(|e| e.kind == kind).collect();
+        // Stable: largest first, then oldest.
+        of_kind.sort_by(|a, b| b.count.cmp(&a.count).then(a.ts.cmp(&b.ts)));
+        out.extend(of_kind.into_iter().take(SIGNALS_PER_KIND).cloned());
+    }
+    out
+}
+
+async fn activity(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<ServiceActivity>> {
     let mut activity = Vec::new();
-    for b in params::run(ctx, ACTIVITY_SQL, Params::window(window, req.service.as_deref())).await? {
+    for b in params::run(ctx, ACTIVITY_SQL, Params::window(req.window, req.service.as_deref())).await? {
         let c = |n| Column::of(&b, n);
         let (service, lines, warn, error, s5xx, first) =
             (c("service")?, c("lines")?, c("warn_lines")?, c("error_lines")?, c("status_5xx")?, c("first_error")?);
@@ -123,9 +505,12 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
             });
         }
     }
+    Ok(activity)
+}
 
+async fn error_peaks(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<ErrorPeak>> {
     let mut error_peaks = Vec::new();
-    for b in params::run(ctx, PEAKS_SQL, Params::window(window, req.service.as_deref())).await? {
+    for b in params::run(ctx, PEAKS_SQL, Params::window(req.window, req.service.as_deref())).await? {
         let (minute, service, lines) =
             (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
         for i in 0..b.num_rows() {
@@ -136,9 +521,12 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
             });
         }
     }
+    Ok(error_peaks)
+}
 
+async fn deploys(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<DeploySpan>> {
     let mut deploys = Vec::new();
-    for b in params::run(ctx, SPANS_SQL, Params::window(window, req.service.as_deref())).await? {
+    for b in params::run(ctx, SPANS_SQL, Params::window(req.window, req.service.as_deref())).await? {
         let c = |n| Column::of(&b, n);
         let (id, service, version, prev, env, started, ended, status, pct, events) = (
             c("deploy_id")?,
@@ -167,7 +555,14 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
             });
         }
     }
+    Ok(deploys)
+}
 
+async fn data_quality(
+    ctx: &SessionContext,
+    req: &ReportRequest,
+    results: &[crate::analyze::slo::SloResult],
+) -> Result<DataQuality> {
     let mut rejects = Vec::new();
     for b in params::run(ctx, REJECTS_SQL, Params::default()).await? {
         let c = |n| Column::of(&b, n);
@@ -192,37 +587,119 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
             });
         }
     }
+    let gaps = results
+        .iter()
+        .flat_map(|r| r.gaps.iter().map(|(from, to)| Gap { slo: r.slo.clone(), from: *from, to: *to }))
+        .collect();
+    let mut skew: Vec<SkewRow> = crate::analyze::skew::estimate(ctx, req.window)
+        .await?
+        .into_iter()
+        .map(|e| SkewRow {
+            host: e.host,
+            evidence: e.evidence,
+            reference: e.reference,
+            pairs: e.pairs,
+            median_offset_ms: e.median_offset_ms,
+        })
+        .collect();
+    skew.sort_by(|a, b| (&a.host, &a.evidence, &a.reference).cmp(&(&b.host, &b.evidence, &b.reference)));
+    let duplicates = req
+        .duplicates
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(table, n)| DuplicateCount { table: table.clone(), records: *n })
+        .collect();
+    Ok(DataQuality { gaps, rejects, skew, duplicates })
+}
 
-    let title = match &req.service {
-        Some(s) => format!("Incident window report: {s}"),
-        None => "Incident window report".to_string(),
-    };
-    let mut breaches = Vec::new();
-    if let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) {
-        use crate::analyze::{slo, suspects};
-        let found: Vec<slo::Breach> = slo::evaluate(ctx, &config.slos, window)
-            .await?
-            .into_iter()
-            .flat_map(|r| r.breaches)
-            .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
-            .collect();
-        breaches = suspects::rank(ctx, config, &found, config.suspects).await?;
-        for b in &mut breaches {
-            b.suspects.truncate(5);
+/// Rounds chart values so the JSON is compact and stable.
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+async fn charts(
+    ctx: &SessionContext,
+    req: &ReportRequest,
+    results: &[crate::analyze::slo::SloResult],
+    breaches: &[crate::analyze::suspects::BreachSuspects],
+    events: &[Event],
+) -> Result<Charts> {
+    use crate::analyze::{sli, slo};
+    let window = req.window;
+    let frame = sli::Minutes::new(window.from, window.to);
+    let n = frame.len();
+    let mut slis = Vec::new();
+    let config = req.config.as_ref();
+    // Only SLOs that breached (or every SLO of the window when none did, so the chart shows
+    // what "healthy" looked like).
+    let breached: Vec<&str> = breaches.iter().map(|b| b.breach.slo.as_str()).collect();
+    for r in results {
+        if !breached.is_empty() && !breached.contains(&r.slo.as_str()) {
+            continue;
         }
+        if req.service.as_ref().is_some_and(|s| *s != r.service) && !breached.contains(&r.slo.as_str()) {
+            continue;
+        }
+        let Some(def) = config.and_then(|c| c.slos.iter().find(|s| s.name == r.slo)) else { continue };
+        let fast = slo::burn_windows(def.period)[0];
+        let padded = Window { from: window.from - chrono::Duration::minutes(fast.long_minutes), to: window.to };
+        let m = sli::evaluate(ctx, def, padded).await?;
+        let offset = m.len().saturating_sub(n);
+        let error_pct = (offset..m.len())
+            .map(|i| m.has_data[i].then(|| round4(if m.total[i] > 0.0 { m.bad[i] / m.total[i] * 100.0 } else { 0.0 })))
+            .collect();
+        let burn = [fast.long_minutes, fast.short_minutes]
+            .into_iter()
+            .map(|w| BurnSeries {
+                window: if w % 60 == 0 { format!("{}h", w / 60) } else { format!("{w}m") },
+                values: slo::burn_series(def, &m, w)[offset..].iter().map(|v| v.map(round4)).collect(),
+            })
+            .collect();
+        let spans =
+            breaches.iter().filter(|b| b.breach.slo == r.slo).map(|b| (b.breach.onset, b.breach.recovered)).collect();
+        slis.push(SliSeries {
+            slo: r.slo.clone(),
+            service: r.service.clone(),
+            objective: r.objective,
+            error_pct,
+            burn,
+            alert_factor: round4(fast.factor),
+            breaches: spans,
+        });
     }
 
-    Ok(Report {
-        title,
-        window: (window.from, window.to),
-        service: req.service.clone(),
-        display_timezone: req.display_timezone.name().to_string(),
-        activity,
-        error_peaks,
-        timeline,
-        deploys,
-        rejects,
-        breaches,
-        source_root: req.source_root.clone(),
-    })
+    // Error lines per service per minute.
+    let mut per_service: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    let p = Params::window(window, req.service.as_deref())
+        .with("include_warn", datafusion::scalar::ScalarValue::Boolean(Some(false)));
+    for b in params::run(ctx, ERRORS_SQL, p).await? {
+        let (minute, service, lines) =
+            (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
+        for i in 0..b.num_rows() {
+            let (Some(t), Some(s)) = (minute.time(i)?, service.str(i)?) else { continue };
+            let k = ((t - window.from).num_minutes()).clamp(0, n.saturating_sub(1) as i64) as usize;
+            per_service.entry(s).or_insert_with(|| vec![0; n])[k] += lines.i64(i)?.unwrap_or(0) as u64;
+        }
+    }
+    let services =
+        per_service.into_iter().map(|(service, error_lines)| ServiceSeries { service, error_lines }).collect();
+
+    let top: Vec<&str> = breaches.iter().filter_map(|b| b.suspects.first()).map(|s| s.id.as_str()).collect();
+    let markers = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Change | EventKind::Deploy))
+        .filter_map(|e| {
+            let id = e.id.clone()?;
+            Some(Marker {
+                ts: e.ts,
+                kind: if e.kind == EventKind::Deploy { "deploy" } else { "change" }.to_string(),
+                suspect: top.contains(&id.as_str()),
+                id,
+                service: e.service.clone(),
+            })
+        })
+        .collect();
+    // The same order as the breaches (the one asked about first).
+    slis.sort_by_key(|s: &SliSeries| breaches.iter().position(|b| b.breach.slo == s.slo).unwrap_or(usize::MAX));
+    Ok(Charts { start: Some(window.from), minutes: n, slis, services, markers })
 }

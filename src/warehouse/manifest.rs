@@ -19,6 +19,9 @@ pub struct ObjectEntry {
     pub version: String,
     pub rows: u64,
     pub rejects: u64,
+    /// Records dropped as exact duplicates of rows already in the warehouse (docs/formats.md).
+    #[serde(default)]
+    pub duplicates: u64,
     /// Data and reject files, relative to the warehouse root.
     pub files: Vec<String>,
 }

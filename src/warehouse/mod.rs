@@ -102,6 +102,17 @@ impl Warehouse {
         Ok(entries.into_iter().filter_map(|(id, e)| Some((id, e?))).collect())
     }
 
+    /// Records dropped as duplicates at ingest, per table (for reports' data quality).
+    pub async fn duplicates(&self) -> Result<BTreeMap<String, u64>> {
+        let mut out = BTreeMap::new();
+        for e in self.manifest().await?.values() {
+            if e.duplicates > 0 {
+                *out.entry(e.kind.table().to_string()).or_default() += e.duplicates;
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes data files that no entry of `manifest` (as loaded by [`Warehouse::manifest`])
     /// names: leftovers of an interrupted ingest. Files that do not have retrace's naming
     /// shape are left alone, with a warning. Returns the number of files deleted.

@@ -1,0 +1,406 @@
+//! The weekly reliability digest (`retrace digest`): what CI publishes every week.
+//!
+//! For an ISO week in the display zone (or any period), per SLO: attainment against the
+//! objective, error budget burned in the week and left over the SLO's period; per service
+//! and overall: breaches with their top suspect, deploy frequency, change failure rate and
+//! time to restore; and the same figures for the previous period, to compare against.
+//! Every figure is documented in docs/digest.md. Output is deterministic.
+
+pub mod render;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use crate::analyze::Window;
+use crate::analyze::slo::{self, SloResult};
+use crate::analyze::suspects::{self, BreachSuspects, Verdict};
+use crate::catalog;
+use crate::cli::{DigestArgs, DocFormat, FailOn, GlobalArgs};
+use crate::commands::Outcome;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::warehouse::Warehouse;
+
+/// A reporting period: its label, bounds (UTC) and the zone its days are counted in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Period {
+    pub label: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Digest {
+    pub period: Period,
+    pub previous: Period,
+    pub display_timezone: String,
+    pub overall: Figures,
+    pub previous_overall: Figures,
+    pub slos: Vec<SloFigures>,
+    pub services: Vec<ServiceFigures>,
+    pub breaches: Vec<BreachLine>,
+    /// An SLO has no budget left over its period at the end of this one.
+    pub budget_exhausted: bool,
+}
+
+/// Delivery and reliability figures for a set of changes and breaches.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Figures {
+    pub deploys: u64,
+    pub changes: u64,
+    /// Deploys per day of the period.
+    pub deploys_per_day: f64,
+    /// Changes and deploys that were a likely culprit of a breach or were undone.
+    pub failed: u64,
+    /// `failed / (changes + deploys)`, in percent (`None`: nothing was changed).
+    pub change_failure_rate_pct: Option<f64>,
+    pub breaches: u64,
+    /// Onset → recovered, in minutes, over the period's breaches.
+    pub time_to_restore_median_minutes: Option<f64>,
+    pub time_to_restore_worst_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SloFigures {
+    pub slo: String,
+    pub service: String,
+    /// The objective, in percent.
+    pub objective_pct: f64,
+    /// Good events as a share of all events in the period, in percent (`None`: no data).
+    pub attainment_pct: Option<f64>,
+    pub met: Option<bool>,
+    pub previous_attainment_pct: Option<f64>,
+    /// Bad events in the period as a share of the SLO period's error budget.
+    pub budget_burned_pct: f64,
+    pub previous_budget_burned_pct: f64,
+    /// What is left of the budget over the SLO's period (e.g. 30 days) ending with this period.
+    pub budget_remaining_pct: f64,
+    pub period_days: f64,
+    pub breaches: u64,
+    pub no_data_minutes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceFigures {
+    pub service: String,
+    pub figures: Figures,
+    pub previous: Figures,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BreachLine {
+    pub id: String,
+    pub slo: String,
+    pub service: String,
+    pub onset: DateTime<Utc>,
+    pub recovered: DateTime<Utc>,
+    pub time_to_restore_minutes: i64,
+    pub budget_consumed_pct: f64,
+    /// `likely: CHG-1024`, `possible: …` or `no change explains this breach`.
+    pub verdict: String,
+    pub top_suspect: Option<String>,
+    pub top_suspect_title: Option<String>,
+}
+
+/// Monday 00:00 to the next Monday 00:00 of ISO week `(year, week)` in `tz`, as UTC.
+pub fn iso_week(year: i32, week: u32, tz: Tz) -> Result<Period> {
+    let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
+        .ok_or_else(|| Error::Usage(format!("{year} has no ISO week {week}")))?;
+    let start = |d: NaiveDate| -> Result<DateTime<Utc>> {
+        // Midnight can be skipped by a DST change in a few zones: take the first instant of the day.
+        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        tz.from_local_datetime(&local)
+            .earliest()
+            .or_else(|| tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| Error::Usage(format!("{d} has no midnight in {}", tz.name())))
+    };
+    Ok(Period { label: format!("{year}-W{week:02}"), from: start(monday)?, to: start(monday + Duration::days(7))? })
+}
+
+/// The period before `p`: the previous ISO week for a week, else the same length before.
+pub fn previous(p: &Period, tz: Tz) -> Result<Period> {
+    if let Some((y, w)) =
+        p.label.split_once("-W").and_then(|(y, w)| Some((y.parse::<i32>().ok()?, w.parse::<u32>().ok()?)))
+    {
+        let monday = NaiveDate::from_isoywd_opt(y, w, Weekday::Mon).unwrap_or_default() - Duration::days(7);
+        let iso = monday.iso_week();
+        return iso_week(iso.year(), iso.week(), tz);
+    }
+    let len = p.to - p.from;
+    Ok(Period { label: "previous period".into(), from: p.from - len, to: p.from })
+}
+
+/// The ISO week (in `tz`) holding `t`.
+pub fn week_of(t: DateTime<Utc>, tz: Tz) -> Result<Period> {
+    let iso = t.with_timezone(&tz).date_naive().iso_week();
+    iso_week(iso.year(), iso.week(), tz)
+}
+
+pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz) -> Result<Digest> {
+    let prev = previous(&period, tz)?;
+    let (this, this_breaches) = evaluate(ctx, config, &period).await?;
+    let (before, before_breaches) = evaluate(ctx, config, &prev).await?;
+    let changes = changes_in(ctx, &period).await?;
+    let changes_before = changes_in(ctx, &prev).await?;
+
+    let mut slos = Vec::new();
+    let mut budget_exhausted = false;
+    for (r, p) in this.iter().zip(&before) {
+        let def = config.slos.iter().find(|s| s.name == r.slo);
+        let period_len = def.map(|d| d.period).unwrap_or(Duration::days(30));
+        // The budget over the SLO's own period ending with this one.
+        let long = Window::new(period.to - period_len, period.to)?;
+        let consumed = match def {
+            Some(d) => slo::evaluate(ctx, std::slice::from_ref(d), long).await?.first().map(|x| x.budget_consumed_pct),
+            None => None,
+        }
+        .unwrap_or(0.0);
+        let remaining = round2(100.0 - consumed);
+        budget_exhausted |= remaining <= 0.0 && r.total_events > 0.0;
+        let attainment = attainment(r);
+        slos.push(SloFigures {
+            slo: r.slo.clone(),
+            service: r.service.clone(),
+            objective_pct: round4(r.objective * 100.0),
+            attainment_pct: attainment,
+            met: attainment.map(|a| a >= r.objective * 100.0),
+            previous_attainment_pct: attainment_of(p),
+            budget_burned_pct: round2(r.budget_consumed_pct),
+            previous_budget_burned_pct: round2(p.budget_consumed_pct),
+            budget_remaining_pct: remaining,
+            period_days: r.period_days,
+            breaches: r.breaches.len() as u64,
+            no_data_minutes: r.no_data_minutes,
+        });
+    }
+
+    let days = (period.to - period.from).num_seconds() as f64 / 86_400.0;
+    let days_before = (prev.to - prev.from).num_seconds() as f64 / 86_400.0;
+    let overall = figures(&changes, &this_breaches, days, None);
+    let previous_overall = figures(&changes_before, &before_breaches, days_before, None);
+    let mut names: Vec<String> = config.services.keys().cloned().collect();
+    for s in config.slos.iter().map(|s| &s.service).chain(changes.iter().filter_map(|c| c.service.as_ref())) {
+        if !names.contains(s) {
+            names.push(s.clone());
+        }
+    }
+    names.sort();
+    let services = names
+        .into_iter()
+        .map(|s| ServiceFigures {
+            figures: figures(&changes, &this_breaches, days, Some(&s)),
+            previous: figures(&changes_before, &before_breaches, days_before, Some(&s)),
+            service: s,
+        })
+        .collect();
+    let breaches = this_breaches
+        .iter()
+        .map(|b| {
+            let top = b.suspects.first();
+            BreachLine {
+                id: b.breach.id.clone(),
+                slo: b.breach.slo.clone(),
+                service: b.breach.service.clone(),
+                onset: b.breach.onset,
+                recovered: b.breach.recovered,
+                time_to_restore_minutes: (b.breach.recovered - b.breach.onset).num_minutes(),
+                budget_consumed_pct: round2(b.breach.budget_consumed_pct),
+                verdict: b.verdict.clone(),
+                top_suspect: top.map(|s| s.id.clone()),
+                top_suspect_title: top.map(|s| s.title.clone()),
+            }
+        })
+        .collect();
+    Ok(Digest {
+        period,
+        previous: prev,
+        display_timezone: tz.name().to_string(),
+        overall,
+        previous_overall,
+        slos,
+        services,
+        breaches,
+        budget_exhausted,
+    })
+}
+
+/// Every SLO over the period, and its breaches (onset inside the period) with suspects.
+async fn evaluate(ctx: &SessionContext, config: &Config, p: &Period) -> Result<(Vec<SloResult>, Vec<BreachSuspects>)> {
+    let window = Window::new(p.from, p.to)?;
+    let results = slo::evaluate(ctx, &config.slos, window).await?;
+    let breaches: Vec<slo::Breach> = results.iter().flat_map(|r| r.breaches.iter().cloned()).collect();
+    let mut ranked = suspects::rank(ctx, config, &breaches, config.suspects).await?;
+    ranked.sort_by(|a, b| (a.breach.onset, &a.breach.id).cmp(&(b.breach.onset, &b.breach.id)));
+    Ok((results, ranked))
+}
+
+/// Changes and deploys made in the period, with their undo times up to a week after it.
+async fn changes_in(ctx: &SessionContext, p: &Period) -> Result<Vec<suspects::Candidate>> {
+    suspects::changes_and_deploys(ctx, Window::new(p.from, p.to)?, p.to + Duration::days(7)).await
+}
+
+fn figures(changes: &[suspects::Candidate], breaches: &[BreachSuspects], days: f64, service: Option<&str>) -> Figures {
+    let changes: Vec<&suspects::Candidate> =
+        changes.iter().filter(|c| service.is_none_or(|s| c.service.as_deref() == Some(s))).collect();
+    let breaches: Vec<&BreachSuspects> =
+        breaches.iter().filter(|b| service.is_none_or(|s| b.breach.service == s)).collect();
+    let culprits: Vec<&str> = breaches
+        .iter()
+        .filter_map(|b| b.suspects.first())
+        .filter(|s| s.verdict == Verdict::Likely)
+        .map(|s| s.id.as_str())
+        .collect();
+    let deploys = changes.iter().filter(|c| c.kind == "deploy").count() as u64;
+    let total = changes.len() as u64;
+    let failed = changes.iter().filter(|c| !c.undone.is_empty() || culprits.contains(&c.id.as_str())).count() as u64;
+    let mut ttr: Vec<i64> = breaches.iter().map(|b| (b.breach.recovered - b.breach.onset).num_minutes()).collect();
+    ttr.sort();
+    let median = match ttr.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(ttr[n / 2] as f64),
+        n => Some((ttr[n / 2 - 1] + ttr[n / 2]) as f64 / 2.0),
+    };
+    Figures {
+        deploys,
+        changes: total - deploys,
+        deploys_per_day: if days > 0.0 { round2(deploys as f64 / days) } else { 0.0 },
+        failed,
+        change_failure_rate_pct: (total > 0).then(|| round2(failed as f64 / total as f64 * 100.0)),
+        breaches: breaches.len() as u64,
+        time_to_restore_median_minutes: median,
+        time_to_restore_worst_minutes: ttr.last().copied(),
+    }
+}
+
+fn attainment(r: &SloResult) -> Option<f64> {
+    (r.total_events > 0.0).then(|| round4((1.0 - r.bad_events / r.total_events) * 100.0))
+}
+
+fn attainment_of(r: &SloResult) -> Option<f64> {
+    attainment(r)
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+/// `retrace digest`.
+pub async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Outcome> {
+    let config = Config::load(global.config.as_deref(), global.warehouse.as_deref())?;
+    let tz = match args.timezone.as_deref() {
+        Some(name) => crate::config::parse_tz(name, "--timezone").map_err(Error::Usage)?,
+        None => config.display_timezone,
+    };
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
+    let ctx = catalog::open(&warehouse).await?;
+    let period = match (args.week, args.from, args.to) {
+        (Some((y, w)), _, _) => iso_week(y, w, tz)?,
+        (None, Some(from), Some(to)) => {
+            let w = Window::new(from, to)?;
+            Period {
+                label: format!("{} → {}", crate::display::utc(w.from), crate::display::utc(w.to)),
+                from: w.from,
+                to: w.to,
+            }
+        }
+        _ => {
+            let range = slo::data_range(&ctx).await?.ok_or_else(|| {
+                Error::Usage("the warehouse has no logs or metrics yet; run `retrace ingest` first".into())
+            })?;
+            week_of(range.to - Duration::microseconds(1), tz)?
+        }
+    };
+    let digest = build(&ctx, &config, period, tz).await?;
+    for path in write(&digest, &args.out, &args.format)? {
+        println!("{}", path.display());
+    }
+    let tripped = match args.fail_on {
+        FailOn::None => false,
+        FailOn::Breach => !digest.breaches.is_empty(),
+        FailOn::BudgetExhausted => digest.budget_exhausted,
+    };
+    if tripped {
+        eprintln!(
+            "retrace digest: --fail-on {}: {}",
+            match args.fail_on {
+                FailOn::Breach => "breach",
+                FailOn::BudgetExhausted => "budget-exhausted",
+                FailOn::None => "none",
+            },
+            match args.fail_on {
+                FailOn::Breach => format!("{} breach(es) in {}", digest.breaches.len(), digest.period.label),
+                _ => "an SLO has no error budget left".to_string(),
+            }
+        );
+        return Ok(Outcome::GateFailed);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Writes the digest in each format into `dir`; returns the paths written.
+pub fn write(digest: &Digest, dir: &std::path::Path, formats: &[DocFormat]) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let mut out = Vec::new();
+    for f in formats {
+        let text = match f {
+            DocFormat::Md => render::markdown(digest),
+            DocFormat::Html => render::html(digest),
+            DocFormat::Json => render::json(digest)?,
+        };
+        let path = dir.join(format!("digest.{}", f.extension()));
+        std::fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_weeks_start_on_local_mondays() {
+        let p = iso_week(2026, 47, Tz::UTC).unwrap();
+        assert_eq!(p.from.to_rfc3339(), "2026-11-16T00:00:00+00:00");
+        assert_eq!(p.to.to_rfc3339(), "2026-11-23T00:00:00+00:00");
+        let ny = iso_week(2026, 47, chrono_tz::America::New_York).unwrap();
+        assert_eq!(ny.from.to_rfc3339(), "2026-11-16T05:00:00+00:00");
+        // The week holding the end of DST is 7 days and 1 hour long in New York.
+        let dst = iso_week(2026, 44, chrono_tz::America::New_York).unwrap();
+        assert_eq!((dst.to - dst.from).num_hours(), 169);
+        let prev = previous(&iso_week(2026, 1, Tz::UTC).unwrap(), Tz::UTC).unwrap();
+        assert_eq!(prev.label, "2025-W52");
+        let t = DateTime::parse_from_rfc3339("2026-11-19T14:09:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(week_of(t, Tz::UTC).unwrap().label, "2026-W47");
+    }
+
+    #[test]
+    fn change_failure_rate_counts_undone_changes_and_likely_culprits() {
+        let t = DateTime::parse_from_rfc3339("2026-11-19T14:00:00Z").unwrap().with_timezone(&Utc);
+        let c = |id: &str, kind: &'static str, undone: bool| suspects::Candidate {
+            kind,
+            id: id.into(),
+            service: Some("payments".into()),
+            ts: t,
+            title: String::new(),
+            undone: if undone { vec![t + Duration::minutes(5)] } else { vec![] },
+            version: None,
+        };
+        let changes =
+            vec![c("A", "change", false), c("B", "change", true), c("D1", "deploy", false), c("D2", "deploy", false)];
+        let f = figures(&changes, &[], 7.0, None);
+        assert_eq!((f.changes, f.deploys, f.failed), (2, 2, 1));
+        assert_eq!(f.change_failure_rate_pct, Some(25.0));
+        assert_eq!(f.deploys_per_day, 0.29);
+        assert_eq!(f.time_to_restore_median_minutes, None);
+        let none = figures(&[], &[], 7.0, Some("payments"));
+        assert_eq!(none.change_failure_rate_pct, None);
+    }
+}

@@ -1,0 +1,332 @@
+//! Redaction: secrets and personal data in log text are replaced by placeholders before a
+//! report is rendered, so a post-mortem draft can be pasted into a ticket safely.
+//!
+//! The same value always maps to the same placeholder within one report (`<ipv4-2>` is
+//! the same address in every row), numbered by first appearance, so the timeline stays
+//! readable and the output stays deterministic. Rules are configurable (`[redaction]`,
+//! docs/redaction.md); an allow-list keeps values that are known to be harmless.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+use serde::Deserialize;
+
+/// A built-in rule: its name in the config, the placeholder label, the pattern, and the
+/// capture group that holds the secret (the rest of the match is kept, so `password=`
+/// stays visible and only the value goes).
+struct Builtin {
+    name: &'static str,
+    label: &'static str,
+    pattern: &'static str,
+    group: usize,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "url_password",
+        label: "password",
+        pattern: r"(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@",
+        group: 1,
+    },
+    Builtin {
+        name: "bearer",
+        label: "token",
+        pattern: r"(?i)\b(?:bearer|token|basic)\s+([A-Za-z0-9\-._~+/]{8,}=*)",
+        group: 1,
+    },
+    Builtin {
+        name: "jwt",
+        label: "token",
+        pattern: r"\b(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)",
+        group: 1,
+    },
+    Builtin {
+        name: "aws_key",
+        label: "aws-key",
+        pattern: r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b",
+        group: 1,
+    },
+    Builtin {
+        name: "api_key",
+        label: "api-key",
+        pattern: r"\b((?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|xox[baprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20,})",
+        group: 1,
+    },
+    Builtin {
+        name: "key_value",
+        label: "secret",
+        pattern: r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|aws_secret_access_key|token|auth|session[_-]?id|private[_-]?key)["']?\s*[=:]\s*["']?([^\s"'&,;<>]+)"#,
+        group: 1,
+    },
+    Builtin {
+        name: "email",
+        label: "email",
+        pattern: r"\b([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b",
+        group: 1,
+    },
+    Builtin {
+        name: "ipv4",
+        label: "ipv4",
+        pattern: r"\b((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})\b",
+        group: 1,
+    },
+    // Candidates only: every match is confirmed by parsing it as an address, so times
+    // (14:02:00), MAC addresses and `std::io` paths are left alone.
+    Builtin {
+        name: "ipv6",
+        label: "ipv6",
+        pattern: r"(?i)((?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?)",
+        group: 1,
+    },
+];
+
+/// Every built-in rule name, in the order they apply.
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|b| b.name).collect()
+}
+
+/// `[redaction]` in retrace.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Built-in rules to apply (default: all of them).
+    #[serde(default = "all_rules")]
+    pub rules: Vec<String>,
+    /// Regular expressions; a found value matching one of them (whole) is kept.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Extra rules: the whole match (or its first group, if it has one) is replaced.
+    #[serde(default)]
+    pub patterns: Vec<CustomPattern>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomPattern {
+    pub name: String,
+    pub regex: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn all_rules() -> Vec<String> {
+    builtin_names().into_iter().map(String::from).collect()
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        RedactionConfig { enabled: true, rules: all_rules(), allow: Vec::new(), patterns: Vec::new() }
+    }
+}
+
+struct Rule {
+    label: String,
+    regex: Regex,
+    group: usize,
+    /// An address: must stand alone (not part of a longer dotted or word token).
+    address: bool,
+    ipv6: bool,
+}
+
+/// Applies the configured rules to text, remembering which placeholder each value got.
+pub struct Redactor {
+    rules: Vec<Rule>,
+    allow: Vec<Regex>,
+    placeholders: HashMap<(String, String), String>,
+    counters: HashMap<String, usize>,
+}
+
+impl Redactor {
+    /// Validates the config: unknown rule names and bad regexes are errors naming the field.
+    pub fn new(config: &RedactionConfig) -> Result<Redactor, String> {
+        let mut rules = Vec::new();
+        if config.enabled {
+            for name in &config.rules {
+                let b = BUILTINS.iter().find(|b| b.name == name).ok_or_else(|| {
+                    format!("redaction.rules: unknown rule `{name}`; known: {}", builtin_names().join(", "))
+                })?;
+                let regex = Regex::new(b.pattern).map_err(|e| format!("redaction rule {}: {e}", b.name))?;
+                rules.push(Rule {
+                    label: b.label.to_string(),
+                    regex,
+                    group: b.group,
+                    address: b.name.starts_with("ip"),
+                    ipv6: b.name == "ipv6",
+                });
+            }
+            for p in &config.patterns {
+                let regex =
+                    Regex::new(&p.regex).map_err(|e| format!("redaction.patterns `{}`: bad regex: {e}", p.name))?;
+                let group = usize::from(regex.captures_len() > 1);
+                let label = p.name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+                rules.push(Rule { label, regex, group, address: false, ipv6: false });
+            }
+        }
+        let allow = config
+            .allow
+            .iter()
+            .map(|a| Regex::new(&format!("^(?:{a})$")).map_err(|e| format!("redaction.allow `{a}`: bad regex: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Redactor { rules, allow, placeholders: HashMap::new(), counters: HashMap::new() })
+    }
+
+    /// A redactor that changes nothing (`--no-redact`).
+    pub fn off() -> Redactor {
+        Redactor { rules: Vec::new(), allow: Vec::new(), placeholders: HashMap::new(), counters: HashMap::new() }
+    }
+
+    /// How many distinct values were replaced so far.
+    pub fn replaced(&self) -> usize {
+        self.placeholders.len()
+    }
+
+    pub fn redact(&mut self, text: &str) -> String {
+        let mut out = text.to_string();
+        for r in 0..self.rules.len() {
+            out = self.apply(r, &out);
+        }
+        out
+    }
+
+    pub fn redact_in_place(&mut self, text: &mut String) {
+        if !self.rules.is_empty() {
+            *text = self.redact(text);
+        }
+    }
+
+    fn apply(&mut self, r: usize, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        let mut found = Vec::new();
+        for caps in self.rules[r].regex.captures_iter(text) {
+            if let Some(m) = caps.get(self.rules[r].group) {
+                found.push((m.start(), m.end()));
+            }
+        }
+        for (start, end) in found {
+            let value = &text[start..end];
+            if value.is_empty() || self.allow.iter().any(|a| a.is_match(value)) {
+                continue;
+            }
+            if self.rules[r].address && !stands_alone(text, start, end) {
+                continue;
+            }
+            if self.rules[r].ipv6 && (value == "::" || value.parse::<std::net::Ipv6Addr>().is_err()) {
+                continue;
+            }
+            // A placeholder an earlier rule wrote is not a value to redact again.
+            if value.starts_with('<') && value.ends_with('>') {
+                continue;
+            }
+            out.push_str(&text[last..start]);
+            out.push_str(&self.placeholder(r, value));
+            last = end;
+        }
+        out.push_str(&text[last..]);
+        out
+    }
+
+    fn placeholder(&mut self, r: usize, value: &str) -> String {
+        let label = self.rules[r].label.clone();
+        let key = (label.clone(), value.to_string());
+        if let Some(p) = self.placeholders.get(&key) {
+            return p.clone();
+        }
+        let n = self.counters.entry(label.clone()).or_default();
+        *n += 1;
+        let p = format!("<{label}-{n}>");
+        self.placeholders.insert(key, p.clone());
+        p
+    }
+}
+
+/// Whether `text[start..end]` is a token of its own: not glued to letters, digits, dots
+/// or colons before it, nor to letters, digits or a `.digit` after it.
+fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let mut after = text[end..].chars();
+    let (a1, a2) = (after.next(), after.next());
+    let glued_before = before.is_some_and(|c| c.is_alphanumeric() || c == '.' || c == ':' || c == '_');
+    let glued_after = a1.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        || (a1 == Some('.') && a2.is_some_and(|c| c.is_ascii_digit()));
+    !glued_before && !glued_after
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact(text: &str) -> String {
+        Redactor::new(&RedactionConfig::default()).unwrap().redact(text)
+    }
+
+    #[test]
+    fn every_builtin_rule_replaces_its_secret() {
+        let cases = [
+            ("GET /api Authorization: Bearer abc.DEF-123_xyz=", "GET /api Authorization: Bearer <token-1>"),
+            ("connect postgres://app:hunter2@db:5432/x", "connect postgres://app:<password-1>@db:5432/x"),
+            ("login password=s3cr3t user=bob", "login password=<secret-1> user=bob"),
+            ("cfg api_key: \"k-123456\" ok", "cfg api_key: \"<secret-1>\" ok"),
+            ("key AKIAIOSFODNN7EXAMPLE used", "key <aws-key-1> used"),
+            ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe <api-key-1>"),
+            ("mail to jane.doe+ops@example.co.uk failed", "mail to <email-1> failed"),
+            ("from 10.1.2.3:8080 to 192.168.0.254", "from <ipv4-1>:8080 to <ipv4-2>"),
+            ("peer [2001:db8::8a2e:370:7334]:443 and ::1", "peer [<ipv6-1>]:443 and <ipv6-2>"),
+            ("jwt eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "jwt <token-1>"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn harmless_lookalikes_are_kept() {
+        for text in [
+            "at 14:02:00 version v2.14.0 took 1.5s",
+            "mac aa:bb:cc:dd:ee:ff",
+            "2026-11-19T14:02:00Z",
+            "payments.db.pool.max_connections: 200 → 20",
+            "999.1.1.1 is not an address; 1.2.3.4.5 neither",
+            "std::io::Error and Vec::new and ad::be::ef",
+        ] {
+            assert_eq!(redact(text), text);
+        }
+    }
+
+    #[test]
+    fn the_same_value_gets_the_same_placeholder() {
+        let mut r = Redactor::new(&RedactionConfig::default()).unwrap();
+        assert_eq!(r.redact("a 10.0.0.1 b 10.0.0.2"), "a <ipv4-1> b <ipv4-2>");
+        assert_eq!(r.redact("again 10.0.0.2 then 10.0.0.1"), "again <ipv4-2> then <ipv4-1>");
+        assert_eq!(r.replaced(), 2);
+    }
+
+    #[test]
+    fn allow_list_rule_choice_and_custom_patterns() {
+        let config = RedactionConfig {
+            rules: vec!["ipv4".into(), "email".into()],
+            allow: vec![r"127\.0\.0\.1".into(), r".*@example\.com".into()],
+            patterns: vec![CustomPattern { name: "customer".into(), regex: r"cust-(\d+)".into() }],
+            ..RedactionConfig::default()
+        };
+        let mut r = Redactor::new(&config).unwrap();
+        assert_eq!(
+            r.redact("127.0.0.1 10.0.0.9 ops@example.com a@b.io cust-42 password=x"),
+            "127.0.0.1 <ipv4-1> ops@example.com <email-1> cust-<customer-1> password=x"
+        );
+        let off = RedactionConfig { enabled: false, ..RedactionConfig::default() };
+        assert_eq!(Redactor::new(&off).unwrap().redact("10.0.0.9"), "10.0.0.9");
+    }
+
+    #[test]
+    fn bad_config_is_an_error_naming_the_field() {
+        let bad = RedactionConfig { rules: vec!["phone".into()], ..RedactionConfig::default() };
+        assert!(Redactor::new(&bad).err().unwrap().contains("unknown rule `phone`"));
+        let bad = RedactionConfig { allow: vec!["(".into()], ..RedactionConfig::default() };
+        assert!(Redactor::new(&bad).err().unwrap().contains("redaction.allow"));
+    }
+}
