@@ -629,6 +629,25 @@ sli = { kind = "ratio", bad = 'x{code=~"5.."}', total = "x" }
     }
 
     #[test]
+    fn redaction_section_parses_and_is_validated() {
+        let c = Config::parse(
+            "[redaction]\nrules = [\"email\", \"ipv4\"]\nallow = ['10\\\\..*']\n[[redaction.patterns]]\nname = \"customer\"\nregex = 'cust-(\\d+)'\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(c.redaction.rules, ["email", "ipv4"]);
+        assert_eq!(c.redaction.patterns[0].name, "customer");
+        assert!(c.redaction.enabled);
+        assert_eq!(Config::parse("", Path::new("/")).unwrap().redaction, Default::default());
+        let bad = Config::parse("[redaction]\nrules = [\"phone\"]\n", Path::new("/")).unwrap_err();
+        assert!(bad.contains("unknown rule `phone`"), "{bad}");
+        let bad = Config::parse("[redaction]\nallow = [\"(\"]\n", Path::new("/")).unwrap_err();
+        assert!(bad.contains("redaction.allow"), "{bad}");
+        let typo = Config::parse("[redaction]\nenable = false\n", Path::new("/")).unwrap_err();
+        assert!(typo.contains("enable"), "{typo}");
+    }
+
+    #[test]
     fn text_sources_and_skew() {
         let text = r#"
 [[sources]]

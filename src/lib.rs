@@ -9,8 +9,9 @@
 //!   -> ingest: records -> typed Arrow batches, UTC       ingest::{record, batch}, rejects kept
 //!   -> warehouse: sorted zstd Parquet per table and day  warehouse::{layout, manifest}
 //!   -> catalog: tables + views on a SessionContext       catalog
-//!   -> analyze: timeline (SQL in queries/)               analyze::timeline
-//!   -> report: one model, one renderer per format        report::{model, markdown}
+//!   -> analyze: timeline, SLOs, suspects (queries/)      analyze::{timeline, slo, suspects}
+//!   -> report: one model, redacted, three renderers      report::{model, markdown, html, json}
+//!   -> digest: weekly figures for CI                     digest
 //! ```
 //!
 //! # Tables

@@ -69,7 +69,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.time .local { display: block; color: var(--muted); font-size: 12px; }
 code, .src { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: var(--muted);
-  word-break: break-all; }
+  overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
   background: var(--badge); white-space: nowrap; }
 .k-breach, .v-likely { background: var(--bad-bg); color: var(--bad); }

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Analysis time on a 2M-line warehouse: `slo`, `suspects` and `timeline`.
+"""Analysis time on a 2M-line warehouse: `slo`, `suspects`, `timeline`, `report` and
+`digest`; and `report` and `digest` on the bundled sample's warehouse.
 
 Generates two days of logs for six services (2,000,000 lines, a status on each request
 line, one 30-minute outage on payments caused by a config change), 40 routine changes and
 a few deploys; ingests them with the release binary, then times each analysis command.
 
     cargo build --release && python3 tests/perf/analysis_2m.py [--lines 2000000] [--keep DIR]
+
+Each command is run 3 times; the median wall time is printed. RETRACE_BIN overrides the
+binary (default target/release/retrace, or $CARGO_TARGET_DIR/release/retrace).
 """
 
 import argparse
@@ -19,7 +23,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, "target", "release", "retrace")
+BINARY = os.environ.get("RETRACE_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "retrace")
 SERVICES = ["edge", "checkout", "payments", "inventory", "search", "cart"]
 START = 1795046400 - 86400  # 2026-11-18T00:00:00Z
 OUTAGE = (START + 86400 + 14 * 3600 + 9 * 60, START + 86400 + 14 * 3600 + 40 * 60)
@@ -78,14 +83,15 @@ def main():
                     'sli = { kind = "log_ratio", bad = "status >= 500", total = "status IS NOT NULL" }\n')
     shutil.rmtree(os.path.join(work, "warehouse"), ignore_errors=True)
 
-    def run(*cmd):
-        start = time.perf_counter()
-        out = subprocess.run([BINARY, "-q", "--config", os.path.join(work, "retrace.toml"), *cmd],
-                             capture_output=True, text=True)
-        secs = time.perf_counter() - start
-        if out.returncode != 0:
-            raise SystemExit(f"{cmd}: {out.stderr}")
-        return secs, out.stdout
+    def run(*cmd, config=os.path.join(work, "retrace.toml"), extra=(), repeat=1):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            out = subprocess.run([BINARY, "-q", "--config", config, *extra, *cmd], capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if out.returncode != 0:
+                raise SystemExit(f"{cmd}: {out.stderr}")
+        return sorted(times)[len(times) // 2], out.stdout
 
     secs, _ = run("ingest")
     print(f"ingest {args.lines} lines: {secs:.2f} s")
@@ -94,12 +100,27 @@ def main():
         ("slo (whole 2 days)", ["slo", "--format", "csv"]),
         ("suspects (whole 2 days)", ["suspects", "--top", "1", "--format", "csv"]),
         ("timeline (3 h window)", ["timeline", *window, "--format", "csv"]),
+        ("report (latest breach; md, html, json)", ["report", "--out", os.path.join(work, "out")]),
+        ("report --charts png", ["report", "--charts", "png", "--out", os.path.join(work, "out")]),
+        ("digest --week 2026-W47 (md, html, json)", ["digest", "--week", "2026-W47", "--out", os.path.join(work, "out")]),
     ]:
-        secs, out = run(*cmd)
+        secs, out = run(*cmd, repeat=3)
         rows = max(0, len(out.strip().splitlines()) - 1)
         print(f"{name}: {secs:.2f} s, {rows} rows")
         if name.startswith("suspects"):
             print("  " + "\n  ".join(line[:160] for line in out.strip().splitlines()[1:]))
+
+    # The same two commands on the bundled sample's warehouse (built by `retrace demo`).
+    sample_wh = os.path.join(work, "sample-warehouse")
+    sample_cfg = os.path.join(ROOT, "samples", "retrace.toml")
+    subprocess.run([BINARY, "-q", "--warehouse", sample_wh, "demo", "--out", os.path.join(work, "demo")],
+                   check=True, capture_output=True)
+    for name, cmd in [
+        ("sample: report (latest breach; md, html, json)", ["report", "--out", os.path.join(work, "out")]),
+        ("sample: digest --week 2026-W47", ["digest", "--week", "2026-W47", "--out", os.path.join(work, "out")]),
+    ]:
+        secs, _ = run(*cmd, config=sample_cfg, extra=("--warehouse", sample_wh), repeat=3)
+        print(f"{name}: {secs:.2f} s")
     if not args.keep:
         shutil.rmtree(work)
 
