@@ -85,11 +85,14 @@ pub fn render_svg(charts: &Charts) -> Result<Vec<Chart>> {
 pub fn write_png(charts: &Charts, dir: &Path) -> Result<Vec<PathBuf>> {
     register_fonts();
     let mut paths = Vec::new();
-    for (name, _, _) in plan(charts) {
+    for (name, title, _) in plan(charts) {
         let path = dir.join(format!("{name}.png"));
         {
-            let root = BitMapBackend::new(&path, (WIDTH, HEIGHT)).into_drawing_area();
+            // A PNG travels alone (pasted into a ticket): it carries its title, which the
+            // HTML shows as a caption instead.
+            let root = BitMapBackend::new(&path, (WIDTH, HEIGHT + 30)).into_drawing_area();
             root.fill(&WHITE).map_err(chart_error)?;
+            let root = root.titled(&title, (FONT, 18).into_font().color(&INK)).map_err(chart_error)?;
             draw(charts, &name, &root)?;
             root.present().map_err(|e| Error::io(path.display(), std::io::Error::other(format!("{e:?}"))))?;
         }
