@@ -504,8 +504,14 @@ fn data_quality(w: &mut String, report: &Report, tz: Tz) {
         let _ = writeln!(w, "</tbody></table>");
     }
     let _ = writeln!(w, "<h3>Clock skew</h3>");
-    if q.skew.is_empty() {
+    if q.skew_hosts_checked == 0 {
         let _ = writeln!(w, "<p class=\"empty\">No skew evidence (deploy starts, trace pairs) in the window.</p>");
+    } else if q.skew.is_empty() {
+        let _ = writeln!(
+            w,
+            "<p class=\"empty\">{} hosts checked against deploy starts and trace pairs; none is off by 100 ms or more.</p>",
+            q.skew_hosts_checked
+        );
     } else {
         let _ = writeln!(
             w,

@@ -311,8 +311,22 @@ fn data_quality(w: &mut String, report: &Report) {
         let list: Vec<String> = q.duplicates.iter().map(|d| format!("{} {}", d.records, md_text(&d.table))).collect();
         let _ = writeln!(w, "- Dropped at ingest as exact duplicates: {}.", list.join(", "));
     }
-    if q.skew.is_empty() {
-        let _ = writeln!(w, "- No clock-skew evidence (deploy starts, trace pairs) in the window.");
+    match (q.skew_hosts_checked, q.skew.len()) {
+        (0, _) => {
+            let _ = writeln!(w, "- No clock-skew evidence (deploy starts, trace pairs) in the window.");
+        }
+        (n, 0) => {
+            let _ = writeln!(
+                w,
+                "- Clocks: {n} hosts checked against deploy starts and trace pairs; none is off by 100 ms or more."
+            );
+        }
+        (n, k) => {
+            let _ = writeln!(
+                w,
+                "- Clocks: {k} of {n} hosts checked are off by 100 ms or more (below); their times may be shifted."
+            );
+        }
     }
     let _ = writeln!(w);
     if !q.skew.is_empty() {

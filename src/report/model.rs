@@ -42,6 +42,9 @@ pub struct ReportRequest {
 /// the rest, largest first.
 pub const TIMELINE_ROWS: usize = 60;
 
+/// A clock offset worth telling the reader about (the `retrace skew --toml` default).
+pub const SKEW_NOTABLE_MS: f64 = 100.0;
+
 /// How many contributing signals of each kind are listed.
 pub const SIGNALS_PER_KIND: usize = 10;
 
@@ -116,8 +119,11 @@ pub struct DataQuality {
     pub gaps: Vec<Gap>,
     /// Rejected records (whole warehouse).
     pub rejects: Vec<RejectGroup>,
-    /// Clock-skew evidence per host in the window (docs/formats.md, clock skew).
+    /// Hosts whose clock is off by at least [`SKEW_NOTABLE_MS`] by the window's evidence
+    /// (docs/formats.md, clock skew).
     pub skew: Vec<SkewRow>,
+    /// Hosts the skew evidence covered (the ones not in `skew` agree within the bound).
+    pub skew_hosts_checked: usize,
     /// Records dropped at ingest as duplicates, per table (whole warehouse).
     pub duplicates: Vec<DuplicateCount>,
 }
@@ -603,13 +609,17 @@ async fn data_quality(
         })
         .collect();
     skew.sort_by(|a, b| (&a.host, &a.evidence, &a.reference).cmp(&(&b.host, &b.evidence, &b.reference)));
+    let mut hosts: Vec<&str> = skew.iter().map(|s| s.host.as_str()).collect();
+    hosts.dedup();
+    let skew_hosts_checked = hosts.len();
+    skew.retain(|s| s.median_offset_ms.abs() >= SKEW_NOTABLE_MS);
     let duplicates = req
         .duplicates
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(table, n)| DuplicateCount { table: table.clone(), records: *n })
         .collect();
-    Ok(DataQuality { gaps, rejects, skew, duplicates })
+    Ok(DataQuality { gaps, rejects, skew, skew_hosts_checked, duplicates })
 }
 
 /// Rounds chart values so the JSON is compact and stable.
@@ -702,4 +712,56 @@ async fn charts(
     // The same order as the breaches (the one asked about first).
     slis.sort_by_key(|s: &SliSeries| breaches.iter().position(|b| b.breach.slo == s.slo).unwrap_or(usize::MAX));
     Ok(Charts { start: Some(window.from), minutes: n, slis, services, markers })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::timeline::{Severity, SourceRef};
+
+    fn event(minute: i64, kind: EventKind, count: u64) -> Event {
+        Event {
+            ts: DateTime::from_timestamp(1_795_000_000 + minute * 60, 0).unwrap(),
+            end: None,
+            kind,
+            service: Some("s".into()),
+            severity: Severity::Info,
+            id: None,
+            title: format!("{kind:?} {minute}"),
+            detail: None,
+            count,
+            source: SourceRef { object: "o".into(), line: minute as u64 },
+        }
+    }
+
+    #[test]
+    fn the_timeline_keeps_every_change_and_the_largest_bursts() {
+        let mut events = Vec::new();
+        for m in 0..100 {
+            events.push(event(m, EventKind::LogErrors, m as u64));
+        }
+        for m in 0..20 {
+            events.push(event(m * 5, EventKind::Change, 1));
+        }
+        events.sort_by_key(|e| (e.ts, e.kind));
+        let (kept, omitted) = trim_timeline(events);
+        assert_eq!((kept.len(), omitted), (TIMELINE_ROWS, 60));
+        assert_eq!(kept.iter().filter(|e| e.kind == EventKind::Change).count(), 20);
+        // The 40 bursts kept are the 40 largest (counts 60..99), still in time order.
+        let bursts: Vec<u64> = kept.iter().filter(|e| e.kind == EventKind::LogErrors).map(|e| e.count).collect();
+        assert_eq!(bursts, (60..100).collect::<Vec<u64>>());
+        assert!(kept.windows(2).all(|w| w[0].ts <= w[1].ts));
+        let (short, none) = trim_timeline(vec![event(1, EventKind::LogErrors, 3)]);
+        assert_eq!((short.len(), none), (1, 0));
+    }
+
+    #[test]
+    fn signals_are_the_largest_of_each_kind() {
+        let mut events: Vec<Event> = (0..15).map(|m| event(m, EventKind::NewSignature, m as u64)).collect();
+        events.push(event(3, EventKind::Loop, 1));
+        let s = signals(&events);
+        assert_eq!(s.len(), SIGNALS_PER_KIND + 1);
+        assert_eq!(s[0].count, 14);
+        assert_eq!(s.last().unwrap().kind, EventKind::Loop);
+    }
 }
