@@ -19,6 +19,8 @@ mod formats;
 mod idempotence;
 /// Ingest of every kind and format into the warehouse, snapshotted table by table.
 mod ingest;
+/// DuckDB, polars and pyarrow read every table as retrace does (ignored by default; `.ci/run` runs it).
+mod interop;
 /// Malformed records land in `rejects` with line and reason; counts add up.
 mod rejects;
 /// Reports over hostile content: escaping, terminal codes, redaction; report selection.
