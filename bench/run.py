@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""retrace against DuckDB and polars, side by side in one run (docs/performance.md).
+
+    python3 bench/run.py [--scales 1,4] [--runs 5] [--dir bench/data] [--skip-build]
+
+Builds retrace (release) and the generator, generates the scale data (bench/generate.rs),
+installs the peers (duckdb, polars, pyarrow, pinned) into a venv from PyPI, then runs
+each task for every engine on the same files, alternating engines run by run, and
+prints the median wall time, peak RSS and the ratio to each peer:
+
+  1. JSONL -> Parquet (timestamps parsed, zstd), plain and .gz
+  2. per-minute 5xx ratio per service, over each engine's own Parquet
+  3. a 1-hour window of the timeline vs a full scan (bytes read from Parquet, time)
+  4. `retrace report` end to end for the planted incident
+  5. scaling: ingest time and peak RSS at each scale
+
+Peak RSS is the child's ru_maxrss (os.wait4), so no external `time` is needed.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+RETRACE = os.path.join(TARGET, "release", "retrace")
+GENERATE = os.path.join(TARGET, "release", "examples", "bench-generate")
+VENV = os.environ.get("RETRACE_BENCH_VENV") or os.path.join(TARGET, "bench-venv")
+PEERS = ["duckdb==2.0.0", "polars==2.1.0", "pyarrow==26.0.1"]
+
+
+def sh(cmd, **kw):
+    print("+", " ".join(cmd), file=sys.stderr)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def measure(cmd, env=None, cwd=None):
+    """Runs cmd; returns (seconds, peak RSS in MB, stdout)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    secs = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode(errors='replace')}")
+    return secs, usage.ru_maxrss / 1024, out.decode(errors="replace")
+
+
+def python():
+    return os.path.join(VENV, "bin", "python")
+
+
+def ensure_peers():
+    try:
+        subprocess.run([python(), "-c", "import duckdb, polars, pyarrow"], check=True, capture_output=True)
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        sh([sys.executable, "-m", "venv", VENV])
+        sh([os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check", *PEERS])
+    out = subprocess.run([python(), "-c", "import duckdb, polars; print(duckdb.__version__, polars.__version__)"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return {"duckdb": out[0], "polars": out[1]}
+
+
+def ingest_cmds(data, src, work):
+    """The three engines' JSONL -> Parquet commands for one input file."""
+    wh = os.path.join(work, "wh")
+    cfg = os.path.join(work, "retrace.toml")
+    with open(cfg, "w") as f:
+        f.write(f'warehouse = "{wh}"\n[[sources]]\nkind = "logs"\nurl = "{os.path.join(data, src)}"\n')
+    path = os.path.join(data, src)
+    duck_out, pl_out = os.path.join(work, "duck.parquet"), os.path.join(work, "polars.parquet")
+    duck = (
+        "import duckdb; duckdb.sql(\"SET threads = 2\");"
+        f"duckdb.sql(\"COPY (SELECT * REPLACE (CAST(ts AS TIMESTAMPTZ) AS ts) FROM read_json_auto('{path}')) "
+        f"TO '{duck_out}' (FORMAT parquet, COMPRESSION zstd)\")"
+    )
+    polars = (
+        "import os; os.environ['POLARS_MAX_THREADS'] = '2'; import polars as pl;"
+        f"pl.scan_ndjson('{path}').with_columns(pl.col('ts').str.to_datetime(time_zone='UTC', time_unit='us'))"
+        f".sink_parquet('{pl_out}', compression='zstd')"
+    )
+
+    def fresh():
+        for p in (wh, duck_out, pl_out):
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+            elif os.path.exists(p):
+                os.remove(p)
+
+    return fresh, {
+        "retrace": [RETRACE, "-q", "--config", cfg, "ingest"],
+        "duckdb": [python(), "-c", duck],
+        "polars": [python(), "-c", polars],
+    }, (wh, duck_out, pl_out)
+
+
+def side_by_side(name, fresh, cmds, runs, results):
+    """Alternates engines run by run; records medians."""
+    samples = {e: [] for e in cmds}
+    for _ in range(runs):
+        for engine, cmd in cmds.items():
+            fresh()
+            secs, rss, _ = measure(cmd)
+            samples[engine].append((secs, rss))
+    row = {}
+    for engine, s in samples.items():
+        row[engine] = (statistics.median(x[0] for x in s), max(x[1] for x in s))
+    results.append((name, row))
+    print(f"{name}: " + ", ".join(f"{e} {t:.2f} s / {r:.0f} MB" for e, (t, r) in row.items()), flush=True)
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scales", default="1,4")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--dir", default=os.path.join(ROOT, "bench", "data"))
+    ap.add_argument("--skip-build", action="store_true")
+    args = ap.parse_args()
+    scales = [int(s) for s in args.scales.split(",")]
+    if not args.skip_build:
+        sh(["cargo", "build", "--release", "--bin", "retrace", "--example", "bench-generate"], cwd=ROOT)
+    versions = ensure_peers()
+    results, scaling = [], []
+
+    for scale in scales:
+        data = os.path.join(args.dir, f"x{scale}")
+        if not os.path.exists(os.path.join(data, "truth.json")):
+            sh([GENERATE, data, "--scale", str(scale)])
+        truth = json.load(open(os.path.join(data, "truth.json")))
+        mb = truth["log_bytes"] / 1e6
+        work = os.path.join(args.dir, f"work-x{scale}")
+        os.makedirs(work, exist_ok=True)
+
+        for src in (["logs.jsonl", "logs.jsonl.gz"] if scale == scales[0] else ["logs.jsonl"]):
+            fresh, cmds, outs = ingest_cmds(data, src, work)
+            row = side_by_side(f"x{scale} ingest {src} ({mb:.0f} MB)", fresh, cmds, args.runs, results)
+            scaling.append((scale, src, mb, row["retrace"]))
+        if scale != scales[0]:
+            continue
+
+        # Keep the last run's outputs for the query tasks.
+        wh, duck_out, pl_out = outs
+        q = ("SELECT service, date_trunc('minute', ts) AS minute, "
+             "avg(CASE WHEN status >= 500 THEN 1.0 ELSE 0.0 END) AS ratio_5xx "
+             "FROM {t} GROUP BY 1, 2 ORDER BY 1, 2")
+        cfg = os.path.join(work, "retrace.toml")
+        cmds = {
+            "retrace": [RETRACE, "-q", "--config", cfg, "sql", "--format", "csv", "--output",
+                        os.path.join(work, "q.csv"), q.format(t="logs")],
+            "duckdb": [python(), "-c", "import duckdb; duckdb.sql(\"SET threads = 2\");"
+                       f"duckdb.sql(\"\"\"COPY ({q.format(t=repr(duck_out))}) TO '{work}/q-duck.csv'\"\"\")"],
+            "polars": [python(), "-c", "import os; os.environ['POLARS_MAX_THREADS'] = '2'; import polars as pl;"
+                       f"(pl.scan_parquet('{pl_out}').group_by('service', pl.col('ts').dt.truncate('1m').alias('minute'))"
+                       ".agg((pl.col('status') >= 500).mean().alias('ratio_5xx')).sort('service', 'minute')"
+                       f".sink_csv('{work}/q-polars.csv'))"],
+        }
+        side_by_side(f"x{scale} 5xx ratio per service and minute", lambda: None, cmds, args.runs, results)
+
+        # Pruning: one hour vs the whole day, bytes scanned as DataFusion reports them.
+        def scan(where):
+            sql = f"EXPLAIN ANALYZE SELECT count(*) FROM logs {where}"
+            secs, rss, out = measure([RETRACE, "-q", "--config", cfg, "sql", "--format", "csv", sql])
+            scanned = sum(int(b) for b in re.findall(r"bytes_scanned=(\d+)", out))
+            return secs, scanned
+        hour = "WHERE ts >= '2026-11-19T14:00:00Z' AND ts < '2026-11-19T15:00:00Z'"
+        full_t = statistics.median(scan("")[0] for _ in range(args.runs))
+        hour_t = statistics.median(scan(hour)[0] for _ in range(args.runs))
+        full_b, hour_b = scan("")[1], scan(hour)[1]
+        print(f"x{scale} 1-hour window vs full scan: {hour_t:.2f} s vs {full_t:.2f} s; "
+              f"{hour_b / 1e6:.1f} MB vs {full_b / 1e6:.1f} MB scanned ({hour_b / max(full_b, 1) * 100:.1f} %)", flush=True)
+        results.append((f"x{scale} 1-hour window vs full scan", {"window": (hour_t, hour_b), "full": (full_t, full_b)}))
+
+        # The report for the planted incident over the full warehouse (all four kinds).
+        full_wh = os.path.join(work, "full")
+        full_cfg = os.path.join(data, "retrace.toml")
+        shutil.rmtree(full_wh, ignore_errors=True)
+        secs, rss, _ = measure([RETRACE, "-q", "--config", full_cfg, "--warehouse", full_wh, "ingest"])
+        print(f"x{scale} full ingest (logs, metrics, changes, deploys): {secs:.2f} s, {rss:.0f} MB", flush=True)
+        rep = [measure([RETRACE, "-q", "--config", full_cfg, "--warehouse", full_wh, "report", "--out",
+                        os.path.join(work, "report")]) for _ in range(args.runs)]
+        report_t = statistics.median(r[0] for r in rep)
+        focus = json.load(open(os.path.join(work, "report", "report.json")))
+        top = focus["breaches"][0]["suspects"][0]["id"] if focus["breaches"] else None
+        print(f"x{scale} retrace report (latest breach, md+html+json): {report_t:.2f} s, "
+              f"{max(r[1] for r in rep):.0f} MB; top suspect {top}", flush=True)
+        results.append((f"x{scale} report", {"retrace": (report_t, max(r[1] for r in rep)), "top": top}))
+
+    print("\n## Figures (median of %d runs; ratio = peer time / retrace time, > 1 means retrace is faster)\n" % args.runs)
+    print(f"peers: duckdb {versions['duckdb']}, polars {versions['polars']}; machine: {os.cpu_count()} cores\n")
+    print("| task | retrace | DuckDB | polars | vs DuckDB | vs polars |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, row in results:
+        if "duckdb" in row:
+            r, d, p = row["retrace"], row["duckdb"], row["polars"]
+            print(f"| {name} | {r[0]:.2f} s, {r[1]:.0f} MB | {d[0]:.2f} s, {d[1]:.0f} MB | {p[0]:.2f} s, {p[1]:.0f} MB "
+                  f"| {d[0] / r[0]:.2f}× | {p[0] / r[0]:.2f}× |")
+    print("\n| scale | input | MB | retrace ingest | MB/s | peak RSS |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for scale, src, mb, (t, rss) in scaling:
+        print(f"| {scale}× | {src} | {mb:.0f} | {t:.2f} s | {mb / t:.0f} | {rss:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
