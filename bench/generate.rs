@@ -111,9 +111,9 @@ fn main() -> std::io::Result<()> {
         let latency = (-(rng.unit().max(1e-9)).ln() * 40.0 * 10.0).round() / 10.0;
         line.push_str("{\"ts\":\"");
         iso(ts, &mut line);
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "\",\"level\":\"{level}\",\"service\":\"{svc}\",\"host\":\"{svc}-{host}\",\"region\":\"eu-west-{}\",\"msg\":\"{}\",\"status\":{status},\"latency_ms\":{latency},\"trace_id\":\"{:016x}{:016x}\"}}\n",
+            "\",\"level\":\"{level}\",\"service\":\"{svc}\",\"host\":\"{svc}-{host}\",\"region\":\"eu-west-{}\",\"msg\":\"{}\",\"status\":{status},\"latency_ms\":{latency},\"trace_id\":\"{:016x}{:016x}\"}}",
             1 + host % 3,
             if status == 503 {
                 "db pool exhausted: max_connections=20 in_use=20, request rejected".to_string()

@@ -5,6 +5,8 @@ mod common;
 
 /// The demo report and digest in headless Chromium (ignored by default; `.ci/run` runs it).
 mod browser;
+/// One object parsed by several threads equals a sequential read (rejects, DST, year-less times).
+mod chunks;
 /// CLI runs end to end: exit statuses, stdout/stderr split, refused SQL, output formats.
 mod cli;
 /// Real loghub samples against their ground truth (ignored by default; `.ci/run` runs it).

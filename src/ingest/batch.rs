@@ -11,7 +11,7 @@ use datafusion::arrow::array::{
     ArrayRef, Float64Builder, Int32Builder, MapBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
     UInt64Builder,
 };
-use datafusion::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use datafusion::arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use datafusion::arrow::error::ArrowError;
 
 use super::record::{Cell, ColType, KindSpec, Row};
@@ -113,8 +113,8 @@ impl TableBuilder {
         Ok(())
     }
 
-    /// Finishes the builders into a batch sorted by `(ts, line)`.
-    pub fn finish_sorted(&mut self) -> Result<RecordBatch, ArrowError> {
+    /// Finishes the builders into a batch in append order.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let mut arrays: Vec<ArrayRef> = self
             .columns
             .iter_mut()
@@ -133,8 +133,7 @@ impl TableBuilder {
         arrays.push(Arc::new(self.source.finish()));
         arrays.push(Arc::new(self.line.finish()));
         self.len = 0;
-        let batch = RecordBatch::try_new(self.kind.schema(), arrays)?;
-        sort_by_time(batch)
+        RecordBatch::try_new(self.kind.schema(), arrays)
     }
 }
 
@@ -148,12 +147,18 @@ fn sort_by_time(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
     take_record_batch(&batch, &indices)
 }
 
-/// The rows of one object, bucketed by UTC day.
+/// The rows of one object, bucketed by UTC day: rows appended one by one, and batches
+/// of rows built elsewhere (a parse worker's chunk).
 pub struct DayBuffer {
     kind: Kind,
     spec: &'static KindSpec,
-    days: BTreeMap<NaiveDate, TableBuilder>,
+    days: BTreeMap<NaiveDate, Day>,
     rows: usize,
+}
+
+struct Day {
+    builder: TableBuilder,
+    batches: Vec<RecordBatch>,
 }
 
 impl DayBuffer {
@@ -165,21 +170,46 @@ impl DayBuffer {
         self.rows
     }
 
-    pub fn append(&mut self, row: &Row, source: &str, line: u64) -> Result<(), ArrowError> {
+    fn day(&mut self, day: NaiveDate) -> &mut Day {
         let (kind, spec) = (self.kind, self.spec);
-        self.days.entry(day_of(row.ts())).or_insert_with(|| TableBuilder::new(kind, spec)).append(row, source, line)?;
+        self.days.entry(day).or_insert_with(|| Day { builder: TableBuilder::new(kind, spec), batches: Vec::new() })
+    }
+
+    pub fn append(&mut self, row: &Row, source: &str, line: u64) -> Result<(), ArrowError> {
+        self.day(day_of(row.ts())).builder.append(row, source, line)?;
         self.rows += 1;
         Ok(())
     }
 
-    /// One sorted batch per day, oldest first; the buffer is empty afterwards.
-    pub fn flush(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
+    /// Takes in a batch of rows that all fall on `day`.
+    pub fn absorb(&mut self, day: NaiveDate, batch: RecordBatch) {
+        self.rows += batch.num_rows();
+        self.day(day).batches.push(batch);
+    }
+
+    /// One batch per day in append order, oldest day first; the buffer is empty afterwards.
+    pub fn take(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
         self.rows = 0;
+        let schema = self.kind.schema();
         std::mem::take(&mut self.days)
             .into_iter()
-            .filter(|(_, b)| !b.is_empty())
-            .map(|(day, mut b)| Ok((day, b.finish_sorted()?)))
+            .map(|(day, mut d)| {
+                if !d.builder.is_empty() {
+                    d.batches.push(d.builder.finish()?);
+                }
+                let batch = match d.batches.len() {
+                    1 => d.batches.pop().expect("one batch"),
+                    _ => concat_batches(&schema, &d.batches)?,
+                };
+                Ok((day, batch))
+            })
+            .filter(|b| b.as_ref().map_or(true, |(_, b)| b.num_rows() > 0))
             .collect()
+    }
+
+    /// One batch per day sorted by `(ts, line)`, oldest day first; the buffer is empty afterwards.
+    pub fn flush(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
+        self.take()?.into_iter().map(|(day, b)| Ok((day, sort_by_time(b)?))).collect()
     }
 }
 

@@ -75,52 +75,40 @@ impl LineParser {
     }
 
     fn line(&mut self, n: u64, bytes: &[u8], asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+        if !self.pattern.as_ref().is_some_and(|p| p.continuation) {
+            return match parse_single(self.format, self.pattern.as_ref(), bytes, asm)? {
+                Some(outcome) => emit(n, bytes, outcome),
+                None => {
+                    self.counts.blank += 1;
+                    Ok(())
+                }
+            };
+        }
         if jsonl::is_blank(bytes) {
             self.counts.blank += 1;
             return Ok(());
         }
-        if self.format == Format::Jsonl {
-            return emit(n, bytes, jsonl::parse_line(bytes, asm));
-        }
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.continuation_line(n, text, asm, emit),
             Err(e) => {
                 self.flush(asm, emit)?;
-                let reject = Reject::new(Reason::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()));
-                return emit(n, bytes, Err(reject));
+                emit(n, bytes, Err(invalid_utf8(&e)))
             }
-        };
-        match self.format {
-            Format::Logfmt => {
-                let outcome = logfmt::parse(text)
-                    .map_err(|e| Reject::new(Reason::InvalidLogfmt, e))
-                    .and_then(|f| assemble_fields(asm, &f));
-                emit(n, bytes, outcome)
-            }
-            Format::PrometheusText => match prometheus::parse_exposition(text) {
-                Ok(None) => {
-                    self.counts.blank += 1;
-                    Ok(())
-                }
-                Ok(Some(fields)) => emit(n, bytes, assemble_fields(asm, &fields)),
-                Err(e) => emit(n, bytes, Err(Reject::new(Reason::InvalidExposition, e))),
-            },
-            _ => self.pattern_line(n, text, asm, emit),
         }
     }
 
-    fn pattern_line(&mut self, n: u64, text: &str, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+    /// A line under a `continuation` pattern: a new record, or more of the one before.
+    fn continuation_line(&mut self, n: u64, text: &str, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
         let Some(pattern) = &self.pattern else {
             return Err(Error::Internal(format!("format {} without a pattern", self.format.name())));
         };
         match pattern.fields(text) {
-            Some(fields) if pattern.continuation => {
+            Some(fields) => {
                 self.flush(asm, emit)?;
                 self.pending = Some(Pending { line: n, raw: text.as_bytes().to_vec(), fields });
                 Ok(())
             }
-            Some(fields) => emit(n, text.as_bytes(), assemble_fields(asm, &fields)),
-            None if pattern.continuation && self.pending.is_some() => {
+            None if self.pending.is_some() => {
                 let pending = self.pending.as_mut().expect("checked above");
                 append_msg(&mut pending.fields, text);
                 self.counts.merged += 1;
@@ -139,6 +127,51 @@ impl LineParser {
             None => Ok(()),
         }
     }
+}
+
+/// Parses one line of a format whose records are one line each (every line format but a
+/// `continuation` pattern): `None` for a blank or comment line.
+pub fn parse_single(
+    format: Format,
+    pattern: Option<&LinePattern>,
+    bytes: &[u8],
+    asm: &Assembler,
+) -> Result<Option<std::result::Result<Row, Reject>>> {
+    if jsonl::is_blank(bytes) {
+        return Ok(None);
+    }
+    if format == Format::Jsonl {
+        return Ok(Some(jsonl::parse_line(bytes, asm)));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return Ok(Some(Err(invalid_utf8(&e)))),
+    };
+    Ok(match format {
+        Format::Logfmt => Some(
+            logfmt::parse(text)
+                .map_err(|e| Reject::new(Reason::InvalidLogfmt, e))
+                .and_then(|f| assemble_fields(asm, &f)),
+        ),
+        Format::PrometheusText => match prometheus::parse_exposition(text) {
+            Ok(None) => None,
+            Ok(Some(fields)) => Some(assemble_fields(asm, &fields)),
+            Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
+        },
+        _ => {
+            let Some(pattern) = pattern else {
+                return Err(Error::Internal(format!("format {} without a pattern", format.name())));
+            };
+            Some(match pattern.fields(text) {
+                Some(fields) => assemble_fields(asm, &fields),
+                None => Err(Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name))),
+            })
+        }
+    })
+}
+
+fn invalid_utf8(e: &std::str::Utf8Error) -> Reject {
+    Reject::new(Reason::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
 }
 
 /// Appends a continuation line to `msg`, keeping a record under the line limit.

@@ -8,6 +8,7 @@
 //! contributes nothing (its files are removed, it is retried next run); the others go on.
 
 pub mod batch;
+pub mod chunks;
 pub mod csv;
 pub mod dedupe;
 pub mod document;
@@ -51,6 +52,8 @@ pub struct IngestOptions {
     pub concurrency: usize,
     /// Buffered rows per object before a flush to Parquet (bounds memory).
     pub flush_rows: usize,
+    /// Threads parsing one object's lines (formats with one record per line).
+    pub parse_threads: usize,
     pub progress: bool,
     /// Per-host clock-skew corrections (`[clock_skew]`), microseconds ahead.
     pub clock_skew: BTreeMap<String, i64>,
@@ -63,6 +66,7 @@ impl Default for IngestOptions {
         IngestOptions {
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             flush_rows: 256 * 1024,
+            parse_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: false,
             clock_skew: BTreeMap::new(),
             storage: StorageOptions::default(),
@@ -185,7 +189,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     let total_bytes: u64 = jobs.iter().map(|j| j.meta.size).sum();
     let progress = progress_bar(options.progress, total_bytes);
     let handle = Handle::current();
-    let flush_rows = options.flush_rows;
+    let (flush_rows, parse_threads) = (options.flush_rows, options.parse_threads);
     let mut results = futures::stream::iter(jobs)
         .map(|job| {
             let (wh, handle, progress) = (warehouse.clone(), handle.clone(), progress.clone());
@@ -196,7 +200,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 loop {
                     let (wh, handle, progress) = (wh.clone(), handle.clone(), progress.clone());
                     let (back, outcome) = tokio::task::spawn_blocking(move || {
-                        let outcome = ingest_object(&job, &wh, &handle, &progress, flush_rows);
+                        let outcome = ingest_object(&job, &wh, &handle, &progress, flush_rows, parse_threads);
                         (job, outcome)
                     })
                     .await
@@ -300,9 +304,10 @@ fn ingest_object(
     handle: &Handle,
     progress: &ProgressBar,
     flush_rows: usize,
+    parse_threads: usize,
 ) -> std::result::Result<ObjectOutcome, ObjectFailure> {
     let mut sink = ObjectSink::new(job, warehouse, handle, flush_rows);
-    let result = read_object(job, handle, progress, &mut sink);
+    let result = read_object(job, handle, progress, parse_threads, &mut sink);
     match result.and_then(|counts| sink.finish(counts)) {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
@@ -324,7 +329,13 @@ fn ingest_object(
 }
 
 /// Parses the object's records into the sink; returns the lines that were not records.
-fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut ObjectSink<'_>) -> Result<lines::Counts> {
+fn read_object(
+    job: &Job,
+    handle: &Handle,
+    progress: &ProgressBar,
+    workers: usize,
+    sink: &mut ObjectSink<'_>,
+) -> Result<lines::Counts> {
     let input = reader::open(job.store.clone(), &job.meta.location, handle, progress.clone())?;
     let source = &job.source;
     let pattern = match job.format {
@@ -354,9 +365,20 @@ fn read_object(job: &Job, handle: &Handle, progress: &ProgressBar, sink: &mut Ob
         | Format::LaunchdarklyAudit
         | Format::K8sEvents
         | Format::OtlpJson => lines::read_document(input, job.format, &asm, &mut emit),
-        Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
+        Format::Pattern(_) | Format::Regex if pattern.as_ref().is_some_and(|p| p.continuation) => {
+            // A record may span lines: one reader, in order.
             let parser = lines::LineParser::new(job.format, pattern);
             parser.read(input, &asm, &mut emit)
+        }
+        Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
+            let parse = chunks::Parse {
+                format: job.format,
+                pattern: pattern.as_ref(),
+                kind: source.kind,
+                source: &job.url,
+                chunk_lines: sink.flush_rows,
+            };
+            chunks::read(input, &parse, &asm, workers, sink)
         }
     }
 }
@@ -375,6 +397,25 @@ struct ObjectSink<'a> {
     seq: u32,
     files: Vec<String>,
     fingerprints: dedupe::ObjectRows,
+}
+
+impl chunks::ChunkSink for ObjectSink<'_> {
+    fn batch(&mut self, day: NaiveDate, batch: datafusion::arrow::array::RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.data.absorb(day, batch);
+        if self.data.rows() >= self.flush_rows {
+            self.flush_data()?;
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, row: &Row, line: u64) -> Result<()> {
+        ObjectSink::row(self, row, line)
+    }
+
+    fn reject(&mut self, line: u64, reject: &Reject, raw: &[u8]) -> Result<()> {
+        ObjectSink::reject(self, line, reject, raw)
+    }
 }
 
 impl<'a> ObjectSink<'a> {

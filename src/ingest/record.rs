@@ -21,7 +21,7 @@ pub enum Value<'a> {
     Float(f64),
     Str(Cow<'a, str>),
     /// A JSON array or object; kept as JSON text unless it is a map of extras.
-    Nested(&'a serde_json::Value),
+    Nested(Cow<'a, serde_json::Value>),
 }
 
 impl<'a> Value<'a> {
@@ -34,7 +34,21 @@ impl<'a> Value<'a> {
                 None => n.as_f64().map_or(Value::Null, Value::Float),
             },
             serde_json::Value::String(s) => Value::Str(Cow::Borrowed(s)),
-            other => Value::Nested(other),
+            other => Value::Nested(Cow::Borrowed(other)),
+        }
+    }
+
+    pub fn from_json_owned(v: serde_json::Value) -> Value<'static> {
+        match v {
+            serde_json::Value::String(s) => Value::Str(Cow::Owned(s)),
+            nested @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => Value::Nested(Cow::Owned(nested)),
+            scalar => match Value::from_json(&scalar) {
+                Value::Null => Value::Null,
+                Value::Bool(b) => Value::Bool(b),
+                Value::Int(i) => Value::Int(i),
+                Value::Float(f) => Value::Float(f),
+                Value::Str(_) | Value::Nested(_) => unreachable!("strings and nested values are matched above"),
+            },
         }
     }
 
@@ -164,21 +178,35 @@ const NESTED_PRIORITY: usize = 1000;
 pub struct Assembler {
     spec: &'static KindSpec,
     /// name or alias → (column, priority; 0 = canonical).
-    index: HashMap<&'static str, (usize, usize)>,
+    index: Vec<(&'static str, (usize, usize))>,
     time: TimeParser,
     defaults: SourceDefaults,
 }
 
 impl Assembler {
     pub fn new(spec: &'static KindSpec, time: TimeParser, defaults: SourceDefaults) -> Self {
-        let mut index = HashMap::new();
+        let mut index = Vec::new();
         for (col, c) in spec.columns.iter().enumerate() {
-            index.insert(c.name, (col, 0));
+            index.push((c.name, (col, 0)));
             for (i, a) in c.aliases.iter().enumerate() {
-                index.insert(*a, (col, i + 1));
+                index.push((*a, (col, i + 1)));
             }
         }
         Assembler { spec, index, time, defaults }
+    }
+
+    /// The same assembler with a fresh timestamp state (for a worker thread).
+    pub fn fork(&self) -> Assembler {
+        Assembler {
+            spec: self.spec,
+            index: self.index.clone(),
+            time: self.time.fork(),
+            defaults: self.defaults.clone(),
+        }
+    }
+
+    pub fn time(&self) -> &TimeParser {
+        &self.time
     }
 
     pub fn spec(&self) -> &'static KindSpec {
@@ -186,47 +214,40 @@ impl Assembler {
     }
 
     /// Assembles one record. The first column of every spec is its timestamp.
-    pub fn assemble<'a>(&self, fields: impl IntoIterator<Item = (&'a str, Value<'a>)>) -> Result<Row, Reject> {
+    pub fn assemble<'a, K: Into<Cow<'a, str>>>(
+        &self,
+        fields: impl IntoIterator<Item = (K, Value<'a>)>,
+    ) -> Result<Row, Reject> {
         let columns = self.spec.columns;
-        let mut chosen: Vec<Option<(usize, &'a str, Value<'a>)>> = vec![None; columns.len()];
+        let mut chosen: Vec<Option<Chosen<'a>>> = vec![None; columns.len()];
         let mut extras: Vec<(String, String)> = Vec::new();
 
         for (key, value) in fields {
-            if let Some(&(col, prio)) = self.index.get(key) {
-                match &chosen[col] {
-                    Some((p, _, _)) if *p <= prio => push_extra(&mut extras, key, &value),
-                    _ => {
-                        if let Some((_, old_key, old_value)) = chosen[col].take() {
-                            push_extra(&mut extras, old_key, &old_value);
-                        }
-                        chosen[col] = Some((prio, key, value));
-                    }
-                }
-            } else if let (true, Value::Nested(serde_json::Value::Object(map))) =
-                (self.spec.nested_extras.contains(&key), &value)
+            let key: Cow<'a, str> = key.into();
+            if let Some((col, prio)) = self.lookup(&key) {
+                place(&mut chosen[col], &mut extras, prio, key, value);
+            } else if let Value::Nested(nested) = &value
+                && nested.is_object()
+                && self.spec.nested_extras.contains(&key.as_ref())
             {
+                let Value::Nested(nested) = value else { unreachable!("matched above") };
                 // Nested keys can fill columns too (`{"resource": {"service.name": …}}`),
                 // but lose to any top-level field for the same column.
-                for (k, v) in map {
-                    let v = Value::from_json(v);
-                    match self.index.get(k.as_str()) {
-                        Some(&(col, prio)) if !matches!(v, Value::Nested(_)) => {
-                            let prio = prio + NESTED_PRIORITY;
-                            match &chosen[col] {
-                                Some((p, _, _)) if *p <= prio => push_extra(&mut extras, k, &v),
-                                _ => {
-                                    if let Some((_, old_key, old_value)) = chosen[col].take() {
-                                        push_extra(&mut extras, old_key, &old_value);
-                                    }
-                                    chosen[col] = Some((prio, k.as_str(), v));
-                                }
-                            }
+                match nested {
+                    Cow::Borrowed(serde_json::Value::Object(map)) => {
+                        for (k, v) in map {
+                            self.place_nested(&mut chosen, &mut extras, Cow::Borrowed(k.as_str()), Value::from_json(v));
                         }
-                        _ => push_extra(&mut extras, k, &v),
                     }
+                    Cow::Owned(serde_json::Value::Object(map)) => {
+                        for (k, v) in map {
+                            self.place_nested(&mut chosen, &mut extras, Cow::Owned(k), Value::from_json_owned(v));
+                        }
+                    }
+                    _ => unreachable!("checked to be an object"),
                 }
             } else {
-                push_extra(&mut extras, key, &value);
+                push_extra(&mut extras, &key, &value);
             }
         }
 
@@ -235,7 +256,7 @@ impl Assembler {
         for (spec, slot) in columns.iter().zip(chosen) {
             let cell = match slot {
                 None => Cell::Null,
-                Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(key, &value)? {
+                Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
                     Some(stamp) => {
                         ts_raw = value.to_text();
                         ts_flags = stamp.flags;
@@ -243,7 +264,7 @@ impl Assembler {
                     }
                     None => Cell::Null,
                 },
-                Some((_, key, value)) => self.convert(spec, key, value)?,
+                Some((_, key, value)) => self.convert(spec, &key, value)?,
             };
             if spec.required && cell == Cell::Null {
                 return Err(missing(spec));
@@ -255,6 +276,27 @@ impl Assembler {
         (self.spec.normalize)(&mut row, &self.defaults)?;
         self.correct_skew(&mut row);
         Ok(row)
+    }
+
+    /// The column and priority of a field name. The specs have a handful of names, so a
+    /// scan with a length check first beats hashing every key of every record.
+    fn lookup(&self, key: &str) -> Option<(usize, usize)> {
+        self.index.iter().find(|(name, _)| name.len() == key.len() && *name == key).map(|(_, at)| *at)
+    }
+
+    fn place_nested<'a>(
+        &self,
+        chosen: &mut [Option<Chosen<'a>>],
+        extras: &mut Vec<(String, String)>,
+        key: Cow<'a, str>,
+        value: Value<'a>,
+    ) {
+        match self.lookup(&key) {
+            Some((col, prio)) if !matches!(value, Value::Nested(_)) => {
+                place(&mut chosen[col], extras, prio + NESTED_PRIORITY, key, value)
+            }
+            _ => push_extra(extras, &key, &value),
+        }
     }
 
     fn correct_skew(&self, row: &mut Row) {
@@ -331,6 +373,28 @@ impl Assembler {
                 }
             }
         })
+    }
+}
+
+/// The field holding a column so far: (priority, key, value).
+type Chosen<'a> = (usize, Cow<'a, str>, Value<'a>);
+
+/// Puts a field in its column if it outranks the one there (which then becomes an extra).
+fn place<'a>(
+    slot: &mut Option<Chosen<'a>>,
+    extras: &mut Vec<(String, String)>,
+    prio: usize,
+    key: Cow<'a, str>,
+    value: Value<'a>,
+) {
+    match slot {
+        Some((p, _, _)) if *p <= prio => push_extra(extras, &key, &value),
+        _ => {
+            if let Some((_, old_key, old_value)) = slot.take() {
+                push_extra(extras, &old_key, &old_value);
+            }
+            *slot = Some((prio, key, value));
+        }
     }
 }
 

@@ -202,6 +202,26 @@ struct State {
     last: Cell<Option<i64>>,
     /// Index into the auto-detect list that matched last (tried first next time).
     hint: Cell<usize>,
+    /// Set when a result depended on `yearless` or `last` (see [`TimeParser::take_consulted`]).
+    consulted: Cell<bool>,
+}
+
+/// The state one row hands the next, so that a run of rows parsed out of order (a chunk
+/// on a worker thread) can be checked and, if it needed the state, parsed again in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeState {
+    yearless: Option<(i32, u32)>,
+    last: Option<i64>,
+    hint: usize,
+}
+
+impl TimeState {
+    /// The state after a run of rows that did not consult it, given the state that run
+    /// ended with when parsed from a blank one: its last time, if it parsed any (such
+    /// rows leave the year-less month alone).
+    pub fn after(self, run: TimeState) -> TimeState {
+        TimeState { last: run.last.or(self.last), ..self }
+    }
 }
 
 /// Normalizes the timestamps of one object.
@@ -246,6 +266,36 @@ impl TimeParser {
     pub fn with_reference(mut self, reference: DateTime<Utc>) -> Self {
         self.reference = Some(reference);
         self
+    }
+
+    /// The same settings with a fresh state (for a worker thread).
+    pub fn fork(&self) -> TimeParser {
+        TimeParser {
+            zone: self.zone,
+            format: self.format.clone(),
+            format_items: self.format_items.clone(),
+            year: self.year,
+            reference: self.reference,
+            state: State::default(),
+        }
+    }
+
+    pub fn state(&self) -> TimeState {
+        TimeState { yearless: self.state.yearless.get(), last: self.state.last.get(), hint: self.state.hint.get() }
+    }
+
+    pub fn set_state(&self, s: TimeState) {
+        self.state.yearless.set(s.yearless);
+        self.state.last.set(s.last);
+        self.state.hint.set(s.hint);
+    }
+
+    /// Whether a result since the last call depended on earlier rows (a year-less time,
+    /// or a wall-clock time repeated by a DST fall-back); clears the mark. Rows that did
+    /// not are the same whatever came before them. (The auto-detect `hint` only orders
+    /// the formats tried; a time two formats both accept reads the same under either.)
+    pub fn take_consulted(&self) -> bool {
+        self.state.consulted.replace(false)
     }
 
     pub fn parse_str(&self, s: &str) -> Result<Stamp, TimeError> {
@@ -360,6 +410,7 @@ impl TimeParser {
             return None;
         }
         let month = parsed.month()?;
+        self.state.consulted.set(true);
         let year = match self.state.yearless.get() {
             // Dec → Jan inside one object: the next year.
             Some((y, m)) if month + 6 < m => y + 1,
@@ -398,6 +449,7 @@ impl TimeParser {
                 flags.insert(TsFlags::DST_AMBIGUOUS);
                 let (e, l) = (earlier.timestamp_micros(), later.timestamp_micros());
                 let back = DST_BACKSTEP.num_microseconds().unwrap_or(0);
+                self.state.consulted.set(true);
                 match self.state.last.get() {
                     Some(prev) if e < prev - back && l >= prev - back => l,
                     _ => e,

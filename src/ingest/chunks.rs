@@ -1,0 +1,257 @@
+//! Parallel parsing of one object whose records are one line each (JSON Lines, logfmt,
+//! Prometheus text, patterns without `continuation`).
+//!
+//! A reader thread decompresses and splits the object into chunks of lines; workers parse
+//! chunks into Arrow batches (one per UTC day); the calling thread takes the results in
+//! chunk order and hands them to a [`ChunkSink`], which sorts and writes them. Chunks go to
+//! workers round-robin and are collected round-robin, so the output is the same whatever
+//! the threads' timing, and bounded channels keep a fixed number of chunks in flight.
+//!
+//! Timestamps are the one thing a line cannot always decide alone: a year-less time and
+//! a wall-clock time repeated by a DST fall-back depend on the rows before
+//! ([`super::time`]). A worker parses its chunk from a blank state and says whether any
+//! row consulted it; such a chunk is parsed again on the calling thread with the state
+//! its predecessors left, so the rows are exactly those of a sequential read.
+
+use std::io::BufRead;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::RecordBatch;
+
+use super::batch::DayBuffer;
+use super::lines::{self, Counts};
+use super::pattern::LinePattern;
+use super::reader::{self, Line};
+use super::record::{Assembler, Row};
+use super::reject::{Reason, Reject};
+use super::time::TimeState;
+use crate::config::Format;
+use crate::error::{Error, Result};
+use crate::tables::Kind;
+
+/// Bytes of line text per chunk: big enough to amortize the hand-offs, small enough
+/// that the chunks in flight stay a few megabytes.
+const CHUNK_BYTES: usize = 1 << 20;
+/// Lines per chunk at most (short lines).
+pub const CHUNK_LINES: usize = 8192;
+/// Chunks queued per worker, each way.
+const QUEUE: usize = 2;
+
+/// Where the parsed chunks go, in line order.
+pub trait ChunkSink {
+    /// A batch of rows of one UTC day, in line order.
+    fn batch(&mut self, day: NaiveDate, batch: RecordBatch) -> Result<()>;
+    /// One row (a chunk parsed again in order).
+    fn row(&mut self, row: &Row, line: u64) -> Result<()>;
+    fn reject(&mut self, line: u64, reject: &Reject, raw: &[u8]) -> Result<()>;
+}
+
+/// What parses one object.
+pub struct Parse<'a> {
+    pub format: Format,
+    pub pattern: Option<&'a LinePattern>,
+    pub kind: Kind,
+    /// The `source` column (the object's URL).
+    pub source: &'a str,
+    /// Lines per chunk at most: the sink's flush threshold, so that what it buffers stays
+    /// under twice that (capped by [`CHUNK_LINES`]).
+    pub chunk_lines: usize,
+}
+
+/// A run of lines: their text back to back and where each one is.
+struct Chunk {
+    text: Vec<u8>,
+    lines: Vec<LineAt>,
+    max_lines: usize,
+}
+
+struct LineAt {
+    number: u64,
+    start: usize,
+    end: usize,
+    /// Set for a line over the limit: its full length (`text` holds its head).
+    too_long: Option<usize>,
+}
+
+impl Chunk {
+    fn new(max_lines: usize) -> Chunk {
+        Chunk { text: Vec::with_capacity(CHUNK_BYTES + 4096), lines: Vec::with_capacity(max_lines), max_lines }
+    }
+
+    fn push(&mut self, number: u64, bytes: &[u8], too_long: Option<usize>) {
+        let start = self.text.len();
+        self.text.extend_from_slice(bytes);
+        self.lines.push(LineAt { number, start, end: self.text.len(), too_long });
+    }
+
+    fn is_full(&self) -> bool {
+        self.text.len() >= CHUNK_BYTES || self.lines.len() >= self.max_lines
+    }
+}
+
+/// A worker's result for one chunk.
+struct Parsed {
+    chunk: Chunk,
+    batches: Vec<(NaiveDate, RecordBatch)>,
+    rejects: Vec<(usize, Reject)>,
+    blank: u64,
+    /// Whether a row's time depended on earlier rows (then the chunk is parsed again).
+    consulted: bool,
+    /// The worker's time state at the end of the chunk.
+    end: TimeState,
+}
+
+/// Parses `input` with `workers` threads; returns the lines that were not records.
+pub fn read(
+    input: Box<dyn BufRead + Send>,
+    parse: &Parse<'_>,
+    asm: &Assembler,
+    workers: usize,
+    sink: &mut dyn ChunkSink,
+) -> Result<Counts> {
+    let workers = workers.max(1);
+    std::thread::scope(|scope| {
+        let mut to_workers = Vec::with_capacity(workers);
+        let mut from_workers = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(QUEUE);
+            let (done_tx, done_rx) = sync_channel::<Result<Parsed>>(QUEUE);
+            let wasm = asm.fork();
+            scope.spawn(move || work(chunk_rx, done_tx, parse, &wasm));
+            to_workers.push(chunk_tx);
+            from_workers.push(done_rx);
+        }
+        let max_lines = parse.chunk_lines.clamp(1, CHUNK_LINES);
+        let reader = scope.spawn(move || split(input, max_lines, to_workers));
+        let collected = collect(&from_workers, parse, asm, sink);
+        // On a sink error the workers and the reader stop at their next send.
+        drop(from_workers);
+        let split = reader.join().map_err(|_| Error::Internal("the line reader panicked".into()))?;
+        let counts = collected?;
+        split?;
+        Ok(counts)
+    })
+}
+
+/// The reader: lines → chunks, dealt round-robin.
+fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncSender<Chunk>>) -> Result<()> {
+    let mut lines = reader::Lines::new(input, reader::MAX_LINE);
+    let mut chunk = Chunk::new(max_lines);
+    let mut next = 0usize;
+    let mut send = |chunk: Chunk| -> bool {
+        let ok = to_workers[next % to_workers.len()].send(chunk).is_ok();
+        next += 1;
+        ok
+    };
+    while let Some((n, line)) = lines.next_line().map_err(|e| Error::io("", e))? {
+        match line {
+            Line::Text(text) => chunk.push(n, text, None),
+            Line::TooLong { head, len } => chunk.push(n, head, Some(len)),
+        }
+        if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
+            return Ok(()); // the collector stopped; it reports why
+        }
+    }
+    if !chunk.lines.is_empty() {
+        send(chunk);
+    }
+    Ok(())
+}
+
+/// A worker: chunks → per-day batches.
+fn work(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed>>, parse: &Parse<'_>, asm: &Assembler) {
+    for chunk in chunks {
+        let parsed = parse_chunk(chunk, parse, asm);
+        if done.send(parsed).is_err() {
+            return;
+        }
+    }
+}
+
+fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parsed> {
+    asm.time().set_state(TimeState::default());
+    asm.time().take_consulted();
+    let mut days = DayBuffer::new(parse.kind, asm.spec());
+    let (mut rejects, mut blank) = (Vec::new(), 0u64);
+    for (i, at) in chunk.lines.iter().enumerate() {
+        match outcome(&chunk, at, parse, asm)? {
+            None => blank += 1,
+            Some(Ok(row)) => days.append(&row, parse.source, at.number)?,
+            Some(Err(reject)) => rejects.push((i, reject)),
+        }
+    }
+    Ok(Parsed {
+        batches: days.take()?,
+        rejects,
+        blank,
+        consulted: asm.time().take_consulted(),
+        end: asm.time().state(),
+        chunk,
+    })
+}
+
+/// One line's outcome: `None` for a blank or comment line.
+fn outcome(
+    chunk: &Chunk,
+    at: &LineAt,
+    parse: &Parse<'_>,
+    asm: &Assembler,
+) -> Result<Option<std::result::Result<Row, Reject>>> {
+    if let Some(len) = at.too_long {
+        let detail = format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE);
+        return Ok(Some(Err(Reject::new(Reason::LineTooLong, detail))));
+    }
+    lines::parse_single(parse.format, parse.pattern, &chunk.text[at.start..at.end], asm)
+}
+
+/// The calling thread: results in chunk order → the sink.
+fn collect(
+    from_workers: &[Receiver<Result<Parsed>>],
+    parse: &Parse<'_>,
+    asm: &Assembler,
+    sink: &mut dyn ChunkSink,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let mut state = TimeState::default();
+    for i in 0.. {
+        // A worker that hangs up has had every chunk dealt to it; so have the others.
+        let Ok(parsed) = from_workers[i % from_workers.len()].recv() else { break };
+        let parsed = parsed?;
+        counts.blank += parsed.blank;
+        if parsed.consulted {
+            state = reparse(&parsed.chunk, state, parse, asm, sink)?;
+            continue;
+        }
+        state = state.after(parsed.end);
+        for (day, batch) in parsed.batches {
+            sink.batch(day, batch)?;
+        }
+        for (i, reject) in &parsed.rejects {
+            let at = &parsed.chunk.lines[*i];
+            sink.reject(at.number, reject, &parsed.chunk.text[at.start..at.end])?;
+        }
+    }
+    Ok(counts)
+}
+
+/// Parses a chunk again, in order, from the state the chunks before it left.
+fn reparse(
+    chunk: &Chunk,
+    state: TimeState,
+    parse: &Parse<'_>,
+    asm: &Assembler,
+    sink: &mut dyn ChunkSink,
+) -> Result<TimeState> {
+    asm.time().set_state(state);
+    for at in &chunk.lines {
+        // Blank lines were counted by the worker.
+        match outcome(chunk, at, parse, asm)? {
+            None => {}
+            Some(Ok(row)) => sink.row(&row, at.number)?,
+            Some(Err(reject)) => sink.reject(at.number, &reject, &chunk.text[at.start..at.end])?,
+        }
+    }
+    asm.time().take_consulted();
+    Ok(asm.time().state())
+}

@@ -1,0 +1,127 @@
+//! One object parsed by several threads gives what one sequential read gives: line
+//! numbers, rejects and blank lines across chunk boundaries, and the timestamps that
+//! depend on earlier rows (year-less times rolling over, a DST fall-back's repeated hour).
+
+use chrono::{Duration, TimeZone, Utc};
+use retrace::ingest::{IngestOptions, ingest};
+
+use crate::common::Sandbox;
+
+/// More lines than several parse chunks hold (8,192 lines each).
+const LINES: u64 = 14_400;
+
+fn options(threads: usize) -> IngestOptions {
+    // A small flush threshold: several files per day, so flush boundaries are tested too.
+    IngestOptions { parse_threads: threads, flush_rows: 3_000, ..Default::default() }
+}
+
+/// JSON Lines with naive New York times, one a second from 00:00 EDT on the fall-back day
+/// (the 01:00 hour runs twice); every 1000th line is garbage and every 777th blank.
+fn fall_back_log() -> Vec<u8> {
+    let start = Utc.with_ymd_and_hms(2026, 11, 1, 4, 0, 0).unwrap();
+    let mut out = Vec::new();
+    for n in 1..=LINES {
+        let line = if n % 1000 == 0 {
+            "not json".to_string()
+        } else if n % 777 == 0 {
+            String::new()
+        } else {
+            let t = start + Duration::seconds(n as i64 - 1);
+            let local = t.with_timezone(&chrono_tz::America::New_York).naive_local();
+            format!(
+                r#"{{"ts":"{}","level":"info","service":"api","msg":"line {n}"}}"#,
+                local.format("%Y-%m-%d %H:%M:%S")
+            )
+        };
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+async fn ingest_fall_back(threads: usize) -> (Sandbox, retrace::ingest::IngestSummary) {
+    let sb = Sandbox::new();
+    sb.write("ny.jsonl", &fall_back_log());
+    let config =
+        sb.config("[[sources]]\nkind = \"logs\"\nurl = \"sources/ny.jsonl\"\ntimezone = \"America/New_York\"\n");
+    let summary = ingest(&sb.warehouse(), &config.sources, &options(threads)).await.expect("ingest runs");
+    (sb, summary)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_repeated_hour_stays_in_order_across_chunks() {
+    let (sb, summary) = ingest_fall_back(3).await;
+    let garbage = LINES / 1000;
+    let blank = (1..=LINES).filter(|n| n % 777 == 0 && n % 1000 != 0).count() as u64;
+    assert_eq!(summary.rejects.get("invalid_json"), Some(&garbage));
+    assert_eq!(summary.blank_lines, blank);
+    assert_eq!(summary.total_rows(), LINES - garbage - blank);
+    // Every row is exactly `line - 1` seconds after 04:00 UTC: through both passes of 01:00.
+    let out = sb
+        .sql(
+            "SELECT count(*) AS rows, count(DISTINCT CAST(to_unixtime(ts) AS BIGINT) - CAST(line AS BIGINT)) AS offsets, \
+             min(ts) AS first, max(ts) AS last, sum(CASE WHEN ts_flags = 'dst_ambiguous' THEN 1 ELSE 0 END) AS ambiguous \
+             FROM logs",
+        )
+        .await;
+    insta::assert_snapshot!(out, @r"
+    +-------+---------+----------------------+----------------------+-----------+
+    | rows  | offsets | first                | last                 | ambiguous |
+    +-------+---------+----------------------+----------------------+-----------+
+    | 14368 | 1       | 2026-11-01T04:00:00Z | 2026-11-01T07:59:59Z | 7184      |
+    +-------+---------+----------------------+----------------------+-----------+
+    ");
+    let rejects = sb.sql("SELECT line, reason FROM rejects ORDER BY line LIMIT 3").await;
+    insta::assert_snapshot!(rejects, @r"
+    +------+--------------+
+    | line | reason       |
+    +------+--------------+
+    | 1000 | invalid_json |
+    | 2000 | invalid_json |
+    | 3000 | invalid_json |
+    +------+--------------+
+    ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_thread_and_three_give_the_same_tables() {
+    let (one, s1) = ingest_fall_back(1).await;
+    let (three, s3) = ingest_fall_back(3).await;
+    assert_eq!(s1, s3);
+    let dump = "SELECT ts, level, service, msg, attributes, ts_raw, ts_flags, line FROM logs ORDER BY line";
+    assert_eq!(one.sql(dump).await, three.sql(dump).await);
+    let rejects = "SELECT line, reason, detail, raw FROM rejects ORDER BY line";
+    assert_eq!(one.sql(rejects).await, three.sql(rejects).await);
+    assert_eq!(one.warehouse_files().len(), three.warehouse_files().len());
+}
+
+/// Year-less syslog rolling from Dec 31 into Jan 1 in the middle of the second chunk:
+/// the third chunk's rows (all January) must be in the next year, which only the rows
+/// before them can tell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn year_rollover_carries_across_chunks() {
+    let sb = Sandbox::new();
+    let mut text = String::new();
+    let dec = Utc.with_ymd_and_hms(2025, 12, 31, 18, 0, 0).unwrap();
+    let jan = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    for n in 0..20_000i64 {
+        let t = if n < 12_000 { dec + Duration::seconds(n) } else { jan + Duration::seconds(n - 12_000) };
+        text.push_str(&format!("<38>{} web-1 sshd[1]: line {n}\n", t.format("%b %e %H:%M:%S")));
+    }
+    sb.write("messages", text.as_bytes());
+    let config = sb
+        .config("[[sources]]\nkind = \"logs\"\nurl = \"sources/messages\"\nformat = \"pattern:syslog\"\nyear = 2025\n");
+    let summary = ingest(&sb.warehouse(), &config.sources, &options(3)).await.expect("ingest runs");
+    assert_eq!(summary.total_rows(), 20_000);
+    let out = sb
+        .sql("SELECT date_part('year', ts) AS year, count(*) AS rows, min(line) AS first_line, max(line) AS last_line FROM logs GROUP BY 1 ORDER BY 1")
+        .await;
+    insta::assert_snapshot!(out, @r"
+    +------+-------+------------+-----------+
+    | year | rows  | first_line | last_line |
+    +------+-------+------------+-----------+
+    | 2025 | 12000 | 1          | 12000     |
+    | 2026 | 8000  | 12001      | 20000     |
+    +------+-------+------------+-----------+
+    ");
+}
