@@ -1,7 +1,7 @@
 //! Rows → Arrow. A [`DayBuffer`] holds the rows of one object per UTC day in Arrow
-//! builders and, on flush, yields one batch per day sorted by `(ts, line)`: the order the
-//! warehouse promises inside every file. Memory is bounded by the flush threshold, not
-//! by the object's size.
+//! builders (and batches parsed elsewhere) until a flush hands them to the writer, which
+//! sorts each day by `(ts, line)`, the order the warehouse promises inside every file.
+//! Memory is bounded by the flush threshold, not by the object's size.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use datafusion::arrow::array::{
     ArrayRef, Float64Builder, Int32Builder, MapBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
     UInt64Builder,
 };
-use datafusion::arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::error::ArrowError;
 
 use super::record::{Cell, ColType, KindSpec, Row};
@@ -137,16 +137,6 @@ impl TableBuilder {
     }
 }
 
-fn sort_by_time(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let ts = batch.column(0).clone();
-    let line = batch.column_by_name("line").cloned().unwrap_or_else(|| ts.clone());
-    let indices = lexsort_to_indices(
-        &[SortColumn { values: ts, options: None }, SortColumn { values: line, options: None }],
-        None,
-    )?;
-    take_record_batch(&batch, &indices)
-}
-
 /// The rows of one object, bucketed by UTC day: rows appended one by one, and batches
 /// of rows built elsewhere (a parse worker's chunk).
 pub struct DayBuffer {
@@ -187,29 +177,36 @@ impl DayBuffer {
         self.day(day).batches.push(batch);
     }
 
-    /// One batch per day in append order, oldest day first; the buffer is empty afterwards.
-    pub fn take(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
+    /// Each day's rows as the pieces they arrived in, oldest day first; the buffer is
+    /// empty afterwards.
+    pub fn take_pieces(&mut self) -> Result<Vec<(NaiveDate, Vec<RecordBatch>)>, ArrowError> {
         self.rows = 0;
-        let schema = self.kind.schema();
         std::mem::take(&mut self.days)
             .into_iter()
             .map(|(day, mut d)| {
                 if !d.builder.is_empty() {
                     d.batches.push(d.builder.finish()?);
                 }
-                let batch = match d.batches.len() {
-                    1 => d.batches.pop().expect("one batch"),
-                    _ => concat_batches(&schema, &d.batches)?,
-                };
-                Ok((day, batch))
+                d.batches.retain(|b| b.num_rows() > 0);
+                Ok((day, d.batches))
             })
-            .filter(|b| b.as_ref().map_or(true, |(_, b)| b.num_rows() > 0))
+            .filter(|d| d.as_ref().map_or(true, |(_, pieces)| !pieces.is_empty()))
             .collect()
     }
 
-    /// One batch per day sorted by `(ts, line)`, oldest day first; the buffer is empty afterwards.
-    pub fn flush(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
-        self.take()?.into_iter().map(|(day, b)| Ok((day, sort_by_time(b)?))).collect()
+    /// One batch per day in append order, oldest day first; the buffer is empty afterwards.
+    pub fn take(&mut self) -> Result<Vec<(NaiveDate, RecordBatch)>, ArrowError> {
+        let schema = self.kind.schema();
+        self.take_pieces()?
+            .into_iter()
+            .map(|(day, mut pieces)| {
+                let batch = match pieces.len() {
+                    1 => pieces.pop().expect("one piece"),
+                    _ => concat_batches(&schema, &pieces)?,
+                };
+                Ok((day, batch))
+            })
+            .collect()
     }
 }
 

@@ -43,7 +43,7 @@ pub trait ChunkSink {
     /// A batch of rows of one UTC day, in line order.
     fn batch(&mut self, day: NaiveDate, batch: RecordBatch) -> Result<()>;
     /// One row (a chunk parsed again in order).
-    fn row(&mut self, row: &Row, line: u64) -> Result<()>;
+    fn row(&mut self, row: &Row<'_>, line: u64) -> Result<()>;
     fn reject(&mut self, line: u64, reject: &Reject, raw: &[u8]) -> Result<()>;
 }
 
@@ -192,12 +192,12 @@ fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parse
 }
 
 /// One line's outcome: `None` for a blank or comment line.
-fn outcome(
-    chunk: &Chunk,
+fn outcome<'c>(
+    chunk: &'c Chunk,
     at: &LineAt,
     parse: &Parse<'_>,
     asm: &Assembler,
-) -> Result<Option<std::result::Result<Row, Reject>>> {
+) -> Result<Option<std::result::Result<Row<'c>, Reject>>> {
     if let Some(len) = at.too_long {
         let detail = format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE);
         return Ok(Some(Err(Reject::new(Reason::LineTooLong, detail))));

@@ -105,7 +105,7 @@ impl<R: BufRead> Read for BoundedInput<R> {
 pub fn read<R: BufRead>(
     input: R,
     asm: &Assembler,
-    mut on_record: impl FnMut(u64, &[u8], Result<Row, Reject>) -> Result<(), crate::Error>,
+    mut on_record: impl FnMut(u64, &[u8], Result<Row<'_>, Reject>) -> Result<(), crate::Error>,
 ) -> Result<u64, crate::Error> {
     let side: Rc<RefCell<Side>> = Rc::default();
     let bounded = BoundedInput {
@@ -168,7 +168,7 @@ pub fn read<R: BufRead>(
     }
 }
 
-fn to_row(record: &csv::ByteRecord, names: &[String], asm: &Assembler) -> Result<Row, Reject> {
+fn to_row<'a>(record: &'a csv::ByteRecord, names: &'a [String], asm: &Assembler) -> Result<Row<'a>, Reject> {
     let mut fields = Vec::with_capacity(names.len());
     for (name, bytes) in names.iter().zip(record.iter()) {
         let text = std::str::from_utf8(bytes).map_err(|e| {

@@ -12,7 +12,7 @@
 //! dropped if the object it duplicated is later re-ingested with fewer rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
@@ -29,7 +29,7 @@ use crate::tables::Kind;
 use crate::warehouse::{ObjectEntry, Warehouse, parquet};
 
 /// Fingerprint → number of rows with it.
-pub type Multiset = HashMap<u64, u32>;
+pub type Multiset = foldhash::HashMap<u64, u32>;
 
 /// The columns that identify a row of each kind.
 pub fn key_columns(kind: Kind) -> &'static [&'static str] {
@@ -41,42 +41,48 @@ pub fn key_columns(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// One fingerprint per row of `batch` (a table batch of `kind`).
+/// One fingerprint per row of `batch` (a table batch of `kind`): the key columns hashed
+/// column by column (one downcast per column, not per value). Fingerprints live only
+/// for one ingest (they are recomputed from files), so the hash need not be stable
+/// across versions; it must be the same for a row read back from a file.
 pub fn fingerprints(batch: &RecordBatch, kind: Kind) -> Result<Vec<u64>> {
-    let mut hashers: Vec<fnv::FnvHasher> = (0..batch.num_rows()).map(|_| fnv::FnvHasher::default()).collect();
+    let state = foldhash::fast::FixedState::with_seed(0x7265_7472_6163_6521);
+    let mut acc = vec![0u64; batch.num_rows()];
     for name in key_columns(kind) {
         let col = batch
             .column_by_name(name)
             .ok_or_else(|| Error::Internal(format!("{kind} batch has no key column `{name}`")))?;
-        for (row, h) in hashers.iter_mut().enumerate() {
-            if col.is_null(row) {
-                0u8.hash(h);
-                continue;
+        let mut fold = |value: &dyn Fn(usize) -> u64| {
+            for (row, h) in acc.iter_mut().enumerate() {
+                let v = if col.is_null(row) { NULL } else { value(row) };
+                *h = state.hash_one((*h, v));
             }
-            1u8.hash(h);
-            if let Some(a) = col.as_any().downcast_ref::<TimestampMicrosecondArray>() {
-                a.value(row).hash(h);
-            } else if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
-                a.value(row).hash(h);
-            } else if let Some(a) = col.as_any().downcast_ref::<Int32Array>() {
-                a.value(row).hash(h);
-            } else if let Some(a) = col.as_any().downcast_ref::<Float64Array>() {
-                a.value(row).to_bits().hash(h);
-            } else if let Some(a) = col.as_any().downcast_ref::<MapArray>() {
-                let entries = a.value(row);
-                let (keys, values) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
-                for i in 0..entries.len() {
-                    keys.value(i).hash(h);
-                    values.is_valid(i).hash(h);
-                    values.value(i).hash(h);
-                }
-            } else {
-                return Err(Error::Internal(format!("no fingerprint for column `{name}` of type {}", col.data_type())));
-            }
+        };
+        if let Some(a) = col.as_any().downcast_ref::<TimestampMicrosecondArray>() {
+            fold(&|row| a.value(row) as u64);
+        } else if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
+            fold(&|row| state.hash_one(a.value(row)));
+        } else if let Some(a) = col.as_any().downcast_ref::<Int32Array>() {
+            fold(&|row| a.value(row) as u64);
+        } else if let Some(a) = col.as_any().downcast_ref::<Float64Array>() {
+            fold(&|row| a.value(row).to_bits());
+        } else if let Some(a) = col.as_any().downcast_ref::<MapArray>() {
+            let (keys, values) = (a.keys().as_string::<i32>(), a.values().as_string::<i32>());
+            let offsets = a.value_offsets();
+            fold(&|row| {
+                let entries = offsets[row] as usize..offsets[row + 1] as usize;
+                entries
+                    .fold(0u64, |h, i| state.hash_one((h, keys.value(i), values.is_valid(i).then(|| values.value(i)))))
+            });
+        } else {
+            return Err(Error::Internal(format!("no fingerprint for column `{name}` of type {}", col.data_type())));
         }
     }
-    Ok(hashers.into_iter().map(|h| h.finish()).collect())
+    Ok(acc)
 }
+
+/// What a null hashes to (a value's hash is this by chance only).
+const NULL: u64 = 0x6e75_6c6c_6e75_6c6c;
 
 /// What one object holds, per day: the multiset of its rows' fingerprints and its files.
 #[derive(Debug, Default)]
@@ -110,7 +116,7 @@ impl Presence {
     async fn load(&mut self, warehouse: &Warehouse, kind: Kind, day: NaiveDate) -> Result<&mut Multiset> {
         if !self.loaded.contains_key(&(kind, day)) {
             let prefix = format!("{}/date={day}/", kind.table());
-            let mut set = Multiset::new();
+            let mut set = Multiset::default();
             for (id, entry) in &self.committed {
                 if self.excluded.contains(id) || entry.kind != kind {
                     continue;

@@ -15,7 +15,7 @@ use super::record::{Assembler, Row, Value};
 use super::reject::{Reason, Reject};
 
 /// Parses one line into a row of the assembler's kind.
-pub fn parse_line(line: &[u8], asm: &Assembler) -> Result<Row, Reject> {
+pub fn parse_line<'a>(line: &'a [u8], asm: &Assembler) -> Result<Row<'a>, Reject> {
     let text = std::str::from_utf8(line)
         .map_err(|e| Reject::new(Reason::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
     if !text.trim_start().starts_with('{') {

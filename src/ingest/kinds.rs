@@ -2,6 +2,8 @@
 //! per-kind normalization (log levels, deploy statuses, metric values). Column order
 //! matches `tables.rs`; the map column and provenance columns follow.
 
+use std::borrow::Cow;
+
 use super::record::{Cell, ColType, ColumnSpec, KindSpec, Row, SourceDefaults, default_service, lowercase};
 use super::reject::{Reason, Reject};
 use crate::tables::Kind;
@@ -51,9 +53,9 @@ fn normalize_log(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reject>
     default_service(row, LOG_SERVICE, defaults);
     lowercase(row, LOG_LEVEL);
     if let Some(level) = row.text(LOG_LEVEL) {
-        let canonical = canonical_level(level).map(str::to_string);
-        if let Some(c) = canonical {
-            row.set_text(LOG_LEVEL, Some(c));
+        // Already canonical (the usual case): leave the borrowed text alone.
+        if let Some(c) = canonical_level(level).filter(|c| *c != level) {
+            row.set_text(LOG_LEVEL, Some(Cow::Borrowed(c)));
         }
     }
     Ok(())
@@ -152,7 +154,7 @@ fn normalize_deploy(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reje
             format!("field `status`: `{status}` is not one of started, progress, succeeded, failed, rolled_back"),
         )
     })?;
-    row.set_text(DEPLOY_STATUS, Some(canonical.to_string()));
+    row.set_text(DEPLOY_STATUS, Some(Cow::Borrowed(canonical)));
     if let Cell::Float64(p) = row.cells[DEPLOY_PERCENT]
         && !(0.0..=100.0).contains(&p)
     {

@@ -29,10 +29,10 @@ pub struct Counts {
 }
 
 /// Where records go: `(line, raw text, outcome)`.
-pub type Emit<'a> = dyn FnMut(u64, &[u8], std::result::Result<Row, Reject>) -> Result<()> + 'a;
+pub type Emit<'a> = dyn FnMut(u64, &[u8], std::result::Result<Row<'_>, Reject>) -> Result<()> + 'a;
 
-pub fn assemble_fields(asm: &Assembler, fields: &Fields) -> std::result::Result<Row, Reject> {
-    asm.assemble(fields.iter().map(|(k, v)| (k.as_str(), Value::Str(Cow::Borrowed(v.as_str())))))
+pub fn assemble_fields(asm: &Assembler, fields: Fields) -> std::result::Result<Row<'static>, Reject> {
+    asm.assemble(fields.into_iter().map(|(k, v)| (Cow::Owned(k), Value::Str(Cow::Owned(v)))))
 }
 
 /// A record held back until the next line shows whether it continues.
@@ -123,7 +123,7 @@ impl LineParser {
 
     fn flush(&mut self, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
         match self.pending.take() {
-            Some(p) => emit(p.line, &p.raw, assemble_fields(asm, &p.fields)),
+            Some(p) => emit(p.line, &p.raw, assemble_fields(asm, p.fields)),
             None => Ok(()),
         }
     }
@@ -131,12 +131,12 @@ impl LineParser {
 
 /// Parses one line of a format whose records are one line each (every line format but a
 /// `continuation` pattern): `None` for a blank or comment line.
-pub fn parse_single(
+pub fn parse_single<'b>(
     format: Format,
     pattern: Option<&LinePattern>,
-    bytes: &[u8],
+    bytes: &'b [u8],
     asm: &Assembler,
-) -> Result<Option<std::result::Result<Row, Reject>>> {
+) -> Result<Option<std::result::Result<Row<'b>, Reject>>> {
     if jsonl::is_blank(bytes) {
         return Ok(None);
     }
@@ -151,11 +151,11 @@ pub fn parse_single(
         Format::Logfmt => Some(
             logfmt::parse(text)
                 .map_err(|e| Reject::new(Reason::InvalidLogfmt, e))
-                .and_then(|f| assemble_fields(asm, &f)),
+                .and_then(|f| assemble_fields(asm, f)),
         ),
         Format::PrometheusText => match prometheus::parse_exposition(text) {
             Ok(None) => None,
-            Ok(Some(fields)) => Some(assemble_fields(asm, &fields)),
+            Ok(Some(fields)) => Some(assemble_fields(asm, fields)),
             Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
         },
         _ => {
@@ -163,7 +163,7 @@ pub fn parse_single(
                 return Err(Error::Internal(format!("format {} without a pattern", format.name())));
             };
             Some(match pattern.fields(text) {
-                Some(fields) => assemble_fields(asm, &fields),
+                Some(fields) => assemble_fields(asm, fields),
                 None => Err(Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name))),
             })
         }
@@ -220,7 +220,7 @@ pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit:
             Ok(records) => {
                 for fields in records {
                     n += 1;
-                    emit(n, raw.as_bytes(), assemble_fields(asm, &fields))?;
+                    emit(n, raw.as_bytes(), assemble_fields(asm, fields))?;
                 }
             }
             Err(reject) => {

@@ -24,6 +24,7 @@ pub mod record;
 pub mod reject;
 pub mod retry;
 pub mod time;
+pub mod writer;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ use crate::config::{Format, Source};
 use crate::error::{Error, Result};
 use crate::tables::REJECTS;
 use crate::warehouse::store::{SourceUrl, StorageOptions};
-use crate::warehouse::{ObjectEntry, Warehouse, layout, parquet};
+use crate::warehouse::{ObjectEntry, Warehouse, layout};
 use batch::{DayBuffer, RejectsBuilder};
 use record::{Assembler, Row, SourceDefaults};
 use reject::{Reason, Reject};
@@ -65,7 +66,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            flush_rows: 256 * 1024,
+            flush_rows: 128 * 1024,
             parse_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: false,
             clock_skew: BTreeMap::new(),
@@ -120,6 +121,9 @@ struct Job {
     previous: Option<ObjectEntry>,
     store: Arc<dyn object_store::ObjectStore>,
     clock_skew: Arc<std::collections::HashMap<String, i64>>,
+    /// Whether another object could hold the same rows (then fingerprints are taken for
+    /// duplicate resolution; hashing every row of a lone object would be wasted).
+    fingerprint: bool,
 }
 
 /// Ingests `sources` into `warehouse`.
@@ -180,12 +184,21 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 previous,
                 store: resolved.location.store.clone(),
                 clock_skew: clock_skew.clone(),
+                fingerprint: true,
             });
         }
     }
 
-    // Duplicates are resolved in job (URL) order against what other objects hold.
-    let mut presence = dedupe::Presence::new(manifest.clone(), jobs.iter().map(|j| j.id.clone()).collect());
+    // Duplicates are resolved in job (URL) order against what other objects hold: other
+    // objects of the kind in this run, or committed by earlier runs.
+    let ids: std::collections::BTreeSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    let kinds: Vec<_> = jobs.iter().map(|j| j.source.kind).collect();
+    for job in &mut jobs {
+        let kind = job.source.kind;
+        job.fingerprint = kinds.iter().filter(|k| **k == kind).count() > 1
+            || manifest.iter().any(|(id, e)| e.kind == kind && !ids.contains(id));
+    }
+    let mut presence = dedupe::Presence::new(manifest.clone(), ids);
     let total_bytes: u64 = jobs.iter().map(|j| j.meta.size).sum();
     let progress = progress_bar(options.progress, total_bytes);
     let handle = Handle::current();
@@ -306,13 +319,16 @@ fn ingest_object(
     flush_rows: usize,
     parse_threads: usize,
 ) -> std::result::Result<ObjectOutcome, ObjectFailure> {
-    let mut sink = ObjectSink::new(job, warehouse, handle, flush_rows);
-    let result = read_object(job, handle, progress, parse_threads, &mut sink);
-    match result.and_then(|counts| sink.finish(counts)) {
+    let (result, files) = std::thread::scope(|scope| {
+        let mut sink = ObjectSink::new(job, writer::Writer::spawn(scope, warehouse, handle), flush_rows);
+        let read = read_object(job, handle, progress, parse_threads, &mut sink);
+        sink.finish(read)
+    });
+    match result {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             // The object contributes nothing: remove what it wrote so far.
-            for key in &sink.files {
+            for key in &files {
                 if let Err(del) = handle.block_on(warehouse.delete(key)) {
                     warn!(file = %key, error = %del, "Could not remove a file of a failed object; the next ingest will.");
                 }
@@ -334,7 +350,7 @@ fn read_object(
     handle: &Handle,
     progress: &ProgressBar,
     workers: usize,
-    sink: &mut ObjectSink<'_>,
+    sink: &mut ObjectSink<'_, '_>,
 ) -> Result<lines::Counts> {
     let input = reader::open(job.store.clone(), &job.meta.location, handle, progress.clone())?;
     let source = &job.source;
@@ -383,11 +399,10 @@ fn read_object(
     }
 }
 
-/// Collects one object's rows and rejects and flushes them to Parquet files.
-struct ObjectSink<'a> {
+/// Collects one object's rows and rejects and hands them to the writer in flushes.
+struct ObjectSink<'a, 'scope> {
     job: &'a Job,
-    warehouse: &'a Warehouse,
-    handle: &'a Handle,
+    writer: writer::Writer<'scope>,
     flush_rows: usize,
     data: DayBuffer,
     rejects: RejectsBuilder,
@@ -395,11 +410,9 @@ struct ObjectSink<'a> {
     reject_counts: BTreeMap<Reason, u64>,
     rows: u64,
     seq: u32,
-    files: Vec<String>,
-    fingerprints: dedupe::ObjectRows,
 }
 
-impl chunks::ChunkSink for ObjectSink<'_> {
+impl chunks::ChunkSink for ObjectSink<'_, '_> {
     fn batch(&mut self, day: NaiveDate, batch: datafusion::arrow::array::RecordBatch) -> Result<()> {
         self.rows += batch.num_rows() as u64;
         self.data.absorb(day, batch);
@@ -418,13 +431,12 @@ impl chunks::ChunkSink for ObjectSink<'_> {
     }
 }
 
-impl<'a> ObjectSink<'a> {
-    fn new(job: &'a Job, warehouse: &'a Warehouse, handle: &'a Handle, flush_rows: usize) -> Self {
+impl<'a, 'scope> ObjectSink<'a, 'scope> {
+    fn new(job: &'a Job, writer: writer::Writer<'scope>, flush_rows: usize) -> Self {
         let kind = job.source.kind;
         ObjectSink {
             job,
-            warehouse,
-            handle,
+            writer,
             flush_rows,
             data: DayBuffer::new(kind, kinds::spec(kind)),
             rejects: RejectsBuilder::default(),
@@ -433,8 +445,6 @@ impl<'a> ObjectSink<'a> {
             reject_counts: BTreeMap::new(),
             rows: 0,
             seq: 0,
-            files: Vec::new(),
-            fingerprints: dedupe::ObjectRows::default(),
         }
     }
 
@@ -457,29 +467,20 @@ impl<'a> ObjectSink<'a> {
         Ok(())
     }
 
-    fn write(
-        &mut self,
-        table: &str,
-        day: NaiveDate,
-        batch: &datafusion::arrow::array::RecordBatch,
-        sorted: bool,
-    ) -> Result<()> {
+    fn send(&mut self, table: &str, day: NaiveDate, pieces: Vec<datafusion::arrow::array::RecordBatch>) -> Result<()> {
         let key = layout::data_key(table, day, &self.job.id, &self.job.version, self.seq);
         self.seq += 1;
-        let bytes = parquet::encode(batch, sorted)?;
-        self.handle.block_on(self.warehouse.put(&key, bytes))?;
-        if table != REJECTS {
-            let fps = dedupe::fingerprints(batch, self.job.source.kind)?;
-            self.fingerprints.add(day, &key, &fps);
-        }
-        self.files.push(key);
-        Ok(())
+        let data = table != REJECTS;
+        let kind = self.job.source.kind;
+        let schema = if data { kind.schema() } else { crate::tables::REJECTS_SCHEMA.clone() };
+        let fingerprint = (data && self.job.fingerprint).then_some(kind);
+        self.writer.send(writer::FileJob { key, day, pieces, schema, sort: data, fingerprint })
     }
 
     fn flush_data(&mut self) -> Result<()> {
         let table = self.job.source.kind.table();
-        for (day, batch) in self.data.flush()? {
-            self.write(table, day, &batch, true)?;
+        for (day, pieces) in self.data.take_pieces()? {
+            self.send(table, day, pieces)?;
         }
         Ok(())
     }
@@ -487,31 +488,44 @@ impl<'a> ObjectSink<'a> {
     fn flush_rejects(&mut self) -> Result<()> {
         if !self.rejects.is_empty() {
             let batch = self.rejects.finish()?;
-            self.write(REJECTS, self.reject_day, &batch, false)?;
+            self.send(REJECTS, self.reject_day, vec![batch])?;
         }
         Ok(())
     }
 
-    fn finish(&mut self, counts: lines::Counts) -> Result<ObjectOutcome> {
-        self.flush_data()?;
-        self.flush_rejects()?;
-        let meta = &self.job.meta;
-        Ok(ObjectOutcome {
-            entry: ObjectEntry {
-                object: self.job.url.clone(),
-                kind: self.job.source.kind,
-                size: meta.size,
-                e_tag: meta.e_tag.clone(),
-                last_modified: meta.last_modified.to_rfc3339(),
-                version: self.job.version.clone(),
-                rows: self.rows,
-                rejects: self.reject_counts.values().sum(),
-                duplicates: 0,
-                files: self.files.clone(),
-            },
-            rejects: std::mem::take(&mut self.reject_counts),
-            counts,
-            rows: std::mem::take(&mut self.fingerprints),
-        })
+    /// Flushes what is left (if the read went well) and waits for the writer. Returns
+    /// the outcome and every file written, for removal if the object failed.
+    fn finish(mut self, read: Result<lines::Counts>) -> (Result<ObjectOutcome>, Vec<String>) {
+        let flushed = read.and_then(|counts| {
+            self.flush_data()?;
+            self.flush_rejects()?;
+            Ok(counts)
+        });
+        let written = self.writer.finish();
+        // The writer's own error explains a failed hand-off better than the hand-off does.
+        let result = match (flushed, written.error) {
+            (_, Some(e)) | (Err(e), None) => Err(e),
+            (Ok(counts), None) => {
+                let meta = &self.job.meta;
+                Ok(ObjectOutcome {
+                    entry: ObjectEntry {
+                        object: self.job.url.clone(),
+                        kind: self.job.source.kind,
+                        size: meta.size,
+                        e_tag: meta.e_tag.clone(),
+                        last_modified: meta.last_modified.to_rfc3339(),
+                        version: self.job.version.clone(),
+                        rows: self.rows,
+                        rejects: self.reject_counts.values().sum(),
+                        duplicates: 0,
+                        files: written.files.clone(),
+                    },
+                    rejects: std::mem::take(&mut self.reject_counts),
+                    counts,
+                    rows: written.rows,
+                })
+            }
+        };
+        (result, written.files)
     }
 }

@@ -53,13 +53,18 @@ impl<'a> Value<'a> {
     }
 
     fn to_text(&self) -> Option<String> {
+        self.clone().into_text().map(Cow::into_owned)
+    }
+
+    /// The value as text, borrowing a string that was borrowed.
+    fn into_text(self) -> Option<Cow<'a, str>> {
         match self {
             Value::Null => None,
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Int(i) => Some(i.to_string()),
-            Value::Float(f) => Some(f.to_string()),
-            Value::Str(s) => Some(s.to_string()),
-            Value::Nested(v) => Some(v.to_string()),
+            Value::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Float(f) => Some(Cow::Owned(f.to_string())),
+            Value::Str(s) => Some(s),
+            Value::Nested(v) => Some(Cow::Owned(v.to_string())),
         }
     }
 
@@ -133,10 +138,11 @@ impl Skew {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Null,
     Timestamp(i64),
-    Text(String),
+    /// Borrowed from the record where it was written as is (the common case).
+    Text(Cow<'a, str>),
     Int32(i32),
     Float64(f64),
 }
@@ -144,14 +150,14 @@ pub enum Cell {
 /// A typed row: one cell per column of the spec, plus the extras map (sorted by key) and
 /// the timestamp as written with the judgements made normalizing it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub cells: Vec<Cell>,
-    pub extras: Vec<(String, String)>,
-    pub ts_raw: Option<String>,
+pub struct Row<'a> {
+    pub cells: Vec<Cell<'a>>,
+    pub extras: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub ts_raw: Option<Cow<'a, str>>,
     pub ts_flags: TsFlags,
 }
 
-impl Row {
+impl<'a> Row<'a> {
     pub fn ts(&self) -> i64 {
         match self.cells[0] {
             Cell::Timestamp(t) => t,
@@ -161,12 +167,12 @@ impl Row {
 
     pub fn text(&self, col: usize) -> Option<&str> {
         match &self.cells[col] {
-            Cell::Text(s) => Some(s),
+            Cell::Text(s) => Some(s.as_ref()),
             _ => None,
         }
     }
 
-    pub fn set_text(&mut self, col: usize, value: Option<String>) {
+    pub fn set_text(&mut self, col: usize, value: Option<Cow<'a, str>>) {
         self.cells[col] = value.map_or(Cell::Null, Cell::Text);
     }
 }
@@ -177,19 +183,20 @@ const NESTED_PRIORITY: usize = 1000;
 /// Turns field lists into rows for one kind and one source.
 pub struct Assembler {
     spec: &'static KindSpec,
-    /// name or alias → (column, priority; 0 = canonical).
-    index: Vec<(&'static str, (usize, usize))>,
+    /// name or alias → (column, priority; 0 = canonical). Every key of every record is
+    /// looked up here: a fast fixed-seed hash, not SipHash.
+    index: HashMap<&'static str, (usize, usize), foldhash::fast::FixedState>,
     time: TimeParser,
     defaults: SourceDefaults,
 }
 
 impl Assembler {
     pub fn new(spec: &'static KindSpec, time: TimeParser, defaults: SourceDefaults) -> Self {
-        let mut index = Vec::new();
+        let mut index = HashMap::default();
         for (col, c) in spec.columns.iter().enumerate() {
-            index.push((c.name, (col, 0)));
+            index.insert(c.name, (col, 0));
             for (i, a) in c.aliases.iter().enumerate() {
-                index.push((*a, (col, i + 1)));
+                index.insert(*a, (col, i + 1));
             }
         }
         Assembler { spec, index, time, defaults }
@@ -217,10 +224,10 @@ impl Assembler {
     pub fn assemble<'a, K: Into<Cow<'a, str>>>(
         &self,
         fields: impl IntoIterator<Item = (K, Value<'a>)>,
-    ) -> Result<Row, Reject> {
+    ) -> Result<Row<'a>, Reject> {
         let columns = self.spec.columns;
         let mut chosen: Vec<Option<Chosen<'a>>> = vec![None; columns.len()];
-        let mut extras: Vec<(String, String)> = Vec::new();
+        let mut extras: Extras<'a> = Vec::new();
 
         for (key, value) in fields {
             let key: Cow<'a, str> = key.into();
@@ -247,7 +254,7 @@ impl Assembler {
                     _ => unreachable!("checked to be an object"),
                 }
             } else {
-                push_extra(&mut extras, &key, &value);
+                push_extra(&mut extras, key, value);
             }
         }
 
@@ -258,7 +265,7 @@ impl Assembler {
                 None => Cell::Null,
                 Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
                     Some(stamp) => {
-                        ts_raw = value.to_text();
+                        ts_raw = value.into_text();
                         ts_flags = stamp.flags;
                         Cell::Timestamp(stamp.micros)
                     }
@@ -278,16 +285,15 @@ impl Assembler {
         Ok(row)
     }
 
-    /// The column and priority of a field name. The specs have a handful of names, so a
-    /// scan with a length check first beats hashing every key of every record.
+    /// The column and priority of a field name.
     fn lookup(&self, key: &str) -> Option<(usize, usize)> {
-        self.index.iter().find(|(name, _)| name.len() == key.len() && *name == key).map(|(_, at)| *at)
+        self.index.get(key).copied()
     }
 
     fn place_nested<'a>(
         &self,
         chosen: &mut [Option<Chosen<'a>>],
-        extras: &mut Vec<(String, String)>,
+        extras: &mut Extras<'a>,
         key: Cow<'a, str>,
         value: Value<'a>,
     ) {
@@ -295,7 +301,7 @@ impl Assembler {
             Some((col, prio)) if !matches!(value, Value::Nested(_)) => {
                 place(&mut chosen[col], extras, prio + NESTED_PRIORITY, key, value)
             }
-            _ => push_extra(extras, &key, &value),
+            _ => push_extra(extras, key, value),
         }
     }
 
@@ -306,7 +312,7 @@ impl Assembler {
         // A host column, else a `host` (or Prometheus `instance`) attribute or label.
         let host = match self.spec.host_column {
             Some(c) => row.text(c),
-            None => row.extras.iter().find(|(k, _)| k == "host" || k == "instance").map(|(_, v)| v.as_str()),
+            None => row.extras.iter().find(|(k, _)| k == "host" || k == "instance").map(|(_, v)| v.as_ref()),
         };
         if let (Some(skew), Cell::Timestamp(t)) = (self.defaults.skew.for_host(host), &mut row.cells[0]) {
             *t -= skew;
@@ -338,14 +344,14 @@ impl Assembler {
         }
     }
 
-    fn convert(&self, spec: &ColumnSpec, key: &str, value: Value<'_>) -> Result<Cell, Reject> {
+    fn convert<'v>(&self, spec: &ColumnSpec, key: &str, value: Value<'v>) -> Result<Cell<'v>, Reject> {
         let bad = |what: &str| {
             Reject::new(Reason::BadValue, format!("field `{key}`: expected {what}, got {}", value.describe()))
         };
         Ok(match (spec.ty, &value) {
             (_, Value::Null) => Cell::Null,
             (ColType::Timestamp, _) => return Err(bad("a timestamp")),
-            (ColType::Text, v) => v.to_text().map_or(Cell::Null, Cell::Text),
+            (ColType::Text, _) => value.into_text().map_or(Cell::Null, Cell::Text),
             (ColType::Int32, v) => {
                 let n = match v {
                     Value::Int(i) => Some(*i),
@@ -380,27 +386,24 @@ impl Assembler {
 type Chosen<'a> = (usize, Cow<'a, str>, Value<'a>);
 
 /// Puts a field in its column if it outranks the one there (which then becomes an extra).
-fn place<'a>(
-    slot: &mut Option<Chosen<'a>>,
-    extras: &mut Vec<(String, String)>,
-    prio: usize,
-    key: Cow<'a, str>,
-    value: Value<'a>,
-) {
+fn place<'a>(slot: &mut Option<Chosen<'a>>, extras: &mut Extras<'a>, prio: usize, key: Cow<'a, str>, value: Value<'a>) {
     match slot {
-        Some((p, _, _)) if *p <= prio => push_extra(extras, &key, &value),
+        Some((p, _, _)) if *p <= prio => push_extra(extras, key, value),
         _ => {
             if let Some((_, old_key, old_value)) = slot.take() {
-                push_extra(extras, &old_key, &old_value);
+                push_extra(extras, old_key, old_value);
             }
             *slot = Some((prio, key, value));
         }
     }
 }
 
-fn push_extra(extras: &mut Vec<(String, String)>, key: &str, value: &Value<'_>) {
-    if let Some(text) = value.to_text() {
-        extras.push((key.to_string(), text));
+/// A row's fields that are not columns: (key, value as text).
+type Extras<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+fn push_extra<'a>(extras: &mut Extras<'a>, key: Cow<'a, str>, value: Value<'a>) {
+    if let Some(text) = value.into_text() {
+        extras.push((key, text));
     }
 }
 
@@ -418,7 +421,7 @@ pub fn lowercase(row: &mut Row, col: usize) {
     if let Cell::Text(s) = &mut row.cells[col]
         && s.bytes().any(|b| b.is_ascii_uppercase())
     {
-        *s = s.to_ascii_lowercase();
+        *s = Cow::Owned(s.to_ascii_lowercase());
     }
 }
 
@@ -427,7 +430,7 @@ pub fn default_service(row: &mut Row, col: usize, defaults: &SourceDefaults) {
     if row.cells[col] == Cell::Null
         && let Some(s) = &defaults.service
     {
-        row.cells[col] = Cell::Text(s.clone());
+        row.cells[col] = Cell::Text(Cow::Owned(s.clone()));
     }
 }
 
@@ -441,10 +444,9 @@ mod tests {
         Assembler::new(kinds::spec(kind), TimeParser::new(Tz::UTC), SourceDefaults::default())
     }
 
-    fn json_row(a: &Assembler, text: &str) -> Result<Row, Reject> {
-        let v: serde_json::Value = serde_json::from_str(text).unwrap();
-        let obj = v.as_object().unwrap();
-        a.assemble(obj.iter().map(|(k, v)| (k.as_str(), Value::from_json(v))))
+    fn json_row(a: &Assembler, text: &str) -> Result<Row<'static>, Reject> {
+        let serde_json::Value::Object(obj) = serde_json::from_str(text).unwrap() else { panic!("not an object") };
+        a.assemble(obj.into_iter().map(|(k, v)| (Cow::Owned(k), Value::from_json_owned(v))))
     }
 
     #[test]
@@ -461,13 +463,14 @@ mod tests {
         assert_eq!(row.text(3), Some("warn"));
         assert_eq!(row.text(4), Some("pool low"));
         assert_eq!(row.cells[5], Cell::Int32(503));
+        let extras: Vec<(&str, &str)> = row.extras.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
         assert_eq!(
-            row.extras,
+            extras,
             vec![
                 // `attrs` is a map of attributes: merged, not nested.
-                ("pod".to_string(), "p-1".to_string()),
-                ("region".into(), "eu".into()),
-                ("timestamp".into(), "2026-11-19T14:02:00Z".into())
+                ("pod", "p-1"),
+                ("region", "eu"),
+                ("timestamp", "2026-11-19T14:02:00Z")
             ]
         );
     }

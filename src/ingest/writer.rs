@@ -1,0 +1,182 @@
+//! Sorting, encoding and storing one object's files on a thread of their own, so that
+//! parsing goes on while zstd works: a flush hands its batches over and returns.
+//!
+//! One flush waits in the queue at most, which bounds memory at about three flushes'
+//! worth of rows (the buffer filling, the one queued, the one being encoded).
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, RecordBatch, TimestampMicrosecondArray, UInt64Array};
+use datafusion::arrow::compute::{SortColumn, concat, concat_batches, interleave_record_batch, lexsort_to_indices};
+use datafusion::arrow::datatypes::SchemaRef;
+use tokio::runtime::Handle;
+
+use super::dedupe;
+use crate::error::{Error, Result};
+use crate::tables::Kind;
+use crate::warehouse::{Warehouse, parquet};
+
+/// One file to write.
+pub struct FileJob {
+    pub key: String,
+    pub day: NaiveDate,
+    /// The file's rows in pieces; sorted by `(ts, line)` on the way when `sort` is set.
+    pub pieces: Vec<RecordBatch>,
+    pub schema: SchemaRef,
+    pub sort: bool,
+    /// Record the rows' fingerprints (data tables, for duplicate resolution).
+    pub fingerprint: Option<Kind>,
+}
+
+/// What the writer did: the files it stored (also after an error, so they can be
+/// removed), their fingerprints, and the first error.
+#[derive(Default)]
+pub struct Written {
+    pub files: Vec<String>,
+    pub rows: dedupe::ObjectRows,
+    pub error: Option<Error>,
+}
+
+pub struct Writer<'scope> {
+    tx: Option<SyncSender<FileJob>>,
+    thread: Option<ScopedJoinHandle<'scope, Written>>,
+}
+
+impl<'scope> Writer<'scope> {
+    pub fn spawn<'env>(scope: &'scope Scope<'scope, 'env>, warehouse: &'env Warehouse, handle: &'env Handle) -> Self {
+        let (tx, rx) = sync_channel(1);
+        let thread = scope.spawn(move || run(rx, warehouse, handle));
+        Writer { tx: Some(tx), thread: Some(thread) }
+    }
+
+    /// Queues a file; fails if the writer has stopped on an error ([`Writer::finish`] says which).
+    pub fn send(&mut self, job: FileJob) -> Result<()> {
+        match &self.tx {
+            Some(tx) if tx.send(job).is_ok() => Ok(()),
+            _ => Err(Error::Internal("the file writer stopped".into())),
+        }
+    }
+
+    /// Waits for the queued files.
+    pub fn finish(&mut self) -> Written {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(written)) => written,
+            Some(Err(_)) => {
+                Written { error: Some(Error::Internal("the file writer panicked".into())), ..Default::default() }
+            }
+            None => Written::default(),
+        }
+    }
+}
+
+fn run(rx: Receiver<FileJob>, warehouse: &Warehouse, handle: &Handle) -> Written {
+    let mut written = Written::default();
+    for job in rx {
+        if let Err(e) = write(&job, warehouse, handle, &mut written) {
+            written.error = Some(e);
+            break; // dropping `rx` makes the next send fail
+        }
+    }
+    written
+}
+
+fn write(job: &FileJob, warehouse: &Warehouse, handle: &Handle, written: &mut Written) -> Result<()> {
+    let batch = if job.sort { sorted(&job.schema, &job.pieces)? } else { concat_batches(&job.schema, &job.pieces)? };
+    let bytes = parquet::encode(&batch, job.sort)?;
+    handle.block_on(warehouse.put(&job.key, bytes))?;
+    written.files.push(job.key.clone());
+    if let Some(kind) = job.fingerprint {
+        let fps = dedupe::fingerprints(&batch, kind)?;
+        written.rows.add(job.day, &job.key, &fps);
+    }
+    Ok(())
+}
+
+/// The pieces as one batch sorted by `(ts, line)`. Logs mostly arrive in time order, so
+/// the common case is a check and a concatenation; otherwise one gather from the pieces.
+fn sorted(schema: &SchemaRef, pieces: &[RecordBatch]) -> Result<RecordBatch> {
+    let column = |name: &str| -> Result<_> {
+        let parts: Vec<&dyn Array> = pieces.iter().filter_map(|p| p.column_by_name(name).map(|c| c.as_ref())).collect();
+        if parts.len() != pieces.len() {
+            return Err(Error::Internal(format!("a batch to sort has no `{name}` column")));
+        }
+        Ok(concat(&parts)?)
+    };
+    let (ts, line) = (column("ts")?, column("line")?);
+    let in_order =
+        match (ts.as_any().downcast_ref::<TimestampMicrosecondArray>(), line.as_any().downcast_ref::<UInt64Array>()) {
+            (Some(t), Some(l)) if t.null_count() == 0 => {
+                let (t, l) = (t.values(), l.values());
+                (1..t.len()).all(|i| (t[i - 1], l[i - 1]) < (t[i], l[i]))
+            }
+            _ => false,
+        };
+    if in_order {
+        return Ok(concat_batches(schema, pieces)?);
+    }
+    let order = lexsort_to_indices(
+        &[SortColumn { values: ts, options: None }, SortColumn { values: line, options: None }],
+        None,
+    )?;
+    // Global row → (piece, row in piece).
+    let mut starts = Vec::with_capacity(pieces.len());
+    let mut at = 0usize;
+    for p in pieces {
+        starts.push(at);
+        at += p.num_rows();
+    }
+    let gather: Vec<(usize, usize)> = order
+        .values()
+        .iter()
+        .map(|&i| {
+            let i = i as usize;
+            let piece = starts.partition_point(|&s| s <= i) - 1;
+            (piece, i - starts[piece])
+        })
+        .collect();
+    let refs: Vec<&RecordBatch> = pieces.iter().collect();
+    Ok(interleave_record_batch(&refs, &gather)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::batch::DayBuffer;
+    use crate::ingest::kinds;
+    use crate::ingest::record::{Assembler, SourceDefaults, Value};
+    use crate::ingest::time::TimeParser;
+
+    fn piece(rows: &[(i64, u64)]) -> RecordBatch {
+        let asm =
+            Assembler::new(kinds::spec(Kind::Logs), TimeParser::new(chrono_tz::Tz::UTC), SourceDefaults::default());
+        let mut days = DayBuffer::new(Kind::Logs, kinds::spec(Kind::Logs));
+        for (ts, line) in rows {
+            let row = asm.assemble([("ts", Value::Int(*ts)), ("msg", Value::Str(format!("m{line}").into()))]).unwrap();
+            days.append(&row, "s", *line).unwrap();
+        }
+        days.take().unwrap().pop().unwrap().1
+    }
+
+    fn order(batch: &RecordBatch) -> Vec<u64> {
+        batch.column_by_name("line").unwrap().as_any().downcast_ref::<UInt64Array>().unwrap().values().to_vec()
+    }
+
+    #[test]
+    fn pieces_are_sorted_by_time_then_line() {
+        let base = 1_795_096_800;
+        let schema = Kind::Logs.schema();
+        // In order across pieces: concatenated as they are.
+        let a = piece(&[(base, 1), (base + 1, 2)]);
+        let b = piece(&[(base + 1, 3), (base + 5, 4)]);
+        assert_eq!(order(&sorted(&schema, &[a.clone(), b.clone()]).unwrap()), vec![1, 2, 3, 4]);
+        // Out of order within and across pieces: equal times keep line order.
+        let c = piece(&[(base + 3, 5), (base, 6)]);
+        let got = sorted(&schema, &[b, c, a]).unwrap();
+        assert_eq!(order(&got), vec![1, 6, 2, 3, 5, 4]);
+        let msg = got.column_by_name("msg").unwrap();
+        assert_eq!(msg.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap().value(1), "m6");
+    }
+}
