@@ -472,9 +472,8 @@ impl<'a, 'scope> ObjectSink<'a, 'scope> {
         self.seq += 1;
         let data = table != REJECTS;
         let kind = self.job.source.kind;
-        let schema = if data { kind.schema() } else { crate::tables::REJECTS_SCHEMA.clone() };
         let fingerprint = (data && self.job.fingerprint).then_some(kind);
-        self.writer.send(writer::FileJob { key, day, pieces, schema, sort: data, fingerprint })
+        self.writer.send(writer::FileJob { key, day, pieces, sort: data, fingerprint })
     }
 
     fn flush_data(&mut self) -> Result<()> {

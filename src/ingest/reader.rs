@@ -2,13 +2,13 @@
 //! object-store byte stream is bridged into `std::io::Read`, so decompression and parsing
 //! are plain synchronous loops over a fixed-size buffer, whatever the object's size.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
 use indicatif::ProgressBar;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use tokio::runtime::Handle;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
@@ -58,9 +58,20 @@ pub fn open(
     progress: ProgressBar,
 ) -> Result<Box<dyn BufRead + Send>, object_store::Error> {
     let get = handle.block_on(store.get(path))?;
-    let stream = get.into_stream().map_err(io::Error::other);
-    let bridge = SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone());
-    let raw = Counting { inner: bridge, progress };
+    let inner: Box<dyn Read + Send> = match get.payload {
+        // A local file is read directly: the store's stream reads it in 8 KiB pieces, each
+        // a hand-off to tokio's blocking pool, which cost ~10% of a plain ingest's CPU.
+        GetResultPayload::File(mut file, _) => {
+            file.seek(io::SeekFrom::Start(get.range.start))
+                .map_err(|e| object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) })?;
+            Box::new(file.take(get.range.end - get.range.start))
+        }
+        GetResultPayload::Stream(stream) => {
+            let stream = stream.map_err(io::Error::other);
+            Box::new(SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone()))
+        }
+    };
+    let raw = Counting { inner, progress };
     Ok(match Compression::from_name(path.as_ref()) {
         Compression::None => Box::new(BufReader::with_capacity(BUF, raw)),
         Compression::Gzip => {

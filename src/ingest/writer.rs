@@ -9,8 +9,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, RecordBatch, TimestampMicrosecondArray, UInt64Array};
-use datafusion::arrow::compute::{SortColumn, concat, concat_batches, interleave_record_batch, lexsort_to_indices};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::compute::{SortColumn, concat, interleave_record_batch, lexsort_to_indices};
 use tokio::runtime::Handle;
 
 use super::dedupe;
@@ -24,7 +23,6 @@ pub struct FileJob {
     pub day: NaiveDate,
     /// The file's rows in pieces; sorted by `(ts, line)` on the way when `sort` is set.
     pub pieces: Vec<RecordBatch>,
-    pub schema: SchemaRef,
     pub sort: bool,
     /// Record the rows' fingerprints (data tables, for duplicate resolution).
     pub fingerprint: Option<Kind>,
@@ -84,20 +82,24 @@ fn run(rx: Receiver<FileJob>, warehouse: &Warehouse, handle: &Handle) -> Written
 }
 
 fn write(job: &FileJob, warehouse: &Warehouse, handle: &Handle, written: &mut Written) -> Result<()> {
-    let batch = if job.sort { sorted(&job.schema, &job.pieces)? } else { concat_batches(&job.schema, &job.pieces)? };
-    let bytes = parquet::encode(&batch, job.sort)?;
+    let batches = if job.sort { sorted(&job.pieces)? } else { job.pieces.clone() };
+    let bytes = parquet::encode_all(&batches, job.sort)?;
     handle.block_on(warehouse.put(&job.key, bytes))?;
     written.files.push(job.key.clone());
     if let Some(kind) = job.fingerprint {
-        let fps = dedupe::fingerprints(&batch, kind)?;
+        let mut fps = Vec::new();
+        for batch in &batches {
+            fps.extend(dedupe::fingerprints(batch, kind)?);
+        }
         written.rows.add(job.day, &job.key, &fps);
     }
     Ok(())
 }
 
-/// The pieces as one batch sorted by `(ts, line)`. Logs mostly arrive in time order, so
-/// the common case is a check and a concatenation; otherwise one gather from the pieces.
-fn sorted(schema: &SchemaRef, pieces: &[RecordBatch]) -> Result<RecordBatch> {
+/// The pieces in `(ts, line)` order. Logs mostly arrive in time order, so the common case
+/// is a check (the pieces are returned as they are, not copied); otherwise one gather
+/// from the pieces into one batch.
+fn sorted(pieces: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
     let column = |name: &str| -> Result<_> {
         let parts: Vec<&dyn Array> = pieces.iter().filter_map(|p| p.column_by_name(name).map(|c| c.as_ref())).collect();
         if parts.len() != pieces.len() {
@@ -115,7 +117,7 @@ fn sorted(schema: &SchemaRef, pieces: &[RecordBatch]) -> Result<RecordBatch> {
             _ => false,
         };
     if in_order {
-        return Ok(concat_batches(schema, pieces)?);
+        return Ok(pieces.to_vec());
     }
     let order = lexsort_to_indices(
         &[SortColumn { values: ts, options: None }, SortColumn { values: line, options: None }],
@@ -138,7 +140,7 @@ fn sorted(schema: &SchemaRef, pieces: &[RecordBatch]) -> Result<RecordBatch> {
         })
         .collect();
     let refs: Vec<&RecordBatch> = pieces.iter().collect();
-    Ok(interleave_record_batch(&refs, &gather)?)
+    Ok(vec![interleave_record_batch(&refs, &gather)?])
 }
 
 #[cfg(test)]
@@ -167,14 +169,18 @@ mod tests {
     #[test]
     fn pieces_are_sorted_by_time_then_line() {
         let base = 1_795_096_800;
-        let schema = Kind::Logs.schema();
-        // In order across pieces: concatenated as they are.
+        let one = |batches: Vec<RecordBatch>| {
+            datafusion::arrow::compute::concat_batches(&Kind::Logs.schema(), &batches).unwrap()
+        };
+        // In order across pieces: handed on as they are.
         let a = piece(&[(base, 1), (base + 1, 2)]);
         let b = piece(&[(base + 1, 3), (base + 5, 4)]);
-        assert_eq!(order(&sorted(&schema, &[a.clone(), b.clone()]).unwrap()), vec![1, 2, 3, 4]);
+        let kept = sorted(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(order(&one(kept)), vec![1, 2, 3, 4]);
         // Out of order within and across pieces: equal times keep line order.
         let c = piece(&[(base + 3, 5), (base, 6)]);
-        let got = sorted(&schema, &[b, c, a]).unwrap();
+        let got = one(sorted(&[b, c, a]).unwrap());
         assert_eq!(order(&got), vec![1, 6, 2, 3, 5, 4]);
         let msg = got.column_by_name("msg").unwrap();
         assert_eq!(msg.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap().value(1), "m6");

@@ -54,9 +54,21 @@ pub fn writer_properties(sorted_by_first_column: bool) -> WriterProperties {
 
 /// Encodes a batch as a complete Parquet file in memory.
 pub fn encode(batch: &RecordBatch, sorted_by_first_column: bool) -> Result<Bytes> {
-    let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4);
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(sorted_by_first_column)))?;
-    writer.write(batch)?;
+    encode_all(std::slice::from_ref(batch), sorted_by_first_column)
+}
+
+/// Encodes batches of one schema, in order, as one Parquet file in memory (row groups
+/// span batches; nothing is concatenated first).
+pub fn encode_all(batches: &[RecordBatch], sorted_by_first_column: bool) -> Result<Bytes> {
+    let Some(first) = batches.first() else {
+        return Err(crate::error::Error::Internal("no batch to encode".into()));
+    };
+    let size: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    let mut buf = Vec::with_capacity(size / 4);
+    let mut writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(writer_properties(sorted_by_first_column)))?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
     writer.close()?;
     Ok(Bytes::from(buf))
 }
