@@ -118,6 +118,22 @@ impl Column {
         Ok(Some(v.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0)))
     }
 
+    /// The whole column as text, cast once (for reading many rows).
+    pub fn utf8(&self) -> Result<datafusion::arrow::array::StringArray> {
+        Ok(cast(&self.0, &DataType::Utf8)?.as_string::<i32>().clone())
+    }
+
+    /// The whole column as UTC microseconds, cast once.
+    pub fn micros(&self) -> Result<Vec<Option<i64>>> {
+        let v = cast(&self.0, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        Ok(v.as_primitive::<TimestampMicrosecondType>().iter().collect())
+    }
+
+    /// The whole column as booleans, cast once.
+    pub fn bools(&self) -> Result<Vec<Option<bool>>> {
+        Ok(cast(&self.0, &DataType::Boolean)?.as_boolean().iter().collect())
+    }
+
     pub fn time(&self, row: usize) -> Result<Option<DateTime<Utc>>> {
         if self.0.is_null(row) {
             return Ok(None);

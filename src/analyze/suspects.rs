@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
+use datafusion::arrow::array::Array;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
@@ -129,6 +130,7 @@ pub async fn rank(
         let candidates =
             candidates(ctx, from, breach.onset + options.grace, breach.recovered + Duration::hours(1)).await?;
         let graph = Graph::new(config);
+        let canaries = CanaryLines::load(ctx, &candidates, breach).await?;
         let mut suspects = Vec::new();
         for c in candidates {
             let delta = breach.onset - c.ts;
@@ -192,8 +194,8 @@ pub async fn rank(
 
             // Partial rollouts: the hosts that logged the new version against the rest.
             if let (Some(s), Some(v)) = (&c.service, &c.version) {
-                let to = (c.ts + Duration::minutes(30)).min(breach.recovered.max(c.ts + Duration::minutes(1)));
-                if let Some((new, rest, hosts, total)) = canary(ctx, s, v, c.ts, to).await? {
+                let to = canary_end(c.ts, breach);
+                if let Some((new, rest, hosts, total)) = canaries.get(s).and_then(|l| l.canary(v, c.ts, to)) {
                     let did = new - rest;
                     let canary_effect = if did > 0.0 { did / (did + 0.005) } else { 0.0 };
                     evidence.push(format!(
@@ -281,33 +283,111 @@ fn minutes_text(m: f64) -> String {
     if m.abs() >= 120.0 { format!("{:.1} h", m / 60.0) } else { format!("{m:.0} min") }
 }
 
-const CANARY_SQL: &str = include_str!("../../queries/canary_hosts.sql");
+const CANARY_LINES_SQL: &str = include_str!("../../queries/canary_lines.sql");
 
-/// Error ratios of the service's hosts that logged `version` in `[from, to)` and of the
-/// others, with the host counts; `None` unless both groups exist.
-async fn canary(
-    ctx: &SessionContext,
-    service: &str,
-    version: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Option<(f64, f64, usize, usize)>> {
-    let p = Params::window(Window::new(from, to)?, Some(service))
-        .with("version", datafusion::scalar::ScalarValue::Utf8(Some(version.to_string())));
-    let (mut new, mut rest) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
-    for b in params::run(ctx, CANARY_SQL, p).await? {
-        let (on, errors, lines) = (Column::of(&b, "on_new")?, Column::of(&b, "errors")?, Column::of(&b, "lines")?);
-        for i in 0..b.num_rows() {
-            let g = if on.i64(i)?.unwrap_or(0) > 0 { &mut new } else { &mut rest };
-            g.0 += errors.f64(i)?.unwrap_or(0.0);
-            g.1 += lines.f64(i)?.unwrap_or(0.0);
+/// Where a deploy's canary check ends: 30 minutes after it, or at the breach's recovery.
+fn canary_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
+    (ts + Duration::minutes(30)).min(breach.recovered.max(ts + Duration::minutes(1)))
+}
+
+/// One service's lines over the span of its deploys' canary windows, read once per
+/// breach: a busy day has a deploy every few minutes, and one query per deploy
+/// (canary_hosts.sql) made a report take a minute.
+struct CanaryLines {
+    /// Sorted.
+    ts: Vec<i64>,
+    host: Vec<u32>,
+    is_error: Vec<bool>,
+    /// Rows whose message names one of the versions: (row, message).
+    named: Vec<(usize, String)>,
+    hosts: usize,
+}
+
+impl CanaryLines {
+    /// The lines for every service with a deploy (with a version) among `candidates`.
+    async fn load(
+        ctx: &SessionContext,
+        candidates: &[Candidate],
+        breach: &Breach,
+    ) -> Result<BTreeMap<String, CanaryLines>> {
+        let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>, BTreeSet<&str>)> = BTreeMap::new();
+        for c in candidates {
+            if let (Some(s), Some(v)) = (&c.service, &c.version) {
+                let to = canary_end(c.ts, breach);
+                let span = spans.entry(s).or_insert((c.ts, to, BTreeSet::new()));
+                span.0 = span.0.min(c.ts);
+                span.1 = span.1.max(to);
+                span.2.insert(v);
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (service, (from, to, versions)) in spans {
+            let pattern: Vec<String> = versions.iter().map(|v| regex::escape(v)).collect();
+            let p = Params::window(Window::new(from, to)?, Some(service))
+                .with("versions", datafusion::scalar::ScalarValue::Utf8(Some(pattern.join("|"))));
+            let mut lines =
+                CanaryLines { ts: Vec::new(), host: Vec::new(), is_error: Vec::new(), named: Vec::new(), hosts: 0 };
+            let mut hosts: HashMap<String, u32> = HashMap::new();
+            for b in params::run(ctx, CANARY_LINES_SQL, p).await? {
+                let (host, ts, err, named) = (
+                    Column::of(&b, "host")?,
+                    Column::of(&b, "ts")?,
+                    Column::of(&b, "is_error")?,
+                    Column::of(&b, "names_version")?,
+                );
+                let (hs, ts, errs, named) = (host.utf8()?, ts.micros()?, err.bools()?, named.utf8()?);
+                for i in 0..b.num_rows() {
+                    let (false, Some(t)) = (hs.is_null(i), ts[i]) else { continue };
+                    let next = hosts.len() as u32;
+                    let id = match hosts.get(hs.value(i)) {
+                        Some(id) => *id,
+                        None => *hosts.entry(hs.value(i).to_string()).or_insert(next),
+                    };
+                    if !named.is_null(i) {
+                        lines.named.push((lines.ts.len(), named.value(i).to_string()));
+                    }
+                    lines.ts.push(t);
+                    lines.host.push(id);
+                    lines.is_error.push(errs[i].unwrap_or(false));
+                }
+            }
+            lines.hosts = hosts.len();
+            out.insert(service.to_string(), lines);
+        }
+        Ok(out)
+    }
+
+    /// Error ratios of the hosts that logged `version` in `[from, to)` and of the
+    /// others, with the host counts; `None` unless both groups exist.
+    fn canary(&self, version: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(f64, f64, usize, usize)> {
+        let (from, to) = (from.timestamp_micros(), to.timestamp_micros());
+        let lo = self.ts.partition_point(|t| *t < from);
+        let hi = self.ts.partition_point(|t| *t < to);
+        // Per host: (named the version, errors, lines).
+        let mut per_host = vec![(false, 0u64, 0u64); self.hosts];
+        for i in lo..hi {
+            let h = &mut per_host[self.host[i] as usize];
+            h.1 += u64::from(self.is_error[i]);
+            h.2 += 1;
+        }
+        let first = self.named.partition_point(|(row, _)| *row < lo);
+        for (row, msg) in self.named[first..].iter().take_while(|(row, _)| *row < hi) {
+            if msg.contains(version) {
+                per_host[self.host[*row] as usize].0 = true;
+            }
+        }
+        let (mut new, mut rest) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
+        for (on_new, errors, lines) in per_host.into_iter().filter(|h| h.2 > 0) {
+            let g = if on_new { &mut new } else { &mut rest };
+            g.0 += errors as f64;
+            g.1 += lines as f64;
             g.2 += 1;
         }
+        if new.2 == 0 || rest.2 == 0 || new.1 == 0.0 || rest.1 == 0.0 {
+            return None;
+        }
+        Some((new.0 / new.1, rest.0 / rest.1, new.2, new.2 + rest.2))
     }
-    if new.2 == 0 || rest.2 == 0 || new.1 == 0.0 || rest.1 == 0.0 {
-        return Ok(None);
-    }
-    Ok(Some((new.0 / new.1, rest.0 / rest.1, new.2, new.2 + rest.2)))
 }
 
 /// Error ratio over `[from, to)` of minutes with data.
