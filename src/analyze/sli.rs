@@ -253,7 +253,10 @@ async fn log_ratio(
     m: &mut Minutes,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT CAST(date_part('epoch', date_trunc('minute', ts)) AS BIGINT) AS minute, \
+        // The minute by integer division of the microseconds: `date_trunc('minute', ts)`
+        // goes through a calendar conversion per row (11 % of a report's CPU in perf).
+        // Times before 1970 are rejected at ingest, so division floors.
+        "SELECT CAST(ts AS BIGINT) / 60000000 * 60 AS minute, \
                 sum(CASE WHEN ({total}) AND ({bad}) THEN 1 ELSE 0 END) AS bad, \
                 sum(CASE WHEN ({total}) THEN 1 ELSE 0 END) AS total \
          FROM logs WHERE service = $service AND ts >= $from AND ts < $to AND date >= $from_date AND date <= $to_date \
