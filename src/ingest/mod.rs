@@ -192,11 +192,15 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     // Duplicates are resolved in job (URL) order against what other objects hold: other
     // objects of the kind in this run, or committed by earlier runs.
     let ids: std::collections::BTreeSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
-    let kinds: Vec<_> = jobs.iter().map(|j| j.source.kind).collect();
+    let mut in_run: BTreeMap<crate::tables::Kind, usize> = BTreeMap::new();
+    for job in &jobs {
+        *in_run.entry(job.source.kind).or_default() += 1;
+    }
+    let committed: std::collections::BTreeSet<crate::tables::Kind> =
+        manifest.iter().filter(|(id, _)| !ids.contains(*id)).map(|(_, e)| e.kind).collect();
     for job in &mut jobs {
         let kind = job.source.kind;
-        job.fingerprint = kinds.iter().filter(|k| **k == kind).count() > 1
-            || manifest.iter().any(|(id, e)| e.kind == kind && !ids.contains(id));
+        job.fingerprint = in_run[&kind] > 1 || committed.contains(&kind);
     }
     let mut presence = dedupe::Presence::new(manifest.clone(), ids);
     let total_bytes: u64 = jobs.iter().map(|j| j.meta.size).sum();
