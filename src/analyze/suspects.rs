@@ -310,18 +310,24 @@ impl CanaryLines {
         candidates: &[Candidate],
         breach: &Breach,
     ) -> Result<BTreeMap<String, CanaryLines>> {
-        let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>, BTreeSet<&str>)> = BTreeMap::new();
+        /// A service's deploys: from the first one's start to the last canary window's end.
+        struct Span<'c> {
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            versions: BTreeSet<&'c str>,
+        }
+        let mut spans: BTreeMap<&str, Span> = BTreeMap::new();
         for c in candidates {
             if let (Some(s), Some(v)) = (&c.service, &c.version) {
                 let to = canary_end(c.ts, breach);
-                let span = spans.entry(s).or_insert((c.ts, to, BTreeSet::new()));
-                span.0 = span.0.min(c.ts);
-                span.1 = span.1.max(to);
-                span.2.insert(v);
+                let span = spans.entry(s).or_insert(Span { from: c.ts, to, versions: BTreeSet::new() });
+                span.from = span.from.min(c.ts);
+                span.to = span.to.max(to);
+                span.versions.insert(v);
             }
         }
         let mut out = BTreeMap::new();
-        for (service, (from, to, versions)) in spans {
+        for (service, Span { from, to, versions }) in spans {
             let pattern: Vec<String> = versions.iter().map(|v| regex::escape(v)).collect();
             let p = Params::window(Window::new(from, to)?, Some(service))
                 .with("versions", datafusion::scalar::ScalarValue::Utf8(Some(pattern.join("|"))));
