@@ -19,7 +19,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 
-use super::batch::DayBuffer;
+use super::batch::{Capacity, DayBuffer};
 use super::lines::{self, Counts};
 use super::pattern::LinePattern;
 use super::reader::{self, Line};
@@ -172,7 +172,8 @@ fn work(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed>>, parse: &Parse
 fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parsed> {
     asm.time().set_state(TimeState::default());
     asm.time().take_consulted();
-    let mut days = DayBuffer::new(parse.kind, asm.spec());
+    let capacity = Capacity::for_input(chunk.lines.len(), chunk.text.len());
+    let mut days = DayBuffer::with_capacity(parse.kind, asm.spec(), capacity);
     let (mut rejects, mut blank) = (Vec::new(), 0u64);
     for (i, at) in chunk.lines.iter().enumerate() {
         match outcome(&chunk, at, parse, asm)? {

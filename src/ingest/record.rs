@@ -177,6 +177,9 @@ impl<'a> Row<'a> {
     }
 }
 
+/// Columns a kind may declare at most (the widest, deploys, has 12).
+const MAX_COLUMNS: usize = 16;
+
 /// Priority offset of a field found inside a nested map (after every top-level alias).
 const NESTED_PRIORITY: usize = 1000;
 
@@ -192,6 +195,7 @@ pub struct Assembler {
 
 impl Assembler {
     pub fn new(spec: &'static KindSpec, time: TimeParser, defaults: SourceDefaults) -> Self {
+        assert!(spec.columns.len() <= MAX_COLUMNS, "a kind declares more than {MAX_COLUMNS} columns");
         let mut index = HashMap::default();
         for (col, c) in spec.columns.iter().enumerate() {
             index.insert(c.name, (col, 0));
@@ -226,7 +230,8 @@ impl Assembler {
         fields: impl IntoIterator<Item = (K, Value<'a>)>,
     ) -> Result<Row<'a>, Reject> {
         let columns = self.spec.columns;
-        let mut chosen: Vec<Option<Chosen<'a>>> = vec![None; columns.len()];
+        // On the stack: a heap vector here was an allocation per record.
+        let mut chosen: [Option<Chosen<'a>>; MAX_COLUMNS] = [const { None }; MAX_COLUMNS];
         let mut extras: Extras<'a> = Vec::new();
 
         for (key, value) in fields {
@@ -260,7 +265,8 @@ impl Assembler {
 
         let mut cells = Vec::with_capacity(columns.len());
         let (mut ts_raw, mut ts_flags) = (None, TsFlags::NONE);
-        for (spec, slot) in columns.iter().zip(chosen) {
+        for (spec, slot) in columns.iter().zip(&mut chosen) {
+            let slot = slot.take();
             let cell = match slot {
                 None => Cell::Null,
                 Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
