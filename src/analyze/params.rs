@@ -60,8 +60,17 @@ pub fn timestamp(t: DateTime<Utc>) -> ScalarValue {
 
 /// Runs one query with named parameters and collects the result.
 pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<RecordBatch>> {
+    let started = std::time::Instant::now();
     let df = ctx.sql(sql).await?.with_param_values(params.into_param_values())?;
-    Ok(df.collect().await?)
+    let batches = df.collect().await?;
+    // `-vv` shows where an analysis spends its time, query by query.
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        query = sql.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim(),
+        "query"
+    );
+    Ok(batches)
 }
 
 /// The `source`/`line` pair of a result, read together.

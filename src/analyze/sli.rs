@@ -52,6 +52,20 @@ impl Minutes {
         (0..self.len() as i64).contains(&i).then_some(i as usize)
     }
 
+    /// The minutes that start in `[from, to)`, by arithmetic on their index: a suspect's
+    /// before/after ratios ask this thousands of times per report, and turning every
+    /// minute of the window into a date to compare cost 12 % of a report's time.
+    pub fn starting_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> std::ops::Range<usize> {
+        // Minute i starts at (start + i) * MINUTE, which is >= t exactly when
+        // start + i >= ceil(t / MINUTE).
+        let first = |t: DateTime<Utc>| {
+            let i = (t.timestamp_micros() + MINUTE - 1).div_euclid(MINUTE) - self.start;
+            i.clamp(0, self.len() as i64) as usize
+        };
+        let (lo, hi) = (first(from), first(to));
+        lo..hi.max(lo)
+    }
+
     /// The start of minute `i`.
     pub fn time(&self, i: usize) -> DateTime<Utc> {
         DateTime::from_timestamp_micros((self.start + i as i64) * MINUTE).unwrap_or_default()
@@ -292,6 +306,23 @@ impl Column64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn minutes_starting_in_a_span_match_their_times() {
+        use chrono::{Duration, TimeZone, Utc};
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 19, 14, 0, 30).unwrap();
+        let m = super::Minutes::new(t0, t0 + Duration::minutes(10));
+        assert_eq!(m.len(), 11, "14:00 to 14:10:30 touches 11 minutes");
+        for from_s in (-130..800).step_by(7) {
+            for len_s in [-60, 0, 1, 59, 60, 61, 300, 2000] {
+                let from = t0 + Duration::seconds(from_s) + Duration::microseconds(from_s % 3);
+                let to = from + Duration::seconds(len_s);
+                let want: Vec<usize> = (0..m.len()).filter(|&i| m.time(i) >= from && m.time(i) < to).collect();
+                let got: Vec<usize> = m.starting_in(from, to).collect();
+                assert_eq!(got, want, "from {from} to {to}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

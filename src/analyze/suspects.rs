@@ -293,6 +293,7 @@ fn canary_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
 /// One service's lines over the span of its deploys' canary windows, read once per
 /// breach: a busy day has a deploy every few minutes, and one query per deploy
 /// (canary_hosts.sql) made a report take a minute.
+#[derive(Default)]
 struct CanaryLines {
     /// Sorted.
     ts: Vec<i64>,
@@ -326,39 +327,56 @@ impl CanaryLines {
                 span.versions.insert(v);
             }
         }
+        // One scan for every deployed service, over the union of their spans: a scan per
+        // service read the same row groups again for each (a second of a report with
+        // eight deployed services). A service's extra lines outside its own span are
+        // never counted: `canary` looks at a deploy's window only.
         let mut out = BTreeMap::new();
-        for (service, Span { from, to, versions }) in spans {
-            let pattern: Vec<String> = versions.iter().map(|v| regex::escape(v)).collect();
-            let p = Params::window(Window::new(from, to)?, Some(service))
-                .with("versions", datafusion::scalar::ScalarValue::Utf8(Some(pattern.join("|"))));
-            let mut lines =
-                CanaryLines { ts: Vec::new(), host: Vec::new(), is_error: Vec::new(), named: Vec::new(), hosts: 0 };
-            let mut hosts: HashMap<String, u32> = HashMap::new();
-            for b in params::run(ctx, CANARY_LINES_SQL, p).await? {
-                let (host, ts, err, named) = (
-                    Column::of(&b, "host")?,
-                    Column::of(&b, "ts")?,
-                    Column::of(&b, "is_error")?,
-                    Column::of(&b, "names_version")?,
-                );
-                let (hs, ts, errs, named) = (host.utf8()?, ts.micros()?, err.bools()?, named.utf8()?);
-                for i in 0..b.num_rows() {
-                    let (false, Some(t)) = (hs.is_null(i), ts[i]) else { continue };
-                    let next = hosts.len() as u32;
-                    let id = match hosts.get(hs.value(i)) {
-                        Some(id) => *id,
-                        None => *hosts.entry(hs.value(i).to_string()).or_insert(next),
-                    };
-                    if !named.is_null(i) {
-                        lines.named.push((lines.ts.len(), named.value(i).to_string()));
-                    }
-                    lines.ts.push(t);
-                    lines.host.push(id);
-                    lines.is_error.push(errs[i].unwrap_or(false));
+        let (Some(from), Some(to)) = (spans.values().map(|s| s.from).min(), spans.values().map(|s| s.to).max()) else {
+            return Ok(out);
+        };
+        let services: Vec<String> = spans.keys().map(|s| regex::escape(s)).collect();
+        let versions: BTreeSet<String> = spans.values().flat_map(|s| &s.versions).map(|v| regex::escape(v)).collect();
+        let text = |s: String| datafusion::scalar::ScalarValue::Utf8(Some(s));
+        let p = Params::window(Window::new(from, to)?, None)
+            .with("services", text(format!("^(?:{})$", services.join("|"))))
+            .with("versions", text(versions.into_iter().collect::<Vec<_>>().join("|")));
+        // Per service: host → its index in that service's lines.
+        let mut hosts: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        for b in params::run(ctx, CANARY_LINES_SQL, p).await? {
+            let (service, host, ts, err, named) = (
+                Column::of(&b, "service")?,
+                Column::of(&b, "host")?,
+                Column::of(&b, "ts")?,
+                Column::of(&b, "is_error")?,
+                Column::of(&b, "names_version")?,
+            );
+            let (svc, hs, ts, errs, named) = (service.utf8()?, host.utf8()?, ts.micros()?, err.bools()?, named.utf8()?);
+            for i in 0..b.num_rows() {
+                let (false, false, Some(t)) = (svc.is_null(i), hs.is_null(i), ts[i]) else { continue };
+                let service = svc.value(i);
+                if !out.contains_key(service) {
+                    out.insert(service.to_string(), CanaryLines::default());
+                    hosts.insert(service.to_string(), HashMap::new());
                 }
+                let lines = out.get_mut(service).expect("inserted above");
+                let ids = hosts.get_mut(service).expect("inserted above");
+                let id = match ids.get(hs.value(i)) {
+                    Some(id) => *id,
+                    None => {
+                        let id = ids.len() as u32;
+                        ids.insert(hs.value(i).to_string(), id);
+                        lines.hosts = ids.len();
+                        id
+                    }
+                };
+                if !named.is_null(i) {
+                    lines.named.push((lines.ts.len(), named.value(i).to_string()));
+                }
+                lines.ts.push(t);
+                lines.host.push(id);
+                lines.is_error.push(errs[i].unwrap_or(false));
             }
-            lines.hosts = hosts.len();
-            out.insert(service.to_string(), lines);
         }
         Ok(out)
     }
@@ -399,9 +417,8 @@ impl CanaryLines {
 /// Error ratio over `[from, to)` of minutes with data.
 fn ratio_between(m: &Minutes, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
     let (mut bad, mut total, mut data) = (0.0, 0.0, false);
-    for i in 0..m.len() {
-        let t = m.time(i);
-        if t >= from && t < to && m.has_data[i] {
+    for i in m.starting_in(from, to) {
+        if m.has_data[i] {
             bad += m.bad[i];
             total += m.total[i];
             data = true;
