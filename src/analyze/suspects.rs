@@ -337,10 +337,15 @@ impl CanaryLines {
         };
         let services: Vec<String> = spans.keys().map(|s| regex::escape(s)).collect();
         let versions: BTreeSet<String> = spans.values().flat_map(|s| &s.versions).map(|v| regex::escape(v)).collect();
-        let text = |s: String| datafusion::scalar::ScalarValue::Utf8(Some(s));
+        // Compiled once for the whole scan (the query used to do it per batch in SQL).
+        // Thousands of deploys in a lookback make a big automaton: past the default 10 MB
+        // limit, the canary evidence would be lost for the whole breach.
+        let names_version = regex::RegexBuilder::new(&versions.into_iter().collect::<Vec<_>>().join("|"))
+            .size_limit(1 << 28)
+            .build()
+            .map_err(|e| crate::error::Error::Internal(format!("the pattern of deployed versions: {e}")))?;
         let p = Params::window(Window::new(from, to)?, None)
-            .with("services", text(format!("^(?:{})$", services.join("|"))))
-            .with("versions", text(versions.into_iter().collect::<Vec<_>>().join("|")));
+            .with("services", datafusion::scalar::ScalarValue::Utf8(Some(format!("^(?:{})$", services.join("|")))));
         // Per service: host → its index in that service's lines.
         let mut hosts: HashMap<String, HashMap<String, u32>> = HashMap::new();
         for b in params::run(ctx, CANARY_LINES_SQL, p).await? {
@@ -349,7 +354,7 @@ impl CanaryLines {
                 Column::of(&b, "host")?,
                 Column::of(&b, "ts")?,
                 Column::of(&b, "is_error")?,
-                Column::of(&b, "names_version")?,
+                Column::of(&b, "msg")?,
             );
             let (svc, hs, ts, errs, named) = (service.utf8()?, host.utf8()?, ts.micros()?, err.bools()?, named.utf8()?);
             for i in 0..b.num_rows() {
@@ -370,7 +375,7 @@ impl CanaryLines {
                         id
                     }
                 };
-                if !named.is_null(i) {
+                if !named.is_null(i) && names_version.is_match(named.value(i)) {
                     lines.named.push((lines.ts.len(), named.value(i).to_string()));
                 }
                 lines.ts.push(t);
