@@ -306,11 +306,20 @@ impl Column64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn le_values_print_like_prometheus() {
+        assert_eq!(format_le(0.3), "0.3");
+        assert_eq!(format_le(1.0), "1");
+        assert_eq!(format_le(2.5), "2.5");
+    }
+
     #[test]
     fn minutes_starting_in_a_span_match_their_times() {
-        use chrono::{Duration, TimeZone, Utc};
+        use chrono::{Duration, TimeZone};
         let t0 = Utc.with_ymd_and_hms(2026, 11, 19, 14, 0, 30).unwrap();
-        let m = super::Minutes::new(t0, t0 + Duration::minutes(10));
+        let m = Minutes::new(t0, t0 + Duration::minutes(10));
         assert_eq!(m.len(), 11, "14:00 to 14:10:30 touches 11 minutes");
         for from_s in (-130..800).step_by(7) {
             for len_s in [-60, 0, 1, 59, 60, 61, 300, 2000] {
@@ -321,14 +330,5 @@ mod tests {
                 assert_eq!(got, want, "from {from} to {to}");
             }
         }
-    }
-
-    use super::*;
-
-    #[test]
-    fn le_values_print_like_prometheus() {
-        assert_eq!(format_le(0.3), "0.3");
-        assert_eq!(format_le(1.0), "1");
-        assert_eq!(format_le(2.5), "2.5");
     }
 }

@@ -331,9 +331,8 @@ impl CanaryLines {
         // service read the same row groups again for each (a second of a report with
         // eight deployed services). A service's extra lines outside its own span are
         // never counted: `canary` looks at a deploy's window only.
-        let mut out = BTreeMap::new();
         let (Some(from), Some(to)) = (spans.values().map(|s| s.from).min(), spans.values().map(|s| s.to).max()) else {
-            return Ok(out);
+            return Ok(BTreeMap::new());
         };
         let services: Vec<String> = spans.keys().map(|s| regex::escape(s)).collect();
         let versions: BTreeSet<String> = spans.values().flat_map(|s| &s.versions).map(|v| regex::escape(v)).collect();
@@ -346,8 +345,8 @@ impl CanaryLines {
             .map_err(|e| crate::error::Error::Internal(format!("the pattern of deployed versions: {e}")))?;
         let p = Params::window(Window::new(from, to)?, None)
             .with("services", datafusion::scalar::ScalarValue::Utf8(Some(format!("^(?:{})$", services.join("|")))));
-        // Per service: host → its index in that service's lines.
-        let mut hosts: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        // Per service: its lines, and host → the host's index in them.
+        let mut building: BTreeMap<String, (CanaryLines, HashMap<String, u32>)> = BTreeMap::new();
         for b in params::run(ctx, CANARY_LINES_SQL, p).await? {
             let (service, host, ts, err, named) = (
                 Column::of(&b, "service")?,
@@ -359,19 +358,15 @@ impl CanaryLines {
             let (svc, hs, ts, errs, named) = (service.utf8()?, host.utf8()?, ts.micros()?, err.bools()?, named.utf8()?);
             for i in 0..b.num_rows() {
                 let (false, false, Some(t)) = (svc.is_null(i), hs.is_null(i), ts[i]) else { continue };
-                let service = svc.value(i);
-                if !out.contains_key(service) {
-                    out.insert(service.to_string(), CanaryLines::default());
-                    hosts.insert(service.to_string(), HashMap::new());
+                if !building.contains_key(svc.value(i)) {
+                    building.insert(svc.value(i).to_string(), Default::default());
                 }
-                let lines = out.get_mut(service).expect("inserted above");
-                let ids = hosts.get_mut(service).expect("inserted above");
+                let (lines, ids) = building.get_mut(svc.value(i)).expect("inserted above");
                 let id = match ids.get(hs.value(i)) {
                     Some(id) => *id,
                     None => {
                         let id = ids.len() as u32;
                         ids.insert(hs.value(i).to_string(), id);
-                        lines.hosts = ids.len();
                         id
                     }
                 };
@@ -383,7 +378,10 @@ impl CanaryLines {
                 lines.is_error.push(errs[i].unwrap_or(false));
             }
         }
-        Ok(out)
+        Ok(building
+            .into_iter()
+            .map(|(service, (lines, ids))| (service, CanaryLines { hosts: ids.len(), ..lines }))
+            .collect())
     }
 
     /// Error ratios of the hosts that logged `version` in `[from, to)` and of the

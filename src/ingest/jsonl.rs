@@ -5,10 +5,11 @@
 //! `serde_json::Value` map that allocates every key and string and sorts the keys: this
 //! is the hot loop of a log ingest.
 //!
-//! Most log lines are flat objects of plain strings, integers and literals. Those are
-//! read by [`scan_flat`], a single pass over the bytes that hands out slices of the line;
-//! a line with anything else in it (an escape, a float, a nested value, an error) goes
-//! through `serde_json`, which decides it and words any error. Both routes give the same
+//! Most log lines are flat objects of plain strings, numbers and literals. Those are
+//! read by [`scan_flat`], a single pass over the bytes that hands out slices of the line
+//! (a number other than a plain integer is handed to `serde_json` alone); a line with
+//! anything else in it (an escape, a nested value, an error) goes through `serde_json`
+//! whole, which decides it and words any error. Both routes give the same
 //! fields, which the tests check line by line.
 
 use std::borrow::Cow;
@@ -43,8 +44,8 @@ pub fn parse_line<'a>(line: &'a [u8], asm: &Assembler) -> Result<Row<'a>, Reject
 }
 
 /// The fields of a flat object of plain values, or `None` when the line needs the full
-/// parser: a string or key with an escape or a control character, a number that is not
-/// a plain `i64` integer, a nested value, or anything that is not valid JSON.
+/// parser: a string or key with an escape or a control character, a nested value, or
+/// anything that is not valid JSON.
 fn scan_flat(text: &str) -> Option<Vec<(Cow<'_, str>, Value<'_>)>> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
@@ -91,17 +92,22 @@ fn scan_flat(text: &str) -> Option<Vec<(Cow<'_, str>, Value<'_>)>> {
             }
             _ => return None,
         };
-        // A repeated key keeps its last value in its first place, as the serde route does.
-        match fields.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => fields.push((Cow::Borrowed(key), value)),
-        }
+        set_field(&mut fields, Cow::Borrowed(key), value);
         i = skip_ws(b, i);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
             Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(fields),
             _ => return None,
         }
+    }
+}
+
+/// Adds a field; a repeated key keeps its last value in its first place, as a
+/// `serde_json::Map` would. Both routes go through here.
+fn set_field<'a>(fields: &mut Vec<(Cow<'a, str>, Value<'a>)>, key: Cow<'a, str>, value: Value<'a>) {
+    match fields.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = value,
+        None => fields.push((key, value)),
     }
 }
 
@@ -208,10 +214,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
         let mut fields: Vec<(Cow<'de, str>, Value<'de>)> = Vec::with_capacity(map.size_hint().unwrap_or(12));
         while let Some(Key(key)) = map.next_key()? {
             let value: Field<'de> = map.next_value()?;
-            match fields.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value.0,
-                None => fields.push((key, value.0)),
-            }
+            set_field(&mut fields, key, value.0);
         }
         Ok(Fields(fields))
     }

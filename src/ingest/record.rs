@@ -265,8 +265,7 @@ impl Assembler {
 
         let mut cells = Vec::with_capacity(columns.len());
         let (mut ts_raw, mut ts_flags) = (None, TsFlags::NONE);
-        for (spec, slot) in columns.iter().zip(&mut chosen) {
-            let slot = slot.take();
+        for (spec, slot) in columns.iter().zip(chosen) {
             let cell = match slot {
                 None => Cell::Null,
                 Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
