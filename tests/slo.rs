@@ -151,3 +151,52 @@ async fn partial_rollouts_compare_the_new_hosts_with_the_rest() {
     let c1 = ranked[0].suspects.iter().find(|s| s.id == "C-1").unwrap();
     assert!(c1.rank > top.rank && c1.score < top.score, "{c1:#?}");
 }
+
+/// The suspects read every service's errors from one grouped scan: each service's minutes
+/// must equal its own single-service evaluation, a name with a quote is a literal (not
+/// SQL), and a service that logged nothing gets empty minutes, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_ratios_per_service_from_one_scan_match_one_at_a_time() {
+    use retrace::analyze::sli;
+    let sb = Sandbox::new();
+    let mut lines = String::new();
+    // api: minute m has m+1 lines, the first m of them errors; o'brien: one error a minute
+    // in odd minutes only; web is not asked about.
+    for m in 0..6 {
+        for i in 0..=m {
+            let level = if i < m { "error" } else { "info" };
+            lines.push_str(&format!(
+                "{{\"ts\":\"2026-11-19T14:{m:02}:{i:02}Z\",\"level\":\"{level}\",\"service\":\"api\",\"msg\":\"x\"}}\n"
+            ));
+        }
+        if m % 2 == 1 {
+            lines.push_str(&format!(
+                "{{\"ts\":\"2026-11-19T14:{m:02}:30Z\",\"level\":\"fatal\",\"service\":\"o'brien\",\"msg\":\"y\"}}\n"
+            ));
+        }
+        lines.push_str(&format!(
+            "{{\"ts\":\"2026-11-19T14:{m:02}:40Z\",\"level\":\"error\",\"service\":\"web\",\"msg\":\"z\"}}\n"
+        ));
+    }
+    sb.write("l.jsonl", lines.as_bytes());
+    let config = sb.config("[[sources]]\nkind = \"logs\"\nurl = \"sources/l.jsonl\"\n");
+    sb.ingest(&config).await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    let window = Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T14:10Z")).unwrap();
+    let (bad, total) = ("level IN ('error', 'fatal')", "true");
+    let all = sli::log_ratio_per_service(&ctx, &["api", "o'brien", "silent"], bad, total, window).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let api = &all["api"];
+    assert_eq!(api.len(), 10);
+    assert_eq!(api.bad[..6], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(api.total[..6], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(api.has_data, [true, true, true, true, true, true, false, false, false, false]);
+    let quoted = &all["o'brien"];
+    assert_eq!(quoted.bad[..6], [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+    assert_eq!(quoted.has_data.iter().filter(|d| **d).count(), 3, "even minutes are gaps, not good minutes");
+    assert!(all["silent"].has_data.iter().all(|d| !d));
+    for service in ["api", "o'brien"] {
+        let alone = sli::log_ratio_per_service(&ctx, &[service], bad, total, window).await.unwrap();
+        assert_eq!(alone[service], all[service], "{service}");
+    }
+}

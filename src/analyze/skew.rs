@@ -27,8 +27,13 @@ pub struct SkewEstimate {
 
 pub async fn estimate(ctx: &SessionContext, window: Window) -> Result<Vec<SkewEstimate>> {
     let mut out = Vec::new();
-    for sql in [DEPLOY_STARTS, TRACE_PAIRS] {
-        for batch in params::run(ctx, sql, Params::window(window, None)).await? {
+    // Both kinds of evidence side by side: each is a self-join that mostly waits on reads.
+    let (deploy_starts, trace_pairs) = futures::try_join!(
+        params::run(ctx, DEPLOY_STARTS, Params::window(window, None)),
+        params::run(ctx, TRACE_PAIRS, Params::window(window, None)),
+    )?;
+    for batches in [deploy_starts, trace_pairs] {
+        for batch in batches {
             let cols = ["host", "evidence", "reference", "pairs", "median_offset_ms", "min_offset_ms", "max_offset_ms"]
                 .map(|c| Column::of(&batch, c));
             let [host, evidence, reference, pairs, median, min, max] = cols;

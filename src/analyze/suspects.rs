@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::params::{self, Column, Params, Window};
 use super::sli::{self, Minutes};
 use super::slo::Breach;
-use crate::config::{Config, Sli, Slo};
+use crate::config::Config;
 use crate::error::Result;
 
 /// How far before the onset candidates are looked for, and how far after.
@@ -131,6 +131,24 @@ pub async fn rank(
             candidates(ctx, from, breach.onset + options.grace, breach.recovered + Duration::hours(1)).await?;
         let graph = Graph::new(config);
         let canaries = CanaryLines::load(ctx, &candidates, breach).await?;
+        // The errors every candidate's effect reads (its service and the unrelated ones),
+        // over the union of their spans, in one go.
+        let mut needed = BTreeSet::new();
+        let mut effect_span: Option<Window> = None;
+        for c in &candidates {
+            if let Some(s) = &c.service {
+                let span = effect_span_of(c.ts, breach);
+                effect_span = Some(match effect_span {
+                    Some(w) => Window { from: w.from.min(span.from), to: w.to.max(span.to) },
+                    None => span,
+                });
+                needed.insert(s.clone());
+                needed.extend(graph.unrelated_to(s));
+            }
+        }
+        if let Some(span) = effect_span {
+            fill_service_minutes(ctx, config, &needed, span, &mut minutes_cache).await?;
+        }
         let mut suspects = Vec::new();
         for c in candidates {
             let delta = breach.onset - c.ts;
@@ -158,16 +176,16 @@ pub async fn rank(
             // Effect: the changed service's error ratio right after vs before, against unrelated services.
             let mut effect = 0.0;
             if let Some(s) = &c.service {
-                let after_end = (c.ts + Duration::minutes(15)).min(breach.recovered.max(c.ts + Duration::minutes(1)));
-                let span = Window { from: c.ts - Duration::minutes(60), to: after_end.max(breach.recovered) };
-                let own = service_minutes(ctx, config, s, span, &mut minutes_cache).await?;
-                let before = ratio_between(&own, c.ts - Duration::minutes(60), c.ts);
-                let after = ratio_between(&own, c.ts, after_end);
+                let after_end = effect_after_end(c.ts, breach);
+                let minutes_of = |s: &str| &minutes_cache.get(s).expect("filled for every candidate's services").1;
+                let own = minutes_of(s);
+                let before = ratio_between(own, c.ts - Duration::minutes(60), c.ts);
+                let after = ratio_between(own, c.ts, after_end);
                 let mut control_diffs = Vec::new();
                 for o in graph.unrelated_to(s) {
-                    let m = service_minutes(ctx, config, &o, span, &mut minutes_cache).await?;
+                    let m = minutes_of(&o);
                     if let (Some(b), Some(a)) =
-                        (ratio_between(&m, c.ts - Duration::minutes(60), c.ts), ratio_between(&m, c.ts, after_end))
+                        (ratio_between(m, c.ts - Duration::minutes(60), c.ts), ratio_between(m, c.ts, after_end))
                     {
                         control_diffs.push(a - b);
                     }
@@ -286,6 +304,18 @@ fn minutes_text(m: f64) -> String {
 const CANARY_LINES_SQL: &str = include_str!("../../queries/canary_lines.sql");
 
 /// Where a deploy's canary check ends: 30 minutes after it, or at the breach's recovery.
+/// The end of the "after" side of a change's effect: 15 minutes on, or the recovery if
+/// sooner (at least a minute).
+fn effect_after_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
+    (ts + Duration::minutes(15)).min(breach.recovered.max(ts + Duration::minutes(1)))
+}
+
+/// The errors a change's effect reads: the hour before it to the recovery (or the end of
+/// its "after" side, if later).
+fn effect_span_of(ts: DateTime<Utc>, breach: &Breach) -> Window {
+    Window { from: ts - Duration::minutes(60), to: effect_after_end(ts, breach).max(breach.recovered) }
+}
+
 fn canary_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
     (ts + Duration::minutes(30)).min(breach.recovered.max(ts + Duration::minutes(1)))
 }
@@ -430,33 +460,47 @@ fn ratio_between(m: &Minutes, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<
     data.then(|| if total > 0.0 { bad / total } else { 0.0 })
 }
 
-/// A service's errors per minute: its SLO's SLI when it has one, else the share of its
-/// log lines at error/fatal level.
-async fn service_minutes(
+/// The default errors SLI of a service without an SLO: the share of its log lines at
+/// error/fatal level.
+const DEFAULT_BAD: &str = "level IN ('error', 'fatal')";
+const DEFAULT_TOTAL: &str = "true";
+
+/// Every service's errors per minute over `span` into `cache` (services already covered
+/// are left alone): a service's SLO's SLI when it has one, else the share of its log lines
+/// at error/fatal level, all of those from one grouped scan. The effects of a breach's
+/// candidates look up their own service and every unrelated one, so filling the cache
+/// up front turns a query per service into one.
+async fn fill_service_minutes(
     ctx: &SessionContext,
     config: &Config,
-    service: &str,
-    window: Window,
+    services: &BTreeSet<String>,
+    span: Window,
     cache: &mut HashMap<String, (Window, Minutes)>,
-) -> Result<Minutes> {
-    if let Some((w, m)) = cache.get(service)
-        && w.from <= window.from
-        && w.to >= window.to
-    {
-        return Ok(m.clone());
+) -> Result<()> {
+    let missing: Vec<&str> = services
+        .iter()
+        .filter(|s| !cache.get(*s).is_some_and(|(w, _)| w.from <= span.from && w.to >= span.to))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    // Read a generous span once per service: breaches are usually close together.
-    let wide = Window { from: window.from - Duration::hours(6), to: window.to + Duration::hours(2) };
-    let slo = config.slos.iter().find(|s| s.service == service).cloned().unwrap_or_else(|| Slo {
-        name: format!("{service}-errors"),
-        service: service.to_string(),
-        objective: 0.99,
-        period: Duration::days(30),
-        sli: Sli::LogRatio { bad: "level IN ('error', 'fatal')".into(), total: "true".into() },
-    });
-    let m = sli::evaluate(ctx, &slo, wide).await?;
-    cache.insert(service.to_string(), (wide, m.clone()));
-    Ok(m)
+    // Read a generous span once: breaches are usually close together.
+    let wide = Window { from: span.from - Duration::hours(6), to: span.to + Duration::hours(2) };
+    let (with_slo, without): (Vec<&str>, Vec<&str>) =
+        missing.into_iter().partition(|s| config.slos.iter().any(|slo| slo.service == *s));
+    let evaluated = futures::future::try_join_all(with_slo.iter().map(|s| {
+        let slo = config.slos.iter().find(|slo| slo.service == *s).expect("partitioned on having an SLO");
+        sli::evaluate(ctx, slo, wide)
+    }))
+    .await?;
+    for (s, m) in with_slo.iter().zip(evaluated) {
+        cache.insert(s.to_string(), (wide, m));
+    }
+    for (s, m) in sli::log_ratio_per_service(ctx, &without, DEFAULT_BAD, DEFAULT_TOTAL, wide).await? {
+        cache.insert(s, (wide, m));
+    }
+    Ok(())
 }
 
 const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");

@@ -271,41 +271,22 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         include_warn: false,
         slos: slos.clone(),
     };
-    let mut events = timeline::build(ctx, &query).await?;
+    // The sections are independent until the charts: run their queries side by side (the
+    // engine spreads each over the cores, but most take tens of milliseconds of planning
+    // and file opening that would otherwise queue one behind another).
+    let (mut events, activity, error_peaks, deploys, (results, breaches), skew) = futures::try_join!(
+        timeline::build(ctx, &query),
+        activity(ctx, req),
+        error_peaks(ctx, req),
+        deploys(ctx, req),
+        breaches_and_suspects(ctx, req),
+        crate::analyze::skew::estimate(ctx, window),
+    )?;
     if let Some(focus) = &req.focus {
         events.retain(|e| e.kind != EventKind::Breach || overlaps_event(e, focus));
     }
-
-    let activity = activity(ctx, req).await?;
-    let error_peaks = error_peaks(ctx, req).await?;
-    let deploys = deploys(ctx, req).await?;
-
-    // Breaches, their suspects and the SLI series, from one evaluation per SLO.
-    let mut results = Vec::new();
-    let mut breaches = Vec::new();
-    if let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) {
-        use crate::analyze::{slo, suspects};
-        results = slo::evaluate(ctx, &config.slos, window).await?;
-        let found: Vec<slo::Breach> = results
-            .iter()
-            .flat_map(|r| r.breaches.iter().cloned())
-            .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
-            .filter(|b| req.focus.as_ref().is_none_or(|f| overlaps(b, f)))
-            .collect();
-        breaches = suspects::rank(ctx, config, &found, config.suspects).await?;
-        for b in &mut breaches {
-            b.suspects.truncate(5);
-        }
-        // The breach the reader asked about first, then by onset.
-        breaches.sort_by(|a, b| {
-            let focused =
-                |x: &crate::analyze::suspects::BreachSuspects| req.focus.as_ref().is_none_or(|f| f.id != x.breach.id);
-            (focused(a), a.breach.onset, &a.breach.id).cmp(&(focused(b), b.breach.onset, &b.breach.id))
-        });
-    }
-
-    let charts = charts(ctx, req, &results, &breaches, &events).await?;
-    let data_quality = data_quality(ctx, req, &results).await?;
+    let (charts, data_quality) =
+        futures::try_join!(charts(ctx, req, &results, &breaches, &events), data_quality(ctx, req, &results, skew))?;
     // Sources as readers see them (relative to the config's folder): every renderer and
     // the JSON show the same, machine-independent references.
     for e in &mut events {
@@ -348,6 +329,35 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         report.redacted_values = redactor.replaced();
     }
     Ok(report)
+}
+
+/// Breaches, their suspects and the SLI series, from one evaluation per SLO.
+async fn breaches_and_suspects(
+    ctx: &SessionContext,
+    req: &ReportRequest,
+) -> Result<(Vec<crate::analyze::slo::SloResult>, Vec<crate::analyze::suspects::BreachSuspects>)> {
+    use crate::analyze::{slo, suspects};
+    let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let results = slo::evaluate(ctx, &config.slos, req.window).await?;
+    let found: Vec<slo::Breach> = results
+        .iter()
+        .flat_map(|r| r.breaches.iter().cloned())
+        .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
+        .filter(|b| req.focus.as_ref().is_none_or(|f| overlaps(b, f)))
+        .collect();
+    let mut breaches = suspects::rank(ctx, config, &found, config.suspects).await?;
+    for b in &mut breaches {
+        b.suspects.truncate(5);
+    }
+    // The breach the reader asked about first, then by onset.
+    breaches.sort_by(|a, b| {
+        let focused =
+            |x: &crate::analyze::suspects::BreachSuspects| req.focus.as_ref().is_none_or(|f| f.id != x.breach.id);
+        (focused(a), a.breach.onset, &a.breach.id).cmp(&(focused(b), b.breach.onset, &b.breach.id))
+    });
+    Ok((results, breaches))
 }
 
 impl Report {
@@ -568,6 +578,7 @@ async fn data_quality(
     ctx: &SessionContext,
     req: &ReportRequest,
     results: &[crate::analyze::slo::SloResult],
+    skew: Vec<crate::analyze::skew::SkewEstimate>,
 ) -> Result<DataQuality> {
     let mut rejects = Vec::new();
     for b in params::run(ctx, REJECTS_SQL, Params::default()).await? {
@@ -597,8 +608,7 @@ async fn data_quality(
         .iter()
         .flat_map(|r| r.gaps.iter().map(|(from, to)| Gap { slo: r.slo.clone(), from: *from, to: *to }))
         .collect();
-    let mut skew: Vec<SkewRow> = crate::analyze::skew::estimate(ctx, req.window)
-        .await?
+    let mut skew: Vec<SkewRow> = skew
         .into_iter()
         .map(|e| SkewRow {
             host: e.host,
