@@ -121,14 +121,24 @@ pub const BASELINE: Duration = Duration::hours(6);
 /// Builds the timeline for a window, oldest first (ties: kind, service, title).
 pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
     let base = Params::window(q.window, q.service.as_deref());
-    let mut events = changes(ctx, base.clone()).await?;
-    events.extend(deploys(ctx, base.clone()).await?);
+    let errors = base.clone().with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
+    // Each kind of event is its own query: side by side, their planning and file opening
+    // overlap instead of queueing.
+    let (mut events, deploys, breaches, signatures, bursts) = futures::try_join!(
+        changes(ctx, base.clone()),
+        deploys(ctx, base),
+        breaches(ctx, q),
+        new_signatures(ctx, q),
+        async {
+            let baseline = baseline_errors(ctx, q).await?;
+            log_bursts(ctx, errors, q.bucket, &baseline).await
+        },
+    )?;
+    events.extend(deploys);
     events.extend(loops(&events));
-    events.extend(breaches(ctx, q).await?);
-    events.extend(new_signatures(ctx, q).await?);
-    let baseline = baseline_errors(ctx, q).await?;
-    let errors = base.with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
-    events.extend(log_bursts(ctx, errors, q.bucket, &baseline).await?);
+    events.extend(breaches);
+    events.extend(signatures);
+    events.extend(bursts);
     events.sort_by(|a, b| {
         (a.ts, a.kind, &a.service, &a.title, &a.source).cmp(&(b.ts, b.kind, &b.service, &b.title, &b.source))
     });
