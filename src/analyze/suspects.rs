@@ -303,11 +303,15 @@ fn minutes_text(m: f64) -> String {
 
 const CANARY_LINES_SQL: &str = include_str!("../../queries/canary_lines.sql");
 
-/// Where a deploy's canary check ends: 30 minutes after it, or at the breach's recovery.
-/// The end of the "after" side of a change's effect: 15 minutes on, or the recovery if
-/// sooner (at least a minute).
+/// `minutes` after `ts`, or the breach's recovery if sooner, but at least a minute after
+/// `ts`: where the "after" side of a change's effect and a deploy's canary check end.
+fn after_until_recovery(ts: DateTime<Utc>, minutes: i64, breach: &Breach) -> DateTime<Utc> {
+    (ts + Duration::minutes(minutes)).min(breach.recovered.max(ts + Duration::minutes(1)))
+}
+
+/// The end of the "after" side of a change's effect: 15 minutes on.
 fn effect_after_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
-    (ts + Duration::minutes(15)).min(breach.recovered.max(ts + Duration::minutes(1)))
+    after_until_recovery(ts, 15, breach)
 }
 
 /// The errors a change's effect reads: the hour before it to the recovery (or the end of
@@ -316,8 +320,9 @@ fn effect_span_of(ts: DateTime<Utc>, breach: &Breach) -> Window {
     Window { from: ts - Duration::minutes(60), to: effect_after_end(ts, breach).max(breach.recovered) }
 }
 
+/// Where a deploy's canary check ends: 30 minutes after it.
 fn canary_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
-    (ts + Duration::minutes(30)).min(breach.recovered.max(ts + Duration::minutes(1)))
+    after_until_recovery(ts, 30, breach)
 }
 
 /// One service's lines over the span of its deploys' canary windows, read once per
@@ -487,14 +492,16 @@ async fn fill_service_minutes(
     }
     // Read a generous span once: breaches are usually close together.
     let wide = Window { from: span.from - Duration::hours(6), to: span.to + Duration::hours(2) };
-    let (with_slo, without): (Vec<&str>, Vec<&str>) =
-        missing.into_iter().partition(|s| config.slos.iter().any(|slo| slo.service == *s));
-    let evaluated = futures::future::try_join_all(with_slo.iter().map(|s| {
-        let slo = config.slos.iter().find(|slo| slo.service == *s).expect("partitioned on having an SLO");
-        sli::evaluate(ctx, slo, wide)
-    }))
-    .await?;
-    for (s, m) in with_slo.iter().zip(evaluated) {
+    let (mut with_slo, mut without) = (Vec::new(), Vec::new());
+    for s in missing {
+        match config.slos.iter().find(|slo| slo.service == s) {
+            Some(slo) => with_slo.push((s, slo)),
+            None => without.push(s),
+        }
+    }
+    let evaluated =
+        futures::future::try_join_all(with_slo.iter().map(|(_, slo)| sli::evaluate(ctx, slo, wide))).await?;
+    for ((s, _), m) in with_slo.iter().zip(evaluated) {
         cache.insert(s.to_string(), (wide, m));
     }
     for (s, m) in sli::log_ratio_per_service(ctx, &without, DEFAULT_BAD, DEFAULT_TOTAL, wide).await? {
