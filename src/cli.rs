@@ -66,6 +66,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Ingest the configured sources into the warehouse (idempotent).
     Ingest(IngestArgs),
+    /// Verify the warehouse against its manifest; with --repair, make them agree.
+    ///
+    /// Exit status 0 when they agree (or were repaired), 1 when something disagrees.
+    Check(CheckArgs),
     /// Run read-only SQL over the warehouse tables.
     Sql(SqlArgs),
     /// Print changes, deploys and error bursts in a window, in time order.
@@ -114,6 +118,26 @@ pub struct IngestArgs {
     /// Only ingest the sources with these names (default: all)
     #[arg(long = "source", value_name = "NAME")]
     pub sources: Vec<String>,
+
+    /// Wait this long for another ingest's warehouse lock (`30s`, `5m`); default: fail at once
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<chrono::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also read every file's Parquet footer and compare its row count with the manifest
+    #[arg(long)]
+    pub deep: bool,
+
+    /// Remove files no entry names, and entries whose files are damaged (with their
+    /// files); the next ingest reads those objects again
+    #[arg(long)]
+    pub repair: bool,
+
+    /// Wait this long for another process's warehouse lock (with --repair)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<chrono::Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -76,6 +76,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                 progress: !global.quiet,
                 clock_skew: config.clock_skew.clone(),
                 storage: config.storage.clone(),
+                lock_wait: args.wait.and_then(|d| d.to_std().ok()).unwrap_or_default(),
                 ..IngestOptions::default()
             };
             let summary = ingest::ingest(&warehouse, &sources, &options).await?;
@@ -83,6 +84,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             check_failures(&summary)?;
             Ok(Outcome::Success)
         }
+        Command::Check(args) => check_cmd(global, &args).await,
         Command::Sql(args) => sql(global, &args).await,
         Command::Timeline(args) => timeline_cmd(global, &args).await,
         Command::Report(args) => report_cmd(global, &args).await,
@@ -91,6 +93,48 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Slo(args) => slo_cmd(global, &args).await,
         Command::Suspects(args) => suspects_cmd(global, &args).await,
     }
+}
+
+async fn check_cmd(global: &GlobalArgs, args: &crate::cli::CheckArgs) -> Result<Outcome> {
+    use crate::warehouse::check;
+    let config = load(global)?;
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
+    let report = check::check(&warehouse, args.deep).await?;
+    let mut out = std::io::stdout().lock();
+    let w = |e| Error::io("stdout", e);
+    writeln!(out, "manifest: {} entries naming files; table folders: {} files", report.entries, report.files).map_err(w)?;
+    for (object, file) in &report.missing {
+        writeln!(out, "missing: {file} (named by {})", display::escape(object)).map_err(w)?;
+    }
+    for file in &report.orphans {
+        writeln!(out, "orphan: {file} (no entry names it: an interrupted write)").map_err(w)?;
+    }
+    for (file, why) in &report.unreadable {
+        writeln!(out, "unreadable: {file}: {why}").map_err(w)?;
+    }
+    for (object, recorded, found) in &report.row_mismatches {
+        writeln!(out, "rows: {} records {recorded}, its files hold {found}", display::escape(object)).map_err(w)?;
+    }
+    for file in &report.foreign {
+        writeln!(out, "foreign: {file} (not written by retrace; left alone)").map_err(w)?;
+    }
+    if report.is_clean() {
+        writeln!(out, "ok: the warehouse agrees with its manifest").map_err(w)?;
+        return Ok(Outcome::Success);
+    }
+    if !args.repair {
+        writeln!(out, "the warehouse disagrees with its manifest; `retrace check --repair` makes them agree").map_err(w)?;
+        return Ok(Outcome::GateFailed);
+    }
+    let wait = args.wait.and_then(|d| d.to_std().ok()).unwrap_or_default();
+    let repaired = check::repair(&warehouse, &report, wait).await?;
+    writeln!(
+        out,
+        "repaired: removed {} files and {} entries; run `retrace ingest` to read those objects again",
+        repaired.files_removed, repaired.entries_removed
+    )
+    .map_err(w)?;
+    Ok(Outcome::Success)
 }
 
 fn load(global: &GlobalArgs) -> Result<Config> {
@@ -103,7 +147,7 @@ pub fn check_failures(summary: &IngestSummary) -> Result<()> {
         return Ok(());
     }
     for (object, message) in &summary.failures {
-        eprintln!("error: {object}: {message}");
+        eprintln!("error: {}: {}", display::escape(object), display::escape(message));
     }
     Err(Error::IngestIncomplete { failures: summary.failures.len() })
 }
@@ -121,7 +165,16 @@ pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<
         writeln!(out, "rows: {table:<8} {rows:>10}")?;
     }
     for (table, n) in &s.duplicates {
-        writeln!(out, "duplicates dropped: {table:<8} {n:>8} (already held by another object)")?;
+        writeln!(out, "duplicates dropped: {table:<8} {n:>8} (already held by an object of the same stream)")?;
+    }
+    for (table, n) in &s.kept_similar {
+        writeln!(out, "possible duplicates kept: {table:<8} {n:>8} (identical to rows of another host or file; see docs/formats.md)")?;
+    }
+    if s.objects_repaired > 0 {
+        writeln!(out, "re-ingested: {} unchanged objects whose files were missing", s.objects_repaired)?;
+    }
+    for (entry, why) in &s.skipped {
+        writeln!(out, "skipped: {}: {why}", display::escape(entry))?;
     }
     if s.merged_lines > 0 {
         writeln!(out, "continuation lines joined to their record: {}", s.merged_lines)?;

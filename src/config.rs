@@ -58,6 +58,10 @@ pub struct Source {
     pub regex: Option<LinePattern>,
     /// Source-wide clock skew (`skew`), microseconds the source's clocks run ahead.
     pub skew: Option<i64>,
+    /// Declares which stream the source's objects belong to (`stream`): sources that
+    /// name the same stream are overlapping exports of it, so identical rows without a
+    /// host are one record. `None`: each object's file lineage is its stream.
+    pub stream: Option<String>,
 }
 
 /// How a source's objects are read. `docs/formats.md` describes each.
@@ -250,6 +254,7 @@ struct RawSource {
     #[serde(default)]
     multiline: bool,
     skew: Option<String>,
+    stream: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -394,6 +399,7 @@ impl Config {
                 year: s.year,
                 regex,
                 skew,
+                stream: s.stream,
             });
         }
 

@@ -23,7 +23,7 @@ pub fn relative_source<'a>(object: &'a str, root: Option<&str>) -> &'a str {
 /// titles and hyperlinks) and other control characters are dropped; newlines and tabs
 /// stay for the caller to fold. Log text is data: it must not drive the reader's terminal.
 pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if !s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || is_invisible_format(c)) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -62,11 +62,33 @@ pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
                 }
             }
             '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
+            c if c.is_control() || is_invisible_format(c) => {}
             c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Text safe to print on a terminal, with nothing lost: control and invisible format
+/// characters are shown as `\u{1b}` escapes (object names, messages that quote them).
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() || is_invisible_format(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| if c.is_control() || is_invisible_format(c) { c.escape_unicode().to_string() } else { c.to_string() })
+            .collect(),
+    )
+}
+
+/// Bidi controls and zero-width characters: invisible, yet they reorder or split what a
+/// reader sees (`evil\u{202E}gol.exe` shows as `evilexe.log`), so log text loses them
+/// before it reaches a report or a terminal.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{180E}')
 }
 
 /// `1h 25m`, `4m 10s`, `45s`.

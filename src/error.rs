@@ -37,12 +37,30 @@ pub enum Error {
     #[error("ingest incomplete: {failures} failed (listed above); everything else was ingested")]
     IngestIncomplete { failures: usize },
 
+    /// Another process holds the warehouse lock (an ingest, a repair, a compaction).
+    #[error("warehouse {warehouse} is locked by {holder}; try again when it is done, or pass --wait DURATION")]
+    Locked { warehouse: String, holder: String },
+
+    /// The warehouse lock was lost while this process held it (taken over after it
+    /// looked stale): stop before committing anything more.
+    #[error("warehouse {warehouse}: lost the lock ({message}); stopped before committing more")]
+    LockLost { warehouse: String, message: String },
+
     /// The warehouse holds something retrace did not write, or cannot read its own manifest.
     #[error("warehouse {location}: {message}")]
     Warehouse { location: String, message: String },
 
     #[error("object store: {0}{hint}", hint = store_hint(.0))]
     ObjectStore(#[from] object_store::Error),
+
+    /// A store operation on a named warehouse file failed (`what` says which).
+    #[error("{what} ({location}): {source}{hint}", hint = store_hint(source))]
+    StoreAt {
+        what: String,
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
 
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
@@ -73,6 +91,29 @@ fn transient_io(e: &std::io::Error) -> bool {
         || matches!(e.kind(), K::ConnectionReset | K::ConnectionAborted | K::TimedOut | K::Interrupted | K::BrokenPipe)
 }
 
+/// True when an I/O error anywhere in the chain says the disk or a quota is full, or the
+/// file system is read-only.
+pub fn storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            // 28 ENOSPC, 122 EDQUOT, 30 EROFS on Linux.
+            if matches!(io.kind(), K::StorageFull | K::QuotaExceeded | K::ReadOnlyFilesystem)
+                || matches!(io.raw_os_error(), Some(28 | 122 | 30))
+            {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                cur = Some(inner);
+                continue;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// A hint for the failures people can fix themselves: refused credentials.
 fn store_hint(e: &object_store::Error) -> &'static str {
     let denied =
@@ -96,8 +137,12 @@ impl Error {
     /// corrupt data.
     pub fn is_transient(&self) -> bool {
         use object_store::Error as S;
+        // A full disk or quota does not pass by trying again; it only multiplies the reads.
+        if storage_full(self) {
+            return false;
+        }
         match self {
-            Error::ObjectStore(e) => !matches!(
+            Error::ObjectStore(e) | Error::StoreAt { source: e, .. } => !matches!(
                 e,
                 S::NotFound { .. }
                     | S::PermissionDenied { .. }

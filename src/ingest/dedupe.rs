@@ -1,10 +1,26 @@
 //! Dropping duplicates that overlapping exports bring (the 10:00–12:00 and 11:00–13:00
-//! dumps of the same log both hold 11:00–12:00).
+//! dumps of the same log both hold 11:00–12:00), and never anything else.
 //!
-//! A row's identity is a fingerprint of its kind's key columns ([`key_columns`]). Inside
-//! one object nothing is ever dropped: two identical lines in one export are two events
-//! (an error logged twice in the same second). Across objects, rows are compared as
-//! multisets: an object's k-th row with a given fingerprint is a duplicate when the
+//! A row's identity is a fingerprint of its kind's key columns ([`key_columns`]) *and of
+//! its origin*. Two rows are one record seen twice only when they come from the same
+//! stream:
+//! - a log row that names its host (a metric whose labels name its instance, host or
+//!   pod) carries its origin in the key columns themselves;
+//! - a row that does not (nginx, apache, log4j and klog lines name no host; they are
+//!   collected one file per host) belongs to its object's *stream*: the source's
+//!   declared `stream`, else the object's lineage ([`lineage`]: its path with dates,
+//!   rotation numbers and copy markers taken out). `web-1/access.log` and
+//!   `web-2/access.log` are two streams and keep every row; `app.jsonl` and
+//!   `app.jsonl.1`, or `app-2026-11-19.jsonl` and `app-2026-11-20.jsonl`, are one;
+//! - changes and deploys are identified by their own ids.
+//!
+//! When in doubt a row is kept, and counted: a row identical to another object's row
+//! but of a different stream is a *possible duplicate kept* (the ingest summary and the
+//! manifest say how many).
+//!
+//! Inside one object nothing is ever dropped: two identical lines in one export are two
+//! events (an error logged twice in the same second). Across objects, rows are compared
+//! as multisets: an object's k-th row with a given fingerprint is a duplicate when the
 //! warehouse already holds k rows with it from other objects. Objects are resolved in
 //! the order of their URLs, so which copy is kept does not depend on timing.
 //!
@@ -41,11 +57,73 @@ pub fn key_columns(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// The stream rows without an origin of their own belong to (see the module docs), as
+/// the hash their fingerprints are scoped with.
+pub fn stream_hash(stream: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x7374_7265_616d_2121).hash_one(stream)
+}
+
+/// An object's stream: the source's declared `stream`, else the lineage of its URL.
+pub fn stream_of(declared: Option<&str>, object_url: &str) -> String {
+    match declared {
+        Some(name) => format!("stream:{name}"),
+        None => format!("lineage:{}", lineage(object_url)),
+    }
+}
+
+/// The file lineage of an object URL: the same path with what changes between exports
+/// and rotations of one stream taken out. Dates and times (`2026-11-19`, `20261119`,
+/// `2026-11-19T10-00-00`, `/2026/11/19/` folders, epoch stamps), a rotation number after
+/// the extension (`access.log.1`), compression extensions and copy markers (`app (1).log`,
+/// `app-copy.log`, `.bak`, `.old`) become one token. Anything else, host names and
+/// numbered hosts (`web-1`, `web-2`) included, stays: when in doubt, two streams.
+pub fn lineage(object_url: &str) -> String {
+    use std::sync::LazyLock;
+    static COMPRESSION: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"(?i)\.(gz|gzip|zst|zstd|bz2|xz)$").expect("static regex"));
+    static COPY: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"(?i)(\s*\(\d+\)|[-_ .]copy(\s*\d+)?|\.(bak|old|orig|tmp))$").expect("static regex")
+    });
+    static ROTATION: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"(\.[A-Za-z][A-Za-z0-9]*)\.\d{1,4}$").expect("static regex"));
+    static DATE_FOLDERS: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"/(19|20)\d\d/[01]\d(/[0-3]\d(/[0-2]\d)?)?/").expect("static regex")
+    });
+    static STAMP: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"(19|20)\d\d-?[01]\d-?[0-3]\d([T_ -]?[0-2]\d[:-]?[0-5]\d([:-]?[0-5]\d)?(\.\d+)?Z?)?|\b1[0-9]{9}([0-9]{3})?\b",
+        )
+        .expect("static regex")
+    });
+    let (folder, name) = object_url.rsplit_once('/').unwrap_or(("", object_url));
+    let mut name = name.to_string();
+    // Peel in the order tools add them: `app-2026-11-19.log.1.gz`, `app (1).jsonl`.
+    loop {
+        let before = name.clone();
+        name = COMPRESSION.replace(&name, "").into_owned();
+        name = COPY.replace(&name, "").into_owned();
+        name = ROTATION.replace(&name, "$1").into_owned();
+        if let Some((stem, ext)) = name.rsplit_once('.') {
+            let stem = COPY.replace(stem, "");
+            name = format!("{stem}.{ext}");
+        }
+        if name == before {
+            break;
+        }
+    }
+    let folder = DATE_FOLDERS.replace_all(&format!("{folder}/"), "/<date>/").into_owned();
+    let path = format!("{folder}{}", STAMP.replace_all(&name, "<time>"));
+    STAMP.replace_all(&path, "<time>").into_owned()
+}
+
 /// One fingerprint per row of `batch` (a table batch of `kind`): the key columns hashed
-/// column by column (one downcast per column, not per value). Fingerprints live only
-/// for one ingest (they are recomputed from files), so the hash need not be stable
-/// across versions; it must be the same for a row read back from a file.
-pub fn fingerprints(batch: &RecordBatch, kind: Kind) -> Result<Vec<u64>> {
+/// column by column (one downcast per column, not per value), scoped by `stream` for
+/// rows that do not carry their origin ([`has_origin`]). Also returns the *loose*
+/// fingerprints (the key columns alone), which find possible duplicates of another
+/// stream so they can be counted. Fingerprints live only for one ingest (they are
+/// recomputed from files), so the hash need not be stable across versions; it must be
+/// the same for a row read back from a file.
+pub fn fingerprints(batch: &RecordBatch, kind: Kind, stream: u64) -> Result<(Vec<u64>, Vec<u64>)> {
     let state = foldhash::fast::FixedState::with_seed(0x7265_7472_6163_6521);
     let mut acc = vec![0u64; batch.num_rows()];
     for name in key_columns(kind) {
@@ -78,26 +156,88 @@ pub fn fingerprints(batch: &RecordBatch, kind: Kind) -> Result<Vec<u64>> {
             return Err(Error::Internal(format!("no fingerprint for column `{name}` of type {}", col.data_type())));
         }
     }
-    Ok(acc)
+    let origin = has_origin(batch, kind)?;
+    let exact = acc
+        .iter()
+        .zip(origin)
+        .map(|(&loose, known)| if known { loose } else { state.hash_one((loose, stream)) })
+        .collect();
+    Ok((exact, acc))
+}
+
+/// Per row: whether the row names where it came from, so that the same key columns in
+/// two objects are the same record (a host, or for metrics an instance/host/pod label).
+/// Changes and deploys carry ids of their own.
+fn has_origin(batch: &RecordBatch, kind: Kind) -> Result<Vec<bool>> {
+    let rows = batch.num_rows();
+    match kind {
+        Kind::Changes | Kind::Deploys => Ok(vec![true; rows]),
+        Kind::Logs => {
+            let host = batch.column_by_name("host").ok_or_else(|| Error::Internal("logs batch has no `host`".into()))?;
+            Ok((0..rows).map(|r| host.is_valid(r)).collect())
+        }
+        Kind::Metrics => {
+            let Some(labels) = batch.column_by_name("labels").and_then(|c| c.as_any().downcast_ref::<MapArray>())
+            else {
+                return Err(Error::Internal("metrics batch has no `labels` map".into()));
+            };
+            let keys = labels.keys().as_string::<i32>();
+            let offsets = labels.value_offsets();
+            Ok((0..rows)
+                .map(|r| {
+                    labels.is_valid(r)
+                        && (offsets[r] as usize..offsets[r + 1] as usize)
+                            .any(|i| matches!(keys.value(i), "instance" | "host" | "hostname" | "pod" | "node"))
+                })
+                .collect())
+        }
+    }
 }
 
 /// What a null hashes to (a value's hash is this by chance only).
 const NULL: u64 = 0x6e75_6c6c_6e75_6c6c;
 
-/// What one object holds, per day: the multiset of its rows' fingerprints and its files.
+/// What one object holds, per day: the multisets of its rows' exact and loose
+/// fingerprints, and its files; and the stream its origin-less rows belong to.
 #[derive(Debug, Default)]
 pub struct ObjectRows {
-    pub days: BTreeMap<NaiveDate, (Multiset, Vec<String>)>,
+    pub stream: u64,
+    pub days: BTreeMap<NaiveDate, DayRows>,
+}
+
+#[derive(Debug, Default)]
+pub struct DayRows {
+    pub exact: Multiset,
+    pub loose: Multiset,
+    pub files: Vec<String>,
 }
 
 impl ObjectRows {
-    pub fn add(&mut self, day: NaiveDate, file: &str, fps: &[u64]) {
-        let (set, files) = self.days.entry(day).or_default();
-        for fp in fps {
-            *set.entry(*fp).or_default() += 1;
-        }
-        files.push(file.to_string());
+    pub fn new(stream: u64) -> ObjectRows {
+        ObjectRows { stream, days: BTreeMap::new() }
     }
+
+    pub fn add(&mut self, day: NaiveDate, file: &str, exact: &[u64], loose: &[u64]) {
+        let rows = self.days.entry(day).or_default();
+        for fp in exact {
+            *rows.exact.entry(*fp).or_default() += 1;
+        }
+        for fp in loose {
+            *rows.loose.entry(*fp).or_default() += 1;
+        }
+        rows.files.push(file.to_string());
+    }
+}
+
+/// What resolving one object did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// Rows dropped: the same record, already held from the same stream.
+    pub dropped: u64,
+    /// Rows kept although another stream holds identical ones (possible duplicates).
+    pub kept_similar: u64,
+    /// Files deleted because none of their rows were left.
+    pub emptied: Vec<String>,
 }
 
 /// What the warehouse holds per (table, day), loaded on first need from committed files.
@@ -105,7 +245,7 @@ pub struct Presence {
     /// Objects of this run: their committed files are not presence (they are being replaced).
     excluded: BTreeSet<String>,
     committed: BTreeMap<String, ObjectEntry>,
-    loaded: HashMap<(Kind, NaiveDate), Multiset>,
+    loaded: HashMap<(Kind, NaiveDate), (Multiset, Multiset)>,
 }
 
 impl Presence {
@@ -113,63 +253,74 @@ impl Presence {
         Presence { excluded, committed, loaded: HashMap::new() }
     }
 
-    async fn load(&mut self, warehouse: &Warehouse, kind: Kind, day: NaiveDate) -> Result<&mut Multiset> {
+    async fn load(&mut self, warehouse: &Warehouse, kind: Kind, day: NaiveDate) -> Result<&mut (Multiset, Multiset)> {
         if !self.loaded.contains_key(&(kind, day)) {
             let prefix = format!("{}/date={day}/", kind.table());
-            let mut set = Multiset::default();
+            let (mut exact, mut loose) = (Multiset::default(), Multiset::default());
             for (id, entry) in &self.committed {
                 if self.excluded.contains(id) || entry.kind != kind {
                     continue;
                 }
+                let stream = stream_hash(entry.stream.as_deref().unwrap_or(&stream_of(None, &entry.object)));
                 for file in entry.files.iter().filter(|f| f.starts_with(&prefix)) {
                     for batch in read_file(warehouse, file).await? {
-                        for fp in fingerprints(&batch, kind)? {
-                            *set.entry(fp).or_default() += 1;
+                        let (e, l) = fingerprints(&batch, kind, stream)?;
+                        for fp in e {
+                            *exact.entry(fp).or_default() += 1;
+                        }
+                        for fp in l {
+                            *loose.entry(fp).or_default() += 1;
                         }
                     }
                 }
             }
-            self.loaded.insert((kind, day), set);
+            self.loaded.insert((kind, day), (exact, loose));
         }
         Ok(self.loaded.get_mut(&(kind, day)).expect("inserted above"))
     }
 
     /// Drops the object's duplicates (rewriting its files where needed), records its rows
-    /// as present, and returns how many were dropped and the files that ended up empty
-    /// (deleted). Call in URL order, before commit.
-    pub async fn resolve(
-        &mut self,
-        warehouse: &Warehouse,
-        kind: Kind,
-        rows: &ObjectRows,
-    ) -> Result<(u64, Vec<String>)> {
-        let mut dropped = 0u64;
-        let mut emptied = Vec::new();
-        for (day, (mine, files)) in &rows.days {
-            let present = self.load(warehouse, kind, *day).await?;
+    /// as present, and says how many were dropped, how many identical rows of another
+    /// stream were kept, and which files ended up empty (deleted). Call in URL order,
+    /// before commit.
+    pub async fn resolve(&mut self, warehouse: &Warehouse, kind: Kind, rows: &ObjectRows) -> Result<Resolved> {
+        let mut resolved = Resolved::default();
+        for (day, mine) in &rows.days {
+            let (present, present_loose) = self.load(warehouse, kind, *day).await?;
             // How many of each fingerprint to drop: the first min(mine, present) occurrences.
             let mut drop: HashMap<u64, u32> = HashMap::new();
-            for (fp, n) in mine {
+            for (fp, n) in &mine.exact {
                 if let Some(p) = present.get(fp) {
                     drop.insert(*fp, (*n).min(*p));
                 }
             }
-            for (fp, n) in mine {
+            for (fp, n) in &mine.exact {
                 let p = present.entry(*fp).or_default();
                 *p = (*p).max(*n);
             }
+            let similar: u64 = mine
+                .loose
+                .iter()
+                .map(|(fp, n)| u64::from((*n).min(present_loose.get(fp).copied().unwrap_or(0))))
+                .sum();
+            for (fp, n) in &mine.loose {
+                let p = present_loose.entry(*fp).or_default();
+                *p = (*p).max(*n);
+            }
+            let dropped_here: u64 = drop.values().map(|&n| u64::from(n)).sum();
+            resolved.kept_similar += similar.saturating_sub(dropped_here);
             if drop.is_empty() {
                 continue;
             }
-            for file in files {
-                let (n, empty) = rewrite_without(warehouse, kind, file, &mut drop).await?;
-                dropped += n;
+            for file in &mine.files {
+                let (n, empty) = rewrite_without(warehouse, kind, rows.stream, file, &mut drop).await?;
+                resolved.dropped += n;
                 if empty {
-                    emptied.push(file.clone());
+                    resolved.emptied.push(file.clone());
                 }
             }
         }
-        Ok((dropped, emptied))
+        Ok(resolved)
     }
 }
 
@@ -184,6 +335,7 @@ async fn read_file(warehouse: &Warehouse, key: &str) -> Result<Vec<RecordBatch>>
 async fn rewrite_without(
     warehouse: &Warehouse,
     kind: Kind,
+    stream: u64,
     key: &str,
     drop: &mut HashMap<u64, u32>,
 ) -> Result<(u64, bool)> {
@@ -191,7 +343,7 @@ async fn rewrite_without(
     let mut kept = Vec::with_capacity(batches.len());
     let mut dropped = 0u64;
     for batch in batches {
-        let fps = fingerprints(&batch, kind)?;
+        let (fps, _) = fingerprints(&batch, kind, stream)?;
         let mask: BooleanArray = fps
             .iter()
             .map(|fp| match drop.get_mut(fp) {
@@ -216,4 +368,39 @@ async fn rewrite_without(
     }
     warehouse.put(key, parquet::encode(&batch, true)?).await?;
     Ok((dropped, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lineage_keeps_hosts_apart_and_joins_rotations_dates_and_copies() {
+        let same = [
+            ("s3://b/logs/app.jsonl", "s3://b/logs/app.jsonl.1"),
+            ("s3://b/logs/app.jsonl", "s3://b/logs/app.jsonl.2.gz"),
+            ("/x/app-2026-11-19.jsonl", "/x/app-2026-11-20.jsonl"),
+            ("/x/app.20261119.log", "/x/app.20261120.log"),
+            ("/x/export-2026-11-19T10-00-00Z.jsonl", "/x/export-2026-11-19T11-00-00Z.jsonl"),
+            ("/x/app.jsonl", "/x/app (1).jsonl"),
+            ("/x/app.jsonl", "/x/app-copy.jsonl"),
+            ("/x/app.jsonl", "/x/app.jsonl.bak"),
+            ("/logs/2026/11/19/app.jsonl.gz", "/logs/2026/11/20/app.jsonl.gz"),
+            ("/x/dump-1795089600.jsonl", "/x/dump-1795093200.jsonl"),
+        ];
+        for (a, b) in same {
+            assert_eq!(lineage(a), lineage(b), "{a} ~ {b}");
+        }
+        let different = [
+            ("/logs/web-1/access.log", "/logs/web-2/access.log"),
+            ("/logs/web-1.log", "/logs/web-2.log"),
+            ("/logs/access.log", "/logs/error.log"),
+            ("http://h:18766/app.jsonl", "http://h:18767/app.jsonl"),
+            ("/logs/a/app.jsonl", "/logs/b/app.jsonl"),
+            ("/x/1-export.jsonl", "/x/2-export.jsonl"),
+        ];
+        for (a, b) in different {
+            assert_ne!(lineage(a), lineage(b), "{a} vs {b}");
+        }
+    }
 }

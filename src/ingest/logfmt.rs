@@ -37,13 +37,16 @@ pub fn parse(line: &str) -> Result<Fields, String> {
                 match b[i] {
                     b'\\' if i + 1 < b.len() => {
                         value.push_str(&line[seg..i]);
-                        value.push(match b[i + 1] {
-                            b'n' => '\n',
-                            b't' => '\t',
-                            b'r' => '\r',
-                            c => c as char,
+                        // The escaped character is a whole char, not a byte: `\é` must not
+                        // split é's UTF-8 sequence (slicing mid-character panics).
+                        let escaped = line[i + 1..].chars().next().unwrap_or('\\');
+                        value.push(match escaped {
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            c => c,
                         });
-                        i += 2;
+                        i += 1 + escaped.len_utf8();
                         seg = i;
                     }
                     b'"' => {
@@ -101,5 +104,17 @@ mod tests {
         assert!(parse("   ").unwrap_err().contains("no key=value"));
         // Unicode values survive byte-wise scanning.
         assert_eq!(parse("msg=Größe").unwrap()[0].1, "Größe");
+    }
+
+    #[test]
+    fn escaped_multibyte_characters_stay_whole() {
+        assert_eq!(parse(r#"msg="caf\é""#).unwrap()[0].1, "café");
+        assert_eq!(parse(r#"msg="\😀 ok""#).unwrap()[0].1, "😀 ok");
+        assert_eq!(parse(r#"a="x\""#).unwrap_err(), "unterminated quoted value for key `a`");
+        // Every prefix of a line with escapes and multibyte text parses or says why.
+        let line = r#"k="a\é\"b\ñ" m=ü n="\\""#;
+        for end in (0..=line.len()).filter(|&e| line.is_char_boundary(e)) {
+            let _ = parse(&line[..end]);
+        }
     }
 }

@@ -54,11 +54,31 @@ impl<R: Read> Read for Counting<R> {
 pub fn open(
     store: Arc<dyn ObjectStore>,
     path: &Path,
+    local: Option<&std::path::Path>,
     handle: &Handle,
     progress: ProgressBar,
 ) -> Result<Box<dyn BufRead + Send>, object_store::Error> {
+    let inner: Box<dyn Read + Send> = match local {
+        // A local file listed by its real path (its name may be one the store cannot spell).
+        Some(local) => Box::new(std::fs::File::open(local).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                object_store::Error::NotFound { path: path.to_string(), source: Box::new(e) }
+            }
+            _ => object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) },
+        })?),
+        None => open_store(store, path, handle)?,
+    };
+    let raw = Counting { inner, progress };
+    decompress(raw, path)
+}
+
+fn open_store(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    handle: &Handle,
+) -> Result<Box<dyn Read + Send>, object_store::Error> {
     let get = handle.block_on(store.get(path))?;
-    let inner: Box<dyn Read + Send> = match get.payload {
+    Ok(match get.payload {
         // A local file is read directly: the store's stream reads it in 8 KiB pieces, each
         // a hand-off to tokio's blocking pool, which cost ~10% of a plain ingest's CPU.
         GetResultPayload::File(mut file, _) => {
@@ -70,9 +90,11 @@ pub fn open(
             let stream = stream.map_err(io::Error::other);
             Box::new(SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone()))
         }
-    };
-    let raw = Counting { inner, progress };
-    Ok(match Compression::from_name(path.as_ref()) {
+    })
+}
+
+fn decompress<R: Read + Send + 'static>(raw: R, path: &Path) -> Result<Box<dyn BufRead + Send>, object_store::Error> {
+    let mut reader: Box<dyn BufRead + Send> = match Compression::from_name(path.as_ref()) {
         Compression::None => Box::new(BufReader::with_capacity(BUF, raw)),
         Compression::Gzip => {
             // Multi-member: concatenated gzip files (`cat a.gz b.gz`) are one stream.
@@ -84,7 +106,26 @@ pub fn open(
                 .map_err(|e| object_store::Error::Generic { store: "zstd", source: Box::new(e) })?;
             Box::new(BufReader::with_capacity(BUF, zst))
         }
-    })
+    };
+    skip_bom(&mut reader).map_err(|e| object_store::Error::Generic { store: "read", source: Box::new(e) })?;
+    Ok(reader)
+}
+
+/// Skips a UTF-8 byte-order mark at the start of an object (Windows tools write one):
+/// left in, it would make the first record of a JSON Lines or logfmt object invalid.
+pub fn skip_bom(reader: &mut dyn BufRead) -> io::Result<()> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let start = loop {
+        match reader.fill_buf() {
+            Ok(a) => break a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    if start.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    Ok(())
 }
 
 /// One line from [`Lines`].
@@ -180,6 +221,26 @@ mod tests {
     fn long_lines_are_cut_not_buffered() {
         let got = collect(b"ok\n0123456789abcdef\nnext\n", 8);
         assert_eq!(got, vec![(1, "ok".into()), (2, "TOO LONG 16 01234567".into()), (3, "next".into())]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_once() {
+        let mut r = BufReader::new(&b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBFx"[..]);
+        skip_bom(&mut r).unwrap();
+        let got = collect_from(r);
+        assert_eq!(got, vec![(1, "{\"a\":1}".into()), (2, "\u{feff}x".into())]);
+        let mut plain = BufReader::new(&b"{}"[..]);
+        skip_bom(&mut plain).unwrap();
+        assert_eq!(collect_from(plain), vec![(1, "{}".into())]);
+    }
+
+    fn collect_from(r: impl BufRead) -> Vec<(u64, String)> {
+        let mut lines = Lines::new(r, 100);
+        let mut out = Vec::new();
+        while let Some((n, Line::Text(t))) = lines.next_line().unwrap() {
+            out.push((n, String::from_utf8_lossy(t).into_owned()));
+        }
+        out
     }
 
     #[test]

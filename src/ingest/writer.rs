@@ -24,8 +24,9 @@ pub struct FileJob {
     /// The file's rows in pieces; sorted by `(ts, line)` on the way when `sort` is set.
     pub pieces: Vec<RecordBatch>,
     pub sort: bool,
-    /// Record the rows' fingerprints (data tables, for duplicate resolution).
-    pub fingerprint: Option<Kind>,
+    /// Record the rows' fingerprints (data tables, for duplicate resolution), with the
+    /// hash of the object's stream ([`dedupe::stream_hash`]).
+    pub fingerprint: Option<(Kind, u64)>,
 }
 
 /// What the writer did: the files it stored (also after an error, so they can be
@@ -42,10 +43,19 @@ pub struct Writer<'scope> {
     thread: Option<ScopedJoinHandle<'scope, Written>>,
 }
 
+/// Every key the writer has stored, kept outside the writer so that a caller whose
+/// parsing panicked (and so never sees [`Written`]) can still remove them.
+pub type Stored = std::sync::Mutex<Vec<String>>;
+
 impl<'scope> Writer<'scope> {
-    pub fn spawn<'env>(scope: &'scope Scope<'scope, 'env>, warehouse: &'env Warehouse, handle: &'env Handle) -> Self {
+    pub fn spawn<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        warehouse: &'env Warehouse,
+        handle: &'env Handle,
+        stored: &'env Stored,
+    ) -> Self {
         let (tx, rx) = sync_channel(1);
-        let thread = scope.spawn(move || run(rx, warehouse, handle));
+        let thread = scope.spawn(move || run(rx, warehouse, handle, stored));
         Writer { tx: Some(tx), thread: Some(thread) }
     }
 
@@ -70,10 +80,10 @@ impl<'scope> Writer<'scope> {
     }
 }
 
-fn run(rx: Receiver<FileJob>, warehouse: &Warehouse, handle: &Handle) -> Written {
+fn run(rx: Receiver<FileJob>, warehouse: &Warehouse, handle: &Handle, stored: &Stored) -> Written {
     let mut written = Written::default();
     for job in rx {
-        if let Err(e) = write(&job, warehouse, handle, &mut written) {
+        if let Err(e) = write(&job, warehouse, handle, &mut written, stored) {
             written.error = Some(e);
             break; // dropping `rx` makes the next send fail
         }
@@ -81,17 +91,21 @@ fn run(rx: Receiver<FileJob>, warehouse: &Warehouse, handle: &Handle) -> Written
     written
 }
 
-fn write(job: &FileJob, warehouse: &Warehouse, handle: &Handle, written: &mut Written) -> Result<()> {
+fn write(job: &FileJob, warehouse: &Warehouse, handle: &Handle, written: &mut Written, stored: &Stored) -> Result<()> {
     let batches = if job.sort { sorted(&job.pieces)? } else { job.pieces.clone() };
     let bytes = parquet::encode_all(&batches, job.sort)?;
     handle.block_on(warehouse.put(&job.key, bytes))?;
     written.files.push(job.key.clone());
-    if let Some(kind) = job.fingerprint {
-        let mut fps = Vec::new();
+    stored.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(job.key.clone());
+    if let Some((kind, stream)) = job.fingerprint {
+        let (mut exact, mut loose) = (Vec::new(), Vec::new());
         for batch in &batches {
-            fps.extend(dedupe::fingerprints(batch, kind)?);
+            let (e, l) = dedupe::fingerprints(batch, kind, stream)?;
+            exact.extend(e);
+            loose.extend(l);
         }
-        written.rows.add(job.day, &job.key, &fps);
+        written.rows.stream = stream;
+        written.rows.add(job.day, &job.key, &exact, &loose);
     }
     Ok(())
 }

@@ -22,6 +22,14 @@ pub struct ObjectEntry {
     /// Records dropped as exact duplicates of rows already in the warehouse (docs/formats.md).
     #[serde(default)]
     pub duplicates: u64,
+    /// Records kept although another stream's object holds identical ones (possible
+    /// duplicates: deduplication keeps what it cannot prove to be the same record).
+    #[serde(default)]
+    pub kept_similar: u64,
+    /// The stream this object's origin-less rows belong to (`ingest::dedupe::stream_of`);
+    /// absent in entries written before streams, which take their URL's lineage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
     /// Data and reject files, relative to the warehouse root.
     pub files: Vec<String>,
 }

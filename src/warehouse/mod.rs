@@ -8,7 +8,10 @@
 //! redoes that object. Readers listing a table can see the old and new files of a
 //! *changed* object together only between (2) and (3). One writer at a time is assumed.
 
+pub mod check;
 pub mod layout;
+pub mod local_list;
+pub mod lock;
 pub mod manifest;
 pub mod parquet;
 pub mod store;
@@ -25,6 +28,15 @@ use crate::error::{Error, Result};
 use crate::tables::ALL_TABLES;
 pub use manifest::ObjectEntry;
 pub use store::Location;
+
+/// What [`Warehouse::recover`] did and saw.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// Uncommitted and staging files removed.
+    pub deleted: usize,
+    /// Every file a manifest entry names that is there.
+    pub present: BTreeSet<String>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Warehouse {
@@ -79,7 +91,15 @@ impl Warehouse {
     /// Commits an object: its entry becomes the truth, then replaced files are removed.
     pub async fn commit(&self, object_id: &str, entry: &ObjectEntry, previous: Option<&ObjectEntry>) -> Result<()> {
         let json = serde_json::to_vec_pretty(entry).map_err(|e| Error::Internal(e.to_string()))?;
-        self.put(&layout::manifest_key(object_id), Bytes::from(json)).await?;
+        let key = layout::manifest_key(object_id);
+        let path = self.location.child(&key);
+        self.location.store.put(&path, PutPayload::from_bytes(Bytes::from(json))).await.map_err(|source| {
+            Error::StoreAt {
+                what: format!("writing the manifest entry of {}", entry.object),
+                location: self.location.url_of(&path),
+                source,
+            }
+        })?;
         if let Some(prev) = previous {
             let keep: BTreeSet<&String> = entry.files.iter().collect();
             for old in prev.files.iter().filter(|f| !keep.contains(f)) {
@@ -114,28 +134,71 @@ impl Warehouse {
     }
 
     /// Deletes data files that no entry of `manifest` (as loaded by [`Warehouse::manifest`])
-    /// names: leftovers of an interrupted ingest. Files that do not have retrace's naming
-    /// shape are left alone, with a warning. Returns the number of files deleted.
-    pub async fn recover(&self, manifest: &BTreeMap<String, ObjectEntry>) -> Result<usize> {
+    /// names: leftovers of an interrupted ingest, and on a local folder the staging files
+    /// (`x.parquet#1`) a killed write leaves. Files that do not have retrace's naming
+    /// shape are left alone, with a warning. Call only while holding the warehouse lock
+    /// (`lock::acquire`): a live ingest's written but not yet committed files look the
+    /// same. Returns the number of files deleted and every committed file that exists.
+    pub async fn recover(&self, manifest: &BTreeMap<String, ObjectEntry>) -> Result<Recovered> {
         let committed: BTreeSet<&str> = manifest.values().flat_map(|e| e.files.iter().map(String::as_str)).collect();
-        let mut deleted = 0;
+        let mut recovered = Recovered::default();
         for table in ALL_TABLES {
             for meta in self.location.list(table).await? {
                 let Some(key) = self.location.relative(&meta.location) else { continue };
                 if committed.contains(key.as_str()) {
+                    recovered.present.insert(key);
                     continue;
                 }
                 let name = meta.location.filename().unwrap_or_default();
                 if layout::object_id_of_file(name).is_some() {
                     debug!(file = %key, "Removing uncommitted file from an interrupted ingest.");
                     self.delete(&key).await?;
-                    deleted += 1;
+                    recovered.deleted += 1;
                 } else {
                     warn!(file = %key, "The warehouse holds a file retrace did not write; leaving it.");
                 }
             }
         }
-        Ok(deleted)
+        recovered.deleted += self.remove_staging_files()?;
+        Ok(recovered)
+    }
+
+    /// The warehouse's folder when it is a local one.
+    pub fn local_root(&self) -> Option<std::path::PathBuf> {
+        (self.location.base_url.scheme() == "file" && self.location.store.to_string().starts_with("LocalFileSystem"))
+            .then(|| std::path::PathBuf::from(format!("/{}", self.location.prefix.as_ref())))
+    }
+
+    /// Removes the staging files of writes a killed process left (`<file>.parquet#N`):
+    /// object_store's listing hides them, so only a walk of the folders finds them.
+    fn remove_staging_files(&self) -> Result<usize> {
+        let Some(root) = self.local_root() else { return Ok(0) };
+        let mut removed = 0;
+        let mut folders: Vec<std::path::PathBuf> = ALL_TABLES.iter().map(|t| root.join(t)).collect();
+        folders.push(root.join(layout::MANIFEST_DIR));
+        while let Some(dir) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let staging = name.rsplit_once('#').is_some_and(|(stem, n)| {
+                    (stem.ends_with(".parquet") || stem.ends_with(".json"))
+                        && !n.is_empty()
+                        && n.bytes().all(|b| b.is_ascii_digit())
+                });
+                if staging {
+                    std::fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Path of a table folder, for display.

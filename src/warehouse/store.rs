@@ -237,6 +237,24 @@ pub struct SourceUrl {
     /// Path up to the first segment with a glob character.
     pub list_prefix: Path,
     pub glob: Option<GlobMatcher>,
+    /// For a local path: the folder (or file) to walk, listed by [`local_list`] rather
+    /// than the object store, which cannot name odd file names.
+    pub local_root: Option<std::path::PathBuf>,
+}
+
+/// One object a source names: its metadata, and for a local file its real path (which
+/// an odd name's escaped `location` does not spell).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub meta: ObjectMeta,
+    pub local: Option<std::path::PathBuf>,
+}
+
+/// What a source's listing found: the objects, and the entries it had to skip.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<Listed>,
+    pub skipped: Vec<super::local_list::Skipped>,
 }
 
 fn has_glob(segment: &str) -> bool {
@@ -272,7 +290,24 @@ impl SourceUrl {
                 Some(glob.compile_matcher())
             }
         };
-        Ok(SourceUrl { location, list_prefix, glob })
+        let local = location.base_url.scheme() == "file" && !options.stores.iter().any(|(r, _)| r == "file://");
+        let local_root = local.then(|| std::path::PathBuf::from(format!("/{}", fixed_path(&segments, first_glob))));
+        Ok(SourceUrl { location, list_prefix, glob, local_root })
+    }
+
+    /// Lists the objects this URL names, local folders entry by entry ([`local_list`]).
+    pub async fn listing(&self) -> Result<Listing> {
+        let Some(root) = self.local_root.clone() else {
+            let objects = self.objects().await?.into_iter().map(|meta| Listed { meta, local: None }).collect();
+            return Ok(Listing { objects, skipped: Vec::new() });
+        };
+        let glob = self.glob.clone();
+        let (found, skipped) =
+            tokio::task::spawn_blocking(move || super::local_list::list(&root, glob.as_ref()))
+                .await
+                .map_err(|e| Error::Internal(format!("listing a local folder: {e}")))?;
+        let objects = found.into_iter().map(|o| Listed { meta: o.meta, local: Some(o.path) }).collect();
+        Ok(Listing { objects, skipped })
     }
 
     /// The objects this URL names: every match of the glob, or the single object, or
@@ -299,6 +334,11 @@ impl SourceUrl {
         all.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(all)
     }
+}
+
+/// The segments before the first glob, joined: the folder a local walk starts at.
+fn fixed_path(segments: &[&str], first_glob: Option<usize>) -> String {
+    segments[..first_glob.unwrap_or(segments.len())].join("/")
 }
 
 /// `s3://b/x/*.gz` → (`s3://b`, `x/*.gz`); `/abs/x/*.gz` → (`/`, `abs/x/*.gz`).
