@@ -218,6 +218,10 @@ pub struct TimelineArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Keep secrets and personal data in titles and evidence (redacted by default, as in reports)
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -276,6 +280,10 @@ pub struct SuspectsArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Keep secrets and personal data in titles and evidence (redacted by default, as in reports)
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +403,10 @@ pub struct DigestArgs {
     /// Exit with status 1 when this happened in the period (for CI gates)
     #[arg(long, value_enum, default_value_t = FailOn::None)]
     pub fail_on: FailOn,
+
+    /// Keep secrets and personal data in suspect titles (redacted by default, as in reports)
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

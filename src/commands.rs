@@ -450,7 +450,8 @@ async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Result<Outcom
         lookback: args.lookback.unwrap_or(config.suspects.lookback),
         grace: args.grace.unwrap_or(config.suspects.grace),
     };
-    let ranked = suspects::rank(&ctx, &config, &breaches, options).await?;
+    let mut ranked = suspects::rank(&ctx, &config, &breaches, options).await?;
+    redact_for_print(&mut ranked, &config, args.no_redact)?;
     let rows: Vec<(&suspects::BreachSuspects, Option<&suspects::Suspect>)> = ranked
         .iter()
         .flat_map(|b| {
@@ -532,13 +533,25 @@ async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Result<Outcom
         include_warn: args.min_level == MinLevel::Warn,
         slos: config.slos.clone(),
     };
-    let events = timeline::build(&ctx, &query).await?;
+    let mut events = timeline::build(&ctx, &query).await?;
+    redact_for_print(&mut events, &config, args.no_redact)?;
     if events.is_empty() {
         eprintln!("No changes, deploys or error lines in {} → {}.", display::utc(window.from), display::utc(window.to));
     }
     let root = config.path.as_deref().and_then(source_root);
     print_events(&events, tz, root.as_deref(), &args.output)?;
     Ok(Outcome::Success)
+}
+
+/// Redacts what a verb is about to print, as reports are (unless `--no-redact`).
+pub fn redact_for_print<T: report::redact_model::Redact>(value: &mut T, config: &Config, keep: bool) -> Result<()> {
+    if keep {
+        return Ok(());
+    }
+    let mut redactor = report::redact::Redactor::new(&config.redaction)
+        .map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+    value.redact(&mut redactor);
+    Ok(())
 }
 
 /// Timeline events in any output format. The aligned table is for reading: one `event`
@@ -682,7 +695,7 @@ pub fn write_report(
             DocFormat::Json => report::json::render(report)?,
         };
         let path = dir.join(format!("report.{}", format.extension()));
-        std::fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
+        output::write_file(&path, report.scrubber.scrub(&text).as_bytes())?;
         written.push(path);
     }
     if charts.is_some() {

@@ -57,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
 
     let ctx = catalog::open(&warehouse).await?;
     let window = incident_window(&ctx).await?;
-    let events = timeline::build(
+    let mut events = timeline::build(
         &ctx,
         &TimelineQuery {
             window,
@@ -74,6 +74,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
         crate::display::utc(window.to),
         config.display_timezone.name()
     );
+    crate::commands::redact_for_print(&mut events, &config, false)?;
     let root = source_root(&config_path);
     let table = OutputArgs { format: OutputFormat::Table, output: None };
     print_events(&events, config.display_timezone, root.as_deref(), &table)?;
@@ -96,7 +97,10 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let mut written = write_report(&report, &args.out, &formats, None)?;
     // The digest of the incident's week, as CI would publish it.
     let week = crate::digest::week_of(report.window.0, config.display_timezone)?;
-    let digest = crate::digest::build(&ctx, &config, week, config.display_timezone).await?;
+    let mut digest = crate::digest::build(&ctx, &config, week, config.display_timezone).await?;
+    let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
+        .map_err(|message| crate::error::Error::Config { path: "[redaction]".into(), message })?;
+    digest.redact(&mut redactor);
     written.extend(crate::digest::write(&digest, &args.out, &formats)?);
     for path in &written {
         say(format!("Wrote {}", path.display()));

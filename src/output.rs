@@ -15,6 +15,22 @@ use datafusion::parquet::arrow::ArrowWriter;
 use crate::cli::OutputFormat;
 use crate::error::{Error, Result};
 
+/// Writes a whole file so that it is either there complete or not changed: into a
+/// temporary file beside it, then renamed over it. A full disk leaves the old file (or
+/// none), never a truncated one, and the temporary file is removed.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path.display(), e));
+    }
+    Ok(())
+}
+
 /// Writes batches to `--output` or stdout.
 pub fn emit(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, output: Option<&Path>) -> Result<()> {
     if format == OutputFormat::Parquet {

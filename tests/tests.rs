@@ -23,6 +23,8 @@ mod idempotence;
 mod ingest;
 /// DuckDB, polars and pyarrow read every table as retrace does (ignored by default; `.ci/run` runs it).
 mod interop;
+/// Secrets planted in changes, deploys, log lines and attributes reach no output file or stdout.
+mod leaks;
 /// Malformed records land in `rejects` with line and reason; counts add up.
 mod rejects;
 /// Reports over hostile content: escaping, terminal codes, redaction; report selection.

@@ -43,6 +43,35 @@ pub struct Digest {
     pub breaches: Vec<BreachLine>,
     /// An SLO has no budget left over its period at the end of this one.
     pub budget_exhausted: bool,
+    /// Catches, in rendered output, any value redaction replaced.
+    #[serde(skip)]
+    pub scrubber: crate::report::redact::Scrubber,
+}
+
+crate::redact_fields!(Digest {
+    period, previous, overall, previous_overall, slos, services, breaches, budget_exhausted,
+} keep { display_timezone, scrubber });
+crate::redact_fields!(Period { label, from, to });
+crate::redact_fields!(Figures {
+    deploys, changes, deploys_per_day, failed, change_failure_rate_pct, breaches, time_to_restore_median_minutes,
+    time_to_restore_worst_minutes,
+});
+crate::redact_fields!(SloFigures {
+    slo, service, objective_pct, attainment_pct, met, previous_attainment_pct, budget_burned_pct,
+    previous_budget_burned_pct, budget_remaining_pct, period_days, breaches, no_data_minutes,
+});
+crate::redact_fields!(ServiceFigures { service, figures, previous });
+crate::redact_fields!(BreachLine {
+    id, slo, service, onset, recovered, time_to_restore_minutes, budget_consumed_pct, verdict, top_suspect,
+    top_suspect_title,
+});
+
+impl Digest {
+    /// Replaces secrets in every text of the finished digest (the file CI publishes).
+    pub fn redact(&mut self, r: &mut crate::report::redact::Redactor) {
+        crate::report::redact_model::Redact::redact(self, r);
+        self.scrubber = r.scrubber();
+    }
 }
 
 /// Delivery and reliability figures for a set of changes and breaches.
@@ -224,6 +253,7 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
         services,
         breaches,
         budget_exhausted,
+        scrubber: Default::default(),
     })
 }
 
@@ -317,7 +347,12 @@ pub async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Outcome> 
             week_of(range.to - Duration::microseconds(1), tz)?
         }
     };
-    let digest = build(&ctx, &config, period, tz).await?;
+    let mut digest = build(&ctx, &config, period, tz).await?;
+    if !args.no_redact {
+        let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
+            .map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+        digest.redact(&mut redactor);
+    }
     for path in write(&digest, &args.out, &args.format)? {
         println!("{}", path.display());
     }
@@ -355,7 +390,7 @@ pub fn write(digest: &Digest, dir: &std::path::Path, formats: &[DocFormat]) -> R
             DocFormat::Json => render::json(digest)?,
         };
         let path = dir.join(format!("digest.{}", f.extension()));
-        std::fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
+        crate::output::write_file(&path, digest.scrubber.scrub(&text).as_bytes())?;
         out.push(path);
     }
     Ok(out)

@@ -78,6 +78,9 @@ pub struct Report {
     pub redacted_values: usize,
     #[serde(skip)]
     pub source_root: Option<String>,
+    /// Catches, in rendered output, any value redaction replaced (`Redactor::scrubber`).
+    #[serde(skip)]
+    pub scrubber: super::redact::Scrubber,
 }
 
 /// What the incident cost.
@@ -320,13 +323,13 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         charts,
         redacted_values: 0,
         source_root: req.source_root.clone(),
+        scrubber: Default::default(),
     };
     if req.redact {
         let config = req.config.as_ref().map(|c| c.redaction.clone()).unwrap_or_default();
         let mut redactor = Redactor::new(&config)
             .map_err(|message| crate::error::Error::Config { path: "[redaction]".into(), message })?;
         report.redact(&mut redactor);
-        report.redacted_values = redactor.replaced();
     }
     Ok(report)
 }
@@ -361,33 +364,11 @@ async fn breaches_and_suspects(
 }
 
 impl Report {
-    /// Replaces secrets in every free-text field (log messages, titles, details, evidence,
-    /// reject examples). Ids, services and times are left alone: they are how rows are found.
+    /// Replaces secrets in every text of the finished report ([`super::redact_model`]).
     pub fn redact(&mut self, r: &mut Redactor) {
-        let event = |e: &mut Event, r: &mut Redactor| {
-            r.redact_in_place(&mut e.title);
-            if let Some(d) = e.detail.as_mut() {
-                r.redact_in_place(d);
-            }
-        };
-        // Timeline order first, so placeholders are numbered as a reader meets them.
-        for e in &mut self.timeline {
-            event(e, r);
-        }
-        for e in &mut self.signals {
-            event(e, r);
-        }
-        for b in &mut self.breaches {
-            for s in &mut b.suspects {
-                r.redact_in_place(&mut s.title);
-                for line in &mut s.evidence {
-                    r.redact_in_place(line);
-                }
-            }
-        }
-        for rej in &mut self.data_quality.rejects {
-            r.redact_in_place(&mut rej.example);
-        }
+        super::redact_model::Redact::redact(self, r);
+        self.redacted_values = r.replaced();
+        self.scrubber = r.scrubber();
     }
 }
 

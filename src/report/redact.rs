@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 /// A built-in rule: its name in the config, the placeholder label, the pattern, and the
 /// capture group that holds the secret (the rest of the match is kept, so `password=`
-/// stays visible and only the value goes).
+/// stays visible and only the value goes); group 0 means every group that matched.
 struct Builtin {
     name: &'static str,
     label: &'static str,
@@ -52,11 +52,25 @@ const BUILTINS: &[Builtin] = &[
         pattern: r"\b((?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|xox[baprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20,})",
         group: 1,
     },
+    // `password=x`, `db_password: "x"`, `PGPASSWORD=x`, `AWS_SECRET_ACCESS_KEY=x`, and a
+    // change's `password: old → new` (both sides). The key may carry prefixes joined by
+    // `_`, `.` or `-` (`db_password`, `MYSQL_ROOT_PASSWORD`) and a few suffixes
+    // (`SECRET_KEY_BASE`), but must not be glued to a word (`bypass`, `compass`).
     Builtin {
         name: "key_value",
         label: "secret",
-        pattern: r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|aws_secret_access_key|token|auth|session[_-]?id|private[_-]?key)["']?\s*[=:]\s*["']?([^\s"'&,;<>]+)"#,
-        group: 1,
+        pattern: concat!(
+            r#"(?i)(?:^|[^a-z0-9])(?:[a-z0-9]+[_.-])*"#,
+            r#"(?:password|passwd|passphrase|pass|pwd|pgpassword|mysql_pwd|secret|client[_-]?secret|"#,
+            r#"api[_-]?key|apikey|api[_-]?token|access[_-]?key|secret[_-]?key|private[_-]?key|account[_-]?key|"#,
+            r#"storage[_-]?key|master[_-]?key|signing[_-]?key|token|auth|auth[_-]?token|session[_-]?id|"#,
+            r#"credentials?|dsn|connection[_-]?string|conn[_-]?str)"#,
+            r#"(?:[_-](?:access|key|base|value|string|hash|data|b64|base64|json|file))*"#,
+            r#"["']?\s*[=:]\s*"#,
+            r#"(?:"([^"]*)"|'([^']*)'|([^\s"'&,;<>]+))"#,
+            r#"(?:\s*(?:→|->|=>)\s*(?:"([^"]*)"|'([^']*)'|([^\s"'&,;<>()]+)))?"#,
+        ),
+        group: 0,
     },
     Builtin {
         name: "email",
@@ -126,10 +140,47 @@ impl Default for RedactionConfig {
 struct Rule {
     label: String,
     regex: Regex,
+    /// The capture group holding the secret; 0: every group that took part in the match.
     group: usize,
     /// An address: must stand alone (not part of a longer dotted or word token).
     address: bool,
     ipv6: bool,
+}
+
+/// The net under the model pass: replaces, in finished output (a rendered report or
+/// digest), every value the pass replaced wherever it still stands as a token of its own,
+/// raw, HTML-escaped or JSON-escaped. The pass should leave none; this catches text a
+/// renderer spells anew. Values shorter than four characters are left (they would match
+/// inside ordinary text).
+#[derive(Debug, Clone, Default)]
+pub struct Scrubber {
+    forms: Vec<(String, String)>,
+    any: Option<Regex>,
+}
+
+impl Scrubber {
+    pub fn scrub(&self, output: &str) -> String {
+        let Some(any) = &self.any else { return output.to_string() };
+        let html = output.starts_with("<!DOCTYPE") || output.starts_with("<svg") || output.starts_with("<html");
+        let mut out = String::with_capacity(output.len());
+        let mut last = 0;
+        for m in any.find_iter(output) {
+            if !token_bounds(output, m.start(), m.end()) {
+                continue;
+            }
+            let placeholder = self.forms.iter().find(|(f, _)| f == m.as_str()).map_or("", |(_, p)| p.as_str());
+            out.push_str(&output[last..m.start()]);
+            // The placeholder escaped for the format it lands in.
+            if html {
+                out.push_str(&html_escape(placeholder));
+            } else {
+                out.push_str(placeholder);
+            }
+            last = m.end();
+        }
+        out.push_str(&output[last..]);
+        out
+    }
 }
 
 /// Applies the configured rules to text, remembering which placeholder each value got.
@@ -202,10 +253,10 @@ impl Redactor {
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         let mut found = Vec::new();
+        let group = self.rules[r].group;
         for caps in self.rules[r].regex.captures_iter(text) {
-            if let Some(m) = caps.get(self.rules[r].group) {
-                found.push((m.start(), m.end()));
-            }
+            let groups = if group == 0 { 1..caps.len() } else { group..group + 1 };
+            found.extend(groups.filter_map(|g| caps.get(g)).map(|m| (m.start(), m.end())));
         }
         for (start, end) in found {
             let value = &text[start..end];
@@ -218,8 +269,9 @@ impl Redactor {
             if self.rules[r].ipv6 && (value == "::" || value.parse::<std::net::Ipv6Addr>().is_err()) {
                 continue;
             }
-            // A placeholder an earlier rule wrote is not a value to redact again.
-            if value.starts_with('<') && value.ends_with('>') {
+            // A placeholder an earlier rule wrote is not a value to redact again, and `∅`
+            // is how an unset value is shown.
+            if (value.starts_with('<') && value.ends_with('>')) || value == "∅" {
                 continue;
             }
             out.push_str(&text[last..start]);
@@ -228,6 +280,27 @@ impl Redactor {
         }
         out.push_str(&text[last..]);
         out
+    }
+
+    /// What [`Scrubber::scrub`] needs to catch, in finished output, every value this
+    /// redactor has replaced so far.
+    pub fn scrubber(&self) -> Scrubber {
+        let mut forms: Vec<(String, String)> = Vec::new();
+        for ((_, value), placeholder) in &self.placeholders {
+            if value.chars().count() < 4 {
+                continue;
+            }
+            for form in [value.clone(), html_escape(value), json_escape(value)] {
+                if !forms.iter().any(|(f, _)| *f == form) {
+                    forms.push((form, placeholder.clone()));
+                }
+            }
+        }
+        // Longest first, so a value is replaced before a value inside it.
+        forms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        let alternation: Vec<String> = forms.iter().map(|(f, _)| regex::escape(f)).collect();
+        let any = (!forms.is_empty()).then(|| Regex::new(&alternation.join("|")).ok()).flatten();
+        Scrubber { forms, any }
     }
 
     fn placeholder(&mut self, r: usize, value: &str) -> String {
@@ -242,6 +315,22 @@ impl Redactor {
         self.placeholders.insert(key, p.clone());
         p
     }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string()
+}
+
+/// Whether a match is not part of a longer word (letters or digits on either side).
+fn token_bounds(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
 }
 
 /// Whether `text[start..end]` is a token of its own: not glued to letters, digits, dots
@@ -281,6 +370,58 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
         }
+    }
+
+    /// The class: a secret under any of the names databases, clouds and apps give it, in
+    /// `key=value`, `key: value` and env-file form, quoted or not, and both sides of a
+    /// change (`key: old → new`).
+    #[test]
+    fn secrets_under_their_common_names_are_replaced() {
+        let keys = [
+            "password", "db_password", "DB_PASSWORD", "access_token", "refresh_token", "api_token", "PGPASSWORD",
+            "MYSQL_PWD", "pass", "MYSQL_ROOT_PASSWORD", "POSTGRES_PASSWORD", "MONGO_INITDB_ROOT_PASSWORD",
+            "REDIS_PASSWORD", "RABBITMQ_DEFAULT_PASS", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "GITHUB_TOKEN",
+            "GOOGLE_APPLICATION_CREDENTIALS", "SECRET_KEY_BASE", "DJANGO_SECRET_KEY", "JWT_SECRET", "VAULT_TOKEN",
+            "SENTRY_DSN", "app.db.password", "x-api-key", "client_secret", "auth_token", "passphrase",
+        ];
+        for key in keys {
+            for (text, gone) in [
+                (format!("{key}=Zq9xK2mLp7"), vec!["Zq9xK2mLp7"]),
+                (format!("set {key}: \"Zq9 xK2m\" done"), vec!["Zq9 xK2m", "xK2m"]),
+                (format!("export {key}='Zq9xK2mLp7'"), vec!["Zq9xK2mLp7"]),
+                (format!("{key}: Old9secret → New7secret (by ops)"), vec!["Old9secret", "New7secret"]),
+                (format!("{key}: ∅ → New7secret"), vec!["New7secret"]),
+            ] {
+                let out = redact(&text);
+                for g in gone {
+                    assert!(!out.contains(g), "{key}: {text} -> {out}");
+                }
+                assert!(out.contains("<secret-"), "{text} -> {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_that_only_contain_a_key_name_are_kept() {
+        for text in ["bypass=on", "compass: north", "passthrough=true", "max_tokens: 100 → 200", "author=ann"] {
+            assert_eq!(redact(text), text);
+        }
+    }
+
+    #[test]
+    fn scrub_catches_a_value_spelled_again_in_any_escaping() {
+        let mut r = Redactor::new(&RedactionConfig::default()).unwrap();
+        assert_eq!(r.redact("password=hunter2&x"), "password=<secret-1>&x");
+        let r = r.scrubber();
+        assert_eq!(r.scrub("headline: hunter2 was set; json \"hunter2\""), "headline: <secret-1> was set; json \"<secret-1>\"");
+        // Inside a longer word it is not the value.
+        assert_eq!(r.scrub("hunter22"), "hunter22");
+        let mut r = Redactor::new(&RedactionConfig::default()).unwrap();
+        r.redact(r#"password="a<b>&c""#);
+        let r = r.scrubber();
+        assert_eq!(r.scrub("<!DOCTYPE html><p>a&lt;b&gt;&amp;c</p>"), "<!DOCTYPE html><p>&lt;secret-1&gt;</p>");
+        assert_eq!(r.scrub(r#"{"v":"a<b>&c"}"#), r#"{"v":"<secret-1>"}"#);
     }
 
     #[test]

@@ -132,7 +132,9 @@ impl Location {
         }
         let url = Url::parse(location).map_err(|e| err(e.to_string()))?;
         let prefix = Path::from_url_path(url.path()).map_err(|e| err(e.to_string()))?;
-        let authority = url.host_str().unwrap_or_default();
+        // Host *and port*: `http://h:18766/app.jsonl` and `http://h:18767/app.jsonl` are
+        // two objects, and the root is part of every object URL (their identity).
+        let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
         let root = format!("{}://{}", url.scheme(), authority);
         let base_url = Url::parse(&format!("{root}/")).map_err(|e| err(e.to_string()))?;
         if let Some((_, store)) = options.stores.iter().find(|(r, _)| *r == root) {
@@ -381,6 +383,11 @@ mod tests {
             "s3://acme-telemetry/logs/2026/11/19/app.jsonl.gz"
         );
 
+        // The port is part of an object's identity.
+        let a = SourceUrl::parse("http://h:18766/app.jsonl").unwrap();
+        let b = SourceUrl::parse("http://h:18767/app.jsonl").unwrap();
+        let url = |u: &SourceUrl| u.location.url_of(&u.list_prefix);
+        assert_eq!((url(&a).as_str(), url(&b).as_str()), ("http://h:18766/app.jsonl", "http://h:18767/app.jsonl"));
         let wh = Location::parse("s3://acme-warehouse/prod").unwrap();
         assert_eq!(wh.folder_url("logs"), "s3://acme-warehouse/prod/logs/");
         let gs = Location::parse("gs://bucket/wh").unwrap();

@@ -1,0 +1,120 @@
+//! One redaction pass over a finished report: every text it holds, whatever stage built
+//! it (the headline and the verdicts are derived before this pass and redacted by it).
+//!
+//! Each type lists *all* of its fields in [`redact_fields!`], which destructures without
+//! `..`: a field added to a report type and not listed here is a compile error, so no
+//! text can reach a reader unredacted by being forgotten. Fields that are not text
+//! (numbers, times, enums) redact to nothing; the few texts that must stay as they are
+//! (the display zone, which renderers parse back) are listed as `keep`.
+
+use chrono::{DateTime, Utc};
+
+use super::model::{
+    Charts, DataQuality, DeploySpan, DuplicateCount, ErrorPeak, Gap, Impact, Marker, RejectGroup, Report, Response,
+    ServiceActivity, ServiceSeries, SkewRow, SliSeries,
+};
+use super::model::BurnSeries;
+use super::redact::Redactor;
+use crate::analyze::slo::Breach;
+use crate::analyze::suspects::{BreachSuspects, Suspect, Verdict};
+use crate::analyze::timeline::{Event, EventKind, Severity, SourceRef};
+
+/// Text in a value that leaves the process, replaced in place by placeholders.
+pub trait Redact {
+    fn redact(&mut self, r: &mut Redactor);
+}
+
+impl Redact for String {
+    fn redact(&mut self, r: &mut Redactor) {
+        r.redact_in_place(self);
+    }
+}
+
+impl<T: Redact> Redact for Option<T> {
+    fn redact(&mut self, r: &mut Redactor) {
+        if let Some(v) = self {
+            v.redact(r);
+        }
+    }
+}
+
+impl<T: Redact> Redact for Vec<T> {
+    fn redact(&mut self, r: &mut Redactor) {
+        for v in self {
+            v.redact(r);
+        }
+    }
+}
+
+impl<A: Redact, B: Redact> Redact for (A, B) {
+    fn redact(&mut self, r: &mut Redactor) {
+        self.0.redact(r);
+        self.1.redact(r);
+    }
+}
+
+/// Values with no text in them.
+macro_rules! no_text {
+    ($($t:ty),*) => {
+        $(impl Redact for $t {
+            fn redact(&mut self, _: &mut Redactor) {}
+        })*
+    };
+}
+no_text!(bool, u64, i64, usize, f64, DateTime<Utc>, Verdict, EventKind, Severity);
+
+/// `impl Redact` for a struct by redacting every field listed; `keep` lists the fields
+/// deliberately left alone. Every field must be named in one of the two lists.
+#[macro_export]
+macro_rules! redact_fields {
+    ($t:path { $($field:ident),* $(,)? } $(keep { $($kept:ident),* $(,)? })?) => {
+        impl $crate::report::redact_model::Redact for $t {
+            fn redact(&mut self, r: &mut $crate::report::redact::Redactor) {
+                #[allow(unused_variables)]
+                let Self { $($field,)* $($($kept: _,)*)? } = self;
+                $($crate::report::redact_model::Redact::redact($field, r);)*
+            }
+        }
+    };
+}
+
+redact_fields!(Report {
+    title, window, service, focus, headline, impact, response, breaches, activity, error_peaks, timeline,
+    timeline_omitted, signals, deploys, data_quality, charts, redacted_values,
+} keep {
+    // Renderers parse the zone name back; it comes from the config, never from data.
+    display_timezone,
+    // Not rendered: the prefix stripped from source URLs, and the pass's own record.
+    source_root,
+    scrubber,
+});
+redact_fields!(Impact { slos, started, recovered, duration_minutes, bad_events, budget_burned_pct, affected_services });
+redact_fields!(Response {
+    onset, detected, detected_by, mitigated, mitigated_by, resolved, alerts_cleared, time_to_detect_minutes,
+    time_to_mitigate_minutes, time_to_resolve_minutes,
+});
+redact_fields!(BreachSuspects { breach, verdict, suspects });
+redact_fields!(Breach {
+    id, slo, service, onset, detected, detected_by, peak_burn_rate, peak_at, recovered, end, bad_events,
+    budget_consumed_pct, no_data_minutes, affected_services,
+});
+redact_fields!(Suspect {
+    rank, kind, id, service, ts, title, time, scope, effect, recovery, score, verdict, undone_at, evidence,
+});
+redact_fields!(ServiceActivity { service, lines, warn_lines, error_lines, status_5xx, first_error });
+redact_fields!(ErrorPeak { minute, service, lines });
+redact_fields!(Event { ts, end, kind, service, severity, id, title, detail, count, source });
+redact_fields!(SourceRef { object, line });
+redact_fields!(DeploySpan {
+    deploy_id, service, version, previous_version, environment, started, ended, final_status, max_percent, events,
+});
+redact_fields!(DataQuality { gaps, rejects, skew, skew_hosts_checked, duplicates });
+redact_fields!(Gap { slo, from, to });
+redact_fields!(RejectGroup { table, reason, records, objects, example });
+redact_fields!(SkewRow { host, evidence, reference, pairs, median_offset_ms });
+redact_fields!(DuplicateCount { table, records });
+redact_fields!(Charts { start, minutes, slis, services, markers });
+redact_fields!(SliSeries { slo, service, objective, error_pct, burn, alert_factor, breaches });
+redact_fields!(BurnSeries { window, values });
+redact_fields!(ServiceSeries { service, error_lines });
+redact_fields!(Marker { ts, kind, id, service, suspect });
