@@ -12,6 +12,7 @@ use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::prelude::col;
 
 use crate::error::Result;
+use crate::limits::QueryLimits;
 use crate::tables::{ALL_TABLES, DATE, REJECTS, TS, schema_of};
 use crate::warehouse::Warehouse;
 
@@ -22,11 +23,17 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("timeline", include_str!("../queries/timeline.sql")),
 ];
 
-/// A session over `warehouse` with every table and view registered.
+/// A session over `warehouse` with every table and view registered, under the default
+/// [`QueryLimits`] (half of the memory this process can have).
 pub async fn open(warehouse: &Warehouse) -> Result<SessionContext> {
+    open_with(warehouse, &QueryLimits::default()).await
+}
+
+/// [`open`] with the memory pool sized by `limits`.
+pub async fn open_with(warehouse: &Warehouse, limits: &QueryLimits) -> Result<SessionContext> {
     let started = std::time::Instant::now();
     let config = SessionConfig::new().with_information_schema(true).set_str("datafusion.execution.time_zone", "UTC");
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = SessionContext::new_with_config_rt(config, crate::limits::runtime(limits)?);
     ctx.register_object_store(&warehouse.location.base_url, warehouse.location.store.clone());
 
     for table in ALL_TABLES {
@@ -53,6 +60,15 @@ pub async fn open(warehouse: &Warehouse) -> Result<SessionContext> {
         "session opened"
     );
     Ok(ctx)
+}
+
+/// Drops the session's cached folder listings (DataFusion keeps them for the session's
+/// life), so the next query lists the tables again: after an ingest replaced files a
+/// query had listed.
+pub fn forget_listings(ctx: &SessionContext) {
+    if let Some(cache) = ctx.runtime_env().cache_manager.get_list_files_cache() {
+        cache.clear();
+    }
 }
 
 /// What user SQL may do: read. DDL, DML (`INSERT`, `COPY`) and statements (`SET`) are refused.

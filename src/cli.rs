@@ -154,6 +154,15 @@ pub struct SqlArgs {
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
 
+    /// Memory the query may hold before it spills to disk or stops (`512MB`, `4GB`)
+    /// [default: half of this machine's (or cgroup's, or ulimit's) memory]
+    #[arg(long, value_name = "SIZE", env = "RETRACE_MEMORY_LIMIT", value_parser = crate::limits::parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Stop a query that runs longer than this (`30s`, `10m`; `0` for no limit)
+    #[arg(long, value_name = "DURATION", env = "RETRACE_SQL_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: chrono::Duration,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

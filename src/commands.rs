@@ -46,9 +46,14 @@ impl Outcome {
 pub fn run(cli: Cli) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Planning and evaluating deep (but allowed) expressions recurses.
+        .thread_stack_size(8 << 20)
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(dispatch(cli))
+    let outcome = runtime.block_on(dispatch(cli));
+    // Not waiting for tasks a stopped query left (a timed-out scan's blocking reads).
+    runtime.shutdown_background();
+    outcome
 }
 
 async fn dispatch(cli: Cli) -> Result<Outcome> {
@@ -239,14 +244,28 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
     };
     let params = parse_params(&args.params)?;
     let config = load(global)?;
+    let limits = crate::limits::QueryLimits {
+        memory: args.memory_limit.unwrap_or_else(crate::limits::default_memory),
+        timeout: args.timeout.to_std().ok().filter(|d| !d.is_zero()),
+    };
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
-    let statements = DFParser::parse_sql(&text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
+    let ctx = catalog::open_with(&warehouse, &limits).await?;
+    let mut statements = DFParser::parse_sql(&text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
     if statements.is_empty() {
         return Err(Error::Usage("no SQL statement given".into()));
     }
+    for statement in &statements {
+        if let Err(e) = crate::limits::check_depth(statement) {
+            // Dropping a tree that deep recurses without stack protection: leak it, the
+            // process ends right after.
+            std::mem::forget(std::mem::take(&mut statements));
+            return Err(e);
+        }
+    }
+    // Every statement is planned (and checked read-only) before any runs: a refused or
+    // broken statement writes nothing. Results are then streamed, statement by statement.
     let state = ctx.state();
-    let mut results = Vec::new();
+    let mut plans = Vec::new();
     for statement in statements {
         let plan = state.statement_to_plan(statement).await?;
         catalog::read_only().verify_plan(&plan).map_err(|e| {
@@ -254,16 +273,99 @@ async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
             let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
             Error::RefusedSql(format!("{message}; retrace sql is read-only"))
         })?;
-        let plan = bind_params(plan, &params)?;
-        let df = ctx.execute_logical_plan(plan).await?;
-        let schema = df.schema().as_arrow().clone();
-        results.push((schema, df.collect().await?));
+        plans.push(bind_params(plan, &params)?);
     }
-    // All statements ran before anything is written: one failure writes nothing.
-    for (schema, batches) in &results {
-        output::emit(&std::sync::Arc::new(schema.clone()), batches, args.output.format, args.output.output.as_deref())?;
+    let run = async {
+        for plan in plans {
+            stream_plan(&ctx, plan, &args.output, &limits).await?;
+        }
+        Ok::<_, Error>(())
+    };
+    match limits.timeout {
+        None => run.await?,
+        Some(limit) => {
+            // A CPU-bound operator that never yields would outlive the timeout below:
+            // the watchdog ends the process a little after it.
+            let watchdog = Watchdog::start(limit + std::time::Duration::from_secs(10));
+            let outcome = tokio::time::timeout(limit, run).await;
+            watchdog.stop();
+            outcome.map_err(|_| {
+                Error::QueryLimit(format!(
+                    "it ran longer than --timeout {}; narrow it or raise the limit",
+                    display::duration(chrono::Duration::from_std(limit).unwrap_or_default())
+                ))
+            })??;
+        }
     }
     Ok(Outcome::Success)
+}
+
+/// Runs one plan and writes its batches as they come: memory holds a batch, not the result.
+async fn stream_plan(
+    ctx: &datafusion::prelude::SessionContext,
+    plan: datafusion::logical_expr::LogicalPlan,
+    output: &OutputArgs,
+    limits: &crate::limits::QueryLimits,
+) -> Result<()> {
+    use futures::StreamExt;
+    let explain = |e| crate::limits::explain(e, limits);
+    let mut attempt = 0;
+    loop {
+        let df = ctx.execute_logical_plan(plan.clone()).await.map_err(explain)?;
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let mut stream = df.execute_stream().await.map_err(explain)?;
+        let mut sink = output::Sink::open(schema, output.format, output.output.as_deref())?;
+        let mut wrote = false;
+        let mut again = false;
+        while let Some(batch) = stream.next().await {
+            match batch {
+                Ok(batch) => {
+                    sink.write(&batch)?;
+                    wrote = true;
+                }
+                // An ingest replaced files between listing and reading. Before anything
+                // was written the query simply runs again over the new listing.
+                Err(e) if crate::error::vanished_file(&e) && !wrote && attempt < 3 => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "A file vanished under the query; running it again.");
+                    catalog::forget_listings(ctx);
+                    again = true;
+                    break;
+                }
+                Err(e) if crate::error::vanished_file(&e) => {
+                    return Err(Error::Usage(format!(
+                        "an ingest replaced files while this query read them ({e}); run it again"
+                    )));
+                }
+                Err(e) => return Err(explain(e)),
+            }
+        }
+        if !again {
+            return sink.finish();
+        }
+    }
+}
+
+/// Ends the process if it is still running `after` from now (unless stopped first).
+struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    fn start(after: std::time::Duration) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("error: query stopped: it did not stop at its --timeout; ending the process");
+                std::process::exit(2);
+            }
+        });
+        Watchdog(done)
+    }
+
+    fn stop(self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// `name=value` pairs (`--param`), a leading `$` allowed.

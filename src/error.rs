@@ -25,6 +25,11 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A query went past a limit (memory, time, expression depth): the message says
+    /// which and how to raise it.
+    #[error("query stopped: {0}")]
+    QueryLimit(String),
+
     /// SQL that retrace refuses to run (writes, DDL, `SET`, …).
     #[error("refused SQL: {0}")]
     RefusedSql(String),
@@ -108,6 +113,25 @@ pub fn storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
                 cur = Some(inner);
                 continue;
             }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// True when a query failed because a file it listed was gone when it came to read it:
+/// an ingest replaced an object's files between the two. Running the query again sees
+/// the new files.
+pub fn vanished_file(e: &DataFusionError) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(object_store::Error::NotFound { .. }) = err.downcast_ref::<object_store::Error>() {
+            return true;
+        }
+        if let Some(DataFusionError::ObjectStore(inner)) = err.downcast_ref::<DataFusionError>()
+            && matches!(inner.as_ref(), object_store::Error::NotFound { .. })
+        {
+            return true;
         }
         cur = err.source();
     }

@@ -44,6 +44,7 @@ pub mod digest;
 pub mod display;
 pub mod error;
 pub mod ingest;
+pub mod limits;
 pub mod logging;
 pub mod openslo;
 pub mod output;

@@ -33,73 +33,172 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes batches to `--output` or stdout.
 pub fn emit(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, output: Option<&Path>) -> Result<()> {
-    if format == OutputFormat::Parquet {
-        let path = output.ok_or_else(|| Error::Usage("--format parquet needs --output FILE".into()))?;
-        let file = File::create(path).map_err(|e| Error::io(path.display(), e))?;
-        let mut w =
-            ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
-        for b in batches {
-            w.write(b)?;
-        }
-        w.close()?;
-        return Ok(());
+    let mut sink = Sink::open(schema.clone(), format, output)?;
+    for b in batches {
+        sink.write(b)?;
     }
-    match output {
-        Some(path) => {
-            let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path.display(), e))?);
-            write(schema, batches, format, &mut file)?;
-            file.flush().map_err(|e| Error::io(path.display(), e))
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = std::io::BufWriter::new(stdout.lock());
-            write(schema, batches, format, &mut lock)?;
-            lock.flush().map_err(|e| Error::io("stdout", e))
-        }
-    }
+    sink.finish()
 }
 
 /// Writes batches in a text format.
 pub fn write(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("output", e);
-    match format {
-        OutputFormat::Table => {
-            let table = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(
-                schema.clone(),
-                &printable(batches)?,
-            )?;
-            writeln!(out, "{table}").map_err(io)?;
-        }
-        OutputFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(schema.fields().iter().map(|f| f.name().as_str())).map_err(csv_error)?;
-            for row in rows(batches)? {
-                w.write_record(&row).map_err(csv_error)?;
-            }
-            w.flush().map_err(io)?;
-        }
-        OutputFormat::Json => {
-            // Explicit nulls: every line has every column, so consumers see a stable shape.
-            let mut w = datafusion::arrow::json::WriterBuilder::new()
-                .with_explicit_nulls(true)
-                .build::<_, datafusion::arrow::json::writer::LineDelimited>(out);
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-        }
-        OutputFormat::Md => {
-            let names: Vec<String> = schema.fields().iter().map(|f| md_cell(f.name())).collect();
-            writeln!(out, "| {} |", names.join(" | ")).map_err(io)?;
-            writeln!(out, "|{}", " --- |".repeat(names.len())).map_err(io)?;
-            for row in rows(batches)? {
-                let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
-                writeln!(out, "| {} |", cells.join(" | ")).map_err(io)?;
-            }
-        }
-        OutputFormat::Parquet => return Err(Error::Internal("parquet is written by emit".into())),
+    let mut sink = Sink::new(schema.clone(), format, Box::new(out))?;
+    for b in batches {
+        sink.write(b)?;
     }
-    Ok(())
+    sink.finish()
+}
+
+/// An aligned table is printed this many rows at a time (a table needs its rows to size
+/// its columns; a longer result is several tables, each with its header, and nothing
+/// is held beyond one of them).
+pub const TABLE_ROWS: usize = 10_000;
+
+/// Results written as they arrive, batch by batch: memory holds one batch (one table's
+/// rows for `table`), whatever the result's size. Into a file, the rows go to a
+/// temporary file renamed at [`Sink::finish`]: a failed query leaves no partial file.
+pub struct Sink<'a> {
+    schema: SchemaRef,
+    writer: Writer<'a>,
+    /// (temporary file, the file asked for) when writing to `--output`.
+    target: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+enum Writer<'a> {
+    Table { out: Box<dyn Write + 'a>, held: Vec<RecordBatch>, rows: usize, printed: bool },
+    Csv(csv::Writer<Box<dyn Write + 'a>>),
+    Json(datafusion::arrow::json::Writer<Box<dyn Write + 'a>, datafusion::arrow::json::writer::LineDelimited>),
+    Md(Box<dyn Write + 'a>),
+    Parquet(ArrowWriter<File>),
+    Done,
+}
+
+impl<'a> Sink<'a> {
+    /// Into `output` (atomically) or stdout.
+    pub fn open(schema: SchemaRef, format: OutputFormat, output: Option<&Path>) -> Result<Sink<'static>> {
+        let Some(path) = output else {
+            if format == OutputFormat::Parquet {
+                return Err(Error::Usage("--format parquet needs --output FILE".into()));
+            }
+            let out: Box<dyn Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
+            return Sink::new(schema, format, out);
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| Error::io(path.display(), e))?;
+        let mut sink = if format == OutputFormat::Parquet {
+            let w = ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
+            Sink { schema, writer: Writer::Parquet(w), target: None }
+        } else {
+            Sink::new(schema, format, Box::new(std::io::BufWriter::new(file)))?
+        };
+        sink.target = Some((tmp, path.to_path_buf()));
+        Ok(sink)
+    }
+
+    /// Into any writer.
+    pub fn new(schema: SchemaRef, format: OutputFormat, mut out: Box<dyn Write + 'a>) -> Result<Sink<'a>> {
+        let io = |e: std::io::Error| Error::io("output", e);
+        let writer = match format {
+            OutputFormat::Table => Writer::Table { out, held: Vec::new(), rows: 0, printed: false },
+            OutputFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(schema.fields().iter().map(|f| f.name().as_str())).map_err(csv_error)?;
+                Writer::Csv(w)
+            }
+            // Explicit nulls: every line has every column, so consumers see a stable shape.
+            OutputFormat::Json => Writer::Json(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, datafusion::arrow::json::writer::LineDelimited>(out),
+            ),
+            OutputFormat::Md => {
+                let names: Vec<String> = schema.fields().iter().map(|f| md_cell(f.name())).collect();
+                writeln!(out, "| {} |", names.join(" | ")).map_err(io)?;
+                writeln!(out, "|{}", " --- |".repeat(names.len())).map_err(io)?;
+                Writer::Md(out)
+            }
+            OutputFormat::Parquet => return Err(Error::Usage("--format parquet needs --output FILE".into())),
+        };
+        Ok(Sink { schema, writer, target: None })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let io = |e: std::io::Error| Error::io("output", e);
+        match &mut self.writer {
+            Writer::Table { held, rows, .. } => {
+                *rows += batch.num_rows();
+                held.push(batch.clone());
+                if *rows >= TABLE_ROWS {
+                    self.print_table()?;
+                }
+            }
+            Writer::Csv(w) => {
+                for row in self::rows(std::slice::from_ref(batch))? {
+                    w.write_record(&row).map_err(csv_error)?;
+                }
+            }
+            Writer::Json(w) => w.write(batch)?,
+            Writer::Md(out) => {
+                for row in self::rows(std::slice::from_ref(batch))? {
+                    let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+                    writeln!(out, "| {} |", cells.join(" | ")).map_err(io)?;
+                }
+            }
+            Writer::Parquet(w) => w.write(batch)?,
+            Writer::Done => return Err(Error::Internal("a finished sink was written to".into())),
+        }
+        Ok(())
+    }
+
+    fn print_table(&mut self) -> Result<()> {
+        if let Writer::Table { out, held, rows, printed } = &mut self.writer {
+            if *printed && held.is_empty() {
+                return Ok(());
+            }
+            let table = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(
+                self.schema.clone(),
+                &printable(held)?,
+            )?;
+            writeln!(out, "{table}").map_err(|e| Error::io("output", e))?;
+            held.clear();
+            *rows = 0;
+            *printed = true;
+        }
+        Ok(())
+    }
+
+    /// Flushes what is left and, into a file, moves it into place.
+    pub fn finish(mut self) -> Result<()> {
+        let io = |e: std::io::Error| Error::io("output", e);
+        self.print_table()?;
+        match std::mem::replace(&mut self.writer, Writer::Done) {
+            Writer::Table { mut out, .. } | Writer::Md(mut out) => out.flush().map_err(io)?,
+            Writer::Csv(mut w) => w.flush().map_err(io)?,
+            Writer::Json(mut w) => {
+                w.finish()?;
+                w.into_inner().flush().map_err(io)?;
+            }
+            Writer::Parquet(w) => {
+                w.close()?;
+            }
+            Writer::Done => {}
+        }
+        if let Some((tmp, path)) = self.target.take() {
+            std::fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Sink<'_> {
+    /// A sink dropped before [`Sink::finish`] (a failed query) leaves no file behind.
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.target.take() {
+            self.writer = Writer::Done;
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 /// Keeps the `io::Error` inside a csv error visible, so a closed pipe is recognised as one.

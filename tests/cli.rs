@@ -316,3 +316,122 @@ fn formats_lists_what_is_readable() {
         assert!(stdout.contains(want), "{want}: {stdout}");
     }
 }
+
+/// Runs `retrace sql` through bash with an address-space limit (`ulimit -v`, in KiB), the
+/// way a container or a CI job caps memory: allocation failure there aborts a process
+/// (exit 134) unless retrace stays under its own, smaller, limit.
+fn sql_under_ulimit(sb: &Sandbox, kib: u64, extra: &str, query: &str) -> std::process::Output {
+    let script = format!(
+        "ulimit -v {kib}; exec '{}' sql {extra} \"$0\"",
+        env!("CARGO_BIN_EXE_retrace")
+    );
+    Command::new("bash").current_dir(sb.path()).args(["-c", &script, query]).output().unwrap()
+}
+
+/// The class: a query whose working set is larger than the memory the process can have.
+/// It fails with a clear error and exit 2 (the default limit is a share of what the
+/// process may use), never an abort; an explicit --memory-limit is honoured the same way.
+#[test]
+fn a_query_past_the_memory_limit_fails_cleanly() {
+    let sb = ingested();
+    // A 3 GB build side: 3 million rows of 1 KB, joined with themselves.
+    let join = "SELECT count(*) FROM (SELECT repeat('x', 1000) || v AS m FROM generate_series(1, 3000000) t(v)) a \
+                JOIN (SELECT repeat('x', 1000) || v AS m FROM generate_series(1, 3000000) t(v)) b ON a.m = b.m";
+    let out = sql_under_ulimit(&sb, 4_000_000, "", join);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("needs more memory than its limit of") && stderr.contains("--memory-limit"), "{stderr}");
+    let out = retrace(&sb).args(["sql", "--memory-limit", "8MB", join]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("limit of 8 MB"), "{stderr}");
+    // A query inside the limit still answers.
+    let out = retrace(&sb).args(["sql", "--memory-limit", "64MB", "SELECT count(*) AS n FROM logs"]).output().unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("| 6 "));
+}
+
+/// Results are streamed: 4 GB of rows piped to `head` under a 2 GB address-space limit
+/// finish at once (the reader closing the pipe is success), where collecting them first
+/// would have aborted.
+#[test]
+fn results_stream_to_the_output_and_a_closed_pipe_ends_the_query() {
+    let sb = ingested();
+    for format in ["csv", "json", "table", "md"] {
+        let script = format!(
+            "ulimit -v 2500000; '{}' sql --format {format} \"SELECT v, repeat('x', 100) AS pad FROM generate_series(1, 40000000) t(v)\" | head -c 2000 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_retrace")
+        );
+        let out = Command::new("bash").current_dir(sb.path()).args(["-c", &script]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{format}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Into a file: complete after success, absent after a failure.
+    let ok = retrace(&sb)
+        .args(["sql", "--format", "csv", "-o", "out.csv", "SELECT v FROM generate_series(1, 25000) t(v)"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(std::fs::read_to_string(sb.path().join("out.csv")).unwrap().lines().count(), 25_001);
+    let failed = retrace(&sb)
+        .args(["sql", "--format", "csv", "-o", "bad.csv", "--memory-limit", "4MB"])
+        .arg("SELECT count(*) FROM (SELECT repeat('x', 100000) || v AS m FROM generate_series(1, 3000) t(v)) a JOIN (SELECT repeat('x', 100000) || v AS m FROM generate_series(1, 3000) t(v)) b ON a.m = b.m")
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(!sb.path().join("bad.csv").exists());
+    assert!(std::fs::read_dir(sb.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+}
+
+#[test]
+fn a_query_without_an_end_stops_at_its_timeout() {
+    let sb = ingested();
+    let started = std::time::Instant::now();
+    let out = retrace(&sb)
+        .args(["sql", "--timeout", "2s", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ran longer than --timeout 2s"), "{stderr}");
+    // Not a speed target: a generous bound that only a query that did not stop breaks.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn expressions_too_deep_to_plan_are_refused_by_depth() {
+    let sb = ingested();
+    for (sep, n) in [(" + ", 10_000), (" OR a = ", 5_000), (" || ", 20_000)] {
+        let query = format!("SELECT {} FROM logs", vec!["1"; n].join(sep));
+        let out = retrace(&sb).args(["sql", &query]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sep}: {stderr}");
+        assert!(stderr.contains("nests more than 500 levels deep"), "{sep}: {stderr}");
+    }
+    // Parentheses nest through the parser's own limit, also a clear error.
+    let nested = format!("SELECT {}1{} FROM logs", "(".repeat(5_000), ")".repeat(5_000));
+    let out = retrace(&sb).args(["sql", &nested]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Diagnostics redirected to a file are plain text: no colour codes from the logger, and
+/// an odd object name (escape sequences in it) is printed escaped, not obeyed.
+#[test]
+fn stderr_redirected_has_no_terminal_control() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path().join("sources/x")).unwrap();
+    let odd = sb.path().join("sources/x").join(std::ffi::OsStr::from_bytes(b"evil\x1b]0;pwned\x07\x1b[2J.jsonl"));
+    std::fs::write(&odd, b"{\"ts\":\"2026-11-19T10:00:00Z\",\"msg\":\"ok\"}\nnot json\n").unwrap();
+    std::os::unix::fs::symlink(sb.path().join("sources"), sb.path().join("sources/x/loop")).unwrap();
+    sb.config_file(&[source("logs", "sources/x/**/*.jsonl"), source("logs", "sources/none/*.jsonl")].concat());
+    let out = retrace(&sb).args(["ingest"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("No objects match") && stderr.contains("loop"), "{stderr}");
+    assert!(stdout.contains("1 ingested") && stdout.contains("skipped:"), "{stdout}");
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{name} has terminal control: {text:?}");
+    }
+    let rejects = retrace(&sb).args(["sql", "--format", "csv", "SELECT source FROM rejects"]).output().unwrap();
+    let csv = String::from_utf8_lossy(&rejects.stdout);
+    assert!(csv.contains("evil%1B]0;pwned%07%1B[2J.jsonl"), "{csv}");
+}

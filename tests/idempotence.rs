@@ -204,3 +204,47 @@ fn an_ingest_killed_half_way_is_completed_by_the_next_run() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("n,objects\n{},{OBJECTS}\n", OBJECTS * LINES));
 }
+
+/// A reader during a replacing ingest: every query answers (a file it listed and found
+/// deleted by the ingest's commit makes it run again, not fail with "not found").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_during_a_replacing_ingest_never_fail() {
+    let sb = Sandbox::new();
+    let write_all = |round: usize| {
+        for o in 0..12 {
+            let text: String = (0..2000)
+                .map(|i| format!("{{\"ts\":\"2026-11-19T10:{:02}:{:02}Z\",\"host\":\"h{o}\",\"msg\":\"r{round} {i}\"}}\n", i / 60 % 60, i % 60))
+                .collect();
+            sb.write(&format!("x/o{o}.jsonl"), text.as_bytes());
+        }
+    };
+    write_all(0);
+    let config = sb.config(&source("logs", "sources/x/*.jsonl"));
+    let options = retrace::ingest::IngestOptions { flush_rows: 200, ..Default::default() };
+    retrace::ingest::ingest(&sb.warehouse(), &config.sources, &options).await.unwrap();
+    let warehouse = sb.warehouse();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (warehouse, stop) = (warehouse.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut answered = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let ctx = retrace::catalog::open(&warehouse).await.unwrap();
+                let params = retrace::analyze::params::Params::default();
+                retrace::analyze::params::run(&ctx, "SELECT count(*), max(msg) FROM logs", params).await.unwrap();
+                answered += 1;
+            }
+            answered
+        })
+    };
+    for round in 1..=4 {
+        // A new mtime: every object is replaced.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_all(round);
+        let s = retrace::ingest::ingest(&warehouse, &config.sources, &options).await.unwrap();
+        assert_eq!(s.objects_replaced, 12);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let answered = reader.await.expect("no query failed");
+    assert!(answered > 0);
+}

@@ -59,10 +59,28 @@ pub fn timestamp(t: DateTime<Utc>) -> ScalarValue {
 }
 
 /// Runs one query with named parameters and collects the result.
+/// How often a query whose files vanished under it (an ingest replacing objects) runs
+/// again before the error is reported.
+pub const VANISHED_RETRIES: u32 = 6;
+
 pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<RecordBatch>> {
     let started = std::time::Instant::now();
-    let df = ctx.sql(sql).await?.with_param_values(params.into_param_values())?;
-    let batches = df.collect().await?;
+    let values = params.into_param_values();
+    let mut attempt = 0;
+    let batches = loop {
+        let run = async { ctx.sql(sql).await?.with_param_values(values.clone())?.collect().await };
+        match run.await {
+            // An ingest replaced files between listing and reading: the next listing has
+            // the new ones.
+            Err(e) if crate::error::vanished_file(&e) && attempt < VANISHED_RETRIES => {
+                attempt += 1;
+                tracing::debug!(attempt, error = %e, "A file vanished under the query; running it again.");
+                crate::catalog::forget_listings(ctx);
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+            other => break other?,
+        }
+    };
     // `-vv` shows where an analysis spends its time, query by query.
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
