@@ -33,7 +33,7 @@ pub struct Config {
     pub storage: StorageOptions,
     /// Where suspects are looked for around a breach (`[suspects]`).
     pub suspects: crate::analyze::suspects::SuspectOptions,
-    /// What reports replace with placeholders (`[redaction]`, docs/redaction.md).
+    /// What reports replace with placeholders (`[redaction]`, docs/reports.md, Hostile content and redaction).
     pub redaction: crate::report::redact::RedactionConfig,
 }
 

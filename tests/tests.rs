@@ -15,6 +15,8 @@ mod conformance;
 mod demo;
 /// Generated incident scenarios with ground truth: suspect ranking must be right.
 mod evaluation;
+/// Property tests over arbitrary bytes: every format, the config, --param binding, renderer escaping.
+mod fuzz;
 /// Every input format end to end: patterns, logfmt, regex, Prometheus, exporter shapes, skew.
 mod formats;
 /// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.

@@ -27,6 +27,7 @@ pub mod time;
 pub mod writer;
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -422,50 +423,134 @@ fn read_object(
     sink: &mut ObjectSink<'_, '_>,
 ) -> Result<lines::Counts> {
     let input = reader::open(job.store.clone(), &job.meta.location, job.local.as_deref(), handle, progress.clone())?;
-    let source = &job.source;
-    let pattern = match job.format {
+    let parse = ObjectParse {
+        source: &job.source,
+        format: job.format,
+        url: &job.url,
+        modified: job.meta.last_modified,
+        clock_skew: &job.clock_skew,
+        workers,
+        chunk_lines: sink.flush_rows,
+    };
+    parse_input(input, &parse, sink)
+}
+
+/// How one object's bytes become records: its source's settings and what is known of
+/// the object itself.
+pub struct ObjectParse<'a> {
+    pub source: &'a Source,
+    pub format: Format,
+    /// The object's URL (the `source` column, and messages).
+    pub url: &'a str,
+    /// When the object was last modified: the year of year-less timestamps.
+    pub modified: chrono::DateTime<chrono::Utc>,
+    pub clock_skew: &'a std::collections::HashMap<String, i64>,
+    /// Threads parsing one object's lines.
+    pub workers: usize,
+    /// Lines handed to a parsing thread at a time.
+    pub chunk_lines: usize,
+}
+
+/// Parses an object's (decompressed) bytes into `sink`, by its format; returns the lines
+/// that were not records. The whole of ingest between reading bytes and writing files.
+pub fn parse_input(input: Box<dyn BufRead + Send>, p: &ObjectParse<'_>, sink: &mut dyn chunks::ChunkSink) -> Result<lines::Counts> {
+    let source = p.source;
+    let pattern = match p.format {
         Format::Pattern(name) => pattern::named(name).map(pattern::LinePattern::builtin),
         Format::Regex => source.regex.clone(),
         _ => None,
     };
     // The source's `ts_format` overrides a built-in pattern's.
     let ts_format = source.ts_format.clone().or_else(|| pattern.as_ref().and_then(|p| p.ts_format.clone()));
-    let time = TimeParser::new(source.timezone)
-        .with_format(ts_format)
-        .with_year(source.year)
-        .with_reference(job.meta.last_modified);
-    let skew = record::Skew { source: source.skew, hosts: (*job.clock_skew).clone() };
+    let time = TimeParser::new(source.timezone).with_format(ts_format).with_year(source.year).with_reference(p.modified);
+    let skew = record::Skew { source: source.skew, hosts: p.clock_skew.clone() };
     let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { service: source.service.clone(), skew });
-    let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
-        Ok(row) => sink.row(&row, n),
-        Err(reject) => sink.reject(n, &reject, raw),
-    };
-    match job.format {
+    match p.format {
         Format::Csv => {
-            let blank = csv::read(input, &asm, emit)?;
+            let blank = csv::read(input, &asm, |n, raw, outcome| match outcome {
+                Ok(row) => sink.row(&row, n),
+                Err(reject) => sink.reject(n, &reject, raw),
+            })?;
             Ok(lines::Counts { blank, merged: 0 })
         }
         Format::PrometheusJson
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit
         | Format::K8sEvents
-        | Format::OtlpJson => lines::read_document(input, job.format, &asm, &mut emit),
+        | Format::OtlpJson => {
+            let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
+                Ok(row) => sink.row(&row, n),
+                Err(reject) => sink.reject(n, &reject, raw),
+            };
+            lines::read_document(input, p.format, &asm, &mut emit)
+        }
         Format::Pattern(_) | Format::Regex if pattern.as_ref().is_some_and(|p| p.continuation) => {
+            let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
+                Ok(row) => sink.row(&row, n),
+                Err(reject) => sink.reject(n, &reject, raw),
+            };
             // A record may span lines: one reader, in order.
-            let parser = lines::LineParser::new(job.format, pattern);
+            let parser = lines::LineParser::new(p.format, pattern);
             parser.read(input, &asm, &mut emit)
         }
         Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
             let parse = chunks::Parse {
-                format: job.format,
+                format: p.format,
                 pattern: pattern.as_ref(),
                 kind: source.kind,
-                source: &job.url,
-                chunk_lines: sink.flush_rows,
+                source: p.url,
+                chunk_lines: p.chunk_lines,
             };
-            chunks::read(input, &parse, &asm, workers, sink)
+            chunks::read(input, &parse, &asm, p.workers, sink)
         }
     }
+}
+
+/// What [`parse_bytes`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub rows: u64,
+    pub rejects: BTreeMap<Reason, u64>,
+    pub blank: u64,
+    pub merged: u64,
+}
+
+/// Parses one object's bytes as `source` would (no warehouse, no files): the same code
+/// path as ingest, for checking a format against a sample and for the parsers' property
+/// tests. `bytes` are decompressed; a leading byte-order mark is skipped as ingest does.
+pub fn parse_bytes(source: &Source, format: Format, bytes: &[u8], workers: usize) -> Result<Parsed> {
+    struct Counting(Parsed);
+    impl chunks::ChunkSink for Counting {
+        fn batch(&mut self, _: NaiveDate, batch: datafusion::arrow::array::RecordBatch) -> Result<()> {
+            self.0.rows += batch.num_rows() as u64;
+            Ok(())
+        }
+        fn row(&mut self, _: &Row<'_>, _: u64) -> Result<()> {
+            self.0.rows += 1;
+            Ok(())
+        }
+        fn reject(&mut self, _: u64, reject: &Reject, _: &[u8]) -> Result<()> {
+            *self.0.rejects.entry(reject.reason).or_default() += 1;
+            Ok(())
+        }
+    }
+    let mut input: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(bytes.to_vec()));
+    reader::skip_bom(&mut input).map_err(|e| Error::io("input", e))?;
+    let skew = std::collections::HashMap::new();
+    let parse = ObjectParse {
+        source,
+        format,
+        url: "memory://parse/object",
+        modified: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default(),
+        clock_skew: &skew,
+        workers: workers.max(1),
+        chunk_lines: 64,
+    };
+    let mut sink = Counting(Parsed::default());
+    let counts = parse_input(input, &parse, &mut sink)?;
+    sink.0.blank = counts.blank;
+    sink.0.merged = counts.merged;
+    Ok(sink.0)
 }
 
 /// Collects one object's rows and rejects and hands them to the writer in flushes.

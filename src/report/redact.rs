@@ -4,7 +4,7 @@
 //! The same value always maps to the same placeholder within one report (`<ipv4-2>` is
 //! the same address in every row), numbered by first appearance, so the timeline stays
 //! readable and the output stays deterministic. Rules are configurable (`[redaction]`,
-//! docs/redaction.md); an allow-list keeps values that are known to be harmless.
+//! docs/reports.md, Hostile content and redaction); an allow-list keeps values that are known to be harmless.
 
 use std::collections::HashMap;
 
