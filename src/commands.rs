@@ -107,7 +107,8 @@ async fn check_cmd(global: &GlobalArgs, args: &crate::cli::CheckArgs) -> Result<
     let report = check::check(&warehouse, args.deep).await?;
     let mut out = std::io::stdout().lock();
     let w = |e| Error::io("stdout", e);
-    writeln!(out, "manifest: {} entries naming files; table folders: {} files", report.entries, report.files).map_err(w)?;
+    writeln!(out, "manifest: {} entries naming files; table folders: {} files", report.entries, report.files)
+        .map_err(w)?;
     for (object, file) in &report.missing {
         writeln!(out, "missing: {file} (named by {})", display::escape(object)).map_err(w)?;
     }
@@ -128,7 +129,8 @@ async fn check_cmd(global: &GlobalArgs, args: &crate::cli::CheckArgs) -> Result<
         return Ok(Outcome::Success);
     }
     if !args.repair {
-        writeln!(out, "the warehouse disagrees with its manifest; `retrace check --repair` makes them agree").map_err(w)?;
+        writeln!(out, "the warehouse disagrees with its manifest; `retrace check --repair` makes them agree")
+            .map_err(w)?;
         return Ok(Outcome::GateFailed);
     }
     let wait = args.wait.and_then(|d| d.to_std().ok()).unwrap_or_default();
@@ -173,7 +175,10 @@ pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<
         writeln!(out, "duplicates dropped: {table:<8} {n:>8} (already held by an object of the same stream)")?;
     }
     for (table, n) in &s.kept_similar {
-        writeln!(out, "possible duplicates kept: {table:<8} {n:>8} (identical to rows of another host or file; see docs/formats.md)")?;
+        writeln!(
+            out,
+            "possible duplicates kept: {table:<8} {n:>8} (identical to rows of another host or file; see docs/formats.md)"
+        )?;
     }
     if s.objects_repaired > 0 {
         writeln!(out, "re-ingested: {} unchanged objects whose files were missing", s.objects_repaired)?;

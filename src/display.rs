@@ -77,9 +77,35 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(
         s.chars()
-            .map(|c| if c.is_control() || is_invisible_format(c) { c.escape_unicode().to_string() } else { c.to_string() })
+            .map(
+                |c| {
+                    if c.is_control() || is_invisible_format(c) {
+                        c.escape_unicode().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                },
+            )
             .collect(),
     )
+}
+
+/// JSON text with bidi controls and zero-width characters written as `\uXXXX` escapes:
+/// the same data for a program, nothing invisible for a person reading the file. (Only
+/// strings can hold them: JSON's own syntax is ASCII.)
+pub fn json_inert(text: String) -> String {
+    if !text.chars().any(is_invisible_format) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_invisible_format(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Bidi controls and zero-width characters: invisible, yet they reorder or split what a
@@ -89,6 +115,18 @@ pub fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{180E}')
+}
+
+#[cfg(test)]
+mod inert_tests {
+    #[test]
+    fn json_keeps_invisible_characters_as_escapes() {
+        let json = serde_json::to_string(&serde_json::json!({"m": "a\u{202E}b\u{200B}c"})).unwrap();
+        let inert = super::json_inert(json);
+        assert_eq!(inert, r#"{"m":"a\u202eb\u200bc"}"#);
+        let back: serde_json::Value = serde_json::from_str(&inert).unwrap();
+        assert_eq!(back["m"], "a\u{202E}b\u{200B}c");
+    }
 }
 
 /// `1h 25m`, `4m 10s`, `45s`.

@@ -199,3 +199,30 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk is final: trying again only reads the object again (four times, before).
+    #[test]
+    fn a_full_disk_is_not_transient_however_it_is_wrapped() {
+        let full = || std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let store = object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(full()) };
+        assert!(!Error::ObjectStore(store).is_transient());
+        assert!(
+            !Error::io(
+                "x",
+                std::io::Error::other(object_store::Error::Generic { store: "s", source: Box::new(full()) })
+            )
+            .is_transient()
+        );
+        assert!(!Error::io("x", std::io::Error::from_raw_os_error(28)).is_transient());
+        // A reset connection still is.
+        let reset = object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        };
+        assert!(Error::ObjectStore(reset).is_transient());
+    }
+}

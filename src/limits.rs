@@ -93,7 +93,7 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
         other => return Err(format!("`{s}`: unknown unit `{other}` (use B, KB, MB, GB, TB)")),
     };
     let bytes = n * scale;
-    if !(bytes >= 1024.0 * 1024.0) {
+    if bytes.is_nan() || bytes < 1024.0 * 1024.0 {
         return Err(format!("`{s}` is too small for a query (at least 1MB)"));
     }
     Ok(bytes as usize)
@@ -112,10 +112,8 @@ pub fn show_size(bytes: usize) -> String {
 /// The runtime every session of this process runs on: the memory pool and the spill
 /// folder (the system temp dir).
 pub fn runtime(limits: &QueryLimits) -> Result<Arc<RuntimeEnv>> {
-    let pool = TrackConsumersPool::new(
-        FairSpillPool::new(limits.memory),
-        std::num::NonZeroUsize::new(3).expect("non-zero"),
-    );
+    let pool =
+        TrackConsumersPool::new(FairSpillPool::new(limits.memory), std::num::NonZeroUsize::new(3).expect("non-zero"));
     Ok(RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool))
         .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory))

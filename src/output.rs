@@ -87,7 +87,8 @@ impl<'a> Sink<'a> {
         let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&tmp).map_err(|e| Error::io(path.display(), e))?;
         let mut sink = if format == OutputFormat::Parquet {
-            let w = ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
+            let w =
+                ArrowWriter::try_new(file, schema.clone(), Some(crate::warehouse::parquet::writer_properties(false)))?;
             Sink { schema, writer: Writer::Parquet(w), target: None }
         } else {
             Sink::new(schema, format, Box::new(std::io::BufWriter::new(file)))?
@@ -272,6 +273,27 @@ fn printable(batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failed write (here: the target is a folder) leaves the old state and no
+    /// temporary file: no truncated report after a full disk.
+    #[test]
+    fn whole_files_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.md");
+        write_file(&path, b"first").unwrap();
+        write_file(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let blocked = dir.path().join("blocked.md");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("inside"), b"x").unwrap();
+        let e = write_file(&blocked, b"never").unwrap_err().to_string();
+        assert!(e.contains("blocked.md"), "{e}");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
 
     #[test]
     fn markdown_cells_stay_inside_their_cell() {

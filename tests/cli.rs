@@ -321,10 +321,7 @@ fn formats_lists_what_is_readable() {
 /// way a container or a CI job caps memory: allocation failure there aborts a process
 /// (exit 134) unless retrace stays under its own, smaller, limit.
 fn sql_under_ulimit(sb: &Sandbox, kib: u64, extra: &str, query: &str) -> std::process::Output {
-    let script = format!(
-        "ulimit -v {kib}; exec '{}' sql {extra} \"$0\"",
-        env!("CARGO_BIN_EXE_retrace")
-    );
+    let script = format!("ulimit -v {kib}; exec '{}' sql {extra} \"$0\"", env!("CARGO_BIN_EXE_retrace"));
     Command::new("bash").current_dir(sb.path()).args(["-c", &script, query]).output().unwrap()
 }
 
@@ -362,7 +359,12 @@ fn results_stream_to_the_output_and_a_closed_pipe_ends_the_query() {
             env!("CARGO_BIN_EXE_retrace")
         );
         let out = Command::new("bash").current_dir(sb.path()).args(["-c", &script]).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "0",
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // Into a file: complete after success, absent after a failure.
     let ok = retrace(&sb)
@@ -386,7 +388,12 @@ fn a_query_without_an_end_stops_at_its_timeout() {
     let sb = ingested();
     let started = std::time::Instant::now();
     let out = retrace(&sb)
-        .args(["sql", "--timeout", "2s", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"])
+        .args([
+            "sql",
+            "--timeout",
+            "2s",
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -40,9 +40,40 @@ impl Rng {
 /// escapes, separators, line ends, NUL, invalid UTF-8, the lead byte of a multi-byte
 /// character, a BOM, huge numbers, control characters.
 const INTERESTING: &[&[u8]] = &[
-    b"\"", b"\\", b"{", b"}", b"[", b"]", b"=", b",", b":", b"\n", b"\r\n", b"\0", b"\xff", b"\xc3", b"\xe2\x82",
-    "é".as_bytes(), "😀".as_bytes(), b"\xEF\xBB\xBF", b"99999999999999999999999", b"-0", b"1e400", b"NaN", b"\x1b[31m",
-    b"null", b"true", b"\t", b" ", b"%", b"{{", b"}}", b"\\u0000", b"\\ud800", b"0x", b"2026-13-45T25:61:61Z",
+    b"\"",
+    b"\\",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"=",
+    b",",
+    b":",
+    b"\n",
+    b"\r\n",
+    b"\0",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x82",
+    "é".as_bytes(),
+    "😀".as_bytes(),
+    b"\xEF\xBB\xBF",
+    b"99999999999999999999999",
+    b"-0",
+    b"1e400",
+    b"NaN",
+    b"\x1b[31m",
+    b"null",
+    b"true",
+    b"\t",
+    b" ",
+    b"%",
+    b"{{",
+    b"}}",
+    b"\\u0000",
+    b"\\ud800",
+    b"0x",
+    b"2026-13-45T25:61:61Z",
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[&[u8]]) -> Vec<u8> {
@@ -94,12 +125,9 @@ fn cases() -> usize {
 }
 
 fn source(kind: &str, format: &str) -> (retrace::config::Source, Format) {
-    let regex = if format == "regex" {
-        "regex = '^(?P<ts>\\S+) (?P<level>\\w+) (?P<msg>.*)$'\n"
-    } else {
-        ""
-    };
-    let text = format!("[[sources]]\nkind = \"{kind}\"\nurl = \"/x\"\nformat = \"{format}\"\nservice = \"svc\"\n{regex}");
+    let regex = if format == "regex" { "regex = '^(?P<ts>\\S+) (?P<level>\\w+) (?P<msg>.*)$'\n" } else { "" };
+    let text =
+        format!("[[sources]]\nkind = \"{kind}\"\nurl = \"/x\"\nformat = \"{format}\"\nservice = \"svc\"\n{regex}");
     let config = Config::parse(&text, std::path::Path::new("/")).unwrap_or_else(|e| panic!("{format}: {e}"));
     let s = config.sources[0].clone();
     let f = s.format.expect("format set");
@@ -290,7 +318,9 @@ fn renderer_escaping_holds_for_any_text() {
         let text = String::from_utf8_lossy(&mutate(&mut rng, &seeds)).into_owned();
         let clean = retrace::display::clean(&text);
         assert!(
-            !clean.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || retrace::display::is_invisible_format(c)),
+            !clean
+                .chars()
+                .any(|c| (c.is_control() && c != '\n' && c != '\t') || retrace::display::is_invisible_format(c)),
             "case {case}: {clean:?}"
         );
         let cell = retrace::output::md_cell(&text);

@@ -79,13 +79,16 @@ async fn files_of_an_interrupted_ingest_are_removed_and_redone() {
     let stray = sb.warehouse_path().join("logs/date=2026-11-19/0123456789abcdef-89abcdef-0000.parquet");
     std::fs::copy(sb.warehouse_path().join(committed.iter().find(|f| f.starts_with("logs/")).unwrap()), &stray)
         .unwrap();
+    // A write killed before its rename leaves object_store's staging file behind.
+    let staging = sb.warehouse_path().join("logs/date=2026-11-19/0123456789abcdef-89abcdef-0001.parquet#1");
+    std::fs::write(&staging, b"half a file").unwrap();
     // A file retrace did not write is left alone.
     let foreign = sb.warehouse_path().join("logs/README.txt");
     std::fs::write(&foreign, "notes").unwrap();
 
     let next = sb.ingest(&config).await;
-    assert_eq!(next.recovered_files, 1);
-    assert!(!stray.exists());
+    assert_eq!(next.recovered_files, 2);
+    assert!(!stray.exists() && !staging.exists());
     assert!(foreign.exists());
     std::fs::remove_file(foreign).unwrap();
     assert_eq!(sb.warehouse_files(), committed);
@@ -213,7 +216,13 @@ async fn queries_during_a_replacing_ingest_never_fail() {
     let write_all = |round: usize| {
         for o in 0..12 {
             let text: String = (0..2000)
-                .map(|i| format!("{{\"ts\":\"2026-11-19T10:{:02}:{:02}Z\",\"host\":\"h{o}\",\"msg\":\"r{round} {i}\"}}\n", i / 60 % 60, i % 60))
+                .map(|i| {
+                    format!(
+                        "{{\"ts\":\"2026-11-19T10:{:02}:{:02}Z\",\"host\":\"h{o}\",\"msg\":\"r{round} {i}\"}}\n",
+                        i / 60 % 60,
+                        i % 60
+                    )
+                })
                 .collect();
             sb.write(&format!("x/o{o}.jsonl"), text.as_bytes());
         }

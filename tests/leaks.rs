@@ -48,8 +48,13 @@ fn planted() -> tempfile::TempDir {
     let deploys = dir.path().join("data/deploys/deploys.jsonl");
     let text = std::fs::read_to_string(&deploys).unwrap();
     // The Deploys table shows a deploy's environment; its description is shown nowhere.
-    let text = text.replace("\"environment\":\"production\"", "\"environment\":\"production access_token=D3ployT0kenXY\"");
-    std::fs::write(&deploys, text.replace("\"description\":\"Release", "\"description\":\"api_token=D3scT0kenQQ Release")).unwrap();
+    let text =
+        text.replace("\"environment\":\"production\"", "\"environment\":\"production access_token=D3ployT0kenXY\"");
+    std::fs::write(
+        &deploys,
+        text.replace("\"description\":\"Release", "\"description\":\"api_token=D3scT0kenQQ Release"),
+    )
+    .unwrap();
 
     // Error lines of a service of their own in the incident's first minutes: a burst whose
     // example is the planted line.
@@ -97,7 +102,10 @@ fn outputs(dir: &Path, extra: &[&str]) -> Vec<(String, String)> {
     let digest_dir = dir.join(format!("digest{}", extra.len()));
     let mut all = Vec::new();
     let run = |args: &[&str]| retrace(dir, &[args, extra].concat());
-    all.push(("report stdout".into(), run(&["report", "--out", report_dir.to_str().unwrap(), "--format", "md,html,json"])));
+    all.push((
+        "report stdout".into(),
+        run(&["report", "--out", report_dir.to_str().unwrap(), "--format", "md,html,json"]),
+    ));
     all.push((
         "digest stdout".into(),
         run(&["digest", "--week", "2026-W47", "--out", digest_dir.to_str().unwrap(), "--format", "md,html,json"]),

@@ -20,6 +20,7 @@ const HOSTILE: &[&str] = &[
     "login failed for jane.doe@example.com from 203.0.113.7 with Authorization: Bearer eyAbCdEf0123456789xyz",
     "db url postgres://app:hunter2@db.internal:5432/pay password=s3cr3t key AKIAIOSFODNN7EXAMPLE",
     "retry from 203.0.113.7 again",
+    "invoice\u{202E}fdp.exe and zero\u{200B}width\u{FEFF} text",
 ];
 
 /// A warehouse whose error lines are the hostile strings (5 of each in one minute on a
@@ -84,6 +85,7 @@ async fn hostile_log_text_is_escaped_stripped_and_redacted_in_every_format() {
     for (name, text) in [("md", &md), ("html", &html), ("json", &json)] {
         assert!(!text.contains('\u{1b}'), "{name} has an ESC");
         assert!(!text.contains('\u{7}'), "{name} has a BEL");
+        assert!(!text.contains('\u{202E}') && !text.contains('\u{200B}'), "{name} has a bidi or zero-width character");
     }
     assert!(!html.contains("<script"), "raw script tag in HTML");
     assert!(!html.contains("<img"), "raw img tag in HTML");

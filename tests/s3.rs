@@ -67,7 +67,16 @@ impl S3Server {
         let _ = self.child.wait();
         std::thread::sleep(pause);
         self.child = Command::new(s3s_fs_binary())
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--access-key", KEY, "--secret-key", SECRET])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--access-key",
+                KEY,
+                "--secret-key",
+                SECRET,
+            ])
             .arg(self.root.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -15,10 +15,10 @@ mod conformance;
 mod demo;
 /// Generated incident scenarios with ground truth: suspect ranking must be right.
 mod evaluation;
-/// Property tests over arbitrary bytes: every format, the config, --param binding, renderer escaping.
-mod fuzz;
 /// Every input format end to end: patterns, logfmt, regex, Prometheus, exporter shapes, skew.
 mod formats;
+/// Property tests over arbitrary bytes: every format, the config, --param binding, renderer escaping.
+mod fuzz;
 /// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.
 mod idempotence;
 /// Ingest of every kind and format into the warehouse, snapshotted table by table.

@@ -53,16 +53,40 @@ crate::redact_fields!(Digest {
 } keep { display_timezone, scrubber });
 crate::redact_fields!(Period { label, from, to });
 crate::redact_fields!(Figures {
-    deploys, changes, deploys_per_day, failed, change_failure_rate_pct, breaches, time_to_restore_median_minutes,
+    deploys,
+    changes,
+    deploys_per_day,
+    failed,
+    change_failure_rate_pct,
+    breaches,
+    time_to_restore_median_minutes,
     time_to_restore_worst_minutes,
 });
 crate::redact_fields!(SloFigures {
-    slo, service, objective_pct, attainment_pct, met, previous_attainment_pct, budget_burned_pct,
-    previous_budget_burned_pct, budget_remaining_pct, period_days, breaches, no_data_minutes,
+    slo,
+    service,
+    objective_pct,
+    attainment_pct,
+    met,
+    previous_attainment_pct,
+    budget_burned_pct,
+    previous_budget_burned_pct,
+    budget_remaining_pct,
+    period_days,
+    breaches,
+    no_data_minutes,
 });
 crate::redact_fields!(ServiceFigures { service, figures, previous });
 crate::redact_fields!(BreachLine {
-    id, slo, service, onset, recovered, time_to_restore_minutes, budget_consumed_pct, verdict, top_suspect,
+    id,
+    slo,
+    service,
+    onset,
+    recovered,
+    time_to_restore_minutes,
+    budget_consumed_pct,
+    verdict,
+    top_suspect,
     top_suspect_title,
 });
 

@@ -340,5 +340,5 @@ pub fn json(d: &Digest) -> Result<String> {
     let mut s = serde_json::to_string_pretty(&Document { schema: SCHEMA, digest: d })
         .map_err(|e| Error::Internal(format!("digest JSON: {e}")))?;
     s.push('\n');
-    Ok(s)
+    Ok(crate::display::json_inert(s))
 }

@@ -86,9 +86,8 @@ pub fn lineage(object_url: &str) -> String {
     });
     static ROTATION: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"(\.[A-Za-z][A-Za-z0-9]*)\.\d{1,4}$").expect("static regex"));
-    static DATE_FOLDERS: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"/(19|20)\d\d/[01]\d(/[0-3]\d(/[0-2]\d)?)?/").expect("static regex")
-    });
+    static DATE_FOLDERS: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"/(19|20)\d\d/[01]\d(/[0-3]\d(/[0-2]\d)?)?/").expect("static regex"));
     static STAMP: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(
             r"(19|20)\d\d-?[01]\d-?[0-3]\d([T_ -]?[0-2]\d[:-]?[0-5]\d([:-]?[0-5]\d)?(\.\d+)?Z?)?|\b1[0-9]{9}([0-9]{3})?\b",
@@ -173,7 +172,8 @@ fn has_origin(batch: &RecordBatch, kind: Kind) -> Result<Vec<bool>> {
     match kind {
         Kind::Changes | Kind::Deploys => Ok(vec![true; rows]),
         Kind::Logs => {
-            let host = batch.column_by_name("host").ok_or_else(|| Error::Internal("logs batch has no `host`".into()))?;
+            let host =
+                batch.column_by_name("host").ok_or_else(|| Error::Internal("logs batch has no `host`".into()))?;
             Ok((0..rows).map(|r| host.is_valid(r)).collect())
         }
         Kind::Metrics => {
@@ -298,11 +298,8 @@ impl Presence {
                 let p = present.entry(*fp).or_default();
                 *p = (*p).max(*n);
             }
-            let similar: u64 = mine
-                .loose
-                .iter()
-                .map(|(fp, n)| u64::from((*n).min(present_loose.get(fp).copied().unwrap_or(0))))
-                .sum();
+            let similar: u64 =
+                mine.loose.iter().map(|(fp, n)| u64::from((*n).min(present_loose.get(fp).copied().unwrap_or(0)))).sum();
             for (fp, n) in &mine.loose {
                 let p = present_loose.entry(*fp).or_default();
                 *p = (*p).max(*n);

@@ -264,7 +264,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                             warn!(object = %url, attempt, error = %f.error, "Transient failure; reading the object again.");
                             tokio::time::sleep(retry::backoff(attempt)).await;
                         }
-                        other => return Ok::<_, Error>((job, other.map_err(|f| f.error))),
+                        other => return Ok::<_, Error>((job, other.map_err(|f| *f.error))),
                     }
                 }
             }
@@ -349,7 +349,7 @@ struct ObjectOutcome {
 
 /// Why an object failed, and whether trying it again may help.
 struct ObjectFailure {
-    error: Error,
+    error: Box<Error>,
     transient: bool,
 }
 
@@ -400,7 +400,7 @@ fn ingest_object(
                 Error::Io { source, .. } => source.to_string(),
                 other => other.to_string(),
             };
-            Err(ObjectFailure { error: Error::Object { object: job.url.clone(), message }, transient })
+            Err(ObjectFailure { error: Box::new(Error::Object { object: job.url.clone(), message }), transient })
         }
     }
 }
@@ -453,7 +453,11 @@ pub struct ObjectParse<'a> {
 
 /// Parses an object's (decompressed) bytes into `sink`, by its format; returns the lines
 /// that were not records. The whole of ingest between reading bytes and writing files.
-pub fn parse_input(input: Box<dyn BufRead + Send>, p: &ObjectParse<'_>, sink: &mut dyn chunks::ChunkSink) -> Result<lines::Counts> {
+pub fn parse_input(
+    input: Box<dyn BufRead + Send>,
+    p: &ObjectParse<'_>,
+    sink: &mut dyn chunks::ChunkSink,
+) -> Result<lines::Counts> {
     let source = p.source;
     let pattern = match p.format {
         Format::Pattern(name) => pattern::named(name).map(pattern::LinePattern::builtin),
@@ -462,7 +466,8 @@ pub fn parse_input(input: Box<dyn BufRead + Send>, p: &ObjectParse<'_>, sink: &m
     };
     // The source's `ts_format` overrides a built-in pattern's.
     let ts_format = source.ts_format.clone().or_else(|| pattern.as_ref().and_then(|p| p.ts_format.clone()));
-    let time = TimeParser::new(source.timezone).with_format(ts_format).with_year(source.year).with_reference(p.modified);
+    let time =
+        TimeParser::new(source.timezone).with_format(ts_format).with_year(source.year).with_reference(p.modified);
     let skew = record::Skew { source: source.skew, hosts: p.clock_skew.clone() };
     let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { service: source.service.clone(), skew });
     match p.format {
@@ -708,7 +713,12 @@ mod tests {
         (0..lines)
             .map(|i| {
                 let host = host.map(|h| format!(",\"host\":\"{h}\"")).unwrap_or_default();
-                format!("{{\"ts\":\"2026-11-19T10:{:02}:{:02}Z\",\"service\":\"api\"{host},\"msg\":\"{tag} {}\"}}\n", i / 60 % 60, i % 60, i % 7)
+                format!(
+                    "{{\"ts\":\"2026-11-19T10:{:02}:{:02}Z\",\"service\":\"api\"{host},\"msg\":\"{tag} {}\"}}\n",
+                    i / 60 % 60,
+                    i % 60,
+                    i % 7
+                )
             })
             .collect()
     }
@@ -772,13 +782,15 @@ mod tests {
     async fn concurrent_ingests_wait_for_the_lock_and_lose_nothing() {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..6 {
-            std::fs::write(dir.path().join(format!("part{i}.jsonl")), jsonl(3000, Some(&format!("h{i}")), "x")).unwrap();
+            std::fs::write(dir.path().join(format!("part{i}.jsonl")), jsonl(3000, Some(&format!("h{i}")), "x"))
+                .unwrap();
         }
         std::fs::write(dir.path().join("other.jsonl"), jsonl(500, Some("h9"), "y")).unwrap();
         let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();
         let all = config(dir.path(), "[[sources]]\nkind = \"logs\"\nurl = \"part*.jsonl\"\n");
         let other = config(dir.path(), "[[sources]]\nkind = \"logs\"\nurl = \"other.jsonl\"\n");
-        let waiting = IngestOptions { lock_wait: std::time::Duration::from_secs(60), flush_rows: 500, ..Default::default() };
+        let waiting =
+            IngestOptions { lock_wait: std::time::Duration::from_secs(60), flush_rows: 500, ..Default::default() };
         let (a, b, c) = tokio::join!(
             ingest(&wh, &all.sources, &waiting),
             ingest(&wh, &all.sources, &waiting),
@@ -841,9 +853,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let logs = dir.path().join("logs");
         std::fs::create_dir_all(logs.join("sub")).unwrap();
-        let names: [&[u8]; 6] = [b"new\nline.jsonl", b"tab\t.jsonl", b"esc\x1b[2J.jsonl", b"bel\x07del\x7f.jsonl", b"bad\xff.jsonl", b"ok.jsonl"];
+        let names: [&[u8]; 6] = [
+            b"new\nline.jsonl",
+            b"tab\t.jsonl",
+            b"esc\x1b[2J.jsonl",
+            b"bel\x07del\x7f.jsonl",
+            b"bad\xff.jsonl",
+            b"ok.jsonl",
+        ];
         for (i, n) in names.iter().enumerate() {
-            std::fs::write(logs.join("sub").join(std::ffi::OsStr::from_bytes(n)), jsonl(10, Some(&format!("h{i}")), "z")).unwrap();
+            std::fs::write(
+                logs.join("sub").join(std::ffi::OsStr::from_bytes(n)),
+                jsonl(10, Some(&format!("h{i}")), "z"),
+            )
+            .unwrap();
         }
         std::os::unix::fs::symlink(&logs, logs.join("sub").join("loop")).unwrap();
         let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();

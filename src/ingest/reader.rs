@@ -61,9 +61,7 @@ pub fn open(
     let inner: Box<dyn Read + Send> = match local {
         // A local file listed by its real path (its name may be one the store cannot spell).
         Some(local) => Box::new(std::fs::File::open(local).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => {
-                object_store::Error::NotFound { path: path.to_string(), source: Box::new(e) }
-            }
+            io::ErrorKind::NotFound => object_store::Error::NotFound { path: path.to_string(), source: Box::new(e) },
             _ => object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) },
         })?),
         None => open_store(store, path, handle)?,

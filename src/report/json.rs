@@ -21,5 +21,5 @@ pub fn render(report: &Report) -> Result<String> {
     let mut text = serde_json::to_string_pretty(&Document { schema: SCHEMA, report })
         .map_err(|e| Error::Internal(format!("report JSON: {e}")))?;
     text.push('\n');
-    Ok(text)
+    Ok(crate::display::json_inert(text))
 }

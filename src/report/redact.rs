@@ -378,12 +378,37 @@ mod tests {
     #[test]
     fn secrets_under_their_common_names_are_replaced() {
         let keys = [
-            "password", "db_password", "DB_PASSWORD", "access_token", "refresh_token", "api_token", "PGPASSWORD",
-            "MYSQL_PWD", "pass", "MYSQL_ROOT_PASSWORD", "POSTGRES_PASSWORD", "MONGO_INITDB_ROOT_PASSWORD",
-            "REDIS_PASSWORD", "RABBITMQ_DEFAULT_PASS", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-            "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "GITHUB_TOKEN",
-            "GOOGLE_APPLICATION_CREDENTIALS", "SECRET_KEY_BASE", "DJANGO_SECRET_KEY", "JWT_SECRET", "VAULT_TOKEN",
-            "SENTRY_DSN", "app.db.password", "x-api-key", "client_secret", "auth_token", "passphrase",
+            "password",
+            "db_password",
+            "DB_PASSWORD",
+            "access_token",
+            "refresh_token",
+            "api_token",
+            "PGPASSWORD",
+            "MYSQL_PWD",
+            "pass",
+            "MYSQL_ROOT_PASSWORD",
+            "POSTGRES_PASSWORD",
+            "MONGO_INITDB_ROOT_PASSWORD",
+            "REDIS_PASSWORD",
+            "RABBITMQ_DEFAULT_PASS",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_STORAGE_KEY",
+            "AZURE_STORAGE_ACCOUNT_KEY",
+            "GITHUB_TOKEN",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "SECRET_KEY_BASE",
+            "DJANGO_SECRET_KEY",
+            "JWT_SECRET",
+            "VAULT_TOKEN",
+            "SENTRY_DSN",
+            "app.db.password",
+            "x-api-key",
+            "client_secret",
+            "auth_token",
+            "passphrase",
         ];
         for key in keys {
             for (text, gone) in [
@@ -414,7 +439,10 @@ mod tests {
         let mut r = Redactor::new(&RedactionConfig::default()).unwrap();
         assert_eq!(r.redact("password=hunter2&x"), "password=<secret-1>&x");
         let r = r.scrubber();
-        assert_eq!(r.scrub("headline: hunter2 was set; json \"hunter2\""), "headline: <secret-1> was set; json \"<secret-1>\"");
+        assert_eq!(
+            r.scrub("headline: hunter2 was set; json \"hunter2\""),
+            "headline: <secret-1> was set; json \"<secret-1>\""
+        );
         // Inside a longer word it is not the value.
         assert_eq!(r.scrub("hunter22"), "hunter22");
         let mut r = Redactor::new(&RedactionConfig::default()).unwrap();

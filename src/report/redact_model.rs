@@ -9,11 +9,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::model::BurnSeries;
 use super::model::{
     Charts, DataQuality, DeploySpan, DuplicateCount, ErrorPeak, Gap, Impact, Marker, RejectGroup, Report, Response,
     ServiceActivity, ServiceSeries, SkewRow, SliSeries,
 };
-use super::model::BurnSeries;
 use super::redact::Redactor;
 use crate::analyze::slo::Breach;
 use crate::analyze::suspects::{BreachSuspects, Suspect, Verdict};
@@ -90,23 +90,65 @@ redact_fields!(Report {
 });
 redact_fields!(Impact { slos, started, recovered, duration_minutes, bad_events, budget_burned_pct, affected_services });
 redact_fields!(Response {
-    onset, detected, detected_by, mitigated, mitigated_by, resolved, alerts_cleared, time_to_detect_minutes,
-    time_to_mitigate_minutes, time_to_resolve_minutes,
+    onset,
+    detected,
+    detected_by,
+    mitigated,
+    mitigated_by,
+    resolved,
+    alerts_cleared,
+    time_to_detect_minutes,
+    time_to_mitigate_minutes,
+    time_to_resolve_minutes,
 });
 redact_fields!(BreachSuspects { breach, verdict, suspects });
 redact_fields!(Breach {
-    id, slo, service, onset, detected, detected_by, peak_burn_rate, peak_at, recovered, end, bad_events,
-    budget_consumed_pct, no_data_minutes, affected_services,
+    id,
+    slo,
+    service,
+    onset,
+    detected,
+    detected_by,
+    peak_burn_rate,
+    peak_at,
+    recovered,
+    end,
+    bad_events,
+    budget_consumed_pct,
+    no_data_minutes,
+    affected_services,
 });
 redact_fields!(Suspect {
-    rank, kind, id, service, ts, title, time, scope, effect, recovery, score, verdict, undone_at, evidence,
+    rank,
+    kind,
+    id,
+    service,
+    ts,
+    title,
+    time,
+    scope,
+    effect,
+    recovery,
+    score,
+    verdict,
+    undone_at,
+    evidence,
 });
 redact_fields!(ServiceActivity { service, lines, warn_lines, error_lines, status_5xx, first_error });
 redact_fields!(ErrorPeak { minute, service, lines });
 redact_fields!(Event { ts, end, kind, service, severity, id, title, detail, count, source });
 redact_fields!(SourceRef { object, line });
 redact_fields!(DeploySpan {
-    deploy_id, service, version, previous_version, environment, started, ended, final_status, max_percent, events,
+    deploy_id,
+    service,
+    version,
+    previous_version,
+    environment,
+    started,
+    ended,
+    final_status,
+    max_percent,
+    events,
 });
 redact_fields!(DataQuality { gaps, rejects, skew, skew_hosts_checked, duplicates });
 redact_fields!(Gap { slo, from, to });

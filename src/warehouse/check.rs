@@ -38,7 +38,10 @@ pub struct CheckReport {
 
 impl CheckReport {
     pub fn is_clean(&self) -> bool {
-        self.missing.is_empty() && self.orphans.is_empty() && self.unreadable.is_empty() && self.row_mismatches.is_empty()
+        self.missing.is_empty()
+            && self.orphans.is_empty()
+            && self.unreadable.is_empty()
+            && self.row_mismatches.is_empty()
     }
 
     /// Objects whose entries cannot be trusted: some file missing, unreadable or short.

@@ -139,8 +139,15 @@ mod tests {
     fn odd_names_are_listed_and_escaped_and_loops_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let names: [&[u8]; 7] =
-            [b"new\nline.log", b"tab\there.log", b"esc\x1b[31m.log", b"bel\x07.log", b"del\x7f.log", b"bad\xff.log", b"ok.log"];
+        let names: [&[u8]; 7] = [
+            b"new\nline.log",
+            b"tab\there.log",
+            b"esc\x1b[31m.log",
+            b"bel\x07.log",
+            b"del\x7f.log",
+            b"bad\xff.log",
+            b"ok.log",
+        ];
         std::fs::create_dir(root.join("d")).unwrap();
         for n in names {
             std::fs::write(root.join("d").join(std::ffi::OsStr::from_bytes(n)), b"x").unwrap();
@@ -148,11 +155,12 @@ mod tests {
         std::os::unix::fs::symlink(root.join("d"), root.join("d").join("loop")).unwrap();
         std::os::unix::fs::symlink(root.join("nowhere"), root.join("d").join("dangling")).unwrap();
         let (found, skipped) = list(root, None);
-        let rel: Vec<String> = found
-            .iter()
-            .map(|o| o.meta.location.as_ref().rsplit('/').next().unwrap().to_string())
-            .collect();
-        assert_eq!(rel, ["bad%FF.log", "bel%07.log", "del%7F.log", "esc%1B[31m.log", "new%0Aline.log", "ok.log", "tab%09here.log"]);
+        let rel: Vec<String> =
+            found.iter().map(|o| o.meta.location.as_ref().rsplit('/').next().unwrap().to_string()).collect();
+        assert_eq!(
+            rel,
+            ["bad%FF.log", "bel%07.log", "del%7F.log", "esc%1B[31m.log", "new%0Aline.log", "ok.log", "tab%09here.log"]
+        );
         assert!(found.iter().all(|o| std::fs::read(&o.path).unwrap() == b"x"));
         assert_eq!(skipped.len(), 1, "{skipped:?}");
         assert!(skipped[0].name.ends_with("/d/loop") && skipped[0].reason.contains("loop"), "{skipped:?}");

@@ -145,7 +145,12 @@ pub async fn acquire(warehouse: &Warehouse, purpose: &str, wait: Duration) -> Re
 }
 
 /// [`acquire`] with a lease lifetime of `ttl` (tests use short ones).
-pub async fn acquire_with_ttl(warehouse: &Warehouse, purpose: &str, wait: Duration, ttl: Duration) -> Result<WarehouseLock> {
+pub async fn acquire_with_ttl(
+    warehouse: &Warehouse,
+    purpose: &str,
+    wait: Duration,
+    ttl: Duration,
+) -> Result<WarehouseLock> {
     let deadline = tokio::time::Instant::now() + wait;
     let me = Holder { owner: owner(), purpose: purpose.to_string(), since: Utc::now(), expires: None };
     let mut failures = 0u32;
@@ -210,14 +215,21 @@ async fn try_file_lock(
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path.display(), e)),
         }
         let json = serde_json::to_vec(&me).map_err(|e| Error::Internal(e.to_string()))?;
-        file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(&json)).map_err(|e| Error::io(path.display(), e))?;
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(&json))
+            .map_err(|e| Error::io(path.display(), e))?;
         Ok(Ok(WarehouseLock { warehouse: name, lost: Arc::new(AtomicBool::new(false)), inner: Inner::File(file) }))
     })
     .await
     .map_err(|e| Error::Internal(format!("taking the warehouse lock: {e}")))?
 }
 
-async fn try_lease(warehouse: &Warehouse, me: &Holder, ttl: Duration) -> Result<std::result::Result<WarehouseLock, String>> {
+async fn try_lease(
+    warehouse: &Warehouse,
+    me: &Holder,
+    ttl: Duration,
+) -> Result<std::result::Result<WarehouseLock, String>> {
     let store = warehouse.location.store.clone();
     let path = warehouse.location.child(LEASE_KEY);
     let lease = |h: &Holder| -> Result<PutPayload> {
@@ -305,7 +317,10 @@ async fn heartbeat(
                     Ok(b) if serde_json::from_slice::<Holder>(&b).is_ok_and(|x| x.owner == me.owner) => {
                         store.put(&path, payload).await
                     }
-                    _ => Err(object_store::Error::Precondition { path: path.to_string(), source: "lease changed".into() }),
+                    _ => Err(object_store::Error::Precondition {
+                        path: path.to_string(),
+                        source: "lease changed".into(),
+                    }),
                 },
                 Err(e) => Err(e),
             }
@@ -356,7 +371,8 @@ mod tests {
         // A crashed holder: its lease is left behind, past its expiry.
         std::mem::forget(first);
         let path = wh.location.child(LEASE_KEY);
-        let mut stale: Holder = serde_json::from_slice(&store.get(&path).await.unwrap().bytes().await.unwrap()).unwrap();
+        let mut stale: Holder =
+            serde_json::from_slice(&store.get(&path).await.unwrap().bytes().await.unwrap()).unwrap();
         stale.expires = Some(Utc::now() - chrono::Duration::seconds(1));
         stale.owner = "pid 1@crashed #1".into();
         store.put(&path, PutPayload::from(serde_json::to_vec(&stale).unwrap())).await.unwrap();
@@ -369,7 +385,8 @@ mod tests {
         let held = a.or(b).unwrap();
         held.check().unwrap();
         // Its lease was changed underneath (a takeover): the next heartbeat marks it lost.
-        let mut other: Holder = serde_json::from_slice(&store.get(&path).await.unwrap().bytes().await.unwrap()).unwrap();
+        let mut other: Holder =
+            serde_json::from_slice(&store.get(&path).await.unwrap().bytes().await.unwrap()).unwrap();
         other.owner = "pid 2@elsewhere #2".into();
         store.put(&path, PutPayload::from(serde_json::to_vec(&other).unwrap())).await.unwrap();
         for _ in 0..300 {

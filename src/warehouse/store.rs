@@ -304,10 +304,9 @@ impl SourceUrl {
             return Ok(Listing { objects, skipped: Vec::new() });
         };
         let glob = self.glob.clone();
-        let (found, skipped) =
-            tokio::task::spawn_blocking(move || super::local_list::list(&root, glob.as_ref()))
-                .await
-                .map_err(|e| Error::Internal(format!("listing a local folder: {e}")))?;
+        let (found, skipped) = tokio::task::spawn_blocking(move || super::local_list::list(&root, glob.as_ref()))
+            .await
+            .map_err(|e| Error::Internal(format!("listing a local folder: {e}")))?;
         let objects = found.into_iter().map(|o| Listed { meta: o.meta, local: Some(o.path) }).collect();
         Ok(Listing { objects, skipped })
     }
