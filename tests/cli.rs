@@ -442,3 +442,20 @@ fn stderr_redirected_has_no_terminal_control() {
     let csv = String::from_utf8_lossy(&rejects.stdout);
     assert!(csv.contains("evil%1B]0;pwned%07%1B[2J.jsonl"), "{csv}");
 }
+
+/// What can spill does: a sort of ~170 MB of rows under a 100 MB limit writes its runs
+/// to the temp folder and finishes, in order.
+#[test]
+fn a_sort_larger_than_the_limit_spills_and_finishes() {
+    let sb = ingested();
+    let out = retrace(&sb)
+        .args(["sql", "--memory-limit", "100MB", "--format", "csv", "-o", "sorted.csv"])
+        .arg("SELECT repeat('x', 100) || v AS s FROM generate_series(1000000, 2599999) t(v) ORDER BY s DESC")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sorted = std::fs::read_to_string(sb.path().join("sorted.csv")).unwrap();
+    let lines: Vec<&str> = sorted.lines().collect();
+    assert_eq!(lines.len(), 1_600_001);
+    assert!(lines[1].ends_with("2599999") && lines[1_600_000].ends_with("1000000"), "{} … {}", lines[1], lines[1_600_000]);
+}

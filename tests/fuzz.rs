@@ -329,3 +329,80 @@ fn renderer_escaping_holds_for_any_text() {
         assert!(!escaped.chars().any(|c| c.is_control()), "case {case}: {escaped:?}");
     }
 }
+
+/// The renderers on whole reports: log lines made of mutated hostile text become error
+/// bursts and signatures in a report, rendered in every format. Whatever the text, the
+/// Markdown tables keep their columns, the HTML holds no markup from the data, the JSON
+/// parses, and no terminal control or invisible character is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_render_any_log_text_safely() {
+    let seeds: Vec<&[u8]> = vec![
+        b"<script>alert(1)</script> | `x` [l](javascript:y) <img src=x onerror=alert(1)>",
+        "\u{1b}]0;t\u{7}\u{1b}[2J evil\u{202E}gol \u{200B}zw password=hunter22 \\| ]]>".as_bytes(),
+        b"pool exhausted: max_connections=20 in_use=20 waiters=143 -- & &amp; &lt; \"q\" 'a'",
+    ];
+    let rounds = (cases() / 300).clamp(1, 10);
+    let mut rng = Rng(0x4e90_0f00);
+    for round in 0..rounds {
+        let sb = crate::common::Sandbox::new();
+        let mut logs = String::new();
+        for k in 0..30 {
+            let msg = String::from_utf8_lossy(&mutate(&mut rng, &seeds)).into_owned();
+            for i in 0..5 {
+                let line = serde_json::json!({
+                    "ts": format!("2026-11-19T14:{:02}:{:02}Z", k, i * 10),
+                    "service": format!("svc{}", k % 4),
+                    "level": "error",
+                    "msg": msg,
+                });
+                logs.push_str(&line.to_string());
+                logs.push('\n');
+            }
+        }
+        sb.write("l.jsonl", logs.as_bytes());
+        let config = sb.config(&crate::common::source("logs", "sources/l.jsonl"));
+        sb.ingest(&config).await;
+        let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+        let request = retrace::report::ReportRequest {
+            window: retrace::analyze::Window::new(
+                retrace::cli::parse_time("2026-11-19T14:00Z").unwrap(),
+                retrace::cli::parse_time("2026-11-19T15:00Z").unwrap(),
+            )
+            .unwrap(),
+            service: None,
+            display_timezone: chrono_tz::Tz::UTC,
+            source_root: None,
+            config: Some(config.clone()),
+            focus: None,
+            redact: round % 2 == 0,
+            duplicates: Default::default(),
+        };
+        let r = retrace::report::build(&ctx, &request).await.unwrap();
+        let md = retrace::report::markdown::render(&r);
+        let html = retrace::report::html::render(&r).unwrap();
+        let json = retrace::report::json::render(&r).unwrap();
+        serde_json::from_str::<serde_json::Value>(&json).unwrap_or_else(|e| panic!("round {round}: JSON: {e}"));
+        for (name, text) in [("md", &md), ("html", &html), ("json", &json)] {
+            let bad = text.chars().find(|&c| {
+                (c.is_control() && c != '\n' && c != '\t') || retrace::display::is_invisible_format(c)
+            });
+            assert!(bad.is_none(), "round {round}: {name} holds {bad:?}");
+        }
+        // Text that spells a tag is shown escaped (`&lt;img …`), never as markup.
+        for tag in ["<script", "<img"] {
+            assert!(!html.contains(tag), "round {round}: {tag} in HTML");
+        }
+        let mut header_cells = 0;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                header_cells = 0;
+                continue;
+            }
+            let cells = line.replace("\\|", "").matches('|').count();
+            if header_cells == 0 {
+                header_cells = cells;
+            }
+            assert_eq!(cells, header_cells, "round {round}: broken row {line}");
+        }
+    }
+}
