@@ -457,5 +457,10 @@ fn a_sort_larger_than_the_limit_spills_and_finishes() {
     let sorted = std::fs::read_to_string(sb.path().join("sorted.csv")).unwrap();
     let lines: Vec<&str> = sorted.lines().collect();
     assert_eq!(lines.len(), 1_600_001);
-    assert!(lines[1].ends_with("2599999") && lines[1_600_000].ends_with("1000000"), "{} … {}", lines[1], lines[1_600_000]);
+    assert!(
+        lines[1].ends_with("2599999") && lines[1_600_000].ends_with("1000000"),
+        "{} … {}",
+        lines[1],
+        lines[1_600_000]
+    );
 }

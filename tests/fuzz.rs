@@ -383,9 +383,9 @@ async fn reports_render_any_log_text_safely() {
         let json = retrace::report::json::render(&r).unwrap();
         serde_json::from_str::<serde_json::Value>(&json).unwrap_or_else(|e| panic!("round {round}: JSON: {e}"));
         for (name, text) in [("md", &md), ("html", &html), ("json", &json)] {
-            let bad = text.chars().find(|&c| {
-                (c.is_control() && c != '\n' && c != '\t') || retrace::display::is_invisible_format(c)
-            });
+            let bad = text
+                .chars()
+                .find(|&c| (c.is_control() && c != '\n' && c != '\t') || retrace::display::is_invisible_format(c));
             assert!(bad.is_none(), "round {round}: {name} holds {bad:?}");
         }
         // Text that spells a tag is shown escaped (`&lt;img …`), never as markup.

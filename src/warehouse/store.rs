@@ -300,8 +300,7 @@ impl SourceUrl {
     /// Lists the objects this URL names, local folders entry by entry ([`local_list`]).
     pub async fn listing(&self) -> Result<Listing> {
         let Some(root) = self.local_root.clone() else {
-            let objects = self.objects().await?.into_iter().map(|meta| Listed { meta, local: None }).collect();
-            return Ok(Listing { objects, skipped: Vec::new() });
+            return self.store_listing().await;
         };
         let glob = self.glob.clone();
         let (found, skipped) = tokio::task::spawn_blocking(move || super::local_list::list(&root, glob.as_ref()))
@@ -309,6 +308,38 @@ impl SourceUrl {
             .map_err(|e| Error::Internal(format!("listing a local folder: {e}")))?;
         let objects = found.into_iter().map(|o| Listed { meta: o.meta, local: Some(o.path) }).collect();
         Ok(Listing { objects, skipped })
+    }
+
+    /// An object store's listing that reports a key it cannot name (object_store refuses
+    /// control characters in paths) as skipped instead of failing the whole source.
+    async fn store_listing(&self) -> Result<Listing> {
+        use futures::StreamExt;
+        if self.glob.is_none() {
+            match self.location.store.head(&self.list_prefix).await {
+                Ok(meta) => return Ok(Listing { objects: vec![Listed { meta, local: None }], skipped: Vec::new() }),
+                Err(object_store::Error::NotFound { .. }) => {}
+                // HTTP stores cannot list; a failed HEAD is the answer.
+                Err(e) if self.location.base_url.scheme().starts_with("http") => return Err(e.into()),
+                Err(_) => {}
+            }
+        }
+        let mut listing = Listing::default();
+        let mut stream = self.location.store.list(Some(&self.list_prefix));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(m) if self.glob.as_ref().is_none_or(|g| g.is_match(m.location.as_ref())) => {
+                    listing.objects.push(Listed { meta: m, local: None })
+                }
+                Ok(_) => {}
+                Err(object_store::Error::InvalidPath { source }) => listing.skipped.push(super::local_list::Skipped {
+                    name: crate::display::escape(&source.to_string()).into_owned(),
+                    reason: "a key the object store client cannot name (a control character or invalid UTF-8); the listing may end here".into(),
+                }),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        listing.objects.sort_by(|a, b| a.meta.location.cmp(&b.meta.location));
+        Ok(listing)
     }
 
     /// The objects this URL names: every match of the glob, or the single object, or
