@@ -338,6 +338,22 @@ fn a_query_past_the_memory_limit_fails_cleanly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("needs more memory than its limit of") && stderr.contains("--memory-limit"), "{stderr}");
+    // A 2 GB cross join: whichever side the planner buffers, it either streams through
+    // (bounded) or stops at the limit; it never aborts.
+    let cross = "SELECT count(*), max(length(a.m)) FROM (SELECT repeat('x', 1000) || v AS m FROM generate_series(1, 2000000) t(v)) a \
+                 CROSS JOIN (SELECT v FROM generate_series(1, 3) t(v)) b";
+    let out = sql_under_ulimit(&sb, 4_000_000, "", cross);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{:?}: {stderr}", out.status);
+    if out.status.code() == Some(0) {
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("| 6000000 "),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    } else {
+        assert!(stderr.contains("needs more memory than its limit"), "{stderr}");
+    }
     let out = retrace(&sb).args(["sql", "--memory-limit", "8MB", join]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
