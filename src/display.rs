@@ -90,16 +90,18 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-/// JSON text with bidi controls and zero-width characters written as `\uXXXX` escapes:
-/// the same data for a program, nothing invisible for a person reading the file. (Only
-/// strings can hold them: JSON's own syntax is ASCII.)
+/// JSON text with bidi controls, zero-width characters and the control characters JSON
+/// lets through raw (DEL, C1) written as `\uXXXX` escapes: the same data for a program,
+/// nothing invisible or active for a person reading the file. (Only strings can hold
+/// them: JSON's own syntax is ASCII, and serde escapes the C0 controls itself.)
 pub fn json_inert(text: String) -> String {
-    if !text.chars().any(is_invisible_format) {
+    let inert = |c: char| is_invisible_format(c) || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c);
+    if !text.chars().any(inert) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_invisible_format(c) {
+        if inert(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -121,11 +123,13 @@ pub fn is_invisible_format(c: char) -> bool {
 mod inert_tests {
     #[test]
     fn json_keeps_invisible_characters_as_escapes() {
-        let json = serde_json::to_string(&serde_json::json!({"m": "a\u{202E}b\u{200B}c"})).unwrap();
+        // DEL and C1 controls: serde_json writes them raw (found by fuzz::reports_render_…).
+        let text = "a\u{202E}b\u{200B}c\u{7f}d\u{9b}e";
+        let json = serde_json::to_string(&serde_json::json!({ "m": text })).unwrap();
         let inert = super::json_inert(json);
-        assert_eq!(inert, r#"{"m":"a\u202eb\u200bc"}"#);
+        assert_eq!(inert, r#"{"m":"a\u202eb\u200bc\u007fd\u009be"}"#);
         let back: serde_json::Value = serde_json::from_str(&inert).unwrap();
-        assert_eq!(back["m"], "a\u{202E}b\u{200B}c");
+        assert_eq!(back["m"], text);
     }
 }
 

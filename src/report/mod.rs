@@ -14,4 +14,19 @@ pub mod redact;
 pub mod redact_model;
 pub mod select;
 
-pub use model::{Report, ReportRequest, build};
+pub use model::{Report, ReportRequest};
+
+use crate::error::{Error, Result};
+
+/// Builds the report for `req`, then, unless `req.redact` is off, redacts the finished
+/// model in one pass (`redact_model`): the headline and every derived line included.
+pub async fn build(ctx: &datafusion::prelude::SessionContext, req: &ReportRequest) -> Result<Report> {
+    let mut report = model::build(ctx, req).await?;
+    if req.redact {
+        let config = req.config.as_ref().map(|c| c.redaction.clone()).unwrap_or_default();
+        let mut redactor =
+            redact::Redactor::new(&config).map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+        report.redact(&mut redactor);
+    }
+    Ok(report)
+}

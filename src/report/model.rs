@@ -7,7 +7,6 @@ use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use super::redact::Redactor;
 use crate::analyze::params::{self, Column, Params, Window};
 use crate::analyze::slo::Breach;
 use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
@@ -264,6 +263,7 @@ impl Report {
     }
 }
 
+/// The report, unredacted: [`super::build`] redacts it once it is finished.
 pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> {
     let window = req.window;
     let slos = req.config.as_ref().map(|c| c.slos.clone()).unwrap_or_default();
@@ -303,7 +303,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         (None, Some(s)) => format!("Incident window report: {s}"),
         (None, None) => "Incident window report".to_string(),
     };
-    let mut report = Report {
+    let report = Report {
         title,
         window: (window.from, window.to),
         service: req.service.clone(),
@@ -325,12 +325,6 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         source_root: req.source_root.clone(),
         scrubber: Default::default(),
     };
-    if req.redact {
-        let config = req.config.as_ref().map(|c| c.redaction.clone()).unwrap_or_default();
-        let mut redactor = Redactor::new(&config)
-            .map_err(|message| crate::error::Error::Config { path: "[redaction]".into(), message })?;
-        report.redact(&mut redactor);
-    }
     Ok(report)
 }
 
@@ -361,15 +355,6 @@ async fn breaches_and_suspects(
         (focused(a), a.breach.onset, &a.breach.id).cmp(&(focused(b), b.breach.onset, &b.breach.id))
     });
     Ok((results, breaches))
-}
-
-impl Report {
-    /// Replaces secrets in every text of the finished report ([`super::redact_model`]).
-    pub fn redact(&mut self, r: &mut Redactor) {
-        super::redact_model::Redact::redact(self, r);
-        self.redacted_values = r.replaced();
-        self.scrubber = r.scrubber();
-    }
 }
 
 fn overlaps(b: &Breach, focus: &Breach) -> bool {

@@ -19,6 +19,16 @@ use crate::analyze::slo::Breach;
 use crate::analyze::suspects::{BreachSuspects, Suspect, Verdict};
 use crate::analyze::timeline::{Event, EventKind, Severity, SourceRef};
 
+impl Report {
+    /// Replaces secrets in every text of the finished report, and keeps what the scrub of
+    /// its rendered files needs.
+    pub fn redact(&mut self, r: &mut Redactor) {
+        Redact::redact(self, r);
+        self.redacted_values = r.replaced();
+        self.scrubber = r.scrubber();
+    }
+}
+
 /// Text in a value that leaves the process, replaced in place by placeholders.
 pub trait Redact {
     fn redact(&mut self, r: &mut Redactor);
