@@ -160,7 +160,7 @@ pub struct SqlArgs {
     pub memory_limit: Option<usize>,
 
     /// Stop a query that runs longer than this (`30s`, `10m`; `0` for no limit)
-    #[arg(long, value_name = "DURATION", env = "RETRACE_SQL_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "RETRACE_SQL_TIMEOUT", default_value = "30m", value_parser = parse_timeout)]
     pub timeout: chrono::Duration,
 
     #[command(flatten)]
@@ -468,24 +468,11 @@ fn parse_naive(s: &str) -> Result<NaiveDateTime, chrono::ParseError> {
         .unwrap_or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
 }
 
-/// Parses `90s`, `5m`, `2h`, `1d`, `1w` (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("`{s}` is not a duration; use e.g. 30s, 5m, 2h, 30d"))?;
-    let d = match unit {
-        "" | "s" => chrono::Duration::seconds(n),
-        "m" | "min" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
-        "w" => chrono::Duration::weeks(n),
-        _ => return Err(format!("`{s}`: unknown unit `{unit}`; use s, m, h, d or w")),
-    };
-    if n <= 0 {
-        return Err(format!("`{s}`: a duration must be positive"));
-    }
-    Ok(d)
+pub use crate::config::units::parse_duration;
+
+/// `--timeout`: a duration, or `0` for none.
+pub fn parse_timeout(s: &str) -> Result<chrono::Duration, String> {
+    if s.trim() == "0" { Ok(chrono::Duration::zero()) } else { parse_duration(s) }
 }
 
 #[cfg(test)]

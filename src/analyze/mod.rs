@@ -3,7 +3,6 @@
 
 pub mod drain;
 pub mod params;
-pub mod selector;
 pub mod skew;
 pub mod sli;
 pub mod slo;

@@ -91,6 +91,21 @@ pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<
     Ok(batches)
 }
 
+/// Where an event's evidence is: an object and a line in it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct SourceRef {
+    pub object: String,
+    pub line: u64,
+}
+
+impl SourceRef {
+    /// `object:line`, or just `object` for derived events (line 0: an analysis, not a record).
+    pub fn display(&self, root: Option<&str>) -> String {
+        let object = crate::display::relative_source(&self.object, root);
+        if self.line == 0 { object.to_string() } else { format!("{object}:{}", self.line) }
+    }
+}
+
 /// The `source`/`line` pair of a result, read together.
 pub struct Provenance {
     source: Column,
@@ -102,8 +117,8 @@ impl Provenance {
         Ok(Provenance { source: Column::of(batch, source)?, line: Column::of(batch, line)? })
     }
 
-    pub fn at(&self, row: usize) -> Result<crate::analyze::timeline::SourceRef> {
-        Ok(crate::analyze::timeline::SourceRef {
+    pub fn at(&self, row: usize) -> Result<SourceRef> {
+        Ok(SourceRef {
             object: self.source.str(row)?.unwrap_or_default(),
             line: self.line.i64(row)?.unwrap_or(0).max(0) as u64,
         })

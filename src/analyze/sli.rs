@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondT
 use datafusion::prelude::SessionContext;
 
 use super::params::{self, Params, Window};
-use super::selector::Selector;
+use crate::config::selector::Selector;
 use crate::config::{Sli, Slo};
 use crate::error::{Error, Result};
 

@@ -31,18 +31,7 @@ use super::slo::Breach;
 use crate::config::Config;
 use crate::error::Result;
 
-/// How far before the onset candidates are looked for, and how far after.
-#[derive(Debug, Clone, Copy)]
-pub struct SuspectOptions {
-    pub lookback: Duration,
-    pub grace: Duration,
-}
-
-impl Default for SuspectOptions {
-    fn default() -> Self {
-        SuspectOptions { lookback: Duration::hours(6), grace: Duration::minutes(2) }
-    }
-}
+pub use crate::config::SuspectOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -61,20 +61,7 @@ impl Severity {
     }
 }
 
-/// Where an event's evidence is: an object and a line in it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct SourceRef {
-    pub object: String,
-    pub line: u64,
-}
-
-impl SourceRef {
-    /// `object:line`, or just `object` for derived events (line 0: an analysis, not a record).
-    pub fn display(&self, root: Option<&str>) -> String {
-        let object = crate::display::relative_source(&self.object, root);
-        if self.line == 0 { object.to_string() } else { format!("{object}:{}", self.line) }
-    }
-}
+pub use super::params::SourceRef;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {

@@ -16,12 +16,9 @@ use serde::Serialize;
 use crate::analyze::Window;
 use crate::analyze::slo::{self, SloResult};
 use crate::analyze::suspects::{self, BreachSuspects, Verdict};
-use crate::catalog;
-use crate::cli::{DigestArgs, DocFormat, FailOn, GlobalArgs};
-use crate::commands::Outcome;
+use crate::cli::DocFormat;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::warehouse::Warehouse;
 
 /// A reporting period: its label, bounds (UTC) and the zone its days are counted in.
 #[derive(Debug, Clone, Serialize)]
@@ -343,64 +340,6 @@ fn round2(v: f64) -> f64 {
 
 fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
-}
-
-/// `retrace digest`.
-pub async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Outcome> {
-    let config = Config::load(global.config.as_deref(), global.warehouse.as_deref())?;
-    let tz = match args.timezone.as_deref() {
-        Some(name) => crate::config::parse_tz(name, "--timezone").map_err(Error::Usage)?,
-        None => config.display_timezone,
-    };
-    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
-    let period = match (args.week, args.from, args.to) {
-        (Some((y, w)), _, _) => iso_week(y, w, tz)?,
-        (None, Some(from), Some(to)) => {
-            let w = Window::new(from, to)?;
-            Period {
-                label: format!("{} → {}", crate::display::utc(w.from), crate::display::utc(w.to)),
-                from: w.from,
-                to: w.to,
-            }
-        }
-        _ => {
-            let range = slo::data_range(&ctx).await?.ok_or_else(|| {
-                Error::Usage("the warehouse has no logs or metrics yet; run `retrace ingest` first".into())
-            })?;
-            week_of(range.to - Duration::microseconds(1), tz)?
-        }
-    };
-    let mut digest = build(&ctx, &config, period, tz).await?;
-    if !args.no_redact {
-        let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
-            .map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
-        digest.redact(&mut redactor);
-    }
-    for path in write(&digest, &args.out, &args.format)? {
-        println!("{}", path.display());
-    }
-    let tripped = match args.fail_on {
-        FailOn::None => false,
-        FailOn::Breach => !digest.breaches.is_empty(),
-        FailOn::BudgetExhausted => digest.budget_exhausted,
-    };
-    if tripped {
-        eprintln!(
-            "retrace digest: --fail-on {}: {}",
-            match args.fail_on {
-                FailOn::Breach => "breach",
-                FailOn::BudgetExhausted => "budget-exhausted",
-                FailOn::None => "none",
-            },
-            match args.fail_on {
-                FailOn::Breach => format!("{} breach(es) in {}", digest.breaches.len(), digest.period.label),
-                _ => "an SLO has no error budget left".to_string(),
-            }
-        );
-        return Ok(Outcome::GateFailed);
-    }
-    Ok(Outcome::Success)
 }
 
 /// Writes the digest in each format into `dir`; returns the paths written.

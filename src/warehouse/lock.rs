@@ -360,7 +360,8 @@ mod tests {
         let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
         let location = super::super::Location::from_store(store.clone(), "memory://wh/", "").unwrap();
         let wh = Warehouse::from_location(location, "memory://wh");
-        let ttl = Duration::from_millis(600);
+        // Long enough that a loaded machine does not starve a heartbeat past it.
+        let ttl = Duration::from_millis(1500);
         let first = acquire_with_ttl(&wh, "ingest", Duration::ZERO, ttl).await.unwrap();
         let e = acquire(&wh, "ingest", Duration::ZERO).await.err().unwrap().to_string();
         assert!(e.contains("is locked by pid") && e.contains("lease expires"), "{e}");

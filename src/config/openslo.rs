@@ -19,8 +19,8 @@ use std::path::Path;
 
 use serde_yaml_ng::Value;
 
-use crate::analyze::selector::Selector;
-use crate::config::{Sli, Slo};
+use super::selector::Selector;
+use super::{Sli, Slo};
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
@@ -77,7 +77,7 @@ fn slo(at: &str, doc: &Value, slis: &BTreeMap<String, &Value>) -> Result<Slo, St
     let period = match text(doc, &["spec", "timeWindow"])
         .or_else(|| get(doc, &["spec", "timeWindow"]).and_then(|w| w.get(0)).and_then(|w| text(w, &["duration"])))
     {
-        Some(d) => crate::cli::parse_duration(&d).map_err(|e| format!("{at}: spec.timeWindow[0].duration: {e}"))?,
+        Some(d) => super::units::parse_duration(&d).map_err(|e| format!("{at}: spec.timeWindow[0].duration: {e}"))?,
         None => chrono::Duration::days(30),
     };
     let objective = get(doc, &["spec", "objectives"]).and_then(|o| o.get(0));

@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+pub mod openslo;
+pub mod redaction;
+pub mod selector;
+pub mod units;
+
 use crate::error::{Error, Result};
 use crate::ingest::pattern::{self, LinePattern};
 use crate::tables::Kind;
@@ -32,9 +37,9 @@ pub struct Config {
     /// Object-store settings (`[storage]`): endpoints, credentials, regions.
     pub storage: StorageOptions,
     /// Where suspects are looked for around a breach (`[suspects]`).
-    pub suspects: crate::analyze::suspects::SuspectOptions,
+    pub suspects: SuspectOptions,
     /// What reports replace with placeholders (`[redaction]`, docs/reports.md, Hostile content and redaction).
-    pub redaction: crate::report::redact::RedactionConfig,
+    pub redaction: redaction::RedactionConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +67,19 @@ pub struct Source {
     /// name the same stream are overlapping exports of it, so identical rows without a
     /// host are one record. `None`: each object's file lineage is its stream.
     pub stream: Option<String>,
+}
+
+/// How far before the onset candidates are looked for, and how far after.
+#[derive(Debug, Clone, Copy)]
+pub struct SuspectOptions {
+    pub lookback: chrono::Duration,
+    pub grace: chrono::Duration,
+}
+
+impl Default for SuspectOptions {
+    fn default() -> Self {
+        SuspectOptions { lookback: chrono::Duration::hours(6), grace: chrono::Duration::minutes(2) }
+    }
 }
 
 /// How a source's objects are read. `docs/formats.md` describes each.
@@ -229,7 +247,7 @@ struct RawConfig {
     #[serde(default)]
     openslo: Vec<String>,
     suspects: Option<RawSuspects>,
-    redaction: Option<crate::report::redact::RedactionConfig>,
+    redaction: Option<redaction::RedactionConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -420,7 +438,7 @@ impl Config {
             if !(s.objective > 0.0 && s.objective < 1.0) {
                 return Err(format!("{at}.objective must be between 0 and 1 exclusive, got {}", s.objective));
             }
-            let period = crate::cli::parse_duration(&s.period).map_err(|e| format!("{at}.period: {e}"))?;
+            let period = units::parse_duration(&s.period).map_err(|e| format!("{at}.period: {e}"))?;
             let sli = parse_sli(s.sli).map_err(|e| format!("{at}.sli{e}"))?;
             if slos.iter().any(|o: &Slo| o.name == s.name) {
                 return Err(format!("{at}: duplicate SLO name"));
@@ -429,8 +447,8 @@ impl Config {
         }
 
         if !raw.openslo.is_empty() {
-            let files = crate::openslo::files(&raw.openslo, base)?;
-            for s in crate::openslo::load(&files)? {
+            let files = openslo::files(&raw.openslo, base)?;
+            for s in openslo::load(&files)? {
                 if slos.iter().any(|o: &Slo| o.name == s.name) {
                     return Err(format!("openslo: SLO `{}` is also defined in [[slo]]", s.name));
                 }
@@ -447,18 +465,18 @@ impl Config {
         let storage = StorageOptions::new(raw.storage);
         storage.validate()?;
 
-        let mut suspects = crate::analyze::suspects::SuspectOptions::default();
+        let mut suspects = SuspectOptions::default();
         if let Some(raw) = raw.suspects {
             if let Some(l) = raw.lookback {
-                suspects.lookback = crate::cli::parse_duration(&l).map_err(|e| format!("suspects.lookback: {e}"))?;
+                suspects.lookback = units::parse_duration(&l).map_err(|e| format!("suspects.lookback: {e}"))?;
             }
             if let Some(g) = raw.grace {
-                suspects.grace = crate::cli::parse_duration(&g).map_err(|e| format!("suspects.grace: {e}"))?;
+                suspects.grace = units::parse_duration(&g).map_err(|e| format!("suspects.grace: {e}"))?;
             }
         }
 
         let redaction = raw.redaction.unwrap_or_default();
-        crate::report::redact::Redactor::new(&redaction)?;
+        redaction.validate()?;
 
         Ok(Config {
             path: None,
@@ -483,14 +501,14 @@ fn parse_sli(raw: RawSli) -> std::result::Result<Sli, String> {
     Ok(match raw.kind.as_str() {
         "ratio" => {
             let (bad, total) = pair(&raw)?;
-            crate::analyze::selector::Selector::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
-            crate::analyze::selector::Selector::parse(&total).map_err(|e| format!(".total: {e}"))?;
+            selector::Selector::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
+            selector::Selector::parse(&total).map_err(|e| format!(".total: {e}"))?;
             Sli::Ratio { bad, total }
         }
         "gauge_ratio" => {
             let (bad, total) = pair(&raw)?;
-            crate::analyze::selector::Selector::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
-            crate::analyze::selector::Selector::parse(&total).map_err(|e| format!(".total: {e}"))?;
+            selector::Selector::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
+            selector::Selector::parse(&total).map_err(|e| format!(".total: {e}"))?;
             Sli::GaugeRatio { bad, total }
         }
         "log_ratio" => {
@@ -500,7 +518,7 @@ fn parse_sli(raw: RawSli) -> std::result::Result<Sli, String> {
         "latency" => {
             let threshold = raw.threshold.ok_or(": kind `latency` needs `threshold`")?;
             if let Some(h) = &raw.histogram {
-                crate::analyze::selector::Selector::parse(h).map_err(|e| format!(".histogram: {e}"))?;
+                selector::Selector::parse(h).map_err(|e| format!(".histogram: {e}"))?;
             }
             Sli::Latency { histogram: raw.histogram, threshold }
         }

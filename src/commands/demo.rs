@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
+use super::{Outcome, check_failures, print_events, print_summary, redact_for_print, source_root, write_report};
 use crate::analyze::Window;
 use crate::analyze::params::{self, Column, Params};
 use crate::analyze::timeline::{self, TimelineQuery};
 use crate::catalog;
 use crate::cli::{DemoArgs, DocFormat, GlobalArgs, OutputArgs, OutputFormat};
-use crate::commands::{Outcome, check_failures, print_events, print_summary, source_root, write_report};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
@@ -74,7 +74,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
         crate::display::utc(window.to),
         config.display_timezone.name()
     );
-    crate::commands::redact_for_print(&mut events, &config, false)?;
+    redact_for_print(&mut events, &config, false)?;
     let root = source_root(&config_path);
     let table = OutputArgs { format: OutputFormat::Table, output: None };
     print_events(&events, config.display_timezone, root.as_deref(), &table)?;

@@ -1,0 +1,126 @@
+//! The verbs: one file each, each loading what it needs, calling the library and
+//! printing the result. Results go to stdout, diagnostics to stderr. Library stages
+//! never print and never take CLI types; what the verbs share is here.
+
+mod check;
+mod demo;
+mod digest;
+mod formats;
+mod ingest;
+mod report;
+mod skew;
+mod slo;
+mod sql;
+mod suspects;
+mod timeline;
+
+use std::process::ExitCode;
+
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{Config, parse_tz};
+use crate::error::{Error, Result};
+
+pub use ingest::{check_failures, print_summary};
+pub use report::write_report;
+pub use slo::analysis_window;
+pub use sql::{bind_params, parse_params};
+pub use timeline::{events_batch, print_events};
+
+/// How a successful run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// A `--fail-on` gate tripped: the output was written, the exit status is 1.
+    GateFailed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::GateFailed => ExitCode::from(1),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Planning and evaluating deep (but allowed) expressions recurses.
+        .thread_stack_size(8 << 20)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let outcome = runtime.block_on(dispatch(cli));
+    // Not waiting for tasks a stopped query left (a timed-out scan's blocking reads).
+    runtime.shutdown_background();
+    outcome
+}
+
+async fn dispatch(cli: Cli) -> Result<Outcome> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Formats => formats::formats(),
+        Command::Demo(args) => demo::run(global, &args).await,
+        Command::Ingest(args) => ingest::run(global, &args).await,
+        Command::Check(args) => check::check_cmd(global, &args).await,
+        Command::Sql(args) => sql::sql(global, &args).await,
+        Command::Timeline(args) => timeline::timeline_cmd(global, &args).await,
+        Command::Report(args) => report::report_cmd(global, &args).await,
+        Command::Digest(args) => digest::command(global, &args).await,
+        Command::Skew(args) => skew::skew_cmd(global, &args).await,
+        Command::Slo(args) => slo::slo_cmd(global, &args).await,
+        Command::Suspects(args) => suspects::suspects_cmd(global, &args).await,
+    }
+}
+
+pub(crate) fn load(global: &GlobalArgs) -> Result<Config> {
+    Config::load(global.config.as_deref(), global.warehouse.as_deref())
+}
+
+pub(crate) fn display_tz(config: &Config, flag: Option<&str>) -> Result<chrono_tz::Tz> {
+    match flag {
+        Some(name) => parse_tz(name, "--timezone").map_err(Error::Usage),
+        None => Ok(config.display_timezone),
+    }
+}
+
+/// Redacts what a verb is about to print, as reports are (unless `--no-redact`).
+pub fn redact_for_print<T: crate::report::redact_model::Redact>(
+    value: &mut T,
+    config: &Config,
+    keep: bool,
+) -> Result<()> {
+    if keep {
+        return Ok(());
+    }
+    let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
+        .map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+    value.redact(&mut redactor);
+    Ok(())
+}
+
+/// The `file://` URL of a config file's folder: source URLs under it are shown relative.
+pub fn source_root(config_path: &std::path::Path) -> Option<String> {
+    let dir = std::path::absolute(config_path).ok()?.parent()?.to_path_buf();
+    Some(format!("file://{}/", dir.display()))
+}
+
+/// A zone's column name in printed tables (`time_America/New_York`).
+pub(crate) fn local_column(tz: chrono_tz::Tz) -> String {
+    format!("time_{}", tz.name().to_lowercase().replace('/', "_"))
+}
+
+pub(crate) type Columns = (std::sync::Arc<Schema>, RecordBatch);
+
+pub(crate) fn text_batch(names: &[String], columns: Vec<Vec<Option<String>>>) -> Result<Columns> {
+    let schema =
+        std::sync::Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
+    let arrays = columns
+        .into_iter()
+        .map(|c| std::sync::Arc::new(c.into_iter().collect::<StringArray>()) as datafusion::arrow::array::ArrayRef)
+        .collect();
+    Ok((schema.clone(), RecordBatch::try_new(schema, arrays)?))
+}

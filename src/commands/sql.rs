@@ -1,0 +1,190 @@
+//! `retrace sql`: read-only SQL, planned first, then streamed under the query limits;
+//! `--param` binding shared with the canned-query tests.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ParamValues;
+use datafusion::scalar::ScalarValue;
+use datafusion::sql::parser::DFParser;
+
+use super::{Outcome, load};
+use crate::catalog;
+use crate::cli::{GlobalArgs, OutputArgs, SqlArgs};
+use crate::display;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::warehouse::Warehouse;
+
+pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> {
+    let text = match (&args.query, &args.file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| Error::io(f.display(), e))?,
+        (None, None) => return Err(Error::Usage("give a query or --file".into())),
+    };
+    let params = parse_params(&args.params)?;
+    let config = load(global)?;
+    let limits = crate::limits::QueryLimits {
+        memory: args.memory_limit.unwrap_or_else(crate::limits::default_memory),
+        timeout: args.timeout.to_std().ok().filter(|d| !d.is_zero()),
+    };
+    let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
+    let ctx = catalog::open_with(&warehouse, &limits).await?;
+    let mut statements = DFParser::parse_sql(&text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
+    if statements.is_empty() {
+        return Err(Error::Usage("no SQL statement given".into()));
+    }
+    for statement in &statements {
+        if let Err(e) = crate::limits::check_depth(statement) {
+            // Dropping a tree that deep recurses without stack protection: leak it, the
+            // process ends right after.
+            std::mem::forget(std::mem::take(&mut statements));
+            return Err(e);
+        }
+    }
+    // Every statement is planned (and checked read-only) before any runs: a refused or
+    // broken statement writes nothing. Results are then streamed, statement by statement.
+    let state = ctx.state();
+    let mut plans = Vec::new();
+    for statement in statements {
+        let plan = state.statement_to_plan(statement).await?;
+        catalog::read_only().verify_plan(&plan).map_err(|e| {
+            let message = e.strip_backtrace();
+            let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
+            Error::RefusedSql(format!("{message}; retrace sql is read-only"))
+        })?;
+        plans.push(bind_params(plan, &params)?);
+    }
+    let run = async {
+        for plan in plans {
+            stream_plan(&ctx, plan, &args.output, &limits).await?;
+        }
+        Ok::<_, Error>(())
+    };
+    match limits.timeout {
+        None => run.await?,
+        Some(limit) => {
+            // A CPU-bound operator that never yields would outlive the timeout below:
+            // the watchdog ends the process a little after it.
+            let watchdog = Watchdog::start(limit + std::time::Duration::from_secs(10));
+            let outcome = tokio::time::timeout(limit, run).await;
+            watchdog.stop();
+            outcome.map_err(|_| {
+                Error::QueryLimit(format!(
+                    "it ran longer than --timeout {}; narrow it or raise the limit",
+                    display::duration(chrono::Duration::from_std(limit).unwrap_or_default())
+                ))
+            })??;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Runs one plan and writes its batches as they come: memory holds a batch, not the result.
+pub(crate) async fn stream_plan(
+    ctx: &datafusion::prelude::SessionContext,
+    plan: datafusion::logical_expr::LogicalPlan,
+    output: &OutputArgs,
+    limits: &crate::limits::QueryLimits,
+) -> Result<()> {
+    use futures::StreamExt;
+    let explain = |e| crate::limits::explain(e, limits);
+    let mut attempt = 0;
+    loop {
+        let df = ctx.execute_logical_plan(plan.clone()).await.map_err(explain)?;
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let mut stream = df.execute_stream().await.map_err(explain)?;
+        let mut sink = output::Sink::open(schema, output.format, output.output.as_deref())?;
+        let mut wrote = false;
+        let mut again = false;
+        while let Some(batch) = stream.next().await {
+            match batch {
+                Ok(batch) => {
+                    sink.write(&batch)?;
+                    wrote = true;
+                }
+                // An ingest replaced files between listing and reading. Before anything
+                // was written the query simply runs again over the new listing.
+                Err(e) if crate::error::vanished_file(&e) && !wrote && attempt < 3 => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "A file vanished under the query; running it again.");
+                    catalog::forget_listings(ctx);
+                    again = true;
+                    break;
+                }
+                Err(e) if crate::error::vanished_file(&e) => {
+                    return Err(Error::Usage(format!(
+                        "an ingest replaced files while this query read them ({e}); run it again"
+                    )));
+                }
+                Err(e) => return Err(explain(e)),
+            }
+        }
+        if !again {
+            return sink.finish();
+        }
+    }
+}
+
+/// Ends the process if it is still running `after` from now (unless stopped first).
+pub(crate) struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    fn start(after: std::time::Duration) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("error: query stopped: it did not stop at its --timeout; ending the process");
+                std::process::exit(2);
+            }
+        });
+        Watchdog(done)
+    }
+
+    fn stop(self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `name=value` pairs (`--param`), a leading `$` allowed.
+pub fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
+    raw.iter()
+        .map(|p| {
+            let (k, v) =
+                p.split_once('=').ok_or_else(|| Error::Usage(format!("--param `{p}`: expected NAME=VALUE")))?;
+            Ok((k.trim().trim_start_matches('$').to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Binds `--param` values, typed as each placeholder's inferred type.
+pub fn bind_params(
+    plan: datafusion::logical_expr::LogicalPlan,
+    params: &HashMap<String, String>,
+) -> Result<datafusion::logical_expr::LogicalPlan> {
+    let types = plan.get_parameter_types()?;
+    if types.is_empty() {
+        return Ok(plan);
+    }
+    let mut values = HashMap::new();
+    for (name, ty) in types {
+        let key = name.trim_start_matches('$').to_string();
+        let raw = params.get(&key).ok_or_else(|| Error::Usage(format!("the query needs --param {key}=VALUE")))?;
+        let value = match ty {
+            Some(DataType::Timestamp(_, _)) => {
+                let t = crate::cli::parse_time(raw).map_err(Error::Usage)?;
+                crate::analyze::params::timestamp(t)
+            }
+            Some(ty) => ScalarValue::try_from_string(raw.clone(), &ty)
+                .map_err(|e| Error::Usage(format!("--param {key}: {}", e.strip_backtrace())))?,
+            None => match raw.as_str() {
+                "true" | "false" => ScalarValue::Boolean(Some(raw == "true")),
+                _ => ScalarValue::Utf8(Some(raw.clone())),
+            },
+        };
+        values.insert(key, value.into());
+    }
+    Ok(plan.with_param_values(ParamValues::Map(values))?)
+}
