@@ -78,6 +78,17 @@ pub struct Event {
     /// Records the event stands for (log lines in a burst; 1 otherwise).
     pub count: u64,
     pub source: SourceRef,
+    /// What a change or a deploy changed, as fields: analyses (loop detection) read
+    /// these, never the title, which is display text. Not in the report's JSON (v1).
+    #[serde(skip)]
+    pub subject: Option<Subject>,
+}
+
+/// The typed content of a change or deploy event, straight from its row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    Change { key: Option<String>, old: Option<String>, new: Option<String>, reverts: Option<String> },
+    Deploy { version: Option<String>, previous: Option<String>, status: String },
 }
 
 impl Event {
@@ -180,6 +191,7 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
                 detail: desc.str(i)?,
                 count: 1,
                 source: provenance.at(i)?,
+                subject: Some(Subject::Change { key: key.str(i)?, old: old.str(i)?, new: new.str(i)?, reverts }),
             });
         }
     }
@@ -239,6 +251,11 @@ async fn deploys(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
                     object: first_source.str(i)?.unwrap_or_default(),
                     line: first_line.i64(i)?.unwrap_or(0) as u64,
                 },
+                subject: Some(Subject::Deploy {
+                    version: version.str(i)?,
+                    previous: prev.str(i)?,
+                    status: status_v.clone(),
+                }),
             });
         }
     }
@@ -274,6 +291,7 @@ async fn breaches(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>>
                 )),
                 count: b.bad_events.round() as u64,
                 source: SourceRef { object: format!("retrace slo --slo {}", b.slo), line: 0 },
+                subject: None,
             });
         }
     }
@@ -288,14 +306,10 @@ fn loops(changes: &[Event]) -> Vec<Event> {
     type ByKey<'a> = BTreeMap<(Option<String>, String), Vec<(&'a Event, String)>>;
     let mut by_key: ByKey = BTreeMap::new();
     for e in changes {
-        let kv = match e.kind {
-            EventKind::Change => change_key_value(&e.title),
-            // `D-1 v1 → v2: …`: the deployed version.
-            EventKind::Deploy => e
-                .title
-                .split_once(" → ")
-                .and_then(|(_, rest)| rest.split_once(':'))
-                .map(|(v, _)| ("deployed version".to_string(), v.to_string())),
+        let kv = match &e.subject {
+            // Shown as in the title: an unset value is `∅`.
+            Some(Subject::Change { key: Some(key), new, .. }) => Some((key.clone(), show(new.clone()))),
+            Some(Subject::Deploy { version: Some(v), .. }) => Some(("deployed version".to_string(), v.clone())),
             _ => None,
         };
         if let Some((key, value)) = kv {
@@ -321,19 +335,11 @@ fn loops(changes: &[Event]) -> Vec<Event> {
                 detail: Some(format!("changes {}", ids.join(", "))),
                 count: seq.len() as u64,
                 source: first.source.clone(),
+                subject: None,
             });
         }
     }
     out
-}
-
-/// `CHG-1 db.pool.max: 200 → 20 (by …)` → (`db.pool.max`, `20`).
-fn change_key_value(title: &str) -> Option<(String, String)> {
-    let rest = title.split_once(' ')?.1;
-    let (key, values) = rest.split_once(": ")?;
-    let new = values.split_once(" → ")?.1;
-    let new = new.split(" (").next()?.split(" — ").next()?;
-    Some((key.to_string(), new.to_string()))
 }
 
 /// Error (and warn) templates whose first occurrence is in the window, not in the baseline.
@@ -385,6 +391,7 @@ async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<E
                 )),
                 count: *count,
                 source: source.clone(),
+                subject: None,
             });
         }
     }
@@ -483,6 +490,7 @@ async fn log_bursts(
             detail: first.first_msg.clone(),
             count,
             source: first.source.clone(),
+            subject: None,
         });
     }
     Ok(out)
@@ -490,4 +498,61 @@ async fn log_bursts(
 
 fn show(v: Option<String>) -> String {
     v.unwrap_or_else(|| "∅".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(minute: i64, key: &str, new: Option<&str>) -> Event {
+        Event {
+            ts: DateTime::from_timestamp(1_795_096_800 + minute * 60, 0).unwrap(),
+            end: None,
+            kind: EventKind::Change,
+            service: Some("payments".into()),
+            severity: Severity::Info,
+            id: Some(format!("CHG-{minute}")),
+            // Display text that a title parser would misread: loops must not read it.
+            title: format!("CHG-{minute} reworded: {key} now {} (by ops)", new.unwrap_or("nothing")),
+            detail: None,
+            count: 1,
+            source: SourceRef { object: "o".into(), line: minute as u64 },
+            subject: Some(Subject::Change {
+                key: Some(key.into()),
+                old: None,
+                new: new.map(str::to_string),
+                reverts: None,
+            }),
+        }
+    }
+
+    /// Loops are found from the changes' fields: a key holding `: `, values holding ` (`
+    /// and ` → `, and an unset value all count as written, whatever the titles say.
+    #[test]
+    fn loops_read_fields_not_titles() {
+        let key = "flags: checkout (beta)";
+        let values = [
+            Some("on (canary) → all"),
+            Some("off"),
+            Some("on (canary) → all"),
+            None,
+            Some("on (canary) → all"),
+            Some("off"),
+        ];
+        let events: Vec<Event> = values.iter().enumerate().map(|(i, v)| change(i as i64, key, *v)).collect();
+        let found = loops(&events);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].title,
+            format!(
+                "loop: {key} flipped 3 times (on (canary) → all → off → on (canary) → all → ∅ → on (canary) → all → off)"
+            )
+        );
+        assert_eq!(found[0].count, 6);
+        // A different key is its own sequence: without one of the flips this key's
+        // sequence (on, off, ∅, on, off) flips twice, not a loop.
+        let mut other = events.clone();
+        other[2] = change(2, "another", Some("x"));
+        assert!(loops(&other).is_empty(), "{:?}", loops(&other));
+    }
 }

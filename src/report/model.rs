@@ -707,6 +707,7 @@ mod tests {
             detail: None,
             count,
             source: SourceRef { object: "o".into(), line: minute as u64 },
+            subject: None,
         }
     }
 

@@ -17,7 +17,7 @@ use super::model::{
 use super::redact::Redactor;
 use crate::analyze::slo::Breach;
 use crate::analyze::suspects::{BreachSuspects, Suspect, Verdict};
-use crate::analyze::timeline::{Event, EventKind, Severity, SourceRef};
+use crate::analyze::timeline::{Event, EventKind, Severity, SourceRef, Subject};
 
 impl Report {
     /// Replaces secrets in every text of the finished report, and keeps what the scrub of
@@ -146,7 +146,25 @@ redact_fields!(Suspect {
 });
 redact_fields!(ServiceActivity { service, lines, warn_lines, error_lines, status_5xx, first_error });
 redact_fields!(ErrorPeak { minute, service, lines });
-redact_fields!(Event { ts, end, kind, service, severity, id, title, detail, count, source });
+redact_fields!(Event { ts, end, kind, service, severity, id, title, detail, count, source, subject });
+
+impl Redact for Subject {
+    fn redact(&mut self, r: &mut Redactor) {
+        match self {
+            Subject::Change { key, old, new, reverts } => {
+                key.redact(r);
+                old.redact(r);
+                new.redact(r);
+                reverts.redact(r);
+            }
+            Subject::Deploy { version, previous, status } => {
+                version.redact(r);
+                previous.redact(r);
+                status.redact(r);
+            }
+        }
+    }
+}
 redact_fields!(SourceRef { object, line });
 redact_fields!(DeploySpan {
     deploy_id,
