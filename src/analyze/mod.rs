@@ -6,6 +6,7 @@ pub mod params;
 pub mod skew;
 pub mod sli;
 pub mod slo;
+pub mod spans;
 pub mod suspects;
 pub mod timeline;
 

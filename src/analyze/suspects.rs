@@ -500,7 +500,6 @@ async fn fill_service_minutes(
 }
 
 const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
-const DEPLOY_SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
 
 /// Changes and deploys started in `[from, to)`, with when each was undone (looking up to
 /// `undo_until`).
@@ -559,60 +558,42 @@ async fn candidates(
     }
 
     // Deploys: spans that started in the window; undone by a rollback or a later deploy of the previous version.
-    let mut spans = Vec::new();
-    for b in params::run(ctx, DEPLOY_SPANS_SQL, Params::window(all, None)).await? {
-        let c = |n| Column::of(&b, n);
-        let (id, service, version, prev, started, ended, status, pct) = (
-            c("deploy_id")?,
-            c("service")?,
-            c("version")?,
-            c("previous_version")?,
-            c("started")?,
-            c("ended")?,
-            c("final_status")?,
-            c("max_percent")?,
-        );
-        for i in 0..b.num_rows() {
-            spans.push((
-                id.str(i)?.unwrap_or_default(),
-                service.str(i)?,
-                version.str(i)?,
-                prev.str(i)?,
-                started.time(i)?.unwrap_or_default(),
-                ended.time(i)?.unwrap_or_default(),
-                status.str(i)?.unwrap_or_default(),
-                pct.f64(i)?,
-            ));
-        }
-    }
-    for (id, service, version, prev, started, ended, status, pct) in &spans {
-        if *started < from || *started >= to {
+    let spans = super::spans::in_window(ctx, all, None).await?;
+    for span in &spans {
+        if span.started < from || span.started >= to {
             continue;
         }
         let mut undone = Vec::new();
-        if status == "rolled_back" {
-            undone.push(*ended);
+        if span.final_status == "rolled_back" {
+            undone.push(span.ended);
         }
-        for (_, s2, v2, _, st2, _, _, _) in &spans {
-            if st2 > started && s2 == service && prev.is_some() && v2 == prev {
-                undone.push(*st2);
+        // A later deploy of the same service back to the version this one replaced.
+        for later in &spans {
+            if later.started > span.started
+                && later.service == span.service
+                && span.previous_version.is_some()
+                && later.version == span.previous_version
+            {
+                undone.push(later.started);
             }
         }
         undone.sort();
-        let rollout = pct.filter(|p| *p < 100.0).map(|p| format!(" ({p:.0}% rolled out)")).unwrap_or_default();
+        let rollout =
+            span.max_percent.filter(|p| *p < 100.0).map(|p| format!(" ({p:.0}% rolled out)")).unwrap_or_default();
         let title = format!(
-            "deploy {} → {}{rollout}, {status}",
-            prev.as_deref().unwrap_or("?"),
-            version.as_deref().unwrap_or("?")
+            "deploy {} → {}{rollout}, {}",
+            span.previous_version.as_deref().unwrap_or("?"),
+            span.version.as_deref().unwrap_or("?"),
+            span.final_status
         );
         out.push(Candidate {
             kind: "deploy",
-            id: id.clone(),
-            service: service.clone(),
-            ts: *started,
+            id: span.deploy_id.clone(),
+            service: span.service.clone(),
+            ts: span.started,
             title,
             undone,
-            version: version.clone(),
+            version: span.version.clone(),
         });
     }
     out.sort_by(|a, b| (a.ts, &a.id).cmp(&(b.ts, &b.id)));

@@ -16,7 +16,6 @@ use crate::error::Result;
 
 const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
 const LOG_ERRORS_SQL: &str = include_str!("../../queries/log_errors_per_minute.sql");
-const DEPLOY_SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
 const ERROR_MESSAGES_SQL: &str = include_str!("../../queries/error_messages.sql");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -124,7 +123,7 @@ pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>
     // overlap instead of queueing.
     let (mut events, deploys, breaches, signatures, bursts) = futures::try_join!(
         changes(ctx, base.clone()),
-        deploys(ctx, base),
+        deploys(ctx, q),
         breaches(ctx, q),
         new_signatures(ctx, q),
         async {
@@ -198,68 +197,49 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
     Ok(out)
 }
 
-async fn deploys(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
-    let mut out = Vec::new();
-    for b in params::run(ctx, DEPLOY_SPANS_SQL, p).await? {
-        let c = |n| Column::of(&b, n);
-        let (first_source, first_line) = (c("source")?, c("line")?);
-        let (id, service, version, prev, env, started, ended, status, pct, events) = (
-            c("deploy_id")?,
-            c("service")?,
-            c("version")?,
-            c("previous_version")?,
-            c("environment")?,
-            c("started")?,
-            c("ended")?,
-            c("final_status")?,
-            c("max_percent")?,
-            c("events")?,
-        );
-        for i in 0..b.num_rows() {
-            let id_v = id.str(i)?.unwrap_or_default();
-            let status_v = status.str(i)?.unwrap_or_default();
-            let mut title = id_v.clone();
-            match (prev.str(i)?, version.str(i)?) {
-                (Some(p), Some(v)) => title.push_str(&format!(" {p} → {v}")),
-                (None, Some(v)) => title.push_str(&format!(" {v}")),
-                _ => {}
-            }
-            title.push_str(&format!(": {status_v}"));
-            if let Some(p) = pct.f64(i)? {
-                title.push_str(&format!(" at {p}%"));
-            }
-            if let Some(e) = env.str(i)? {
-                title.push_str(&format!(" in {e}"));
-            }
-            let (from, to) = (started.time(i)?.unwrap_or_default(), ended.time(i)?.unwrap_or_default());
-            let severity = match status_v.as_str() {
-                "failed" | "rolled_back" => Severity::Warn,
-                _ => Severity::Info,
-            };
-            let n = events.i64(i)?.unwrap_or(1).max(1) as u64;
-            out.push(Event {
-                ts: from,
-                end: (to > from).then_some(to),
-                kind: EventKind::Deploy,
-                service: service.str(i)?,
-                severity,
-                id: Some(id_v),
-                title,
-                detail: Some(format!("{n} events over {}", crate::display::duration(to - from))),
-                count: n,
-                source: SourceRef {
-                    object: first_source.str(i)?.unwrap_or_default(),
-                    line: first_line.i64(i)?.unwrap_or(0) as u64,
-                },
-                subject: Some(Subject::Deploy {
-                    version: version.str(i)?,
-                    previous: prev.str(i)?,
-                    status: status_v.clone(),
-                }),
-            });
-        }
+async fn deploys(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
+    let spans = super::spans::in_window(ctx, q.window, q.service.as_deref()).await?;
+    Ok(spans.into_iter().map(deploy_event).collect())
+}
+
+/// A deploy span as a timeline row.
+fn deploy_event(span: super::spans::DeploySpan) -> Event {
+    let mut title = span.deploy_id.clone();
+    match (&span.previous_version, &span.version) {
+        (Some(p), Some(v)) => title.push_str(&format!(" {p} → {v}")),
+        (None, Some(v)) => title.push_str(&format!(" {v}")),
+        _ => {}
     }
-    Ok(out)
+    title.push_str(&format!(": {}", span.final_status));
+    if let Some(p) = span.max_percent {
+        title.push_str(&format!(" at {p}%"));
+    }
+    if let Some(e) = &span.environment {
+        title.push_str(&format!(" in {e}"));
+    }
+    let (from, to) = (span.started, span.ended);
+    let severity = match span.final_status.as_str() {
+        "failed" | "rolled_back" => Severity::Warn,
+        _ => Severity::Info,
+    };
+    let n = span.events.max(1);
+    Event {
+        ts: from,
+        end: (to > from).then_some(to),
+        kind: EventKind::Deploy,
+        service: span.service,
+        severity,
+        id: Some(span.deploy_id),
+        title,
+        detail: Some(format!("{n} events over {}", crate::display::duration(to - from))),
+        count: n,
+        source: span.source,
+        subject: Some(Subject::Deploy {
+            version: span.version,
+            previous: span.previous_version,
+            status: span.final_status,
+        }),
+    }
 }
 
 /// SLO breaches that began in the window.

@@ -13,7 +13,6 @@ use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
 use crate::error::Result;
 
 const ACTIVITY_SQL: &str = include_str!("../../queries/service_activity.sql");
-const SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
 const REJECTS_SQL: &str = include_str!("../../queries/rejects_summary.sql");
 const PEAKS_SQL: &str = include_str!("../../queries/error_peak_minutes.sql");
 const ERRORS_SQL: &str = include_str!("../../queries/log_errors_per_minute.sql");
@@ -218,19 +217,7 @@ pub struct ErrorPeak {
     pub lines: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct DeploySpan {
-    pub deploy_id: String,
-    pub service: Option<String>,
-    pub version: Option<String>,
-    pub previous_version: Option<String>,
-    pub environment: Option<String>,
-    pub started: DateTime<Utc>,
-    pub ended: DateTime<Utc>,
-    pub final_status: String,
-    pub max_percent: Option<f64>,
-    pub events: u64,
-}
+pub use crate::analyze::spans::DeploySpan;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RejectGroup {
@@ -239,17 +226,6 @@ pub struct RejectGroup {
     pub records: u64,
     pub objects: u64,
     pub example: String,
-}
-
-impl DeploySpan {
-    /// `v2.14.0 → v2.15.0`, or the version alone.
-    pub fn version_text(&self) -> String {
-        match (&self.previous_version, &self.version) {
-            (Some(p), Some(v)) => format!("{p} → {v}"),
-            (None, Some(v)) => v.clone(),
-            _ => String::new(),
-        }
-    }
 }
 
 impl Report {
@@ -507,37 +483,7 @@ async fn error_peaks(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<Er
 }
 
 async fn deploys(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<DeploySpan>> {
-    let mut deploys = Vec::new();
-    for b in params::run(ctx, SPANS_SQL, Params::window(req.window, req.service.as_deref())).await? {
-        let c = |n| Column::of(&b, n);
-        let (id, service, version, prev, env, started, ended, status, pct, events) = (
-            c("deploy_id")?,
-            c("service")?,
-            c("version")?,
-            c("previous_version")?,
-            c("environment")?,
-            c("started")?,
-            c("ended")?,
-            c("final_status")?,
-            c("max_percent")?,
-            c("events")?,
-        );
-        for i in 0..b.num_rows() {
-            deploys.push(DeploySpan {
-                deploy_id: id.str(i)?.unwrap_or_default(),
-                service: service.str(i)?,
-                version: version.str(i)?,
-                previous_version: prev.str(i)?,
-                environment: env.str(i)?,
-                started: started.time(i)?.unwrap_or_default(),
-                ended: ended.time(i)?.unwrap_or_default(),
-                final_status: status.str(i)?.unwrap_or_default(),
-                max_percent: pct.f64(i)?,
-                events: events.i64(i)?.unwrap_or(0) as u64,
-            });
-        }
-    }
-    Ok(deploys)
+    crate::analyze::spans::in_window(ctx, req.window, req.service.as_deref()).await
 }
 
 async fn data_quality(

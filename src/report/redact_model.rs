@@ -177,6 +177,7 @@ redact_fields!(DeploySpan {
     final_status,
     max_percent,
     events,
+    source,
 });
 redact_fields!(DataQuality { gaps, rejects, skew, skew_hosts_checked, duplicates });
 redact_fields!(Gap { slo, from, to });
