@@ -19,8 +19,7 @@ use crate::error::{Error, Result};
 /// temporary file beside it, then renamed over it. A full disk leaves the old file (or
 /// none), never a truncated one, and the temporary file is removed.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temp_beside(path);
     let written = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, path));
@@ -29,6 +28,13 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path.display(), e));
     }
     Ok(())
+}
+
+/// The temporary file a whole-file write goes to first: hidden, beside its target (so
+/// the rename stays on one file system), named for this process.
+fn temp_beside(path: &Path) -> std::path::PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 /// Writes batches to `--output` or stdout.
@@ -83,8 +89,7 @@ impl<'a> Sink<'a> {
             let out: Box<dyn Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
             return Sink::new(schema, format, out);
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = temp_beside(path);
         let file = File::create(&tmp).map_err(|e| Error::io(path.display(), e))?;
         let mut sink = if format == OutputFormat::Parquet {
             let w =

@@ -392,17 +392,6 @@ async fn reports_render_any_log_text_safely() {
         for tag in ["<script", "<img"] {
             assert!(!html.contains(tag), "round {round}: {tag} in HTML");
         }
-        let mut header_cells = 0;
-        for line in md.lines() {
-            if !line.starts_with('|') {
-                header_cells = 0;
-                continue;
-            }
-            let cells = line.replace("\\|", "").matches('|').count();
-            if header_cells == 0 {
-                header_cells = cells;
-            }
-            assert_eq!(cells, header_cells, "round {round}: broken row {line}");
-        }
+        crate::common::assert_markdown_tables_intact(&md, &format!("round {round}"));
     }
 }

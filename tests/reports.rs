@@ -96,18 +96,7 @@ async fn hostile_log_text_is_escaped_stripped_and_redacted_in_every_format() {
     assert!(!md.replace("\\]", "").contains("](javascript:"), "live link in Markdown");
 
     // Every Markdown table row has as many unescaped cell separators as its header.
-    let mut header_cells = 0;
-    for line in md.lines() {
-        if !line.starts_with('|') {
-            header_cells = 0;
-            continue;
-        }
-        let seps = line.replace("\\|", "").matches('|').count();
-        if header_cells == 0 {
-            header_cells = seps;
-        }
-        assert_eq!(seps, header_cells, "broken table row: {line}");
-    }
+    crate::common::assert_markdown_tables_intact(&md, "report.md");
 
     // Secrets are gone; the same value has the same placeholder in every format and row.
     for secret in [

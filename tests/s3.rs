@@ -286,6 +286,15 @@ fn tables(sb: &Sandbox, s3: &S3Server) -> String {
     text(&out).0
 }
 
+/// The tables of one undisturbed ingest of `MANY` into a warehouse of its own.
+fn clean_run_tables(s3: &S3Server) -> String {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path().join("retrace.toml"), MANY.replace("s3://lake/prod", "s3://lake/clean")).unwrap();
+    let out = with_env(retrace(&sb), s3, SECRET).args(["-q", "ingest"]).output().unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    tables(&sb, s3)
+}
+
 /// Two ingests at once into one S3 warehouse: the second waits for the first's lease (or,
 /// without --wait, exits 2 naming the holder), and the tables hold exactly the rows of
 /// one ingest.
@@ -315,13 +324,7 @@ fn concurrent_ingests_on_s3_give_the_rows_of_one() {
     // Between them every object was ingested once; the other run found them unchanged.
     let summaries = [text(&first).0, text(&waiting).0, text(&refused).0].concat();
     assert!(summaries.contains("24 ingested"), "{summaries}");
-    let clean = {
-        let sb2 = Sandbox::new();
-        std::fs::write(sb2.path().join("retrace.toml"), MANY.replace("s3://lake/prod", "s3://lake/clean")).unwrap();
-        let out = with_env(retrace(&sb2), &s3, SECRET).args(["-q", "ingest"]).output().unwrap();
-        assert!(out.status.success(), "{:?}", text(&out));
-        tables(&sb2, &s3)
-    };
+    let clean = clean_run_tables(&s3);
     assert_eq!(tables(&sb, &s3), clean);
     assert!(clean.contains("s0,h0,4000,"), "{clean}");
     // No lease is left behind.
@@ -356,13 +359,7 @@ fn an_s3_server_restarted_mid_ingest_leaves_the_tables_of_a_clean_run() {
     // The next run finishes the job (waiting out a lease the dead server kept).
     let again = with_env(retrace(&sb), &s3, SECRET).args(["-q", "ingest", "--wait", "90s"]).output().unwrap();
     assert!(again.status.success(), "{:?}", text(&again));
-    let clean = {
-        let sb2 = Sandbox::new();
-        std::fs::write(sb2.path().join("retrace.toml"), MANY.replace("s3://lake/prod", "s3://lake/clean")).unwrap();
-        let out = with_env(retrace(&sb2), &s3, SECRET).args(["-q", "ingest"]).output().unwrap();
-        assert!(out.status.success(), "{:?}", text(&out));
-        tables(&sb2, &s3)
-    };
+    let clean = clean_run_tables(&s3);
     assert_eq!(tables(&sb, &s3), clean);
     let check = with_env(retrace(&sb), &s3, SECRET).args(["check", "--deep"]).output().unwrap();
     assert!(check.status.success() && text(&check).0.contains("ok:"), "{:?}", text(&check));

@@ -98,8 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     // The digest of the incident's week, as CI would publish it.
     let week = crate::digest::week_of(report.window.0, config.display_timezone)?;
     let mut digest = crate::digest::build(&ctx, &config, week, config.display_timezone).await?;
-    let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
-        .map_err(|message| crate::error::Error::Config { path: "[redaction]".into(), message })?;
+    let mut redactor = crate::report::redact::Redactor::for_config(&config.redaction)?;
     digest.redact(&mut redactor);
     written.extend(crate::digest::write(&digest, &args.out, &formats)?);
     for path in &written {

@@ -37,8 +37,7 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
     };
     let mut digest = build(&ctx, &config, period, tz).await?;
     if !args.no_redact {
-        let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
-            .map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+        let mut redactor = crate::report::redact::Redactor::for_config(&config.redaction)?;
         digest.redact(&mut redactor);
     }
     for path in write(&digest, &args.out, &args.format)? {

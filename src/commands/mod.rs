@@ -96,8 +96,7 @@ pub fn redact_for_print<T: crate::report::redact_model::Redact>(
     if keep {
         return Ok(());
     }
-    let mut redactor = crate::report::redact::Redactor::new(&config.redaction)
-        .map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+    let mut redactor = crate::report::redact::Redactor::for_config(&config.redaction)?;
     value.redact(&mut redactor);
     Ok(())
 }

@@ -56,7 +56,7 @@ pub fn write_report(
             DocFormat::Json => report::json::render(report)?,
         };
         let path = dir.join(format!("report.{}", format.extension()));
-        output::write_file(&path, report.scrubber.scrub(&text).as_bytes())?;
+        output::write_file(&path, report.scrubber.scrub(&text, *format == DocFormat::Html).as_bytes())?;
         written.push(path);
     }
     if charts.is_some() {

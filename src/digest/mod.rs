@@ -353,7 +353,7 @@ pub fn write(digest: &Digest, dir: &std::path::Path, formats: &[DocFormat]) -> R
             DocFormat::Json => render::json(digest)?,
         };
         let path = dir.join(format!("digest.{}", f.extension()));
-        crate::output::write_file(&path, digest.scrubber.scrub(&text).as_bytes())?;
+        crate::output::write_file(&path, digest.scrubber.scrub(&text, *f == DocFormat::Html).as_bytes())?;
         out.push(path);
     }
     Ok(out)

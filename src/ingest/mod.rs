@@ -470,30 +470,21 @@ pub fn parse_input(
         TimeParser::new(source.timezone).with_format(ts_format).with_year(source.year).with_reference(p.modified);
     let skew = record::Skew { source: source.skew, hosts: p.clock_skew.clone() };
     let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { service: source.service.clone(), skew });
+    let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
+        Ok(row) => sink.row(&row, n),
+        Err(reject) => sink.reject(n, &reject, raw),
+    };
     match p.format {
         Format::Csv => {
-            let blank = csv::read(input, &asm, |n, raw, outcome| match outcome {
-                Ok(row) => sink.row(&row, n),
-                Err(reject) => sink.reject(n, &reject, raw),
-            })?;
+            let blank = csv::read(input, &asm, emit)?;
             Ok(lines::Counts { blank, merged: 0 })
         }
         Format::PrometheusJson
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit
         | Format::K8sEvents
-        | Format::OtlpJson => {
-            let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
-                Ok(row) => sink.row(&row, n),
-                Err(reject) => sink.reject(n, &reject, raw),
-            };
-            lines::read_document(input, p.format, &asm, &mut emit)
-        }
+        | Format::OtlpJson => lines::read_document(input, p.format, &asm, &mut emit),
         Format::Pattern(_) | Format::Regex if pattern.as_ref().is_some_and(|p| p.continuation) => {
-            let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
-                Ok(row) => sink.row(&row, n),
-                Err(reject) => sink.reject(n, &reject, raw),
-            };
             // A record may span lines: one reader, in order.
             let parser = lines::LineParser::new(p.format, pattern);
             parser.read(input, &asm, &mut emit)

@@ -16,7 +16,7 @@ pub mod select;
 
 pub use model::{Report, ReportRequest};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Builds the report for `req`, then, unless `req.redact` is off, redacts the finished
 /// model in one pass (`redact_model`): the headline and every derived line included.
@@ -24,8 +24,7 @@ pub async fn build(ctx: &datafusion::prelude::SessionContext, req: &ReportReques
     let mut report = model::build(ctx, req).await?;
     if req.redact {
         let config = req.config.as_ref().map(|c| c.redaction.clone()).unwrap_or_default();
-        let mut redactor =
-            redact::Redactor::new(&config).map_err(|message| Error::Config { path: "[redaction]".into(), message })?;
+        let mut redactor = redact::Redactor::for_config(&config)?;
         report.redact(&mut redactor);
     }
     Ok(report)

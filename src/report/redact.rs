@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
+use super::html::esc;
+
 pub use crate::config::redaction::{BUILTINS, CustomPattern, RedactionConfig, builtin_names};
 
 struct Rule {
@@ -34,9 +36,9 @@ pub struct Scrubber {
 }
 
 impl Scrubber {
-    pub fn scrub(&self, output: &str) -> String {
+    /// `html`: the output is HTML, so a placeholder put into it is HTML-escaped.
+    pub fn scrub(&self, output: &str, html: bool) -> String {
         let Some(any) = &self.any else { return output.to_string() };
-        let html = output.starts_with("<!DOCTYPE") || output.starts_with("<svg") || output.starts_with("<html");
         let mut out = String::with_capacity(output.len());
         let mut last = 0;
         for m in any.find_iter(output) {
@@ -47,7 +49,7 @@ impl Scrubber {
             out.push_str(&output[last..m.start()]);
             // The placeholder escaped for the format it lands in.
             if html {
-                out.push_str(&html_escape(placeholder));
+                out.push_str(&esc(placeholder));
             } else {
                 out.push_str(placeholder);
             }
@@ -67,6 +69,11 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// [`Redactor::new`], its refusal as the config error every caller reports.
+    pub fn for_config(config: &RedactionConfig) -> crate::error::Result<Redactor> {
+        Redactor::new(config).map_err(|message| crate::error::Error::Config { path: "[redaction]".into(), message })
+    }
+
     /// Validates the config: unknown rule names and bad regexes are errors naming the field.
     pub fn new(config: &RedactionConfig) -> Result<Redactor, String> {
         let mut rules = Vec::new();
@@ -165,7 +172,8 @@ impl Redactor {
             if value.chars().count() < 4 {
                 continue;
             }
-            for form in [value.clone(), html_escape(value), json_escape(value)] {
+            // As the HTML renderers write it (`html::esc`), and as serde_json does.
+            for form in [value.clone(), esc(value), json_escape(value)] {
                 if !forms.iter().any(|(f, _)| *f == form) {
                     forms.push((form, placeholder.clone()));
                 }
@@ -190,10 +198,6 @@ impl Redactor {
         self.placeholders.insert(key, p.clone());
         p
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 fn json_escape(s: &str) -> String {
@@ -315,16 +319,16 @@ mod tests {
         assert_eq!(r.redact("password=hunter2&x"), "password=<secret-1>&x");
         let r = r.scrubber();
         assert_eq!(
-            r.scrub("headline: hunter2 was set; json \"hunter2\""),
+            r.scrub("headline: hunter2 was set; json \"hunter2\"", false),
             "headline: <secret-1> was set; json \"<secret-1>\""
         );
         // Inside a longer word it is not the value.
-        assert_eq!(r.scrub("hunter22"), "hunter22");
+        assert_eq!(r.scrub("hunter22", false), "hunter22");
         let mut r = Redactor::new(&RedactionConfig::default()).unwrap();
         r.redact(r#"password="a<b>&c""#);
         let r = r.scrubber();
-        assert_eq!(r.scrub("<!DOCTYPE html><p>a&lt;b&gt;&amp;c</p>"), "<!DOCTYPE html><p>&lt;secret-1&gt;</p>");
-        assert_eq!(r.scrub(r#"{"v":"a<b>&c"}"#), r#"{"v":"<secret-1>"}"#);
+        assert_eq!(r.scrub("<!DOCTYPE html><p>a&lt;b&gt;&amp;c</p>", true), "<!DOCTYPE html><p>&lt;secret-1&gt;</p>");
+        assert_eq!(r.scrub(r#"{"v":"a<b>&c"}"#, false), r#"{"v":"<secret-1>"}"#);
     }
 
     #[test]

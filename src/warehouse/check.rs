@@ -87,11 +87,11 @@ pub async fn check(warehouse: &Warehouse, deep: bool) -> Result<CheckReport> {
     }
     for entry in manifest.values() {
         let mut rows = (0u64, 0u64);
-        let mut readable = true;
+        let (mut missing, mut unreadable) = (false, false);
         for file in &entry.files {
             if !present.contains_key(file) {
                 report.missing.push((entry.object.clone(), file.clone()));
-                readable = false;
+                missing = true;
                 continue;
             }
             if !deep {
@@ -102,23 +102,19 @@ pub async fn check(warehouse: &Warehouse, deep: bool) -> Result<CheckReport> {
                 Ok(n) => rows.0 += n,
                 Err(e) => {
                     report.unreadable.push((file.clone(), e));
-                    readable = false;
+                    unreadable = true;
                 }
             }
         }
-        if deep && readable && rows != (entry.rows, entry.rejects) {
-            report.row_mismatches.push((entry.object.clone(), entry.rows + entry.rejects, rows.0 + rows.1));
-        }
-    }
-    // An unreadable file damages its object like a missing one.
-    for (file, _) in &report.unreadable {
-        if let Some(entry) = manifest.values().find(|e| e.files.contains(file)) {
+        // An unreadable file damages its object like a missing one: it holds no rows.
+        if unreadable {
             report.row_mismatches.push((entry.object.clone(), entry.rows + entry.rejects, 0));
+        } else if deep && !missing && rows != (entry.rows, entry.rejects) {
+            report.row_mismatches.push((entry.object.clone(), entry.rows + entry.rejects, rows.0 + rows.1));
         }
     }
     report.missing.sort();
     report.row_mismatches.sort();
-    report.row_mismatches.dedup();
     Ok(report)
 }
 

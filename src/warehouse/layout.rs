@@ -43,6 +43,12 @@ pub fn manifest_key(object_id: &str) -> String {
     format!("{MANIFEST_DIR}/{object_id}.json")
 }
 
+/// Whether a file name is object_store's staging name for a write in progress
+/// (`x.parquet#1`): a killed write leaves it behind, and the store's listing hides it.
+pub fn is_staging_file(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The object id of a data file written by retrace, if the name has retrace's shape.
 pub fn object_id_of_file(file_name: &str) -> Option<&str> {
     let stem = file_name.strip_suffix(".parquet")?;

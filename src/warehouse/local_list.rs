@@ -107,7 +107,7 @@ fn walk(
     }
     let relative = name.trim_start_matches('/');
     // object_store's own staging files of an interrupted write (`x.parquet#1`).
-    if relative.rsplit_once('#').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
+    if super::layout::is_staging_file(relative) {
         return;
     }
     if glob.is_some_and(|g| !g.is_match(relative)) {

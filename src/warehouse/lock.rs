@@ -237,12 +237,7 @@ async fn try_lease(
         h.expires = Some(Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default());
         Ok(PutPayload::from_bytes(Bytes::from(serde_json::to_vec(&h).map_err(|e| Error::Internal(e.to_string()))?)))
     };
-    let created = match store.put_opts(&path, lease(me)?, PutMode::Create.into()).await {
-        Ok(put) => Some(UpdateVersion::from(put)),
-        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let version = match created {
+    let version = match put_if(&store, &path, lease(me)?, PutMode::Create).await? {
         Some(v) => v,
         None => {
             // Held: by whom, and is it stale?
@@ -260,26 +255,17 @@ async fn try_lease(
             }
             let described = holder.map(|h| h.to_string()).unwrap_or_else(|| "an unreadable lease".into());
             warn!(stale = %described, "Taking over a stale warehouse lease.");
-            let update = PutOptions { mode: PutMode::Update(current), ..Default::default() };
-            match store.put_opts(&path, lease(me)?, update).await {
-                Ok(put) => UpdateVersion::from(put),
-                Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => {
-                    return Ok(Err(format!("another process taking over the stale lease of {described}")));
+            let taken = match put_if(&store, &path, lease(me)?, PutMode::Update(current)).await {
+                // No conditional update here: delete, then create (see the module docs).
+                Err(Error::ObjectStore(object_store::Error::NotImplemented { .. })) => {
+                    warehouse.delete(LEASE_KEY).await?;
+                    put_if(&store, &path, lease(me)?, PutMode::Create).await?
                 }
-                Err(object_store::Error::NotImplemented { .. }) => {
-                    store.delete(&path).await.or_else(|e| match e {
-                        object_store::Error::NotFound { .. } => Ok(()),
-                        e => Err(e),
-                    })?;
-                    match store.put_opts(&path, lease(me)?, PutMode::Create.into()).await {
-                        Ok(put) => UpdateVersion::from(put),
-                        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-                            return Ok(Err(format!("another process taking over the stale lease of {described}")));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Err(e) => return Err(e.into()),
+                other => other?,
+            };
+            match taken {
+                Some(v) => v,
+                None => return Ok(Err(format!("another process taking over the stale lease of {described}"))),
             }
         }
     };
@@ -290,6 +276,21 @@ async fn try_lease(
         lost,
         inner: Inner::Lease { heartbeat, release: Some(Release { store, path, owner: me.owner.clone() }) },
     }))
+}
+
+/// A conditional put: the new version, or `None` when the condition failed (the object
+/// exists, or changed since the version named).
+async fn put_if(
+    store: &Arc<dyn ObjectStore>,
+    path: &object_store::path::Path,
+    payload: PutPayload,
+    mode: PutMode,
+) -> Result<Option<UpdateVersion>> {
+    match store.put_opts(path, payload, PutOptions { mode, ..Default::default() }).await {
+        Ok(put) => Ok(Some(UpdateVersion::from(put))),
+        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Renews the lease every third of its life; marks it lost when it changed underneath.

@@ -165,8 +165,7 @@ impl Warehouse {
 
     /// The warehouse's folder when it is a local one.
     pub fn local_root(&self) -> Option<std::path::PathBuf> {
-        (self.location.base_url.scheme() == "file" && self.location.store.to_string().starts_with("LocalFileSystem"))
-            .then(|| std::path::PathBuf::from(format!("/{}", self.location.prefix.as_ref())))
+        self.location.local_path()
     }
 
     /// Removes the staging files of writes a killed process left (`<file>.parquet#N`):
@@ -187,12 +186,11 @@ impl Warehouse {
                 }
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                let staging = name.rsplit_once('#').is_some_and(|(stem, n)| {
-                    (stem.ends_with(".parquet") || stem.ends_with(".json"))
-                        && !n.is_empty()
-                        && n.bytes().all(|b| b.is_ascii_digit())
-                });
-                if staging {
+                // Only staging files of what retrace writes here (data files, entries).
+                let ours = name
+                    .rsplit_once('#')
+                    .is_some_and(|(stem, _)| stem.ends_with(".parquet") || stem.ends_with(".json"));
+                if ours && layout::is_staging_file(&name) {
                     std::fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
                     removed += 1;
                 }

@@ -193,6 +193,13 @@ impl Location {
         Ok(Location { store, prefix: Path::from(prefix), base_url })
     }
 
+    /// The folder this location is on the local file system, when it is served by
+    /// object_store's `LocalFileSystem` (not a store registered for `file://`).
+    pub fn local_path(&self) -> Option<std::path::PathBuf> {
+        (self.base_url.scheme() == "file" && self.store.to_string().starts_with("LocalFileSystem"))
+            .then(|| std::path::PathBuf::from(format!("/{}", self.prefix.as_ref())))
+    }
+
     /// The path of `key` (a `/`-separated relative key) under this location.
     pub fn child(&self, key: &str) -> Path {
         let mut p = self.prefix.clone();
@@ -292,8 +299,8 @@ impl SourceUrl {
                 Some(glob.compile_matcher())
             }
         };
-        let local = location.base_url.scheme() == "file" && !options.stores.iter().any(|(r, _)| r == "file://");
-        let local_root = local.then(|| std::path::PathBuf::from(format!("/{}", fixed_path(&segments, first_glob))));
+        let local_root =
+            location.local_path().map(|_| std::path::PathBuf::from(format!("/{}", fixed_path(&segments, first_glob))));
         Ok(SourceUrl { location, list_prefix, glob, local_root })
     }
 

@@ -143,3 +143,20 @@ pub fn basic_sandbox() -> (Sandbox, Config) {
     );
     (sb, config)
 }
+
+/// Every row of every Markdown table in `md` has as many unescaped cell separators as
+/// its header: text from the data never broke a table.
+pub fn assert_markdown_tables_intact(md: &str, what: &str) {
+    let mut header_cells = 0;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            header_cells = 0;
+            continue;
+        }
+        let cells = line.replace("\\|", "").matches('|').count();
+        if header_cells == 0 {
+            header_cells = cells;
+        }
+        assert_eq!(cells, header_cells, "{what}: broken table row: {line}");
+    }
+}
