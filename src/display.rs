@@ -90,6 +90,24 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// HTML-escapes text (after stripping terminal control sequences): what every HTML
+/// renderer writes for text, and what the redaction scrub looks for.
+pub fn html_escape(s: &str) -> String {
+    let s = clean(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// JSON text with bidi controls, zero-width characters and the control characters JSON
 /// lets through raw (DEL, C1) written as `\uXXXX` escapes: the same data for a program,
 /// nothing invisible or active for a person reading the file. (Only strings can hold

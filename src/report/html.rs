@@ -14,22 +14,7 @@ use crate::analyze::timeline::{Event, EventKind};
 use crate::display::{duration, local, utc};
 use crate::error::Result;
 
-/// HTML-escapes text (after stripping terminal control sequences).
-pub fn esc(s: &str) -> String {
-    let s = crate::display::clean(s);
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::display::html_escape as esc;
 
 pub const STYLE: &str = r##"
 :root { color-scheme: light dark; --bg: #ffffff; --fg: #1d2125; --muted: #5f6b76; --line: #d8dee4;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use super::html::esc;
+use crate::display::html_escape as esc;
 
 pub use crate::config::redaction::{BUILTINS, CustomPattern, RedactionConfig, builtin_names};
 
