@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, Utc};
 use retrace::analyze::params::Window;
-use retrace::analyze::{slo, suspects};
+use retrace::analyze::{Analysis, slo, suspects};
 
 use crate::common::Sandbox;
 
@@ -352,9 +352,10 @@ async fn suspects_are_ranked_right_on_the_evaluation_suite() {
 
             let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
             let window = Window::new(s.at(60), s.at(MINUTES)).unwrap();
-            let results = slo::evaluate(&ctx, &config.slos, window).await.unwrap();
-            let breaches: Vec<slo::Breach> = results.into_iter().flat_map(|r| r.breaches).collect();
-            let ranked = suspects::rank(&ctx, &config, &breaches, suspects::SuspectOptions::default()).await.unwrap();
+            let analysis = Analysis::evaluate(&ctx, &config.slos, window).await.unwrap();
+            let breaches: Vec<slo::Breach> = analysis.breaches().cloned().collect();
+            let ranked =
+                suspects::rank(&ctx, &config, &analysis, &breaches, suspects::SuspectOptions::default()).await.unwrap();
             let t = tallies.entry(category).or_default();
             for (service, culprit) in &s.truth {
                 let found = ranked.iter().find(|b| b.breach.service == *service);

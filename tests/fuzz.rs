@@ -363,12 +363,13 @@ async fn reports_render_any_log_text_safely() {
         let config = sb.config(&crate::common::source("logs", "sources/l.jsonl"));
         sb.ingest(&config).await;
         let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+        let window = retrace::analyze::Window::new(
+            retrace::cli::parse_time("2026-11-19T14:00Z").unwrap(),
+            retrace::cli::parse_time("2026-11-19T15:00Z").unwrap(),
+        )
+        .unwrap();
         let request = retrace::report::ReportRequest {
-            window: retrace::analyze::Window::new(
-                retrace::cli::parse_time("2026-11-19T14:00Z").unwrap(),
-                retrace::cli::parse_time("2026-11-19T15:00Z").unwrap(),
-            )
-            .unwrap(),
+            window,
             service: None,
             display_timezone: chrono_tz::Tz::UTC,
             source_root: None,
@@ -376,6 +377,7 @@ async fn reports_render_any_log_text_safely() {
             focus: None,
             redact: round % 2 == 0,
             duplicates: Default::default(),
+            analysis: retrace::analyze::Analysis::empty(window),
         };
         let r = retrace::report::build(&ctx, &request).await.unwrap();
         let md = retrace::report::markdown::render(&r);

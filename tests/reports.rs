@@ -54,8 +54,9 @@ async fn hostile_sandbox() -> (Sandbox, retrace::config::Config) {
 
 async fn build(sb: &Sandbox, config: &retrace::config::Config, redact: bool) -> report::Report {
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    let window = Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap();
     let request = ReportRequest {
-        window: Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap(),
+        window,
         service: None,
         display_timezone: chrono_tz::Tz::UTC,
         source_root: None,
@@ -63,6 +64,7 @@ async fn build(sb: &Sandbox, config: &retrace::config::Config, redact: bool) -> 
         focus: None,
         redact,
         duplicates: Default::default(),
+        analysis: retrace::analyze::Analysis::empty(window),
     };
     report::build(&ctx, &request).await.unwrap()
 }

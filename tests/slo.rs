@@ -2,7 +2,7 @@
 //! log predicates; no-data minutes are gaps.
 
 use retrace::analyze::params::Window;
-use retrace::analyze::slo;
+use retrace::analyze::{Analysis, slo};
 
 use crate::common::Sandbox;
 
@@ -69,7 +69,8 @@ spec:
     sb.ingest(&config).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
     let window = Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T14:20Z")).unwrap();
-    let results = slo::evaluate(&ctx, &config.slos, window).await.unwrap();
+    let analysis = Analysis::evaluate(&ctx, &config.slos, window).await.unwrap();
+    let results: Vec<&slo::SloResult> = analysis.results().collect();
     let by_name = |n: &str| results.iter().find(|r| r.slo == n).unwrap();
 
     // Increases: 200s 100×4, then 50 (reset), then 100×4 = 850; 500s 1×4, 2 (reset), 1×4 = 10.
@@ -131,10 +132,10 @@ async fn partial_rollouts_compare_the_new_hosts_with_the_rest() {
     sb.ingest(&config).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
     let window = Window::new(t("2026-11-19T13:30Z"), t("2026-11-19T15:00Z")).unwrap();
-    let breaches: Vec<slo::Breach> =
-        slo::evaluate(&ctx, &config.slos, window).await.unwrap().into_iter().flat_map(|r| r.breaches).collect();
+    let analysis = Analysis::evaluate(&ctx, &config.slos, window).await.unwrap();
+    let breaches: Vec<slo::Breach> = analysis.breaches().cloned().collect();
     assert_eq!(breaches.len(), 1, "{breaches:?}");
-    let ranked = retrace::analyze::suspects::rank(&ctx, &config, &breaches, config.suspects).await.unwrap();
+    let ranked = retrace::analyze::suspects::rank(&ctx, &config, &analysis, &breaches, config.suspects).await.unwrap();
     let top = &ranked[0].suspects[0];
     assert_eq!(
         (top.id.as_str(), top.verdict),

@@ -37,7 +37,7 @@ async fn changes_deploys_and_error_bursts_in_time_order() {
         service: service.map(str::to_string),
         bucket: chrono::Duration::minutes(5),
         include_warn,
-        slos: Vec::new(),
+        breaches: Vec::new(),
     };
     let events = timeline::build(&ctx, &query(None, false)).await.unwrap();
     let rows: Vec<String> = events
@@ -105,7 +105,7 @@ async fn loops_and_baselines() {
         service: None,
         bucket: chrono::Duration::minutes(5),
         include_warn: false,
-        slos: Vec::new(),
+        breaches: Vec::new(),
     };
     let events = timeline::build(&ctx, &q).await.unwrap();
     let loops: Vec<&str> = events.iter().filter(|e| e.kind == EventKind::Loop).map(|e| e.title.as_str()).collect();

@@ -1,6 +1,7 @@
 //! Analysis over the catalog. SQL lives in `queries/` where SQL fits (each file documents
 //! its parameters); Rust binds the parameters, runs it, and turns rows into typed values.
 
+pub mod analysis;
 pub mod drain;
 pub mod params;
 pub mod skew;
@@ -10,4 +11,5 @@ pub mod spans;
 pub mod suspects;
 pub mod timeline;
 
+pub use analysis::Analysis;
 pub use params::{Params, Window};

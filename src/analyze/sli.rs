@@ -66,6 +66,20 @@ impl Minutes {
         lo..hi.max(lo)
     }
 
+    /// The minutes of `[from, to)` (rounded out to whole minutes, as [`Minutes::new`]):
+    /// those this series holds, and minutes without data outside it.
+    pub fn slice(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Minutes {
+        let mut out = Minutes::new(from, to);
+        let lo = (self.start.max(out.start) - out.start) as usize;
+        let hi =
+            ((self.start + self.len() as i64).min(out.start + out.len() as i64) - out.start).max(lo as i64) as usize;
+        for i in lo..hi {
+            let j = (out.start + i as i64 - self.start) as usize;
+            (out.bad[i], out.total[i], out.has_data[i]) = (self.bad[j], self.total[j], self.has_data[j]);
+        }
+        out
+    }
+
     /// The start of minute `i`.
     pub fn time(&self, i: usize) -> DateTime<Utc> {
         DateTime::from_timestamp_micros((self.start + i as i64) * MINUTE).unwrap_or_default()
@@ -337,6 +351,26 @@ impl Column64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slice_keeps_what_it_covers_and_has_no_data_elsewhere() {
+        let t = |m: i64| DateTime::from_timestamp(1_795_046_400 + m * 60, 0).unwrap();
+        let mut m = Minutes::new(t(10), t(20));
+        for i in 0..m.len() {
+            (m.bad[i], m.total[i], m.has_data[i]) = (i as f64, 100.0, true);
+        }
+        let s = m.slice(t(5), t(15));
+        assert_eq!((s.start, s.len()), (Minutes::new(t(5), t(15)).start, 10));
+        assert_eq!(s.has_data, [[false; 5], [true; 5]].concat());
+        assert_eq!(&s.bad[5..], &[0.0, 1.0, 2.0, 3.0, 4.0]);
+        let after = m.slice(t(18), t(25));
+        assert_eq!(after.has_data, [vec![true; 2], vec![false; 5]].concat());
+        assert!(m.slice(t(30), t(40)).has_data.iter().all(|d| !d));
+        assert!(m.slice(t(0), t(5)).has_data.iter().all(|d| !d));
+        // Seconds round out to whole minutes, as a fresh series does.
+        let odd = m.slice(t(12) + chrono::Duration::seconds(30), t(14) + chrono::Duration::seconds(1));
+        assert_eq!((odd.start, odd.bad.clone()), (m.start + 2, vec![2.0, 3.0, 4.0]));
+    }
 
     #[test]
     fn le_values_print_like_prometheus() {

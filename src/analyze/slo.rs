@@ -10,13 +10,10 @@
 //! gaps: they count neither as good nor as bad, and are reported.
 
 use chrono::{DateTime, Duration, Utc};
-use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use super::params::{self, Column, Params, Window};
 use super::sli::{self, Minutes};
 use crate::config::Slo;
-use crate::error::Result;
 
 /// One alerting pair.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -299,67 +296,6 @@ pub fn burn_series(slo: &Slo, m: &Minutes, w: i64) -> Vec<Option<f64>> {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
-}
-
-/// Evaluates every SLO over `window` (data from the longest burn window before it).
-pub async fn evaluate(ctx: &SessionContext, slos: &[Slo], window: Window) -> Result<Vec<SloResult>> {
-    let mut out = Vec::new();
-    for slo in slos {
-        let longest = burn_windows(slo.period).iter().map(|w| w.long_minutes).max().unwrap_or(60);
-        let padded = Window { from: window.from - Duration::minutes(longest), to: window.to };
-        let minutes = sli::evaluate(ctx, slo, padded).await?;
-        let mut result = analyze(slo, &minutes, window.from);
-        for b in &mut result.breaches {
-            b.affected_services =
-                affected_services(ctx, &b.service, b.onset, b.recovered.max(b.onset + Duration::minutes(1))).await?;
-        }
-        out.push(result);
-    }
-    Ok(out)
-}
-
-const AFFECTED_SQL: &str = include_str!("../../queries/error_bursts_vs_baseline.sql");
-
-/// The breach's service plus services whose error lines during `[from, to)` ran at least
-/// 3× their rate of the 6 hours before (and at least 10 lines).
-async fn affected_services(
-    ctx: &SessionContext,
-    service: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    let p = Params::window(Window { from, to }, None)
-        .with("baseline_from", params::timestamp(from - Duration::hours(6)))
-        .with(
-            "baseline_from_date",
-            datafusion::scalar::ScalarValue::Utf8(Some((from - Duration::hours(6)).date_naive().to_string())),
-        );
-    let mut out = vec![service.to_string()];
-    for b in params::run(ctx, AFFECTED_SQL, p).await? {
-        let s = Column::of(&b, "service")?;
-        for i in 0..b.num_rows() {
-            if let Some(name) = s.str(i)?
-                && !out.contains(&name)
-            {
-                out.push(name);
-            }
-        }
-    }
-    out[1..].sort();
-    Ok(out)
-}
-
-/// The time range the warehouse has data for (logs and metrics), if any.
-pub async fn data_range(ctx: &SessionContext) -> Result<Option<Window>> {
-    let sql = "SELECT min(lo) AS lo, max(hi) AS hi FROM (\
-               SELECT min(ts) AS lo, max(ts) AS hi FROM logs UNION ALL SELECT min(ts), max(ts) FROM metrics)";
-    let batches = params::run(ctx, sql, Params::default()).await?;
-    let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
-    let (lo, hi) = (Column::of(b, "lo")?.time(0)?, Column::of(b, "hi")?.time(0)?);
-    Ok(match (lo, hi) {
-        (Some(lo), Some(hi)) => Some(Window { from: lo, to: hi + Duration::minutes(1) }),
-        _ => None,
-    })
 }
 
 #[cfg(test)]

@@ -106,14 +106,26 @@ pub async fn changes_and_deploys(
     candidates(ctx, window.from, window.to, undo_until).await
 }
 
+/// Ranks the changes and deploys behind each of `breaches`. A service's errors come from
+/// its SLO's minutes in `analysis` where they reach far enough (they always do for
+/// breaches of its window and the default lookback), so the SLIs are not read again.
 pub async fn rank(
     ctx: &SessionContext,
     config: &Config,
+    analysis: &super::Analysis,
     breaches: &[Breach],
     options: SuspectOptions,
 ) -> Result<Vec<BreachSuspects>> {
     let mut out = Vec::new();
     let mut minutes_cache: HashMap<String, (Window, Minutes)> = HashMap::new();
+    for e in &analysis.slos {
+        // The SLO a service's errors are read from is its first in the config.
+        let first = config.slos.iter().find(|s| s.service == e.slo.service);
+        if first.is_some_and(|f| f.name == e.slo.name) && !e.minutes.is_empty() {
+            let covered = Window { from: e.minutes.time(0), to: e.minutes.time(e.minutes.len()) };
+            minutes_cache.insert(e.slo.service.clone(), (covered, e.minutes.clone()));
+        }
+    }
     for breach in breaches {
         let from = breach.onset - options.lookback;
         let candidates =

@@ -108,8 +108,8 @@ pub struct TimelineQuery {
     /// Length of the buckets error lines are grouped into (whole minutes).
     pub bucket: Duration,
     pub include_warn: bool,
-    /// SLOs whose breaches are shown (none: no breach rows).
-    pub slos: Vec<crate::config::Slo>,
+    /// Breaches to show (from the window's [`super::Analysis`]; none: no breach rows).
+    pub breaches: Vec<super::slo::Breach>,
 }
 
 /// How far back the baseline for bursts and new signatures reaches.
@@ -121,19 +121,14 @@ pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>
     let errors = base.clone().with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
     // Each kind of event is its own query: side by side, their planning and file opening
     // overlap instead of queueing.
-    let (mut events, deploys, breaches, signatures, bursts) = futures::try_join!(
-        changes(ctx, base.clone()),
-        deploys(ctx, q),
-        breaches(ctx, q),
-        new_signatures(ctx, q),
-        async {
+    let (mut events, deploys, signatures, bursts) =
+        futures::try_join!(changes(ctx, base.clone()), deploys(ctx, q), new_signatures(ctx, q), async {
             let baseline = baseline_errors(ctx, q).await?;
             log_bursts(ctx, errors, q.bucket, &baseline).await
-        },
-    )?;
+        },)?;
     events.extend(deploys);
     events.extend(loops(&events));
-    events.extend(breaches);
+    events.extend(breaches(q));
     events.extend(signatures);
     events.extend(bursts);
     events.sort_by(|a, b| {
@@ -242,40 +237,32 @@ fn deploy_event(span: super::spans::DeploySpan) -> Event {
     }
 }
 
-/// SLO breaches that began in the window.
-async fn breaches(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
-    if q.slos.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for r in super::slo::evaluate(ctx, &q.slos, q.window).await? {
-        for b in r.breaches {
-            if q.service.as_ref().is_some_and(|s| !b.affected_services.contains(s)) {
-                continue;
-            }
-            out.push(Event {
-                ts: b.onset,
-                end: Some(b.recovered),
-                kind: EventKind::Breach,
-                service: Some(b.service.clone()),
-                severity: Severity::Error,
-                id: Some(b.slo.clone()),
-                title: format!("SLO {} breached (peak burn rate {:.0}×)", b.slo, b.peak_burn_rate),
-                detail: Some(format!(
-                    "detected {} by {}, recovered {}, {:.1}% of the budget; affected: {}",
-                    b.detected.format("%H:%M"),
-                    b.detected_by,
-                    b.recovered.format("%H:%M"),
-                    b.budget_consumed_pct,
-                    b.affected_services.join(", ")
-                )),
-                count: b.bad_events.round() as u64,
-                source: SourceRef { object: format!("retrace slo --slo {}", b.slo), line: 0 },
-                subject: None,
-            });
-        }
-    }
-    Ok(out)
+/// The query's breaches as timeline rows (those touching its service, if it names one).
+fn breaches(q: &TimelineQuery) -> Vec<Event> {
+    q.breaches
+        .iter()
+        .filter(|b| q.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
+        .map(|b| Event {
+            ts: b.onset,
+            end: Some(b.recovered),
+            kind: EventKind::Breach,
+            service: Some(b.service.clone()),
+            severity: Severity::Error,
+            id: Some(b.slo.clone()),
+            title: format!("SLO {} breached (peak burn rate {:.0}×)", b.slo, b.peak_burn_rate),
+            detail: Some(format!(
+                "detected {} by {}, recovered {}, {:.1}% of the budget; affected: {}",
+                b.detected.format("%H:%M"),
+                b.detected_by,
+                b.recovered.format("%H:%M"),
+                b.budget_consumed_pct,
+                b.affected_services.join(", ")
+            )),
+            count: b.bad_events.round() as u64,
+            source: SourceRef { object: format!("retrace slo --slo {}", b.slo), line: 0 },
+            subject: None,
+        })
+        .collect()
 }
 
 /// Settings and deployed versions flipping back and forth: 3 or more returns to an earlier

@@ -56,16 +56,14 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     check_failures(&summary)?;
 
     let ctx = catalog::open(&warehouse).await?;
+    // The report is what `retrace report` with no selector writes: the latest breach. Its
+    // SLI reads serve the timeline's window too.
+    let resolved = report::select::resolve(&ctx, &config, &report::select::Selection::Latest).await?;
     let window = incident_window(&ctx).await?;
+    let breaches = resolved.slis.analysis(window).with_affected_services(&ctx).await?.breaches().cloned().collect();
     let mut events = timeline::build(
         &ctx,
-        &TimelineQuery {
-            window,
-            service: None,
-            bucket: Duration::minutes(5),
-            include_warn: false,
-            slos: config.slos.clone(),
-        },
+        &TimelineQuery { window, service: None, bucket: Duration::minutes(5), include_warn: false, breaches },
     )
     .await?;
     println!(
@@ -79,8 +77,6 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let table = OutputArgs { format: OutputFormat::Table, output: None };
     print_events(&events, config.display_timezone, root.as_deref(), &table)?;
 
-    // The report is what `retrace report` with no selector writes: the latest breach.
-    let resolved = report::select::resolve(&ctx, &config, &report::select::Selection::Latest).await?;
     let request = report::ReportRequest {
         window: resolved.window,
         service: None,
@@ -90,6 +86,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
         focus: resolved.focus,
         redact: true,
         duplicates: warehouse.duplicates().await?,
+        analysis: resolved.analysis,
     };
     let report = report::build(&ctx, &request).await?;
     print_breaches(&report.breaches);

@@ -5,7 +5,6 @@ use chrono::Duration;
 
 use super::{Outcome, display_tz, load};
 use crate::analyze::Window;
-use crate::analyze::slo;
 use crate::catalog;
 use crate::cli::{DigestArgs, FailOn, GlobalArgs};
 use crate::digest::{Period, build, iso_week, week_of, write};
@@ -29,7 +28,7 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
             }
         }
         _ => {
-            let range = slo::data_range(&ctx).await?.ok_or_else(|| {
+            let range = crate::analyze::analysis::data_range(&ctx).await?.ok_or_else(|| {
                 Error::Usage("the warehouse has no logs or metrics yet; run `retrace ingest` first".into())
             })?;
             week_of(range.to - Duration::microseconds(1), tz)?

@@ -30,6 +30,7 @@ pub(crate) async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result
         focus: resolved.focus,
         redact: !args.no_redact,
         duplicates: warehouse.duplicates().await?,
+        analysis: resolved.analysis,
     };
     let report = report::build(&ctx, &request).await?;
     for path in write_report(&report, &args.out, &args.format, args.charts)? {

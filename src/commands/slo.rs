@@ -16,7 +16,7 @@ pub async fn analysis_window(
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Option<Window>> {
-    let range = crate::analyze::slo::data_range(ctx).await?;
+    let range = crate::analyze::analysis::data_range(ctx).await?;
     let (Some(from), Some(to)) = (from.or(range.map(|r| r.from)), to.or(range.map(|r| r.to))) else {
         return Ok(None);
     };
@@ -55,10 +55,13 @@ pub(crate) async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outco
     let Some(SloScope { slos, ctx, window, .. }) = slo_scope(global, &args.selection).await? else {
         return Ok(Outcome::Success);
     };
-    let results = slo::evaluate(&ctx, &slos, window).await?;
+    let analysis = crate::analyze::Analysis::evaluate(&ctx, &slos, window).await?;
+    // The summary shows no breach's services: only the breach table asks for them.
+    let analysis = if args.summary { analysis } else { analysis.with_affected_services(&ctx).await? };
+    let results: Vec<&slo::SloResult> = analysis.results().collect();
     let t = |d: chrono::DateTime<chrono::Utc>| display::utc(d);
     let (names, columns): (Vec<&str>, Vec<Vec<Option<String>>>) = if args.summary {
-        let col = |f: &dyn Fn(&slo::SloResult) -> Option<String>| results.iter().map(f).collect::<Vec<_>>();
+        let col = |f: &dyn Fn(&slo::SloResult) -> Option<String>| results.iter().map(|r| f(r)).collect::<Vec<_>>();
         (
             vec![
                 "slo",

@@ -13,8 +13,8 @@ pub(crate) async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Re
     let Some(SloScope { config, slos, ctx, window }) = slo_scope(global, &args.selection).await? else {
         return Ok(Outcome::Success);
     };
-    let breaches: Vec<slo::Breach> =
-        slo::evaluate(&ctx, &slos, window).await?.into_iter().flat_map(|r| r.breaches).collect();
+    let analysis = crate::analyze::Analysis::evaluate(&ctx, &slos, window).await?.with_affected_services(&ctx).await?;
+    let breaches: Vec<slo::Breach> = analysis.breaches().cloned().collect();
     if breaches.is_empty() {
         eprintln!(
             "No SLO breaches in {} → {}: nothing to explain.",
@@ -26,7 +26,7 @@ pub(crate) async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Re
         lookback: args.lookback.unwrap_or(config.suspects.lookback),
         grace: args.grace.unwrap_or(config.suspects.grace),
     };
-    let mut ranked = suspects::rank(&ctx, &config, &breaches, options).await?;
+    let mut ranked = suspects::rank(&ctx, &config, &analysis, &breaches, options).await?;
     redact_for_print(&mut ranked, &config, args.no_redact)?;
     let rows: Vec<(&suspects::BreachSuspects, Option<&suspects::Suspect>)> = ranked
         .iter()

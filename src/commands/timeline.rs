@@ -20,12 +20,13 @@ pub(crate) async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Re
     let window = Window::new(args.window.from, args.window.to)?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open(&warehouse).await?;
+    let analysis = crate::analyze::Analysis::evaluate(&ctx, &config.slos, window).await?;
     let query = TimelineQuery {
         window,
         service: args.window.service.clone(),
         bucket: args.bucket,
         include_warn: args.min_level == MinLevel::Warn,
-        slos: config.slos.clone(),
+        breaches: analysis.with_affected_services(&ctx).await?.breaches().cloned().collect(),
     };
     let mut events = timeline::build(&ctx, &query).await?;
     redact_for_print(&mut events, &config, args.no_redact)?;

@@ -14,7 +14,8 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::analyze::Window;
-use crate::analyze::slo::{self, SloResult};
+use crate::analyze::analysis::{Analysis, Slis};
+use crate::analyze::slo::{Breach, SloResult};
 use crate::analyze::suspects::{self, BreachSuspects, Verdict};
 use crate::cli::DocFormat;
 use crate::config::Config;
@@ -191,8 +192,14 @@ pub fn week_of(t: DateTime<Utc>, tz: Tz) -> Result<Period> {
 
 pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz) -> Result<Digest> {
     let prev = previous(&period, tz)?;
-    let (this, this_breaches) = evaluate(ctx, config, &period).await?;
-    let (before, before_breaches) = evaluate(ctx, config, &prev).await?;
+    // One read of every SLI reaches back over the previous period and each SLO's own
+    // period (for the budget left): the three analyses below are arithmetic on it.
+    let reach_from = config.slos.iter().map(|s| period.to - s.period).fold(prev.from, DateTime::min);
+    let slis = Slis::read(ctx, &config.slos, reach_from, period.to).await?;
+    let this_window = Window::new(period.from, period.to)?;
+    let before_window = Window::new(prev.from, prev.to)?;
+    let (this, this_breaches) = evaluate(ctx, config, &slis.analysis(this_window)).await?;
+    let (before, before_breaches) = evaluate(ctx, config, &slis.analysis(before_window)).await?;
     let changes = changes_in(ctx, &period).await?;
     let changes_before = changes_in(ctx, &prev).await?;
 
@@ -202,12 +209,8 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
         let def = config.slos.iter().find(|s| s.name == r.slo);
         let period_len = def.map(|d| d.period).unwrap_or(Duration::days(30));
         // The budget over the SLO's own period ending with this one.
-        let long = Window::new(period.to - period_len, period.to)?;
-        let consumed = match def {
-            Some(d) => slo::evaluate(ctx, std::slice::from_ref(d), long).await?.first().map(|x| x.budget_consumed_pct),
-            None => None,
-        }
-        .unwrap_or(0.0);
+        let long = slis.analysis(Window::new(period.to - period_len, period.to)?);
+        let consumed = long.slo(&r.slo).map(|e| e.result.budget_consumed_pct).unwrap_or(0.0);
         let remaining = round2(100.0 - consumed);
         budget_exhausted |= remaining <= 0.0 && r.total_events > 0.0;
         let attainment = attainment(r);
@@ -278,12 +281,15 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
     })
 }
 
-/// Every SLO over the period, and its breaches (onset inside the period) with suspects.
-async fn evaluate(ctx: &SessionContext, config: &Config, p: &Period) -> Result<(Vec<SloResult>, Vec<BreachSuspects>)> {
-    let window = Window::new(p.from, p.to)?;
-    let results = slo::evaluate(ctx, &config.slos, window).await?;
-    let breaches: Vec<slo::Breach> = results.iter().flat_map(|r| r.breaches.iter().cloned()).collect();
-    let mut ranked = suspects::rank(ctx, config, &breaches, config.suspects).await?;
+/// Every SLO over a period, and its breaches (onset inside the period) with suspects.
+async fn evaluate(
+    ctx: &SessionContext,
+    config: &Config,
+    analysis: &Analysis,
+) -> Result<(Vec<SloResult>, Vec<BreachSuspects>)> {
+    let results: Vec<SloResult> = analysis.results().cloned().collect();
+    let breaches: Vec<Breach> = analysis.breaches().cloned().collect();
+    let mut ranked = suspects::rank(ctx, config, analysis, &breaches, config.suspects).await?;
     ranked.sort_by(|a, b| (a.breach.onset, &a.breach.id).cmp(&(b.breach.onset, &b.breach.id)));
     Ok((results, ranked))
 }

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+use crate::analyze::Analysis;
 use crate::analyze::params::{self, Column, Params, Window};
 use crate::analyze::slo::Breach;
 use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
@@ -33,6 +34,9 @@ pub struct ReportRequest {
     pub redact: bool,
     /// Records dropped as duplicates at ingest, per table (from the warehouse manifest).
     pub duplicates: std::collections::BTreeMap<String, u64>,
+    /// The window's SLOs, evaluated once ([`crate::report::select::resolve`]): breaches,
+    /// suspects and charts all read it.
+    pub analysis: Analysis,
 }
 
 /// How many timeline rows a report shows: a reader scans dozens of rows, not thousands.
@@ -242,30 +246,29 @@ impl Report {
 /// The report, unredacted: [`super::build`] redacts it once it is finished.
 pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> {
     let window = req.window;
-    let slos = req.config.as_ref().map(|c| c.slos.clone()).unwrap_or_default();
     let query = TimelineQuery {
         window,
         service: req.service.clone(),
         bucket: chrono::Duration::minutes(5),
         include_warn: false,
-        slos: slos.clone(),
+        breaches: req.analysis.breaches().cloned().collect(),
     };
     // The sections are independent until the charts: run their queries side by side (the
     // engine spreads each over the cores, but most take tens of milliseconds of planning
     // and file opening that would otherwise queue one behind another).
-    let (mut events, activity, error_peaks, deploys, (results, breaches), skew) = futures::try_join!(
+    let (mut events, activity, error_peaks, deploys, breaches, skew) = futures::try_join!(
         timeline::build(ctx, &query),
         activity(ctx, req),
         error_peaks(ctx, req),
         deploys(ctx, req),
-        breaches_and_suspects(ctx, req),
+        suspects(ctx, req),
         crate::analyze::skew::estimate(ctx, window),
     )?;
     if let Some(focus) = &req.focus {
         events.retain(|e| e.kind != EventKind::Breach || overlaps_event(e, focus));
     }
     let (charts, data_quality) =
-        futures::try_join!(charts(ctx, req, &results, &breaches, &events), data_quality(ctx, req, &results, skew))?;
+        futures::try_join!(charts(ctx, req, &breaches, &events), data_quality(ctx, req, skew))?;
     // Sources as readers see them (relative to the config's folder): every renderer and
     // the JSON show the same, machine-independent references.
     for e in &mut events {
@@ -304,33 +307,30 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
     Ok(report)
 }
 
-/// Breaches, their suspects and the SLI series, from one evaluation per SLO.
-async fn breaches_and_suspects(
-    ctx: &SessionContext,
-    req: &ReportRequest,
-) -> Result<(Vec<crate::analyze::slo::SloResult>, Vec<crate::analyze::suspects::BreachSuspects>)> {
-    use crate::analyze::{slo, suspects};
+/// The window's breaches (those touching the service and overlapping the focus), each
+/// with its five strongest suspects; the one asked about first.
+async fn suspects(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<crate::analyze::suspects::BreachSuspects>> {
+    use crate::analyze::suspects;
     let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Vec::new());
     };
-    let results = slo::evaluate(ctx, &config.slos, req.window).await?;
-    let found: Vec<slo::Breach> = results
-        .iter()
-        .flat_map(|r| r.breaches.iter().cloned())
+    let found: Vec<Breach> = req
+        .analysis
+        .breaches()
         .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
         .filter(|b| req.focus.as_ref().is_none_or(|f| overlaps(b, f)))
+        .cloned()
         .collect();
-    let mut breaches = suspects::rank(ctx, config, &found, config.suspects).await?;
+    let mut breaches = suspects::rank(ctx, config, &req.analysis, &found, config.suspects).await?;
     for b in &mut breaches {
         b.suspects.truncate(5);
     }
     // The breach the reader asked about first, then by onset.
     breaches.sort_by(|a, b| {
-        let focused =
-            |x: &crate::analyze::suspects::BreachSuspects| req.focus.as_ref().is_none_or(|f| f.id != x.breach.id);
+        let focused = |x: &suspects::BreachSuspects| req.focus.as_ref().is_none_or(|f| f.id != x.breach.id);
         (focused(a), a.breach.onset, &a.breach.id).cmp(&(focused(b), b.breach.onset, &b.breach.id))
     });
-    Ok((results, breaches))
+    Ok(breaches)
 }
 
 fn overlaps(b: &Breach, focus: &Breach) -> bool {
@@ -489,7 +489,6 @@ async fn deploys(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<Deploy
 async fn data_quality(
     ctx: &SessionContext,
     req: &ReportRequest,
-    results: &[crate::analyze::slo::SloResult],
     skew: Vec<crate::analyze::skew::SkewEstimate>,
 ) -> Result<DataQuality> {
     let mut rejects = Vec::new();
@@ -516,8 +515,9 @@ async fn data_quality(
             });
         }
     }
-    let gaps = results
-        .iter()
+    let gaps = req
+        .analysis
+        .results()
         .flat_map(|r| r.gaps.iter().map(|(from, to)| Gap { slo: r.slo.clone(), from: *from, to: *to }))
         .collect();
     let mut skew: Vec<SkewRow> = skew
@@ -552,7 +552,6 @@ fn round4(v: f64) -> f64 {
 async fn charts(
     ctx: &SessionContext,
     req: &ReportRequest,
-    results: &[crate::analyze::slo::SloResult],
     breaches: &[crate::analyze::suspects::BreachSuspects],
     events: &[Event],
 ) -> Result<Charts> {
@@ -561,21 +560,20 @@ async fn charts(
     let frame = sli::Minutes::new(window.from, window.to);
     let n = frame.len();
     let mut slis = Vec::new();
-    let config = req.config.as_ref();
     // Only SLOs that breached (or every SLO of the window when none did, so the chart shows
     // what "healthy" looked like).
     let breached: Vec<&str> = breaches.iter().map(|b| b.breach.slo.as_str()).collect();
-    for r in results {
+    for evaluated in &req.analysis.slos {
+        let (def, r) = (&evaluated.slo, &evaluated.result);
         if !breached.is_empty() && !breached.contains(&r.slo.as_str()) {
             continue;
         }
         if req.service.as_ref().is_some_and(|s| *s != r.service) && !breached.contains(&r.slo.as_str()) {
             continue;
         }
-        let Some(def) = config.and_then(|c| c.slos.iter().find(|s| s.name == r.slo)) else { continue };
+        // The fast pair's long window before the chart, so its first points are full.
         let fast = slo::burn_windows(def.period)[0];
-        let padded = Window { from: window.from - chrono::Duration::minutes(fast.long_minutes), to: window.to };
-        let m = sli::evaluate(ctx, def, padded).await?;
+        let m = evaluated.minutes.slice(window.from - chrono::Duration::minutes(fast.long_minutes), window.to);
         let offset = m.len().saturating_sub(n);
         let error_pct = (offset..m.len())
             .map(|i| m.has_data[i].then(|| round4(if m.total[i] > 0.0 { m.bad[i] / m.total[i] * 100.0 } else { 0.0 })))

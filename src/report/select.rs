@@ -1,12 +1,16 @@
 //! Which incident a report is about: a breach by id (`--breach`), a window (`--from/--to`),
 //! or, with neither, the most recent breach in the warehouse. A breach becomes a window
 //! from an hour before its onset to an hour after its recovery, on half-hour marks.
+//!
+//! The SLIs are read once: the breaches of the whole warehouse and the analysis of the
+//! chosen window both come from the same minutes.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use datafusion::prelude::SessionContext;
 
 use crate::analyze::Window;
-use crate::analyze::slo::{self, Breach};
+use crate::analyze::analysis::{self, Analysis, Slis};
+use crate::analyze::slo::Breach;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -18,27 +22,34 @@ pub enum Selection {
     Latest,
 }
 
-/// The window to report on and the breach it is about (none for a plain window).
+/// The window to report on, the breach it is about (none for a plain window) and the
+/// window's analysis (affected services filled in).
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub window: Window,
     pub focus: Option<Breach>,
+    pub analysis: Analysis,
+    /// The SLIs read to find the breach: any other window of the warehouse (the demo's
+    /// timeline) is analysed from them without reading again.
+    pub slis: Slis,
 }
 
 pub async fn resolve(ctx: &SessionContext, config: &Config, selection: &Selection) -> Result<Resolved> {
     if let Selection::Window(w) = selection {
-        return Ok(Resolved { window: *w, focus: None });
+        let slis = Slis::read(ctx, &config.slos, w.from, w.to).await?;
+        let analysis = slis.analysis(*w).with_affected_services(ctx).await?;
+        return Ok(Resolved { window: *w, focus: None, analysis, slis });
     }
     if config.slos.is_empty() {
         return Err(Error::Usage(
             "the config defines no SLOs, so there are no breaches to report on; pass --from/--to".into(),
         ));
     }
-    let Some(range) = slo::data_range(ctx).await? else {
+    let Some(range) = analysis::data_range(ctx).await? else {
         return Err(Error::Usage("the warehouse has no logs or metrics yet; run `retrace ingest` first".into()));
     };
-    let mut breaches: Vec<Breach> =
-        slo::evaluate(ctx, &config.slos, range).await?.into_iter().flat_map(|r| r.breaches).collect();
+    let slis = Slis::read(ctx, &config.slos, range.from, range.to).await?;
+    let mut breaches: Vec<Breach> = slis.analysis(range).breaches().cloned().collect();
     breaches.sort_by(|a, b| (a.onset, &a.id).cmp(&(b.onset, &b.id)));
     let focus = match selection {
         Selection::Breach(id) => breaches.iter().find(|b| &b.id == id).cloned().ok_or_else(|| {
@@ -57,7 +68,9 @@ pub async fn resolve(ctx: &SessionContext, config: &Config, selection: &Selectio
             ))
         })?,
     };
-    Ok(Resolved { window: breach_window(&focus)?, focus: Some(focus) })
+    let window = breach_window(&focus)?;
+    let analysis = slis.analysis(window).with_affected_services(ctx).await?;
+    Ok(Resolved { window, focus: Some(focus), analysis, slis })
 }
 
 /// An hour before the onset to an hour after the recovery, widened to half hours.
