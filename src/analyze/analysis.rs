@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use datafusion::prelude::SessionContext;
 
-use super::params::{self, Column, Params, Window};
+use super::params::{self, Params, Window};
 use super::sli::{self, Minutes};
 use super::slo::{self, Breach, SloResult};
 use crate::config::Slo;
@@ -123,15 +123,14 @@ async fn affected_services(
             "baseline_from_date",
             datafusion::scalar::ScalarValue::Utf8(Some((from - Duration::hours(6)).date_naive().to_string())),
         );
+    #[derive(serde::Deserialize)]
+    struct Row {
+        service: Option<String>,
+    }
     let mut out = vec![service.to_string()];
-    for b in params::run(ctx, AFFECTED_SQL, p).await? {
-        let s = Column::of(&b, "service")?;
-        for i in 0..b.num_rows() {
-            if let Some(name) = s.str(i)?
-                && !out.contains(&name)
-            {
-                out.push(name);
-            }
+    for name in params::rows::<Row>(ctx, AFFECTED_SQL, p).await?.into_iter().filter_map(|r| r.service) {
+        if !out.contains(&name) {
+            out.push(name);
         }
     }
     out[1..].sort();
@@ -142,11 +141,14 @@ async fn affected_services(
 pub async fn data_range(ctx: &SessionContext) -> Result<Option<Window>> {
     let sql = "SELECT min(lo) AS lo, max(hi) AS hi FROM (\
                SELECT min(ts) AS lo, max(ts) AS hi FROM logs UNION ALL SELECT min(ts), max(ts) FROM metrics)";
-    let batches = params::run(ctx, sql, Params::default()).await?;
-    let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
-    let (lo, hi) = (Column::of(b, "lo")?.time(0)?, Column::of(b, "hi")?.time(0)?);
-    Ok(match (lo, hi) {
-        (Some(lo), Some(hi)) => Some(Window { from: lo, to: hi + Duration::minutes(1) }),
+    #[derive(serde::Deserialize)]
+    struct Range {
+        lo: Option<DateTime<Utc>>,
+        hi: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Range> = params::rows(ctx, sql, Params::default()).await?;
+    Ok(match rows.first() {
+        Some(Range { lo: Some(lo), hi: Some(hi) }) => Some(Window { from: *lo, to: *hi + Duration::minutes(1) }),
         _ => None,
     })
 }

@@ -2,6 +2,7 @@
 //! its parameters); Rust binds the parameters, runs it, and turns rows into typed values.
 
 pub mod analysis;
+pub mod changes;
 pub mod drain;
 pub mod params;
 pub mod skew;

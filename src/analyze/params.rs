@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::ParamValues;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
@@ -91,6 +91,57 @@ pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<
     Ok(batches)
 }
 
+/// Runs one query and decodes its rows into `T`, one struct per row (`serde_arrow`):
+/// each canned query has a row struct whose fields are its columns, so a result is read
+/// once, by name and type, not cell by cell. A column the struct lacks is ignored; one
+/// the query lacks fails naming the query.
+pub async fn rows<T: serde::de::DeserializeOwned>(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for batch in run(ctx, sql, params).await? {
+        out.extend(decode::<T>(&batch).map_err(|e| {
+            let name = sql.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
+            Error::Internal(format!("decoding the rows of `{name}`: {e}"))
+        })?);
+    }
+    Ok(out)
+}
+
+/// Decodes a batch into rows. String columns come in whatever encoding DataFusion chose
+/// (views, dictionaries, large offsets) and timestamps in any unit: both are cast to the
+/// plain forms first, so a row struct depends on the column's meaning, not the plan.
+pub fn decode<T: serde::de::DeserializeOwned>(batch: &RecordBatch) -> Result<Vec<T>> {
+    let fields: Vec<datafusion::arrow::datatypes::FieldRef> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match plain(f.data_type()) {
+            Some(t) => std::sync::Arc::new(f.as_ref().clone().with_data_type(t)),
+            None => f.clone(),
+        })
+        .collect();
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(&fields)
+        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { cast(c, f.data_type()) })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    serde_arrow::from_arrow(&fields, &columns).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The plain type a column is read as, if it is not already.
+fn plain(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::Utf8View | DataType::LargeUtf8 => Some(DataType::Utf8),
+        DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
+            Some(DataType::Utf8)
+        }
+        DataType::Timestamp(unit, tz) if *unit != TimeUnit::Microsecond || tz.as_deref() != Some("UTC") => {
+            Some(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+        }
+        _ => None,
+    }
+}
+
 /// Where an event's evidence is: an object and a line in it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct SourceRef {
@@ -106,26 +157,15 @@ impl SourceRef {
     }
 }
 
-/// The `source`/`line` pair of a result, read together.
-pub struct Provenance {
-    source: Column,
-    line: Column,
-}
-
-impl Provenance {
-    pub fn of(batch: &RecordBatch, source: &str, line: &str) -> Result<Provenance> {
-        Ok(Provenance { source: Column::of(batch, source)?, line: Column::of(batch, line)? })
-    }
-
-    pub fn at(&self, row: usize) -> Result<SourceRef> {
-        Ok(SourceRef {
-            object: self.source.str(row)?.unwrap_or_default(),
-            line: self.line.i64(row)?.unwrap_or(0).max(0) as u64,
-        })
+impl SourceRef {
+    /// From a query's `source` and `line` columns (a missing line is 0).
+    pub fn of(object: Option<String>, line: Option<i64>) -> SourceRef {
+        SourceRef { object: object.unwrap_or_default(), line: line.unwrap_or(0).max(0) as u64 }
     }
 }
 
-/// Typed access to a result column by name, whatever string/int encoding DataFusion chose.
+/// A whole result column by name, cast once to the Arrow type a large result is read as
+/// (row structs via [`rows`] are for small results; the canary scan reads this).
 pub struct Column(ArrayRef);
 
 impl Column {
@@ -134,30 +174,6 @@ impl Column {
             .column_by_name(name)
             .ok_or_else(|| Error::Internal(format!("query result has no column `{name}`")))?;
         Ok(Column(array.clone()))
-    }
-
-    pub fn str(&self, row: usize) -> Result<Option<String>> {
-        if self.0.is_null(row) {
-            return Ok(None);
-        }
-        let utf8 = cast(&self.0.slice(row, 1), &DataType::Utf8)?;
-        Ok(Some(utf8.as_string::<i32>().value(0).to_string()))
-    }
-
-    pub fn i64(&self, row: usize) -> Result<Option<i64>> {
-        if self.0.is_null(row) {
-            return Ok(None);
-        }
-        let v = cast(&self.0.slice(row, 1), &DataType::Int64)?;
-        Ok(Some(v.as_primitive::<Int64Type>().value(0)))
-    }
-
-    pub fn f64(&self, row: usize) -> Result<Option<f64>> {
-        if self.0.is_null(row) {
-            return Ok(None);
-        }
-        let v = cast(&self.0.slice(row, 1), &DataType::Float64)?;
-        Ok(Some(v.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0)))
     }
 
     /// The whole column as text, cast once (for reading many rows).
@@ -175,15 +191,43 @@ impl Column {
     pub fn bools(&self) -> Result<Vec<Option<bool>>> {
         Ok(cast(&self.0, &DataType::Boolean)?.as_boolean().iter().collect())
     }
+}
 
-    pub fn time(&self, row: usize) -> Result<Option<DateTime<Utc>>> {
-        if self.0.is_null(row) {
-            return Ok(None);
-        }
-        let v = cast(&self.0.slice(row, 1), &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
-        let micros = v.as_primitive::<TimestampMicrosecondType>().value(0);
-        DateTime::from_timestamp_micros(micros)
-            .map(Some)
-            .ok_or_else(|| Error::Internal(format!("timestamp {micros} out of range")))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Row {
+        ts: Option<DateTime<Utc>>,
+        service: Option<String>,
+        lines: u64,
+        share: Option<f64>,
+        flag: bool,
+    }
+
+    #[tokio::test]
+    async fn rows_decode_by_name_whatever_the_encoding() {
+        let ctx = SessionContext::new();
+        let sql = "SELECT arrow_cast(ts, 'Timestamp(Millisecond, Some(\"+02:00\"))') AS ts, \
+                   arrow_cast(service, 'Dictionary(Int32, Utf8)') AS service, lines, share, flag, 'unused' AS extra \
+                   FROM (VALUES (arrow_cast(TIMESTAMP '2026-11-19T14:05:00', 'Timestamp(Microsecond, Some(\"UTC\"))'), arrow_cast('api', 'Utf8View'), 3, 0.5, true), \
+                                (NULL, NULL, 0, NULL, false)) AS t(ts, service, lines, share, flag)";
+        let got: Vec<Row> = rows(&ctx, sql, Params::default()).await.unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Row {
+                    ts: DateTime::from_timestamp(1_795_097_100, 0), // 14:05Z, read from +02:00 milliseconds
+                    service: Some("api".into()),
+                    lines: 3,
+                    share: Some(0.5),
+                    flag: true,
+                },
+                Row { ts: None, service: None, lines: 0, share: None, flag: false },
+            ]
+        );
+        let missing = rows::<Row>(&ctx, "SELECT 1 AS lines", Params::default()).await.unwrap_err();
+        assert!(missing.to_string().contains("SELECT 1 AS lines"), "{missing}");
     }
 }

@@ -4,14 +4,15 @@
 
 use datafusion::prelude::SessionContext;
 
-use super::params::{self, Column, Params, Window};
+use super::params::{self, Params, Window};
 use crate::error::Result;
 
 pub const DEPLOY_STARTS: &str = include_str!("../../queries/skew_deploy_starts.sql");
 pub const TRACE_PAIRS: &str = include_str!("../../queries/skew_trace_pairs.sql");
 
-/// One host's estimate from one kind of evidence (against one reference clock).
-#[derive(Debug, Clone, PartialEq)]
+/// One host's estimate from one kind of evidence (against one reference clock): a row of
+/// either query.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct SkewEstimate {
     pub host: String,
     /// `deploy_start` or `trace_pair`.
@@ -26,32 +27,13 @@ pub struct SkewEstimate {
 }
 
 pub async fn estimate(ctx: &SessionContext, window: Window) -> Result<Vec<SkewEstimate>> {
-    let mut out = Vec::new();
     // Both kinds of evidence side by side: each is a self-join that mostly waits on reads.
     let (deploy_starts, trace_pairs) = futures::try_join!(
-        params::run(ctx, DEPLOY_STARTS, Params::window(window, None)),
-        params::run(ctx, TRACE_PAIRS, Params::window(window, None)),
+        params::rows::<SkewEstimate>(ctx, DEPLOY_STARTS, Params::window(window, None)),
+        params::rows::<SkewEstimate>(ctx, TRACE_PAIRS, Params::window(window, None)),
     )?;
-    for batches in [deploy_starts, trace_pairs] {
-        for batch in batches {
-            let cols = ["host", "evidence", "reference", "pairs", "median_offset_ms", "min_offset_ms", "max_offset_ms"]
-                .map(|c| Column::of(&batch, c));
-            let [host, evidence, reference, pairs, median, min, max] = cols;
-            let (host, evidence, reference, pairs, median, min, max) =
-                (host?, evidence?, reference?, pairs?, median?, min?, max?);
-            for row in 0..batch.num_rows() {
-                out.push(SkewEstimate {
-                    host: host.str(row)?.unwrap_or_default(),
-                    evidence: evidence.str(row)?.unwrap_or_default(),
-                    reference: reference.str(row)?.unwrap_or_default(),
-                    pairs: pairs.i64(row)?.unwrap_or(0).max(0) as u64,
-                    median_offset_ms: median.f64(row)?.unwrap_or(0.0),
-                    min_offset_ms: min.f64(row)?.unwrap_or(0.0),
-                    max_offset_ms: max.f64(row)?.unwrap_or(0.0),
-                });
-            }
-        }
-    }
+    let mut out = deploy_starts;
+    out.extend(trace_pairs);
     out.sort_by(|a, b| (&a.host, &a.evidence, &a.reference).cmp(&(&b.host, &b.evidence, &b.reference)));
     Ok(out)
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use super::params::{self, Column, Params, SourceRef, Window};
+use super::params::{self, Params, SourceRef, Window};
 use crate::error::Result;
 
 const DEPLOY_SPANS_SQL: &str = include_str!("../../queries/deploy_spans_in_window.sql");
@@ -41,39 +41,40 @@ impl DeploySpan {
     }
 }
 
+/// A row of `deploy_spans_in_window.sql`.
+#[derive(serde::Deserialize)]
+struct Row {
+    deploy_id: Option<String>,
+    service: Option<String>,
+    version: Option<String>,
+    previous_version: Option<String>,
+    environment: Option<String>,
+    started: DateTime<Utc>,
+    ended: DateTime<Utc>,
+    final_status: Option<String>,
+    max_percent: Option<f64>,
+    events: i64,
+    source: Option<String>,
+    line: Option<i64>,
+}
+
 /// Deploy spans overlapping `window` (of `service`, when given), by start then id.
 pub async fn in_window(ctx: &SessionContext, window: Window, service: Option<&str>) -> Result<Vec<DeploySpan>> {
-    let mut spans = Vec::new();
-    for b in params::run(ctx, DEPLOY_SPANS_SQL, Params::window(window, service)).await? {
-        let c = |n| Column::of(&b, n);
-        let (id, service, version, prev, env, started, ended, status, pct, events) = (
-            c("deploy_id")?,
-            c("service")?,
-            c("version")?,
-            c("previous_version")?,
-            c("environment")?,
-            c("started")?,
-            c("ended")?,
-            c("final_status")?,
-            c("max_percent")?,
-            c("events")?,
-        );
-        let provenance = params::Provenance::of(&b, "source", "line")?;
-        for i in 0..b.num_rows() {
-            spans.push(DeploySpan {
-                deploy_id: id.str(i)?.unwrap_or_default(),
-                service: service.str(i)?,
-                version: version.str(i)?,
-                previous_version: prev.str(i)?,
-                environment: env.str(i)?,
-                started: started.time(i)?.unwrap_or_default(),
-                ended: ended.time(i)?.unwrap_or_default(),
-                final_status: status.str(i)?.unwrap_or_default(),
-                max_percent: pct.f64(i)?,
-                events: events.i64(i)?.unwrap_or(0).max(0) as u64,
-                source: provenance.at(i)?,
-            });
-        }
-    }
-    Ok(spans)
+    let rows: Vec<Row> = params::rows(ctx, DEPLOY_SPANS_SQL, Params::window(window, service)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DeploySpan {
+            deploy_id: r.deploy_id.unwrap_or_default(),
+            service: r.service,
+            version: r.version,
+            previous_version: r.previous_version,
+            environment: r.environment,
+            started: r.started,
+            ended: r.ended,
+            final_status: r.final_status.unwrap_or_default(),
+            max_percent: r.max_percent,
+            events: r.events.max(0) as u64,
+            source: SourceRef::of(r.source, r.line),
+        })
+        .collect())
 }

@@ -28,6 +28,7 @@ use serde::Serialize;
 use super::params::{self, Column, Params, Window};
 use super::sli::{self, Minutes};
 use super::slo::Breach;
+use super::timeline::EventKind;
 use crate::config::Config;
 use crate::error::Result;
 
@@ -54,8 +55,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suspect {
     pub rank: usize,
-    /// `change` or `deploy`.
-    pub kind: String,
+    /// [`EventKind::Change`] or [`EventKind::Deploy`] (`change`/`deploy` in JSON).
+    pub kind: EventKind,
     pub id: String,
     pub service: Option<String>,
     pub ts: DateTime<Utc>,
@@ -84,8 +85,8 @@ pub struct BreachSuspects {
 /// A change or deploy that might be blamed.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// `change` or `deploy`.
-    pub kind: &'static str,
+    /// [`EventKind::Change`] or [`EventKind::Deploy`].
+    pub kind: EventKind,
     pub id: String,
     pub service: Option<String>,
     pub ts: DateTime<Utc>,
@@ -255,7 +256,7 @@ pub async fn rank(
             };
             suspects.push(Suspect {
                 rank: 0,
-                kind: c.kind.to_string(),
+                kind: c.kind,
                 id: c.id,
                 service: c.service,
                 ts: c.ts,
@@ -511,8 +512,6 @@ async fn fill_service_minutes(
     Ok(())
 }
 
-const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
-
 /// Changes and deploys started in `[from, to)`, with when each was undone (looking up to
 /// `undo_until`).
 async fn candidates(
@@ -522,47 +521,39 @@ async fn candidates(
     undo_until: DateTime<Utc>,
 ) -> Result<Vec<Candidate>> {
     let all = Window::new(from, undo_until.max(to))?;
-    let mut changes = Vec::new();
-    for b in params::run(ctx, CHANGES_SQL, Params::window(all, None)).await? {
-        let c = |n| Column::of(&b, n);
-        let (ts, id, service, key, old, new, reverts) =
-            (c("ts")?, c("change_id")?, c("service")?, c("key")?, c("old_value")?, c("new_value")?, c("reverts")?);
-        for i in 0..b.num_rows() {
-            changes.push((
-                ts.time(i)?.unwrap_or_default(),
-                id.str(i)?.unwrap_or_default(),
-                service.str(i)?,
-                key.str(i)?,
-                old.str(i)?,
-                new.str(i)?,
-                reverts.str(i)?,
-            ));
-        }
-    }
+    let changes = super::changes::rows(ctx, Params::window(all, None)).await?;
     let mut out = Vec::new();
-    for (ts, id, service, key, old, new, reverts) in &changes {
+    for c in &changes {
         // A revert is a fix, not a suspect.
-        if *ts < from || *ts >= to || reverts.is_some() {
+        if c.ts < from || c.ts >= to || c.reverts.is_some() {
             continue;
         }
+        let id = c.change_id.clone().unwrap_or_default();
+        // Undone: a later change that says it reverts this one, or sets the key back.
         let undone: Vec<DateTime<Utc>> = changes
             .iter()
-            .filter(|(t2, _, s2, k2, _, n2, r2)| {
-                *t2 > *ts
-                    && (r2.as_deref() == Some(id.as_str())
-                        || (key.is_some() && k2 == key && s2 == service && old.is_some() && n2 == old))
+            .filter(|later| {
+                later.ts > c.ts
+                    && (later.reverts.as_deref() == Some(id.as_str())
+                        || (c.key.is_some()
+                            && later.key == c.key
+                            && later.service == c.service
+                            && c.old_value.is_some()
+                            && later.new_value == c.old_value))
             })
-            .map(|c| c.0)
+            .map(|later| later.ts)
             .collect();
-        let title = match key {
-            Some(k) => format!("{k}: {} → {}", old.as_deref().unwrap_or("∅"), new.as_deref().unwrap_or("∅")),
+        let title = match &c.key {
+            Some(k) => {
+                format!("{k}: {} → {}", c.old_value.as_deref().unwrap_or("∅"), c.new_value.as_deref().unwrap_or("∅"))
+            }
             None => "config change".into(),
         };
         out.push(Candidate {
-            kind: "change",
-            id: id.clone(),
-            service: service.clone(),
-            ts: *ts,
+            kind: EventKind::Change,
+            id,
+            service: c.service.clone(),
+            ts: c.ts,
             title,
             undone,
             version: None,
@@ -599,7 +590,7 @@ async fn candidates(
             span.final_status
         );
         out.push(Candidate {
-            kind: "deploy",
+            kind: EventKind::Deploy,
             id: span.deploy_id.clone(),
             service: span.service.clone(),
             ts: span.started,

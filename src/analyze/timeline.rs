@@ -11,10 +11,9 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use serde::Serialize;
 
-use super::params::{self, Column, Params, Provenance, Window};
+use super::params::{self, Params, Window};
 use crate::error::Result;
 
-const CHANGES_SQL: &str = include_str!("../../queries/changes_in_window.sql");
 const LOG_ERRORS_SQL: &str = include_str!("../../queries/log_errors_per_minute.sql");
 const ERROR_MESSAGES_SQL: &str = include_str!("../../queries/error_messages.sql");
 
@@ -138,58 +137,42 @@ pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>
 }
 
 async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
-    let mut out = Vec::new();
-    for b in params::run(ctx, CHANGES_SQL, p).await? {
-        let c = |n| Column::of(&b, n);
-        let provenance = Provenance::of(&b, "source", "line")?;
-        let (ts, id, service, system, key, old, new, actor, desc, reverts) = (
-            c("ts")?,
-            c("change_id")?,
-            c("service")?,
-            c("system")?,
-            c("key")?,
-            c("old_value")?,
-            c("new_value")?,
-            c("actor")?,
-            c("description")?,
-            c("reverts")?,
-        );
-        for i in 0..b.num_rows() {
-            let id_v = id.str(i)?.unwrap_or_default();
-            let mut title = id_v.clone();
-            if let Some(k) = key.str(i)? {
-                title.push_str(&format!(" {k}: {} → {}", show(old.str(i)?), show(new.str(i)?)));
-            }
-            let mut by = Vec::new();
-            if let Some(a) = actor.str(i)? {
-                by.push(format!("by {a}"));
-            }
-            if let Some(s) = system.str(i)? {
-                by.push(format!("via {s}"));
-            }
-            if !by.is_empty() {
-                title.push_str(&format!(" ({})", by.join(" ")));
-            }
-            let reverts = reverts.str(i)?;
-            if let Some(r) = &reverts {
-                title.push_str(&format!(" — reverts {r}"));
-            }
-            out.push(Event {
-                ts: ts.time(i)?.unwrap_or_default(),
-                end: None,
-                kind: EventKind::Change,
-                service: service.str(i)?,
-                severity: if reverts.is_some() { Severity::Warn } else { Severity::Info },
-                id: Some(id_v),
-                title,
-                detail: desc.str(i)?,
-                count: 1,
-                source: provenance.at(i)?,
-                subject: Some(Subject::Change { key: key.str(i)?, old: old.str(i)?, new: new.str(i)?, reverts }),
-            });
-        }
+    Ok(super::changes::rows(ctx, p).await?.into_iter().map(change_event).collect())
+}
+
+/// A change as a timeline row: `id key: old → new (by actor via system) — reverts X`.
+fn change_event(r: super::changes::ChangeRow) -> Event {
+    let id = r.change_id.unwrap_or_default();
+    let mut title = id.clone();
+    if let Some(k) = &r.key {
+        title.push_str(&format!(" {k}: {} → {}", show(r.old_value.clone()), show(r.new_value.clone())));
     }
-    Ok(out)
+    let mut by = Vec::new();
+    if let Some(a) = &r.actor {
+        by.push(format!("by {a}"));
+    }
+    if let Some(s) = &r.system {
+        by.push(format!("via {s}"));
+    }
+    if !by.is_empty() {
+        title.push_str(&format!(" ({})", by.join(" ")));
+    }
+    if let Some(rev) = &r.reverts {
+        title.push_str(&format!(" — reverts {rev}"));
+    }
+    Event {
+        ts: r.ts,
+        end: None,
+        kind: EventKind::Change,
+        service: r.service,
+        severity: if r.reverts.is_some() { Severity::Warn } else { Severity::Info },
+        id: Some(id),
+        title,
+        detail: r.description,
+        count: 1,
+        source: SourceRef::of(r.source, r.line),
+        subject: Some(Subject::Change { key: r.key, old: r.old_value, new: r.new_value, reverts: r.reverts }),
+    }
 }
 
 async fn deploys(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
@@ -317,25 +300,28 @@ async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<E
     // Per service: a miner and, per template, (first ts, first source, count in window, seen before).
     type Seen = HashMap<usize, (DateTime<Utc>, SourceRef, u64, bool)>;
     let mut miners: BTreeMap<Option<String>, (super::drain::Miner, Seen)> = BTreeMap::new();
-    for b in params::run(ctx, ERROR_MESSAGES_SQL, p).await? {
-        let c = |n| Column::of(&b, n);
-        let provenance = Provenance::of(&b, "source", "line")?;
-        let (ts, service, msg) = (c("ts")?, c("service")?, c("msg")?);
-        for i in 0..b.num_rows() {
-            let t = ts.time(i)?.unwrap_or_default();
-            let (miner, seen) = miners.entry(service.str(i)?).or_default();
-            let id = miner.add(&msg.str(i)?.unwrap_or_default());
-            let before = t < q.window.from;
-            let entry = seen.entry(id).or_insert_with(|| (t, SourceRef { object: String::new(), line: 0 }, 0, false));
-            if before {
-                entry.3 = true;
-            } else {
-                if entry.2 == 0 {
-                    entry.0 = t;
-                    entry.1 = provenance.at(i)?;
-                }
-                entry.2 += 1;
+    /// A row of `error_messages.sql`.
+    #[derive(serde::Deserialize)]
+    struct Line {
+        ts: DateTime<Utc>,
+        service: Option<String>,
+        msg: Option<String>,
+        source: Option<String>,
+        line: Option<i64>,
+    }
+    for l in params::rows::<Line>(ctx, ERROR_MESSAGES_SQL, p).await? {
+        let (miner, seen) = miners.entry(l.service).or_default();
+        let id = miner.add(l.msg.as_deref().unwrap_or_default());
+        let before = l.ts < q.window.from;
+        let entry = seen.entry(id).or_insert_with(|| (l.ts, SourceRef::of(None, None), 0, false));
+        if before {
+            entry.3 = true;
+        } else {
+            if entry.2 == 0 {
+                entry.0 = l.ts;
+                entry.1 = SourceRef::of(l.source, l.line);
             }
+            entry.2 += 1;
         }
     }
     let mut out = Vec::new();
@@ -371,17 +357,26 @@ async fn baseline_errors(ctx: &SessionContext, q: &TimelineQuery) -> Result<Hash
     let p = Params::window(Window { from, to: q.window.from }, q.service.as_deref())
         .with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
     let mut out: HashMap<Option<String>, f64> = HashMap::new();
-    for b in params::run(ctx, LOG_ERRORS_SQL, p).await? {
-        let (service, lines) = (Column::of(&b, "service")?, Column::of(&b, "lines")?);
-        for i in 0..b.num_rows() {
-            *out.entry(service.str(i)?).or_default() += lines.i64(i)?.unwrap_or(0) as f64;
-        }
+    for r in params::rows::<ErrorMinute>(ctx, LOG_ERRORS_SQL, p).await? {
+        *out.entry(r.service).or_default() += r.lines as f64;
     }
     let minutes = BASELINE.num_minutes() as f64;
     Ok(out.into_iter().map(|(k, v)| (k, v / minutes)).collect())
 }
 
-/// One (service, level, minute) group from SQL.
+/// A row of `log_errors_per_minute.sql`: one (service, level, minute) group.
+#[derive(Debug, serde::Deserialize)]
+pub struct ErrorMinute {
+    pub minute: DateTime<Utc>,
+    pub service: Option<String>,
+    pub level: Option<String>,
+    pub lines: u64,
+    pub first_msg: Option<String>,
+    pub first_source: Option<String>,
+    pub first_line: Option<i64>,
+}
+
+/// One minute of a burst.
 struct Minute {
     minute: DateTime<Utc>,
     lines: u64,
@@ -401,22 +396,16 @@ async fn log_bursts(
     // (service, level, bucket start) → minutes in that bucket, in time order.
     let mut groups: BTreeMap<(Option<String>, String, DateTime<Utc>), Vec<Minute>> = BTreeMap::new();
     let bucket_us = bucket.num_microseconds().unwrap_or(60_000_000).max(60_000_000);
-    for b in params::run(ctx, LOG_ERRORS_SQL, p).await? {
-        let c = |n| Column::of(&b, n);
-        let provenance = Provenance::of(&b, "first_source", "first_line")?;
-        let (minute, service, level, lines, msg) =
-            (c("minute")?, c("service")?, c("level")?, c("lines")?, c("first_msg")?);
-        for i in 0..b.num_rows() {
-            let m = minute.time(i)?.unwrap_or_default();
-            let start_us = m.timestamp_micros().div_euclid(bucket_us) * bucket_us;
-            let start = DateTime::from_timestamp_micros(start_us).unwrap_or(m);
-            groups.entry((service.str(i)?, level.str(i)?.unwrap_or_default(), start)).or_default().push(Minute {
-                minute: m,
-                lines: lines.i64(i)?.unwrap_or(0) as u64,
-                first_msg: msg.str(i)?,
-                source: provenance.at(i)?,
-            });
-        }
+    for r in params::rows::<ErrorMinute>(ctx, LOG_ERRORS_SQL, p).await? {
+        let m = r.minute;
+        let start_us = m.timestamp_micros().div_euclid(bucket_us) * bucket_us;
+        let start = DateTime::from_timestamp_micros(start_us).unwrap_or(m);
+        groups.entry((r.service, r.level.unwrap_or_default(), start)).or_default().push(Minute {
+            minute: m,
+            lines: r.lines,
+            first_msg: r.first_msg,
+            source: SourceRef::of(r.first_source, r.first_line),
+        });
     }
     let bucket_minutes = (bucket_us / 60_000_000) as f64;
     // Bursting buckets, then merged per (service, level) when consecutive.

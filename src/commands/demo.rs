@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::{Outcome, check_failures, print_events, print_summary, redact_for_print, source_root, write_report};
 use crate::analyze::Window;
-use crate::analyze::params::{self, Column, Params};
+use crate::analyze::params::{self, Params};
 use crate::analyze::timeline::{self, TimelineQuery};
 use crate::catalog;
 use crate::cli::{DemoArgs, DocFormat, GlobalArgs, OutputArgs, OutputFormat};
@@ -142,12 +142,15 @@ fn print_breaches(breaches: &[crate::analyze::suspects::BreachSuspects]) {
 /// 90 minutes before to 60 minutes after the minute with the most error lines, widened to
 /// half hours. A demo heuristic for choosing what to show, not a finding.
 async fn incident_window(ctx: &datafusion::prelude::SessionContext) -> Result<Window> {
-    let batches = params::run(ctx, PEAK_SQL, Params::default()).await?;
-    let peak: Option<DateTime<Utc>> = match batches.iter().find(|b| b.num_rows() > 0) {
-        Some(b) => Column::of(b, "minute")?.time(0)?,
-        None => None,
-    };
-    let peak = peak.ok_or_else(|| Error::Usage("the sample has no error lines; is samples/data intact?".into()))?;
+    #[derive(serde::Deserialize)]
+    struct Peak {
+        minute: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Peak> = params::rows(ctx, PEAK_SQL, Params::default()).await?;
+    let peak = rows
+        .into_iter()
+        .find_map(|r| r.minute)
+        .ok_or_else(|| Error::Usage("the sample has no error lines; is samples/data intact?".into()))?;
     let half_hour = Duration::minutes(30);
     let from = (peak - Duration::minutes(90)).duration_trunc(half_hour).map_err(|e| Error::Internal(e.to_string()))?;
     let to = (peak + Duration::minutes(60) + half_hour)

@@ -47,7 +47,7 @@ pub(crate) async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Re
         col(&|b, _| Some(display::utc(b.breach.onset))),
         col(&|b, _| Some(b.verdict.clone())),
         col(&|_, s| s.map(|s| s.rank.to_string())),
-        col(&|_, s| s.map(|s| s.kind.clone())),
+        col(&|_, s| s.map(|s| s.kind.label().to_string())),
         col(&|_, s| s.map(|s| s.id.clone())),
         col(&|_, s| s.and_then(|s| s.service.clone())),
         col(&|_, s| s.map(|s| display::utc(s.ts))),

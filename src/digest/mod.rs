@@ -17,6 +17,7 @@ use crate::analyze::Window;
 use crate::analyze::analysis::{Analysis, Slis};
 use crate::analyze::slo::{Breach, SloResult};
 use crate::analyze::suspects::{self, BreachSuspects, Verdict};
+use crate::analyze::timeline::EventKind;
 use crate::cli::DocFormat;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -310,7 +311,7 @@ fn figures(changes: &[suspects::Candidate], breaches: &[BreachSuspects], days: f
         .filter(|s| s.verdict == Verdict::Likely)
         .map(|s| s.id.as_str())
         .collect();
-    let deploys = changes.iter().filter(|c| c.kind == "deploy").count() as u64;
+    let deploys = changes.iter().filter(|c| c.kind == EventKind::Deploy).count() as u64;
     let total = changes.len() as u64;
     let failed = changes.iter().filter(|c| !c.undone.is_empty() || culprits.contains(&c.id.as_str())).count() as u64;
     let mut ttr: Vec<i64> = breaches.iter().map(|b| (b.breach.recovered - b.breach.onset).num_minutes()).collect();
@@ -388,7 +389,8 @@ mod tests {
     #[test]
     fn change_failure_rate_counts_undone_changes_and_likely_culprits() {
         let t = DateTime::parse_from_rfc3339("2026-11-19T14:00:00Z").unwrap().with_timezone(&Utc);
-        let c = |id: &str, kind: &'static str, undone: bool| suspects::Candidate {
+        use EventKind::{Change, Deploy};
+        let c = |id: &str, kind: EventKind, undone: bool| suspects::Candidate {
             kind,
             id: id.into(),
             service: Some("payments".into()),
@@ -397,8 +399,7 @@ mod tests {
             undone: if undone { vec![t + Duration::minutes(5)] } else { vec![] },
             version: None,
         };
-        let changes =
-            vec![c("A", "change", false), c("B", "change", true), c("D1", "deploy", false), c("D2", "deploy", false)];
+        let changes = vec![c("A", Change, false), c("B", Change, true), c("D1", Deploy, false), c("D2", Deploy, false)];
         let f = figures(&changes, &[], 7.0, None);
         assert_eq!((f.changes, f.deploys, f.failed), (2, 2, 1));
         assert_eq!(f.change_failure_rate_pct, Some(25.0));

@@ -16,6 +16,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 use super::model::{Charts, Marker, SliSeries};
+use crate::analyze::timeline::EventKind;
 use crate::error::{Error, Result};
 
 pub const WIDTH: u32 = 960;
@@ -355,9 +356,9 @@ fn draw_markers<'a, DB: DrawingBackend + 'a>(
     for i in draw_order {
         let m = visible[i];
         let x = x_of(charts, m.ts);
-        let colour = match (m.suspect, m.kind.as_str()) {
+        let colour = match (m.suspect, m.kind) {
             (true, _) => SUSPECT,
-            (false, "deploy") => DEPLOY,
+            (false, EventKind::Deploy) => DEPLOY,
             _ => CHANGE,
         };
         let width = if m.suspect { 3 } else { 1 };
@@ -411,7 +412,7 @@ mod tests {
             services: vec![ServiceSeries { service: "payments<script>".into(), error_lines: vec![3; 60] }],
             markers: vec![Marker {
                 ts: start + Duration::minutes(15),
-                kind: "change".into(),
+                kind: EventKind::Change,
                 id: "CHG-1024".into(),
                 service: Some("payments".into()),
                 suspect: true,

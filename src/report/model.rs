@@ -8,7 +8,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::analyze::Analysis;
-use crate::analyze::params::{self, Column, Params, Window};
+use crate::analyze::params::{self, Params, Window};
 use crate::analyze::slo::Breach;
 use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
 use crate::error::Result;
@@ -196,15 +196,16 @@ pub struct ServiceSeries {
 #[derive(Debug, Clone, Serialize)]
 pub struct Marker {
     pub ts: DateTime<Utc>,
-    /// `change` or `deploy`.
-    pub kind: String,
+    /// [`EventKind::Change`] or [`EventKind::Deploy`].
+    pub kind: EventKind,
     pub id: String,
     pub service: Option<String>,
     /// The top suspect of a breach (drawn emphasised).
     pub suspect: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A row of `service_activity.sql`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ServiceActivity {
     pub service: Option<String>,
     pub lines: u64,
@@ -214,7 +215,8 @@ pub struct ServiceActivity {
     pub first_error: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A row of `error_peak_minutes.sql`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ErrorPeak {
     pub minute: DateTime<Utc>,
     pub service: Option<String>,
@@ -349,7 +351,7 @@ fn headline(breaches: &[crate::analyze::suspects::BreachSuspects]) -> String {
         Some(s) if s.verdict != crate::analyze::suspects::Verdict::Unlikely => format!(
             "{} {}: {} {} ({})",
             s.verdict.label().to_uppercase(),
-            if s.kind == "deploy" { "deploy" } else { "change" },
+            if s.kind == EventKind::Deploy { "deploy" } else { "change" },
             s.id,
             s.title,
             s.service.as_deref().unwrap_or("no service")
@@ -446,40 +448,14 @@ fn signals(events: &[Event]) -> Vec<Event> {
     out
 }
 
+/// Lines per service in the window (`service_activity.sql`, one row per service).
 async fn activity(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<ServiceActivity>> {
-    let mut activity = Vec::new();
-    for b in params::run(ctx, ACTIVITY_SQL, Params::window(req.window, req.service.as_deref())).await? {
-        let c = |n| Column::of(&b, n);
-        let (service, lines, warn, error, s5xx, first) =
-            (c("service")?, c("lines")?, c("warn_lines")?, c("error_lines")?, c("status_5xx")?, c("first_error")?);
-        for i in 0..b.num_rows() {
-            activity.push(ServiceActivity {
-                service: service.str(i)?,
-                lines: lines.i64(i)?.unwrap_or(0) as u64,
-                warn_lines: warn.i64(i)?.unwrap_or(0) as u64,
-                error_lines: error.i64(i)?.unwrap_or(0) as u64,
-                status_5xx: s5xx.i64(i)?.unwrap_or(0) as u64,
-                first_error: first.time(i)?,
-            });
-        }
-    }
-    Ok(activity)
+    params::rows(ctx, ACTIVITY_SQL, Params::window(req.window, req.service.as_deref())).await
 }
 
+/// The three services with the most error lines in one minute (`error_peak_minutes.sql`).
 async fn error_peaks(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<ErrorPeak>> {
-    let mut error_peaks = Vec::new();
-    for b in params::run(ctx, PEAKS_SQL, Params::window(req.window, req.service.as_deref())).await? {
-        let (minute, service, lines) =
-            (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
-        for i in 0..b.num_rows() {
-            error_peaks.push(ErrorPeak {
-                minute: minute.time(i)?.unwrap_or_default(),
-                service: service.str(i)?,
-                lines: lines.i64(i)?.unwrap_or(0) as u64,
-            });
-        }
-    }
-    Ok(error_peaks)
+    params::rows(ctx, PEAKS_SQL, Params::window(req.window, req.service.as_deref())).await
 }
 
 async fn deploys(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<DeploySpan>> {
@@ -491,30 +467,32 @@ async fn data_quality(
     req: &ReportRequest,
     skew: Vec<crate::analyze::skew::SkewEstimate>,
 ) -> Result<DataQuality> {
-    let mut rejects = Vec::new();
-    for b in params::run(ctx, REJECTS_SQL, Params::default()).await? {
-        let c = |n| Column::of(&b, n);
-        let (table, reason, records, objects, detail, src, line) = (
-            c("table_name")?,
-            c("reason")?,
-            c("records")?,
-            c("objects")?,
-            c("example_detail")?,
-            c("example_source")?,
-            c("example_line")?,
-        );
-        for i in 0..b.num_rows() {
-            let src = src.str(i)?.unwrap_or_default();
-            let src = crate::display::relative_source(&src, req.source_root.as_deref());
-            rejects.push(RejectGroup {
-                table: table.str(i)?.unwrap_or_default(),
-                reason: reason.str(i)?.unwrap_or_default(),
-                records: records.i64(i)?.unwrap_or(0) as u64,
-                objects: objects.i64(i)?.unwrap_or(0) as u64,
-                example: format!("{}:{} — {}", src, line.i64(i)?.unwrap_or(0), detail.str(i)?.unwrap_or_default()),
-            });
-        }
+    /// A row of `rejects_summary.sql`.
+    #[derive(serde::Deserialize)]
+    struct Row {
+        table_name: String,
+        reason: String,
+        records: u64,
+        objects: u64,
+        example_detail: Option<String>,
+        example_source: Option<String>,
+        example_line: Option<i64>,
     }
+    let rows: Vec<Row> = params::rows(ctx, REJECTS_SQL, Params::default()).await?;
+    let rejects = rows
+        .into_iter()
+        .map(|r| {
+            let src = r.example_source.unwrap_or_default();
+            let src = crate::display::relative_source(&src, req.source_root.as_deref());
+            RejectGroup {
+                table: r.table_name,
+                reason: r.reason,
+                records: r.records,
+                objects: r.objects,
+                example: format!("{}:{} — {}", src, r.example_line.unwrap_or(0), r.example_detail.unwrap_or_default()),
+            }
+        })
+        .collect();
     let gaps = req
         .analysis
         .results()
@@ -602,14 +580,10 @@ async fn charts(
     let mut per_service: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     let p = Params::window(window, req.service.as_deref())
         .with("include_warn", datafusion::scalar::ScalarValue::Boolean(Some(false)));
-    for b in params::run(ctx, ERRORS_SQL, p).await? {
-        let (minute, service, lines) =
-            (Column::of(&b, "minute")?, Column::of(&b, "service")?, Column::of(&b, "lines")?);
-        for i in 0..b.num_rows() {
-            let (Some(t), Some(s)) = (minute.time(i)?, service.str(i)?) else { continue };
-            let k = ((t - window.from).num_minutes()).clamp(0, n.saturating_sub(1) as i64) as usize;
-            per_service.entry(s).or_insert_with(|| vec![0; n])[k] += lines.i64(i)?.unwrap_or(0) as u64;
-        }
+    for r in params::rows::<timeline::ErrorMinute>(ctx, ERRORS_SQL, p).await? {
+        let Some(s) = r.service else { continue };
+        let k = ((r.minute - window.from).num_minutes()).clamp(0, n.saturating_sub(1) as i64) as usize;
+        per_service.entry(s).or_insert_with(|| vec![0; n])[k] += r.lines;
     }
     let services =
         per_service.into_iter().map(|(service, error_lines)| ServiceSeries { service, error_lines }).collect();
@@ -620,13 +594,7 @@ async fn charts(
         .filter(|e| matches!(e.kind, EventKind::Change | EventKind::Deploy))
         .filter_map(|e| {
             let id = e.id.clone()?;
-            Some(Marker {
-                ts: e.ts,
-                kind: if e.kind == EventKind::Deploy { "deploy" } else { "change" }.to_string(),
-                suspect: top.contains(&id.as_str()),
-                id,
-                service: e.service.clone(),
-            })
+            Some(Marker { ts: e.ts, kind: e.kind, suspect: top.contains(&id.as_str()), id, service: e.service.clone() })
         })
         .collect();
     // The same order as the breaches (the one asked about first).
