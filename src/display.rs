@@ -8,6 +8,11 @@ pub fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
+/// A zone as its IANA name (`Europe/Berlin`), for the JSON of a report or digest.
+pub fn serialize_tz<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
 /// `2026-11-19 09:02:00 EST` (the zone's abbreviation at that instant).
 pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()

@@ -85,8 +85,47 @@ pub struct Event {
 /// The typed content of a change or deploy event, straight from its row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Subject {
-    Change { key: Option<String>, old: Option<String>, new: Option<String>, reverts: Option<String> },
-    Deploy { version: Option<String>, previous: Option<String>, status: String },
+    Change {
+        key: Option<String>,
+        old: Option<String>,
+        new: Option<String>,
+        actor: Option<String>,
+        system: Option<String>,
+        reverts: Option<String>,
+    },
+    Deploy {
+        version: Option<String>,
+        previous: Option<String>,
+        status: String,
+    },
+}
+
+impl Subject {
+    /// What a change did, in one line: `key: old → new (by actor via system) — reverts X`
+    /// (each part only when known). A change's title is its id and this; the report's
+    /// change table shows this beside the id. Empty for a deploy.
+    pub fn describe(&self) -> String {
+        let Subject::Change { key, old, new, actor, system, reverts } = self else { return String::new() };
+        let mut parts = Vec::new();
+        if let Some(k) = key {
+            parts.push(format!("{k}: {} → {}", show(old.clone()), show(new.clone())));
+        }
+        let by: Vec<String> = [actor.as_ref().map(|a| format!("by {a}")), system.as_ref().map(|s| format!("via {s}"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !by.is_empty() {
+            parts.push(format!("({})", by.join(" ")));
+        }
+        let mut out = parts.join(" ");
+        if let Some(r) = reverts {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&format!("— reverts {r}"));
+        }
+        out
+    }
 }
 
 impl Event {
@@ -140,38 +179,31 @@ async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
     Ok(super::changes::rows(ctx, p).await?.into_iter().map(change_event).collect())
 }
 
-/// A change as a timeline row: `id key: old → new (by actor via system) — reverts X`.
+/// A change as a timeline row, titled with its id and what it did ([`Subject::describe`]).
 fn change_event(r: super::changes::ChangeRow) -> Event {
     let id = r.change_id.unwrap_or_default();
-    let mut title = id.clone();
-    if let Some(k) = &r.key {
-        title.push_str(&format!(" {k}: {} → {}", show(r.old_value.clone()), show(r.new_value.clone())));
-    }
-    let mut by = Vec::new();
-    if let Some(a) = &r.actor {
-        by.push(format!("by {a}"));
-    }
-    if let Some(s) = &r.system {
-        by.push(format!("via {s}"));
-    }
-    if !by.is_empty() {
-        title.push_str(&format!(" ({})", by.join(" ")));
-    }
-    if let Some(rev) = &r.reverts {
-        title.push_str(&format!(" — reverts {rev}"));
-    }
+    let severity = if r.reverts.is_some() { Severity::Warn } else { Severity::Info };
+    let subject = Subject::Change {
+        key: r.key,
+        old: r.old_value,
+        new: r.new_value,
+        actor: r.actor,
+        system: r.system,
+        reverts: r.reverts,
+    };
+    let what = subject.describe();
     Event {
         ts: r.ts,
         end: None,
         kind: EventKind::Change,
         service: r.service,
-        severity: if r.reverts.is_some() { Severity::Warn } else { Severity::Info },
+        severity,
+        title: if what.is_empty() { id.clone() } else { format!("{id} {what}") },
         id: Some(id),
-        title,
         detail: r.description,
         count: 1,
         source: SourceRef::of(r.source, r.line),
-        subject: Some(Subject::Change { key: r.key, old: r.old_value, new: r.new_value, reverts: r.reverts }),
+        subject: Some(subject),
     }
 }
 
@@ -477,9 +509,37 @@ mod tests {
                 key: Some(key.into()),
                 old: None,
                 new: new.map(str::to_string),
+                actor: Some("ops".into()),
+                system: None,
                 reverts: None,
             }),
         }
+    }
+
+    /// The title and the report's "what" column are one description: each part appears
+    /// only when known, in one order.
+    #[test]
+    fn a_change_is_described_from_its_fields() {
+        let change = |key: Option<&str>, actor: Option<&str>, system: Option<&str>, reverts: Option<&str>| {
+            Subject::Change {
+                key: key.map(str::to_string),
+                old: Some("10".into()),
+                new: None,
+                actor: actor.map(str::to_string),
+                system: system.map(str::to_string),
+                reverts: reverts.map(str::to_string),
+            }
+            .describe()
+        };
+        assert_eq!(
+            change(Some("db.pool: max"), Some("ann"), Some("argo"), Some("CHG-1")),
+            "db.pool: max: 10 → ∅ (by ann via argo) — reverts CHG-1"
+        );
+        assert_eq!(change(None, None, Some("argo"), None), "(via argo)");
+        assert_eq!(change(None, None, None, Some("CHG-1")), "— reverts CHG-1");
+        assert_eq!(change(None, None, None, None), "");
+        let deploy = Subject::Deploy { version: Some("v2".into()), previous: None, status: "succeeded".into() };
+        assert_eq!(deploy.describe(), "");
     }
 
     /// Loops are found from the changes' fields: a key holding `: `, values holding ` (`

@@ -25,6 +25,7 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
                 label: format!("{} → {}", crate::display::utc(w.from), crate::display::utc(w.to)),
                 from: w.from,
                 to: w.to,
+                week: None,
             }
         }
         _ => {

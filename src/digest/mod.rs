@@ -28,13 +28,19 @@ pub struct Period {
     pub label: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// The ISO week (year, week) when the period is one: what comes before it is the week
+    /// before, not the same length before. Not in the JSON (the label says it).
+    #[serde(skip)]
+    pub week: Option<(i32, u32)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Digest {
     pub period: Period,
     pub previous: Period,
-    pub display_timezone: String,
+    /// Days and weeks are counted in it; its IANA name in JSON.
+    #[serde(serialize_with = "crate::display::serialize_tz")]
+    pub display_timezone: Tz,
     pub overall: Figures,
     pub previous_overall: Figures,
     pub slos: Vec<SloFigures>,
@@ -50,7 +56,7 @@ pub struct Digest {
 crate::redact_fields!(Digest {
     period, previous, overall, previous_overall, slos, services, breaches, budget_exhausted,
 } keep { display_timezone, scrubber });
-crate::redact_fields!(Period { label, from, to });
+crate::redact_fields!(Period { label, from, to } keep { week });
 crate::redact_fields!(Figures {
     deploys,
     changes,
@@ -169,20 +175,23 @@ pub fn iso_week(year: i32, week: u32, tz: Tz) -> Result<Period> {
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| Error::Usage(format!("{d} has no midnight in {}", tz.name())))
     };
-    Ok(Period { label: format!("{year}-W{week:02}"), from: start(monday)?, to: start(monday + Duration::days(7))? })
+    Ok(Period {
+        label: format!("{year}-W{week:02}"),
+        from: start(monday)?,
+        to: start(monday + Duration::days(7))?,
+        week: Some((year, week)),
+    })
 }
 
 /// The period before `p`: the previous ISO week for a week, else the same length before.
 pub fn previous(p: &Period, tz: Tz) -> Result<Period> {
-    if let Some((y, w)) =
-        p.label.split_once("-W").and_then(|(y, w)| Some((y.parse::<i32>().ok()?, w.parse::<u32>().ok()?)))
-    {
+    if let Some((y, w)) = p.week {
         let monday = NaiveDate::from_isoywd_opt(y, w, Weekday::Mon).unwrap_or_default() - Duration::days(7);
         let iso = monday.iso_week();
         return iso_week(iso.year(), iso.week(), tz);
     }
     let len = p.to - p.from;
-    Ok(Period { label: "previous period".into(), from: p.from - len, to: p.from })
+    Ok(Period { label: "previous period".into(), from: p.from - len, to: p.from, week: None })
 }
 
 /// The ISO week (in `tz`) holding `t`.
@@ -271,7 +280,7 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
     Ok(Digest {
         period,
         previous: prev,
-        display_timezone: tz.name().to_string(),
+        display_timezone: tz,
         overall,
         previous_overall,
         slos,

@@ -98,7 +98,7 @@ pub fn markdown(d: &Digest) -> String {
         "Period **{} → {}** (weeks start on Mondays in {}); compared with {} ({} → {}).\n",
         utc(d.period.from),
         utc(d.period.to),
-        md_cell(&d.display_timezone),
+        md_cell(d.display_timezone.name()),
         md_cell(&d.previous.label),
         utc(d.previous.from),
         utc(d.previous.to)
@@ -230,7 +230,7 @@ pub fn html(d: &Digest) -> String {
         "<p class=\"meta\">{} → {} (weeks start on Mondays in {}), compared with {}.</p></div></header>\n<main>",
         utc(d.period.from),
         utc(d.period.to),
-        esc(&d.display_timezone),
+        esc(d.display_timezone.name()),
         esc(&d.previous.label)
     );
     let _ = writeln!(

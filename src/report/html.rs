@@ -111,7 +111,7 @@ fn badge(class: &str, text: &str) -> String {
 }
 
 pub fn render(report: &Report) -> Result<String> {
-    let tz: Tz = report.display_timezone.parse().unwrap_or(Tz::UTC);
+    let tz = report.display_timezone;
     let charts = charts::render_svg(&report.charts)?;
     let mut out = head(&report.title);
     let w = &mut out;

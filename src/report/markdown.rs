@@ -6,6 +6,7 @@ use std::fmt::Write;
 use chrono_tz::Tz;
 
 use super::model::Report;
+use crate::analyze::timeline::Subject;
 use crate::display::{duration, local, utc};
 use crate::output::md_cell;
 
@@ -63,7 +64,7 @@ fn render_breaches(w: &mut String, report: &Report, tz: Tz) {
 }
 
 pub fn render(report: &Report) -> String {
-    let tz: Tz = report.display_timezone.parse().unwrap_or(Tz::UTC);
+    let tz = report.display_timezone;
     let (from, to) = report.window;
     let mut out = String::new();
     let w = &mut out;
@@ -169,14 +170,14 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(w, "| --- | --- | --- | --- | --- |");
         for e in report.changes() {
             let id = e.id.as_deref().unwrap_or("");
-            let what = e.title.strip_prefix(id).unwrap_or(&e.title).trim();
+            let what = e.subject.as_ref().map(Subject::describe).unwrap_or_default();
             let _ = writeln!(
                 w,
                 "| {} | {} | {} | {} | {} |",
                 utc(e.ts),
                 md_cell(id),
                 md_cell(e.service.as_deref().unwrap_or("")),
-                md_cell(what),
+                md_cell(&what),
                 md_cell(e.detail.as_deref().unwrap_or(""))
             );
         }

@@ -55,7 +55,9 @@ pub struct Report {
     pub title: String,
     pub window: (DateTime<Utc>, DateTime<Utc>),
     pub service: Option<String>,
-    pub display_timezone: String,
+    /// Shown beside UTC; its IANA name in JSON.
+    #[serde(serialize_with = "crate::display::serialize_tz")]
+    pub display_timezone: Tz,
     /// The breach id the report is about (`None`: a window report).
     pub focus: Option<String>,
     /// One line for the header: the verdict on the worst breach, or why there is none.
@@ -288,7 +290,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         title,
         window: (window.from, window.to),
         service: req.service.clone(),
-        display_timezone: req.display_timezone.name().to_string(),
+        display_timezone: req.display_timezone,
         focus: req.focus.as_ref().map(|f| f.id.clone()),
         headline: headline(&breaches),
         impact: impact(&breaches),

@@ -125,6 +125,19 @@ impl Redactor {
         out
     }
 
+    /// `value` redacted as it stands after `key` (`key: value`): a rule that needs the key
+    /// to see a secret (`password: …`) replaces the value with the placeholder the same
+    /// pair gets anywhere else.
+    pub fn redact_value(&mut self, key: &str, value: &str) -> String {
+        let prefix = format!("{key}: ");
+        let pair = self.redact(&format!("{prefix}{value}"));
+        match pair.strip_prefix(&prefix) {
+            Some(v) => v.to_string(),
+            // The key itself held something a rule replaced: judge the value alone.
+            None => self.redact(value),
+        }
+    }
+
     pub fn redact_in_place(&mut self, text: &mut String) {
         if !self.rules.is_empty() {
             *text = self.redact(text);
@@ -249,6 +262,20 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
         }
+    }
+
+    /// A value redacted beside its key gets what the pair gets in text, however short:
+    /// the report's change table spells old and new values from the change's fields.
+    #[test]
+    fn a_value_is_judged_with_its_key() {
+        let mut r = Redactor::new(&RedactionConfig::default()).unwrap();
+        let in_text = r.redact("db_password: abc → hunter2");
+        assert_eq!(in_text, "db_password: <secret-1> → <secret-2>");
+        assert_eq!(r.redact_value("db_password", "abc"), "<secret-1>");
+        assert_eq!(r.redact_value("db_password", "hunter2"), "<secret-2>");
+        assert_eq!(r.redact_value("pool.size", "20"), "20");
+        // A key a rule rewrites (an address in it) still has its value judged alone.
+        assert_eq!(r.redact_value("10.1.2.3", "mail jane@example.com"), "mail <email-1>");
     }
 
     /// The class: a secret under any of the names databases, clouds and apps give it, in

@@ -5,7 +5,7 @@
 //! `..`: a field added to a report type and not listed here is a compile error, so no
 //! text can reach a reader unredacted by being forgotten. Fields that are not text
 //! (numbers, times, enums) redact to nothing; the few texts that must stay as they are
-//! (the display zone, which renderers parse back) are listed as `keep`.
+//! (the display zone, a zone and not text) are listed as `keep`.
 
 use chrono::{DateTime, Utc};
 
@@ -92,7 +92,7 @@ redact_fields!(Report {
     title, window, service, focus, headline, impact, response, breaches, activity, error_peaks, timeline,
     timeline_omitted, signals, deploys, data_quality, charts, redacted_values,
 } keep {
-    // Renderers parse the zone name back; it comes from the config, never from data.
+    // A zone, not text: it comes from the config, never from data.
     display_timezone,
     // Not rendered: the prefix stripped from source URLs, and the pass's own record.
     source_root,
@@ -151,10 +151,21 @@ redact_fields!(Event { ts, end, kind, service, severity, id, title, detail, coun
 impl Redact for Subject {
     fn redact(&mut self, r: &mut Redactor) {
         match self {
-            Subject::Change { key, old, new, reverts } => {
+            Subject::Change { key, old, new, actor, system, reverts } => {
+                // A value is redacted as it stands after its key (`password: x`), the way
+                // the title spells it, so a short secret under a secret's key is caught
+                // here too, not only by the scrub (which leaves values under 4 characters).
+                if let Some(k) = key.as_deref() {
+                    for v in [&mut *old, &mut *new].into_iter().flatten() {
+                        *v = r.redact_value(k, v);
+                    }
+                } else {
+                    old.redact(r);
+                    new.redact(r);
+                }
                 key.redact(r);
-                old.redact(r);
-                new.redact(r);
+                actor.redact(r);
+                system.redact(r);
                 reverts.redact(r);
             }
             Subject::Deploy { version, previous, status } => {
