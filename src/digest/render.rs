@@ -10,6 +10,7 @@ use crate::display::utc;
 use crate::error::{Error, Result};
 use crate::output::md_cell;
 use crate::report::html::{esc, head};
+use crate::report::table::{Cell, Table};
 
 pub const SCHEMA: &str = "retrace.digest/v1";
 
@@ -89,7 +90,111 @@ fn figure_rows(f: &Figures, p: &Figures) -> Vec<[String; 4]> {
     ]
 }
 
+/// Per SLO: attainment and budget, this period and the previous.
+fn slos_table(d: &Digest) -> Table {
+    let left = format!(">budget left ({} days)", d.slos.first().map(|s| s.period_days).unwrap_or(30.0));
+    let mut t = Table::new(&[
+        "SLO",
+        "service",
+        ">objective",
+        ">attainment",
+        ">previous",
+        "met",
+        ">budget burned this period",
+        ">previous",
+        &left,
+        ">breaches",
+    ]);
+    for s in &d.slos {
+        let (class, met) = match s.met {
+            Some(true) => ("k-deploy", "met"),
+            Some(false) => ("v-likely", "missed"),
+            None => ("v-unlikely", "no data"),
+        };
+        t.row(vec![
+            s.slo.clone().into(),
+            s.service.clone().into(),
+            format!("{}%", s.objective_pct).into(),
+            pct(s.attainment_pct, 3).into(),
+            pct(s.previous_attainment_pct, 3).into(),
+            Cell::Badge { class: class.into(), text: met.into() },
+            format!("{:.2}%", s.budget_burned_pct).into(),
+            format!("{:.2}%", s.previous_budget_burned_pct).into(),
+            format!("{:.2}%", s.budget_remaining_pct).into(),
+            s.breaches.to_string().into(),
+        ]);
+    }
+    t
+}
+
+fn breaches_table(d: &Digest) -> Table {
+    let mut t = Table::new(&["breach", "service", "@onset", ">time to restore", ">budget", "verdict", "top suspect"]);
+    for b in &d.breaches {
+        t.row(vec![
+            Cell::Code(b.id.clone()),
+            b.service.clone().into(),
+            Cell::Time(b.onset),
+            minutes(Some(b.time_to_restore_minutes as f64)).into(),
+            format!("{:.1}%", b.budget_consumed_pct).into(),
+            b.verdict.clone().into(),
+            match (&b.top_suspect, &b.top_suspect_title) {
+                (Some(id), t) => Cell::Lead { strong: id.clone(), rest: t.clone().unwrap_or_default() },
+                _ => Cell::Text(String::new()),
+            },
+        ]);
+    }
+    t
+}
+
+fn overall_table(d: &Digest) -> Table {
+    let (this, before) = (format!(">{}", d.period.label), format!(">{}", d.previous.label));
+    let mut t = Table::new(&["figure", &this, &before, ">change"]);
+    for r in figure_rows(&d.overall, &d.previous_overall) {
+        t.row(r.map(Cell::Text).to_vec());
+    }
+    t
+}
+
+fn services_table(d: &Digest) -> Table {
+    let mut t = Table::new(&[
+        "service",
+        ">breaches",
+        ">deploys",
+        ">deploys/day",
+        ">changes",
+        ">change failure rate",
+        "time to restore (median / worst)",
+        "vs previous: breaches, deploys, CFR",
+    ]);
+    for s in &d.services {
+        let (f, p) = (&s.figures, &s.previous);
+        t.row(vec![
+            s.service.clone().into(),
+            f.breaches.to_string().into(),
+            f.deploys.to_string().into(),
+            format!("{:.2}", f.deploys_per_day).into(),
+            f.changes.to_string().into(),
+            pct(f.change_failure_rate_pct, 1).into(),
+            format!(
+                "{} / {}",
+                minutes(f.time_to_restore_median_minutes),
+                minutes(f.time_to_restore_worst_minutes.map(|m| m as f64))
+            )
+            .into(),
+            format!(
+                "{}, {}, {}",
+                delta(Some(f.breaches as f64), Some(p.breaches as f64), "", 0),
+                delta(Some(f.deploys as f64), Some(p.deploys as f64), "", 0),
+                delta(f.change_failure_rate_pct, p.change_failure_rate_pct, " pp", 1)
+            )
+            .into(),
+        ]);
+    }
+    t
+}
+
 pub fn markdown(d: &Digest) -> String {
+    let tz = d.display_timezone;
     let mut out = String::new();
     let w = &mut out;
     let _ = writeln!(w, "# Reliability digest {}\n", md_cell(&d.period.label));
@@ -114,92 +219,20 @@ pub fn markdown(d: &Digest) -> String {
     );
 
     let _ = writeln!(w, "## SLOs\n");
-    let _ = writeln!(
-        w,
-        "| SLO | service | objective | attainment | previous | met | budget burned this period | previous | budget left ({} days) | breaches |",
-        d.slos.first().map(|s| s.period_days).unwrap_or(30.0)
-    );
-    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
-    for s in &d.slos {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {}% | {} | {} | {} | {:.2}% | {:.2}% | {:.2}% | {} |",
-            md_cell(&s.slo),
-            md_cell(&s.service),
-            s.objective_pct,
-            pct(s.attainment_pct, 3),
-            pct(s.previous_attainment_pct, 3),
-            match s.met {
-                Some(true) => "yes",
-                Some(false) => "**no**",
-                None => "no data",
-            },
-            s.budget_burned_pct,
-            s.previous_budget_burned_pct,
-            s.budget_remaining_pct,
-            s.breaches
-        );
-    }
-    let _ = writeln!(w);
+    let _ = write!(w, "{}", slos_table(d).markdown(tz));
 
     let _ = writeln!(w, "## Breaches\n");
     if d.breaches.is_empty() {
         let _ = writeln!(w, "No SLO breach began in the period.\n");
     } else {
-        let _ = writeln!(w, "| breach | service | onset (UTC) | time to restore | budget | verdict | top suspect |");
-        let _ = writeln!(w, "| --- | --- | --- | ---: | ---: | --- | --- |");
-        for b in &d.breaches {
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {} | {:.1}% | {} | {} |",
-                md_cell(&b.id),
-                md_cell(&b.service),
-                utc(b.onset),
-                minutes(Some(b.time_to_restore_minutes as f64)),
-                b.budget_consumed_pct,
-                md_cell(&b.verdict),
-                md_cell(&match (&b.top_suspect, &b.top_suspect_title) {
-                    (Some(id), Some(t)) => format!("{id} {t}"),
-                    _ => String::new(),
-                })
-            );
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", breaches_table(d).markdown(tz));
     }
 
     let _ = writeln!(w, "## Delivery and recovery, overall\n");
-    let _ = writeln!(w, "| figure | {} | {} | change |", md_cell(&d.period.label), md_cell(&d.previous.label));
-    let _ = writeln!(w, "| --- | ---: | ---: | ---: |");
-    for r in figure_rows(&d.overall, &d.previous_overall) {
-        let _ = writeln!(w, "| {} | {} | {} | {} |", r[0], md_cell(&r[1]), md_cell(&r[2]), md_cell(&r[3]));
-    }
-    let _ = writeln!(w);
+    let _ = write!(w, "{}", overall_table(d).markdown(tz));
 
     let _ = writeln!(w, "## Per service\n");
-    let _ = writeln!(
-        w,
-        "| service | breaches | deploys | deploys/day | changes | change failure rate | time to restore (median / worst) | vs previous: breaches, deploys, CFR |"
-    );
-    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
-    for s in &d.services {
-        let (f, p) = (&s.figures, &s.previous);
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {:.2} | {} | {} | {} / {} | {}, {}, {} |",
-            md_cell(&s.service),
-            f.breaches,
-            f.deploys,
-            f.deploys_per_day,
-            f.changes,
-            pct(f.change_failure_rate_pct, 1),
-            minutes(f.time_to_restore_median_minutes),
-            minutes(f.time_to_restore_worst_minutes.map(|m| m as f64)),
-            delta(Some(f.breaches as f64), Some(p.breaches as f64), "", 0),
-            delta(Some(f.deploys as f64), Some(p.deploys as f64), "", 0),
-            delta(f.change_failure_rate_pct, p.change_failure_rate_pct, " pp", 1)
-        );
-    }
-    let _ = writeln!(w);
+    let _ = write!(w, "{}", services_table(d).markdown(tz));
     let _ = writeln!(
         w,
         "Definitions (docs/digest.md): attainment = good ÷ all events in the period; change failure rate = changes and deploys that were \
@@ -210,6 +243,7 @@ pub fn markdown(d: &Digest) -> String {
 }
 
 pub fn html(d: &Digest) -> String {
+    let tz = d.display_timezone;
     let title = format!("Reliability digest {}", d.period.label);
     let mut out = head(&title);
     let w = &mut out;
@@ -233,95 +267,17 @@ pub fn html(d: &Digest) -> String {
         esc(d.display_timezone.name()),
         esc(&d.previous.label)
     );
-    let _ = writeln!(
-        w,
-        "<section id=\"slos\"><h2>SLOs</h2><table><thead><tr><th>SLO</th><th>service</th><th class=\"num\">objective</th><th class=\"num\">attainment</th><th class=\"num\">previous</th><th>met</th><th class=\"num\">budget burned</th><th class=\"num\">budget left</th><th class=\"num\">breaches</th></tr></thead><tbody>"
-    );
-    for s in &d.slos {
-        let met = match s.met {
-            Some(true) => "<span class=\"badge k-deploy\">met</span>",
-            Some(false) => "<span class=\"badge v-likely\">missed</span>",
-            None => "<span class=\"badge v-unlikely\">no data</span>",
-        };
-        let _ = writeln!(
-            w,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}%</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{met}</td><td class=\"num\">{:.2}%</td><td class=\"num\">{:.2}%</td><td class=\"num\">{}</td></tr>",
-            esc(&s.slo),
-            esc(&s.service),
-            s.objective_pct,
-            pct(s.attainment_pct, 3),
-            pct(s.previous_attainment_pct, 3),
-            s.budget_burned_pct,
-            s.budget_remaining_pct,
-            s.breaches
-        );
-    }
-    let _ = writeln!(w, "</tbody></table></section>");
+    let _ = writeln!(w, "<section id=\"slos\"><h2>SLOs</h2>{}</section>", slos_table(d).html(tz));
     let _ = writeln!(w, "<section id=\"breaches\"><h2>Breaches</h2>");
     if d.breaches.is_empty() {
         let _ = writeln!(w, "<p class=\"empty\">No SLO breach began in the period.</p>");
     } else {
-        let _ = writeln!(
-            w,
-            "<table><thead><tr><th>breach</th><th>service</th><th>onset</th><th class=\"num\">time to restore</th><th class=\"num\">budget</th><th>verdict</th><th>top suspect</th></tr></thead><tbody>"
-        );
-        for b in &d.breaches {
-            let _ = writeln!(
-                w,
-                "<tr><td><code>{}</code></td><td>{}</td><td class=\"time\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td><td>{}</td><td><strong>{}</strong> {}</td></tr>",
-                esc(&b.id),
-                esc(&b.service),
-                utc(b.onset),
-                minutes(Some(b.time_to_restore_minutes as f64)),
-                b.budget_consumed_pct,
-                esc(&b.verdict),
-                esc(b.top_suspect.as_deref().unwrap_or("")),
-                esc(b.top_suspect_title.as_deref().unwrap_or(""))
-            );
-        }
-        let _ = writeln!(w, "</tbody></table>");
+        let _ = write!(w, "{}", breaches_table(d).html(tz));
     }
     let _ = writeln!(w, "</section><section id=\"overall\"><h2>Delivery and recovery, overall</h2>");
-    let _ = writeln!(
-        w,
-        "<table><thead><tr><th>figure</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">change</th></tr></thead><tbody>",
-        esc(&d.period.label),
-        esc(&d.previous.label)
-    );
-    for r in figure_rows(&d.overall, &d.previous_overall) {
-        let _ = writeln!(
-            w,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(&r[0]),
-            esc(&r[1]),
-            esc(&r[2]),
-            esc(&r[3])
-        );
-    }
-    let _ = writeln!(w, "</tbody></table></section><section id=\"services\"><h2>Per service</h2>");
-    let _ = writeln!(
-        w,
-        "<table><thead><tr><th>service</th><th class=\"num\">breaches</th><th class=\"num\">deploys</th><th class=\"num\">deploys/day</th><th class=\"num\">changes</th><th class=\"num\">change failure rate</th><th>time to restore</th><th>vs previous</th></tr></thead><tbody>"
-    );
-    for s in &d.services {
-        let (f, p) = (&s.figures, &s.previous);
-        let _ = writeln!(
-            w,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{} / {}</td><td>breaches {}, deploys {}, CFR {}</td></tr>",
-            esc(&s.service),
-            f.breaches,
-            f.deploys,
-            f.deploys_per_day,
-            f.changes,
-            pct(f.change_failure_rate_pct, 1),
-            minutes(f.time_to_restore_median_minutes),
-            minutes(f.time_to_restore_worst_minutes.map(|m| m as f64)),
-            delta(Some(f.breaches as f64), Some(p.breaches as f64), "", 0),
-            delta(Some(f.deploys as f64), Some(p.deploys as f64), "", 0),
-            esc(&delta(f.change_failure_rate_pct, p.change_failure_rate_pct, " pp", 1))
-        );
-    }
-    let _ = writeln!(w, "</tbody></table></section>");
+    let _ = write!(w, "{}", overall_table(d).html(tz));
+    let _ = writeln!(w, "</section><section id=\"services\"><h2>Per service</h2>");
+    let _ = writeln!(w, "{}</section>", services_table(d).html(tz));
     let _ = writeln!(
         w,
         "<footer>Generated by retrace. Machine-readable: digest.json (schema {SCHEMA}). Definitions: docs/digest.md.</footer>\n</main>\n</body>\n</html>"

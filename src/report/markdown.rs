@@ -6,9 +6,8 @@ use std::fmt::Write;
 use chrono_tz::Tz;
 
 use super::model::Report;
-use crate::analyze::timeline::Subject;
-use crate::display::{duration, local, utc};
-use crate::output::md_cell;
+use super::tables;
+use crate::display::{duration, utc};
 
 /// SLO breaches and their ranked suspects, with each suspect's evidence.
 fn render_breaches(w: &mut String, report: &Report, tz: Tz) {
@@ -19,17 +18,7 @@ fn render_breaches(w: &mut String, report: &Report, tz: Tz) {
     for b in &report.breaches {
         let br = &b.breach;
         let _ = writeln!(w, "### {} ({})\n", md_text(&br.slo), md_text(&br.service));
-        let _ = writeln!(w, "| | UTC | {} |", md_cell(tz.name()));
-        let _ = writeln!(w, "| --- | --- | --- |");
-        for (label, t) in
-            [("onset", br.onset), ("detected", br.detected), ("peak", br.peak_at), ("recovered", br.recovered)]
-        {
-            let _ = writeln!(w, "| {label} | {} | {} |", utc(t), local(t, tz));
-        }
-        if let Some(end) = br.end {
-            let _ = writeln!(w, "| alerts cleared | {} | {} |", utc(end), local(end, tz));
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", tables::breach_times(br).markdown(tz));
         let _ = writeln!(
             w,
             "Detected by the {} burn-rate alert; peak burn rate {:.0}×; {} bad events, {:.1}% of the period's error budget. Affected services: {}.\n",
@@ -44,22 +33,7 @@ fn render_breaches(w: &mut String, report: &Report, tz: Tz) {
             let _ = writeln!(w, "No change or deploy in the 6 hours before the onset.\n");
             continue;
         }
-        let _ = writeln!(w, "| # | verdict | score | change | service | time (UTC) | evidence |");
-        let _ = writeln!(w, "| ---: | --- | ---: | --- | --- | --- | --- |");
-        for s in &b.suspects {
-            let _ = writeln!(
-                w,
-                "| {} | {} | {:.2} | {} | {} | {} | {} |",
-                s.rank,
-                s.verdict.label(),
-                s.score,
-                md_cell(&format!("{} {}", s.id, s.title)),
-                md_cell(s.service.as_deref().unwrap_or("")),
-                utc(s.ts),
-                md_cell(&s.evidence.join("; "))
-            );
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", tables::suspects(b).markdown(tz));
     }
 }
 
@@ -118,103 +92,41 @@ pub fn render(report: &Report) -> String {
          and as new signatures (message templates not seen in those 6 hours). Deploys are spans; `loop` rows are settings \
          flipping back and forth.\n"
     );
-    let _ = writeln!(w, "| time (UTC) | {} | kind | service | event | source |", md_cell(tz.name()));
-    let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- |");
-    for e in &report.timeline {
-        let event = e.headline();
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | `{}` |",
-            utc(e.ts),
-            local(e.ts, tz),
-            e.kind.label(),
-            md_cell(e.service.as_deref().unwrap_or("")),
-            md_cell(&event),
-            md_code(&e.source.display(report.source_root.as_deref()))
-        );
-    }
+    let _ = write!(w, "{}", tables::timeline(report).markdown(tz));
     if report.timeline_omitted > 0 {
         let _ = writeln!(
             w,
-            "\n{} smaller error bursts and signatures are left out; `retrace timeline` lists every row.",
+            "{} smaller error bursts and signatures are left out; `retrace timeline` lists every row.\n",
             report.timeline_omitted
         );
     }
-    let _ = writeln!(w);
 
     render_breaches(w, report, tz);
     signals(w, report, tz);
 
     let _ = writeln!(w, "## Activity per service\n");
-    let _ = writeln!(w, "| service | log lines | warn | error | 5xx | first error (UTC) |");
-    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | --- |");
-    for a in &report.activity {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | {} |",
-            md_cell(a.service.as_deref().unwrap_or("(none)")),
-            a.lines,
-            a.warn_lines,
-            a.error_lines,
-            a.status_5xx,
-            a.first_error.map(utc).unwrap_or_default()
-        );
-    }
-    let _ = writeln!(w);
+    let _ = write!(w, "{}", tables::activity(report).markdown(tz));
 
     let _ = writeln!(w, "## Config changes\n");
     if changes == 0 {
         let _ = writeln!(w, "No config changes in the window.\n");
     } else {
-        let _ = writeln!(w, "| time (UTC) | change | service | what | description |");
-        let _ = writeln!(w, "| --- | --- | --- | --- | --- |");
-        for e in report.changes() {
-            let id = e.id.as_deref().unwrap_or("");
-            let what = e.subject.as_ref().map(Subject::describe).unwrap_or_default();
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {} | {} |",
-                utc(e.ts),
-                md_cell(id),
-                md_cell(e.service.as_deref().unwrap_or("")),
-                md_cell(&what),
-                md_cell(e.detail.as_deref().unwrap_or(""))
-            );
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", tables::changes(report).markdown(tz));
     }
 
     let _ = writeln!(w, "## Deploys\n");
     if report.deploys.is_empty() {
         let _ = writeln!(w, "No deploys in the window.\n");
     } else {
-        let _ = writeln!(w, "| deploy | service | version | started (UTC) | ended (UTC) | outcome | rollout |");
-        let _ = writeln!(w, "| --- | --- | --- | --- | --- | --- | ---: |");
-        for d in &report.deploys {
-            let version = d.version_text();
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                md_cell(&d.deploy_id),
-                md_cell(d.service.as_deref().unwrap_or("")),
-                md_cell(&version),
-                utc(d.started),
-                utc(d.ended),
-                md_cell(&d.final_status),
-                d.max_percent.map(|p| format!("{p}%")).unwrap_or_default()
-            );
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", tables::deploys(&report.deploys).markdown(tz));
     }
 
-    data_quality(w, report);
+    data_quality(w, report, tz);
 
     let _ = writeln!(w, "## Action items\n");
-    let _ = writeln!(w, "| action | owner | due | tracking |");
-    let _ = writeln!(w, "| --- | --- | --- | --- |");
-    let _ = writeln!(w, "| _prevent: …_ | | | |");
-    let _ = writeln!(w, "| _detect sooner: …_ | | | |");
-    let _ = writeln!(w, "| _mitigate faster: …_ | | | |");
+    let _ = write!(w, "{}", tables::actions().markdown(tz));
+    // One newline at the end of the file, not a table's blank line.
+    out.truncate(out.trim_end().len() + 1);
     out
 }
 
@@ -235,22 +147,7 @@ fn impact(w: &mut String, report: &Report, tz: Tz) {
     let _ = writeln!(w, "- Affected services: {}.\n", md_text(&i.affected_services.join(", ")));
 
     let _ = writeln!(w, "## Detection and response\n");
-    let _ = writeln!(w, "| step | UTC | {} | after onset | what |", md_cell(tz.name()));
-    let _ = writeln!(w, "| --- | --- | --- | ---: | --- |");
-    let mut row = |step: &str, t: chrono::DateTime<chrono::Utc>, what: &str| {
-        let _ =
-            writeln!(w, "| {step} | {} | {} | {} | {} |", utc(t), local(t, tz), duration(t - r.onset), md_cell(what));
-    };
-    row("onset", r.onset, "first minute burning the error budget faster than it accrues");
-    row("detected", r.detected, &format!("{} burn-rate alert fires", r.detected_by));
-    if let (Some(m), Some(by)) = (r.mitigated, &r.mitigated_by) {
-        row("mitigated", m, by);
-    }
-    row("resolved", r.resolved, "error ratio back within budget for 10 minutes");
-    if let Some(c) = r.alerts_cleared {
-        row("alerts cleared", c, "every burn-rate alert pair quiet");
-    }
-    let _ = writeln!(w);
+    let _ = write!(w, "{}", tables::response(r).markdown(tz));
     let ttm = r
         .time_to_mitigate_minutes
         .map(|m| duration(chrono::Duration::minutes(m)))
@@ -271,25 +168,11 @@ fn signals(w: &mut String, report: &Report, tz: Tz) {
         let _ = writeln!(w, "No new error signatures, error bursts or automation loops in the window.\n");
         return;
     }
-    let _ = writeln!(w, "| time (UTC) | {} | kind | service | signal | lines |", md_cell(tz.name()));
-    let _ = writeln!(w, "| --- | --- | --- | --- | --- | ---: |");
-    for e in &report.signals {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | {} |",
-            utc(e.ts),
-            local(e.ts, tz),
-            e.kind.label(),
-            md_cell(e.service.as_deref().unwrap_or("")),
-            md_cell(&e.headline()),
-            e.count
-        );
-    }
-    let _ = writeln!(w);
+    let _ = write!(w, "{}", tables::signals(report).markdown(tz));
 }
 
 /// Gaps, rejects, clock skew and duplicates: what the reader cannot fully trust.
-fn data_quality(w: &mut String, report: &Report) {
+fn data_quality(w: &mut String, report: &Report, tz: Tz) {
     let q = &report.data_quality;
     let _ = writeln!(w, "## Data quality\n");
     if q.gaps.is_empty() {
@@ -332,39 +215,13 @@ fn data_quality(w: &mut String, report: &Report) {
     let _ = writeln!(w);
     if !q.skew.is_empty() {
         let _ = writeln!(w, "Clock skew evidence (positive: the host's clock runs ahead):\n");
-        let _ = writeln!(w, "| host | evidence | against | pairs | median offset |");
-        let _ = writeln!(w, "| --- | --- | --- | ---: | ---: |");
-        for s in &q.skew {
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {} | {:+.0} ms |",
-                md_cell(&s.host),
-                md_cell(&s.evidence),
-                md_cell(&s.reference),
-                s.pairs,
-                s.median_offset_ms
-            );
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", tables::skew(report).markdown(tz));
     }
     if q.rejects.is_empty() {
         let _ = writeln!(w, "No records were rejected at ingest.\n");
     } else {
         let _ = writeln!(w, "Records that could not be ingested (whole warehouse, not only this window):\n");
-        let _ = writeln!(w, "| table | reason | records | objects | example |");
-        let _ = writeln!(w, "| --- | --- | ---: | ---: | --- |");
-        for r in &q.rejects {
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {} | {} |",
-                md_cell(&r.table),
-                md_cell(&r.reason),
-                r.records,
-                r.objects,
-                md_cell(&r.example)
-            );
-        }
-        let _ = writeln!(w);
+        let _ = write!(w, "{}", tables::rejects(report).markdown(tz));
     }
 }
 
@@ -381,18 +238,4 @@ fn md_text(s: &str) -> String {
         }
     }
     out
-}
-
-/// Text inside a code span in a table: backslash escapes are literal there, so backticks
-/// are replaced and only pipes (which end a cell even inside code) are escaped.
-fn md_code(s: &str) -> String {
-    crate::display::clean(s)
-        .chars()
-        .map(|c| match c {
-            '`' => "'".to_string(),
-            '|' => "\\|".to_string(),
-            '\n' | '\r' | '\t' => " ".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
 }

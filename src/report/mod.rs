@@ -13,6 +13,8 @@ pub mod model;
 pub mod redact;
 pub mod redact_model;
 pub mod select;
+pub mod table;
+pub mod tables;
 
 pub use model::{Report, ReportRequest};
 
