@@ -64,11 +64,28 @@ pub fn timestamp(t: DateTime<Utc>) -> ScalarValue {
 pub const VANISHED_RETRIES: u32 = 6;
 
 pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<RecordBatch>> {
+    run_filtered(ctx, sql, params, None).await
+}
+
+/// [`run`], with `filter` applied to the query's rows: a predicate generated from config
+/// (a series selector) is a DataFusion expression, not SQL text spliced into the query.
+pub async fn run_filtered(
+    ctx: &SessionContext,
+    sql: &str,
+    params: Params,
+    filter: Option<datafusion::logical_expr::Expr>,
+) -> Result<Vec<RecordBatch>> {
     let started = std::time::Instant::now();
     let values = params.into_param_values();
     let mut attempt = 0;
     let batches = loop {
-        let run = async { ctx.sql(sql).await?.with_param_values(values.clone())?.collect().await };
+        let run = async {
+            let frame = ctx.sql(sql).await?.with_param_values(values.clone())?;
+            match &filter {
+                Some(f) => frame.filter(f.clone())?.collect().await,
+                None => frame.collect().await,
+            }
+        };
         match run.await {
             // An ingest replaced files between listing and reading: the next listing has
             // the new ones.

@@ -178,12 +178,9 @@ fn series_key(service: Option<&str>, labels: &MapArray, row: usize) -> String {
 async fn samples(ctx: &SessionContext, sel: &Selector, window: Window) -> Result<Vec<RecordBatch>> {
     // Five minutes more in front: the first increase of the window needs the sample before it.
     let padded = Window { from: window.from - chrono::Duration::minutes(5), to: window.to };
-    let sql = format!(
-        "SELECT ts, service, labels, value FROM metrics \
-         WHERE ts >= $from AND ts < $to AND date >= $from_date AND date <= $to_date AND {} ORDER BY ts",
-        sel.to_sql()
-    );
-    params::run(ctx, &sql, Params::window(padded, None)).await
+    const SQL: &str = "SELECT ts, service, labels, value, metric FROM metrics \
+                       WHERE ts >= $from AND ts < $to AND date >= $from_date AND date <= $to_date ORDER BY ts";
+    params::run_filtered(ctx, SQL, Params::window(padded, None), Some(sel.to_expr())).await
 }
 
 /// Counter increases per minute (micros / 60 s → increase), summed over series.

@@ -1,5 +1,5 @@
 //! Prometheus-style series selectors (`http_requests_total{service="checkout",code=~"5.."}`)
-//! → SQL predicates over the `metrics` table. `service` matches the column; every other
+//! → predicates over the `metrics` table (DataFusion expressions). `service` matches the column; every other
 //! label matches `labels['<name>']`. Regex matchers are anchored, as in PromQL.
 
 /// One label matcher.
@@ -24,9 +24,9 @@ pub struct Selector {
     pub matchers: Vec<Matcher>,
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+use datafusion::functions::core::expr_fn::get_field;
+use datafusion::functions::regex::expr_fn::regexp_like;
+use datafusion::logical_expr::{Expr, col, lit, not};
 
 impl Selector {
     pub fn parse(text: &str) -> Result<Selector, String> {
@@ -108,22 +108,23 @@ impl Selector {
         s
     }
 
-    /// SQL predicate over `metrics`.
-    pub fn to_sql(&self) -> String {
-        let mut parts = vec![format!("metric = {}", quote(&self.metric))];
+    /// The predicate over `metrics`, as a DataFusion expression: label names and values
+    /// are literals, never spliced into SQL text, so no quoting rule can be got wrong.
+    pub fn to_expr(&self) -> Expr {
+        let mut all = col("metric").eq(lit(self.metric.clone()));
         for m in &self.matchers {
-            let col = if m.label == "service" { "service".to_string() } else { format!("labels[{}]", quote(&m.label)) };
-            parts.push(match m.op {
-                Op::Eq if m.value.is_empty() => format!("({col} IS NULL OR {col} = '')"),
-                Op::Eq => format!("{col} = {}", quote(&m.value)),
-                Op::Ne => format!("({col} IS NULL OR {col} <> {})", quote(&m.value)),
-                Op::Re => format!("regexp_like({col}, {})", quote(&format!("^(?:{})$", m.value))),
-                Op::NotRe => {
-                    format!("({col} IS NULL OR NOT regexp_like({col}, {}))", quote(&format!("^(?:{})$", m.value)))
-                }
+            let c = if m.label == "service" { col("service") } else { get_field(col("labels"), m.label.as_str()) };
+            let anchored = || lit(format!("^(?:{})$", m.value));
+            all = all.and(match m.op {
+                // An absent label matches `=""`, as in PromQL.
+                Op::Eq if m.value.is_empty() => c.clone().is_null().or(c.eq(lit(""))),
+                Op::Eq => c.eq(lit(m.value.clone())),
+                Op::Ne => c.clone().is_null().or(c.not_eq(lit(m.value.clone()))),
+                Op::Re => regexp_like(c, anchored(), None),
+                Op::NotRe => c.clone().is_null().or(not(regexp_like(c, anchored(), None))),
             });
         }
-        parts.join(" AND ")
+        all
     }
 }
 
@@ -131,21 +132,56 @@ impl Selector {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_and_translates() {
-        let s = Selector::parse(r#"http_requests_total{service="checkout", code=~"5..",path!="/health"}"#).unwrap();
-        assert_eq!(s.metric, "http_requests_total");
-        assert_eq!(s.equals("service"), Some("checkout"));
-        assert_eq!(
-            s.to_sql(),
-            "metric = 'http_requests_total' AND service = 'checkout' AND regexp_like(labels['code'], '^(?:5..)$') \
-             AND (labels['path'] IS NULL OR labels['path'] <> '/health')"
-        );
-        assert_eq!(Selector::parse("up").unwrap().to_sql(), "metric = 'up'");
-        assert_eq!(
-            Selector::parse(r#"x{le="+Inf"}"#).unwrap().with("le", "0.3").to_sql(),
-            "metric = 'x' AND labels['le'] = '0.3'"
-        );
+    /// Which of a few series each selector picks, evaluated by DataFusion over a table
+    /// shaped like `metrics` (a `labels` map, a `service` column).
+    #[tokio::test]
+    async fn selectors_pick_the_series_prometheus_would() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        ctx.sql(
+            "CREATE VIEW metrics AS SELECT * FROM (VALUES \
+             (1, 'http_requests_total', 'checkout', MAP {'code': '500', 'path': '/pay'}), \
+             (2, 'http_requests_total', 'checkout', MAP {'code': '200', 'path': '/health'}), \
+             (3, 'http_requests_total', 'search', MAP {'code': '503', 'path': 'it''s'}), \
+             (4, 'http_requests_total', 'search', MAP {'path': '/x'}), \
+             (5, 'up', 'search', MAP {'code': '500'})) AS t(id, metric, service, labels)",
+        )
+        .await
+        .unwrap();
+        let ids = |selector: &str| {
+            let ctx = ctx.clone();
+            let expr = Selector::parse(selector).unwrap().to_expr();
+            async move {
+                let df = ctx.table("metrics").await.unwrap().filter(expr).unwrap().select_columns(&["id"]).unwrap();
+                let mut ids: Vec<i64> = df
+                    .collect()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .flat_map(|b| {
+                        let a = datafusion::arrow::compute::cast(
+                            b.column(0),
+                            &datafusion::arrow::datatypes::DataType::Int64,
+                        )
+                        .unwrap();
+                        datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(&a)
+                            .values()
+                            .to_vec()
+                    })
+                    .collect();
+                ids.sort();
+                ids
+            }
+        };
+        assert_eq!(ids("http_requests_total").await, vec![1, 2, 3, 4]);
+        assert_eq!(ids(r#"http_requests_total{service="checkout",code=~"5.."}"#).await, vec![1]);
+        // Anchored: `5` alone matches no code; `!=` and `!~` keep series without the label.
+        assert_eq!(ids(r#"http_requests_total{code=~"5"}"#).await, Vec::<i64>::new());
+        assert_eq!(ids(r#"http_requests_total{code!="200"}"#).await, vec![1, 3, 4]);
+        assert_eq!(ids(r#"http_requests_total{code!~"5.."}"#).await, vec![2, 4]);
+        // `=""` matches a missing label; a quote in a value is just a character.
+        assert_eq!(ids(r#"http_requests_total{code=""}"#).await, vec![4]);
+        assert_eq!(ids(r#"http_requests_total{path="it's"}"#).await, vec![3]);
+        assert_eq!(ids(r#"up{code="500"}"#).await, vec![5]);
     }
 
     #[test]
@@ -154,6 +190,5 @@ mod tests {
         assert!(Selector::parse(r#"x{code=~"(5"}"#).unwrap_err().contains("bad regex"));
         assert!(Selector::parse(r#"{code="5"}"#).unwrap_err().contains("metric name"));
         assert!(Selector::parse(r#"x{code="5""#).unwrap_err().contains("missing"));
-        assert!(Selector::parse(r#"x{a="it's"}"#).unwrap().to_sql().contains("'it''s'"));
     }
 }
