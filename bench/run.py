@@ -2,6 +2,7 @@
 """retrace against DuckDB and polars, side by side in one run (docs/performance.md).
 
     python3 bench/run.py [--scales 1,4] [--runs 5] [--dir bench/data] [--skip-build]
+                         [--before OLD_RETRACE] [--only report]
 
 Builds retrace (release) and the generator, generates the scale data (bench/generate.rs),
 installs the peers (duckdb, polars, pyarrow, pinned) into a venv from PyPI, then runs
@@ -13,6 +14,10 @@ prints the median wall time, peak RSS and the ratio to each peer:
   3. a 1-hour window of the timeline vs a full scan (bytes read from Parquet, time)
   4. `retrace report` end to end for the planted incident
   5. scaling: ingest time and peak RSS at each scale
+
+`--before BIN` runs task 4 with an older build too, alternating the two run by run on the
+same warehouse, and prints the time saved (the figure issue 17 asks for). `--only report`
+skips tasks 1-3 and 5.
 
 Peak RSS is the child's ru_maxrss (os.wait4), so no external `time` is needed.
 """
@@ -119,17 +124,51 @@ def side_by_side(name, fresh, cmds, runs, results):
     return row
 
 
+def report_task(args, data, work, scale, results):
+    """`retrace report` for the planted incident over the full warehouse (all four kinds);
+    with --before, the older build beside it, alternating run by run."""
+    full_wh = os.path.join(work, "full")
+    full_cfg = os.path.join(data, "retrace.toml")
+    shutil.rmtree(full_wh, ignore_errors=True)
+    secs, rss, _ = measure([RETRACE, "-q", "--config", full_cfg, "--warehouse", full_wh, "ingest"])
+    print(f"x{scale} full ingest (logs, metrics, changes, deploys): {secs:.2f} s, {rss:.0f} MB", flush=True)
+    builds = {"retrace": RETRACE}
+    if args.before:
+        builds["before"] = os.path.abspath(args.before)
+    samples = {name: [] for name in builds}
+    for _ in range(args.runs):
+        for name, binary in builds.items():
+            out = os.path.join(work, f"report-{name}")
+            samples[name].append(measure([binary, "-q", "--config", full_cfg, "--warehouse", full_wh,
+                                          "report", "--out", out]))
+    report_t = statistics.median(r[0] for r in samples["retrace"])
+    rss = max(r[1] for r in samples["retrace"])
+    focus = json.load(open(os.path.join(work, "report-retrace", "report.json")))
+    top = focus["breaches"][0]["suspects"][0]["id"] if focus["breaches"] else None
+    print(f"x{scale} retrace report (latest breach, md+html+json): {report_t:.2f} s, {rss:.0f} MB; top suspect {top}",
+          flush=True)
+    results.append((f"x{scale} report", {"retrace": (report_t, rss), "top": top}))
+    if args.before:
+        before_t = statistics.median(r[0] for r in samples["before"])
+        before_rss = max(r[1] for r in samples["before"])
+        print(f"x{scale} report, before vs now (median of {args.runs}, alternating): {before_t:.2f} s, "
+              f"{before_rss:.0f} MB -> {report_t:.2f} s, {rss:.0f} MB: "
+              f"{(1 - report_t / before_t) * 100:.0f} % less time", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scales", default="1,4")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--dir", default=os.path.join(ROOT, "bench", "data"))
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--before", help="an older retrace binary to run the report beside")
+    ap.add_argument("--only", choices=["report"], help="run only this task")
     args = ap.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     if not args.skip_build:
         sh(["cargo", "build", "--release", "--bin", "retrace", "--example", "bench-generate"], cwd=ROOT)
-    versions = ensure_peers()
+    versions = {"duckdb": "-", "polars": "-"} if args.only else ensure_peers()
     results, scaling = [], []
 
     for scale in scales:
@@ -141,11 +180,14 @@ def main():
         work = os.path.join(args.dir, f"work-x{scale}")
         os.makedirs(work, exist_ok=True)
 
-        for src in (["logs.jsonl", "logs.jsonl.gz"] if scale == scales[0] else ["logs.jsonl"]):
+        for src in ([] if args.only else ["logs.jsonl", "logs.jsonl.gz"] if scale == scales[0] else ["logs.jsonl"]):
             fresh, cmds, outs = ingest_cmds(data, src, work)
             row = side_by_side(f"x{scale} ingest {src} ({mb:.0f} MB)", fresh, cmds, args.runs, results)
             scaling.append((scale, src, mb, row["retrace"]))
         if scale != scales[0]:
+            continue
+        if args.only == "report":
+            report_task(args, data, work, scale, results)
             continue
 
         # Keep the last run's outputs for the query tasks.
@@ -183,20 +225,7 @@ def main():
               f"{hour_b / 1e6:.1f} MB vs {full_b / 1e6:.1f} MB scanned ({hour_b / max(full_b, 1) * 100:.1f} %)", flush=True)
         results.append((f"x{scale} 1-hour window vs full scan", {"window": (hour_t, hour_b), "full": (full_t, full_b)}))
 
-        # The report for the planted incident over the full warehouse (all four kinds).
-        full_wh = os.path.join(work, "full")
-        full_cfg = os.path.join(data, "retrace.toml")
-        shutil.rmtree(full_wh, ignore_errors=True)
-        secs, rss, _ = measure([RETRACE, "-q", "--config", full_cfg, "--warehouse", full_wh, "ingest"])
-        print(f"x{scale} full ingest (logs, metrics, changes, deploys): {secs:.2f} s, {rss:.0f} MB", flush=True)
-        rep = [measure([RETRACE, "-q", "--config", full_cfg, "--warehouse", full_wh, "report", "--out",
-                        os.path.join(work, "report")]) for _ in range(args.runs)]
-        report_t = statistics.median(r[0] for r in rep)
-        focus = json.load(open(os.path.join(work, "report", "report.json")))
-        top = focus["breaches"][0]["suspects"][0]["id"] if focus["breaches"] else None
-        print(f"x{scale} retrace report (latest breach, md+html+json): {report_t:.2f} s, "
-              f"{max(r[1] for r in rep):.0f} MB; top suspect {top}", flush=True)
-        results.append((f"x{scale} report", {"retrace": (report_t, max(r[1] for r in rep)), "top": top}))
+        report_task(args, data, work, scale, results)
 
     print("\n## Figures (median of %d runs; ratio = peer time / retrace time, > 1 means retrace is faster)\n" % args.runs)
     print(f"peers: duckdb {versions['duckdb']}, polars {versions['polars']}; machine: {os.cpu_count()} cores\n")
