@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// The formats belong to the output stage; the command line names them.
+pub use crate::output::{DocFormat, OutputFormat};
+
 const EXAMPLES: &str = "\
 Examples:
   retrace demo                                   run the whole pipeline on the bundled sample
@@ -178,20 +181,6 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned text table
-    Table,
-    /// CSV with a header row
-    Csv,
-    /// JSON Lines, one object per row
-    Json,
-    /// Markdown table
-    Md,
-    /// Parquet file (needs --output)
-    Parquet,
-}
-
 /// A time window, `[from, to)`.
 #[derive(Debug, Args)]
 pub struct WindowArgs {
@@ -358,24 +347,6 @@ pub struct ReportArgs {
     /// Keep secrets and personal data in log text (redaction is on by default)
     #[arg(long)]
     pub no_redact: bool,
-}
-
-/// A document format for reports and digests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DocFormat {
-    Md,
-    Html,
-    Json,
-}
-
-impl DocFormat {
-    pub fn extension(self) -> &'static str {
-        match self {
-            DocFormat::Md => "md",
-            DocFormat::Html => "html",
-            DocFormat::Json => "json",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,8 +12,39 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::ArrowWriter;
 
-use crate::cli::OutputFormat;
 use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned text table
+    Table,
+    /// CSV with a header row
+    Csv,
+    /// JSON Lines, one object per row
+    Json,
+    /// Markdown table
+    Md,
+    /// Parquet file (needs --output)
+    Parquet,
+}
+
+/// A document format for reports and digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocFormat {
+    Md,
+    Html,
+    Json,
+}
+
+impl DocFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            DocFormat::Md => "md",
+            DocFormat::Html => "html",
+            DocFormat::Json => "json",
+        }
+    }
+}
 
 /// Writes a whole file so that it is either there complete or not changed: into a
 /// temporary file beside it, then renamed over it. A full disk leaves the old file (or

@@ -97,7 +97,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome> {
     let mut digest = crate::digest::build(&ctx, &config, week, config.display_timezone).await?;
     let mut redactor = crate::report::redact::Redactor::for_config(&config.redaction)?;
     digest.redact(&mut redactor);
-    written.extend(crate::digest::write(&digest, &args.out, &formats)?);
+    written.extend(super::digest::write_digest(&digest, &args.out, &formats)?);
     for path in &written {
         say(format!("Wrote {}", path.display()));
     }

@@ -7,8 +7,9 @@ use super::{Outcome, display_tz, load};
 use crate::analyze::Window;
 use crate::catalog;
 use crate::cli::{DigestArgs, FailOn, GlobalArgs};
-use crate::digest::{Period, build, iso_week, week_of, write};
+use crate::digest::{Digest, Period, build, iso_week, week_of};
 use crate::error::{Error, Result};
+use crate::output::DocFormat;
 use crate::warehouse::Warehouse;
 
 /// `retrace digest`.
@@ -40,7 +41,7 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
         let mut redactor = crate::report::redact::Redactor::for_config(&config.redaction)?;
         digest.redact(&mut redactor);
     }
-    for path in write(&digest, &args.out, &args.format)? {
+    for path in write_digest(&digest, &args.out, &args.format)? {
         println!("{}", path.display());
     }
     let tripped = match args.fail_on {
@@ -64,4 +65,21 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
         return Ok(Outcome::GateFailed);
     }
     Ok(Outcome::Success)
+}
+
+/// Writes the digest in each format into `dir`; returns the paths written.
+pub fn write_digest(digest: &Digest, dir: &std::path::Path, formats: &[DocFormat]) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let mut out = Vec::new();
+    for f in formats {
+        let text = match f {
+            DocFormat::Md => crate::digest::render::markdown(digest),
+            DocFormat::Html => crate::digest::render::html(digest),
+            DocFormat::Json => crate::digest::render::json(digest)?,
+        };
+        let path = dir.join(format!("digest.{}", f.extension()));
+        crate::output::write_file(&path, digest.scrubber.scrub(&text, *f == DocFormat::Html).as_bytes())?;
+        out.push(path);
+    }
+    Ok(out)
 }

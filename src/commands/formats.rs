@@ -4,7 +4,7 @@ use super::Outcome;
 use crate::error::Result;
 
 pub(crate) fn formats() -> Result<Outcome> {
-    use crate::ingest::pattern::PATTERNS;
+    use crate::config::pattern::PATTERNS;
     // (format, kinds, example) — every example is one that the format reads (tested).
     let mut rows: Vec<(String, &str, &str)> = vec![
         (

@@ -9,14 +9,15 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 pub mod openslo;
+pub mod pattern;
 pub mod redaction;
 pub mod selector;
 pub mod units;
 
 use crate::error::{Error, Result};
-use crate::ingest::pattern::{self, LinePattern};
 use crate::tables::Kind;
 use crate::warehouse::store::StorageOptions;
+use pattern::LinePattern;
 
 pub const DEFAULT_CONFIG: &str = "retrace.toml";
 pub const DEFAULT_WAREHOUSE: &str = "./warehouse";

@@ -18,9 +18,9 @@ use crate::analyze::analysis::{Analysis, Slis};
 use crate::analyze::slo::{Breach, SloResult};
 use crate::analyze::suspects::{self, BreachSuspects, Verdict};
 use crate::analyze::timeline::EventKind;
-use crate::cli::DocFormat;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::report::redact_model::redact_fields;
 
 /// A reporting period: its label, bounds (UTC) and the zone its days are counted in.
 #[derive(Debug, Clone, Serialize)]
@@ -53,11 +53,11 @@ pub struct Digest {
     pub scrubber: crate::report::redact::Scrubber,
 }
 
-crate::redact_fields!(Digest {
+redact_fields!(Digest {
     period, previous, overall, previous_overall, slos, services, breaches, budget_exhausted,
 } keep { display_timezone, scrubber });
-crate::redact_fields!(Period { label, from, to } keep { week });
-crate::redact_fields!(Figures {
+redact_fields!(Period { label, from, to } keep { week });
+redact_fields!(Figures {
     deploys,
     changes,
     deploys_per_day,
@@ -67,7 +67,7 @@ crate::redact_fields!(Figures {
     time_to_restore_median_minutes,
     time_to_restore_worst_minutes,
 });
-crate::redact_fields!(SloFigures {
+redact_fields!(SloFigures {
     slo,
     service,
     objective_pct,
@@ -81,8 +81,8 @@ crate::redact_fields!(SloFigures {
     breaches,
     no_data_minutes,
 });
-crate::redact_fields!(ServiceFigures { service, figures, previous });
-crate::redact_fields!(BreachLine {
+redact_fields!(ServiceFigures { service, figures, previous });
+redact_fields!(BreachLine {
     id,
     slo,
     service,
@@ -356,23 +356,6 @@ fn round2(v: f64) -> f64 {
 
 fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
-}
-
-/// Writes the digest in each format into `dir`; returns the paths written.
-pub fn write(digest: &Digest, dir: &std::path::Path, formats: &[DocFormat]) -> Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    let mut out = Vec::new();
-    for f in formats {
-        let text = match f {
-            DocFormat::Md => render::markdown(digest),
-            DocFormat::Html => render::html(digest),
-            DocFormat::Json => render::json(digest)?,
-        };
-        let path = dir.join(format!("digest.{}", f.extension()));
-        crate::output::write_file(&path, digest.scrubber.scrub(&text, *f == DocFormat::Html).as_bytes())?;
-        out.push(path);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

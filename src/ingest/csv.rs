@@ -105,8 +105,8 @@ impl<R: BufRead> Read for BoundedInput<R> {
 pub fn read<R: BufRead>(
     input: R,
     asm: &Assembler,
-    mut on_record: impl FnMut(u64, &[u8], Result<Row<'_>, Reject>) -> Result<(), crate::Error>,
-) -> Result<u64, crate::Error> {
+    mut on_record: impl FnMut(u64, &[u8], Result<Row<'_>, Reject>) -> Result<(), crate::error::Error>,
+) -> Result<u64, crate::error::Error> {
     let side: Rc<RefCell<Side>> = Rc::default();
     let bounded = BoundedInput {
         lines: Lines::new(input, reader::MAX_LINE),
@@ -130,7 +130,7 @@ pub fn read<R: BufRead>(
                 let message = e.to_string();
                 // An I/O error is the object failing (e.g. truncated gzip), not a bad record.
                 if let csv::ErrorKind::Io(io) = e.into_kind() {
-                    return Err(crate::Error::io("", io));
+                    return Err(crate::error::Error::io("", io));
                 }
                 let line = side.borrow().physical(line);
                 on_record(line, b"", Err(Reject::new(Reason::InvalidCsv, message)))?;

@@ -15,7 +15,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 pub fn for_each_item<R: BufRead>(
     mut input: R,
     path: &'static [&'static str],
-    on_item: &mut dyn FnMut(serde_json::Value) -> crate::Result<()>,
+    on_item: &mut dyn FnMut(serde_json::Value) -> crate::error::Result<()>,
 ) -> Result<(), DocumentError> {
     loop {
         // Skip white space between top-level values; stop at the end.
@@ -51,13 +51,13 @@ pub enum DocumentError {
     Io(std::io::Error),
     Syntax(String),
     /// The record handler failed (a warehouse write); not the document's fault.
-    Sink(crate::Error),
+    Sink(crate::error::Error),
 }
 
 struct Items<'a> {
     path: &'static [&'static str],
-    on_item: &'a mut dyn FnMut(serde_json::Value) -> crate::Result<()>,
-    failure: &'a mut Option<crate::Error>,
+    on_item: &'a mut dyn FnMut(serde_json::Value) -> crate::error::Result<()>,
+    failure: &'a mut Option<crate::error::Error>,
 }
 
 impl Items<'_> {

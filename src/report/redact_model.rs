@@ -75,7 +75,6 @@ no_text!(bool, u64, i64, usize, f64, DateTime<Utc>, Verdict, EventKind, Severity
 
 /// `impl Redact` for a struct by redacting every field listed; `keep` lists the fields
 /// deliberately left alone. Every field must be named in one of the two lists.
-#[macro_export]
 macro_rules! redact_fields {
     ($t:path { $($field:ident),* $(,)? } $(keep { $($kept:ident),* $(,)? })?) => {
         impl $crate::report::redact_model::Redact for $t {
@@ -87,6 +86,7 @@ macro_rules! redact_fields {
         }
     };
 }
+pub(crate) use redact_fields;
 
 redact_fields!(Report {
     title, window, service, focus, headline, impact, response, breaches, activity, error_peaks, timeline,

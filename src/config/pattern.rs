@@ -1,4 +1,6 @@
-//! Text log lines → fields, through a regular expression with named groups.
+//! Text log lines → fields, through a regular expression with named groups. The
+//! config owns the patterns (a source names one, or gives its own, and a bad one is a
+//! config error naming the field); the ingest's line formats apply them.
 //!
 //! Named patterns cover the formats servers write by default; a user pattern is any
 //! regex with named groups. Groups named like a column (`ts`, `level`, `service`, `host`,
