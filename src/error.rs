@@ -119,6 +119,35 @@ pub fn storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// How long a query keeps running again after files vanished under it: an ingest that
+/// replaces many objects deletes their old files one by one, and a reader can meet
+/// several in a row. Time, not a count, bounds it (a count ran out on a busy machine).
+pub const VANISHED_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The retry policy for queries whose files vanished: the wait before the next attempt
+/// (25 ms doubling to 1 s), or `None` once [`VANISHED_PATIENCE`] is spent.
+#[derive(Debug)]
+pub struct VanishedRetry {
+    started: std::time::Instant,
+    pub attempt: u32,
+}
+
+impl Default for VanishedRetry {
+    fn default() -> Self {
+        VanishedRetry { started: std::time::Instant::now(), attempt: 0 }
+    }
+}
+
+impl VanishedRetry {
+    pub fn next_wait(&mut self) -> Option<std::time::Duration> {
+        if self.started.elapsed() >= VANISHED_PATIENCE {
+            return None;
+        }
+        self.attempt += 1;
+        Some(std::time::Duration::from_millis((25u64 << self.attempt.min(6)).min(1000)))
+    }
+}
+
 /// True when a query failed because a file it listed was gone when it came to read it:
 /// an ingest replaced an object's files between the two. Running the query again sees
 /// the new files.

@@ -58,11 +58,9 @@ pub fn timestamp(t: DateTime<Utc>) -> ScalarValue {
     ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))
 }
 
-/// Runs one query with named parameters and collects the result.
-/// How often a query whose files vanished under it (an ingest replacing objects) runs
-/// again before the error is reported.
-pub const VANISHED_RETRIES: u32 = 6;
-
+/// Runs one query with named parameters and collects the result. A query whose files
+/// vanished under it (an ingest replacing objects) runs again with fresh listings, for up
+/// to [`crate::error::VANISHED_PATIENCE`].
 pub async fn run(ctx: &SessionContext, sql: &str, params: Params) -> Result<Vec<RecordBatch>> {
     run_filtered(ctx, sql, params, None).await
 }
@@ -77,7 +75,7 @@ pub async fn run_filtered(
 ) -> Result<Vec<RecordBatch>> {
     let started = std::time::Instant::now();
     let values = params.into_param_values();
-    let mut attempt = 0;
+    let mut retry = crate::error::VanishedRetry::default();
     let batches = loop {
         let run = async {
             let frame = ctx.sql(sql).await?.with_param_values(values.clone())?;
@@ -89,11 +87,11 @@ pub async fn run_filtered(
         match run.await {
             // An ingest replaced files between listing and reading: the next listing has
             // the new ones.
-            Err(e) if crate::error::vanished_file(&e) && attempt < VANISHED_RETRIES => {
-                attempt += 1;
-                tracing::debug!(attempt, error = %e, "A file vanished under the query; running it again.");
+            Err(e) if crate::error::vanished_file(&e) => {
+                let Some(wait) = retry.next_wait() else { break Err(e)? };
+                tracing::debug!(attempt = retry.attempt, error = %e, "A file vanished under the query; running it again.");
                 crate::catalog::forget_listings(ctx);
-                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                tokio::time::sleep(wait).await;
             }
             other => break other?,
         }

@@ -89,7 +89,7 @@ pub(crate) async fn stream_plan(
 ) -> Result<()> {
     use futures::StreamExt;
     let explain = |e| crate::limits::explain(e, limits);
-    let mut attempt = 0;
+    let mut retry = crate::error::VanishedRetry::default();
     loop {
         let df = ctx.execute_logical_plan(plan.clone()).await.map_err(explain)?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
@@ -105,10 +105,14 @@ pub(crate) async fn stream_plan(
                 }
                 // An ingest replaced files between listing and reading. Before anything
                 // was written the query simply runs again over the new listing.
-                Err(e) if crate::error::vanished_file(&e) && !wrote && attempt < 3 => {
-                    attempt += 1;
-                    tracing::debug!(attempt, error = %e, "A file vanished under the query; running it again.");
+                Err(e)
+                    if crate::error::vanished_file(&e)
+                        && !wrote
+                        && let Some(wait) = retry.next_wait() =>
+                {
+                    tracing::debug!(attempt = retry.attempt, error = %e, "A file vanished under the query; running it again.");
                     catalog::forget_listings(ctx);
+                    tokio::time::sleep(wait).await;
                     again = true;
                     break;
                 }
