@@ -27,6 +27,8 @@ mod ingest;
 mod interop;
 /// Secrets planted in changes, deploys, log lines and attributes reach no output file or stdout.
 mod leaks;
+/// The post-mortem corpus of issue 18 (ignored: `.ci/run` runs it).
+mod postmortem;
 /// Malformed records land in `rejects` with line and reason; counts add up.
 mod rejects;
 /// Reports over hostile content: escaping, terminal codes, redaction; report selection.
