@@ -354,8 +354,9 @@ async fn suspects_are_ranked_right_on_the_evaluation_suite() {
             let window = Window::new(s.at(60), s.at(MINUTES)).unwrap();
             let analysis = Analysis::evaluate(&ctx, &config.slos, window).await.unwrap();
             let breaches: Vec<slo::Breach> = analysis.breaches().cloned().collect();
-            let ranked =
-                suspects::rank(&ctx, &config, &analysis, &breaches, suspects::SuspectOptions::default()).await.unwrap();
+            let ranked = suspects::rank(&ctx, &config, &analysis, None, &breaches, suspects::SuspectOptions::default())
+                .await
+                .unwrap();
             let t = tallies.entry(category).or_default();
             for (service, culprit) in &s.truth {
                 let found = ranked.iter().find(|b| b.breach.service == *service);

@@ -236,7 +236,7 @@ async fn run(path: &std::path::Path) -> Outcome {
     let analysis = Analysis::evaluate(&ctx, &config.slos, window).await.unwrap();
     let mut breaches: Vec<slo::Breach> = analysis.breaches().cloned().collect();
     breaches.sort_by_key(|b| b.onset);
-    let ranked = suspects::rank(&ctx, &config, &analysis, &breaches, config.suspects).await.unwrap();
+    let ranked = suspects::rank(&ctx, &config, &analysis, None, &breaches, config.suspects).await.unwrap();
     let first = ranked.iter().min_by_key(|b| b.breach.onset);
     let top = first.and_then(|b| b.suspects.first()).map(|s| (s.id.clone(), s.verdict));
     let top3 = first.map(|b| b.suspects.iter().take(3).map(|s| s.id.clone()).collect()).unwrap_or_default();

@@ -135,7 +135,8 @@ async fn partial_rollouts_compare_the_new_hosts_with_the_rest() {
     let analysis = Analysis::evaluate(&ctx, &config.slos, window).await.unwrap();
     let breaches: Vec<slo::Breach> = analysis.breaches().cloned().collect();
     assert_eq!(breaches.len(), 1, "{breaches:?}");
-    let ranked = retrace::analyze::suspects::rank(&ctx, &config, &analysis, &breaches, config.suspects).await.unwrap();
+    let ranked =
+        retrace::analyze::suspects::rank(&ctx, &config, &analysis, None, &breaches, config.suspects).await.unwrap();
     let top = &ranked[0].suspects[0];
     assert_eq!(
         (top.id.as_str(), top.verdict),

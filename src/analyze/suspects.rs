@@ -25,6 +25,7 @@ use datafusion::arrow::array::Array;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+use super::changes::ChangeLog;
 use super::params::{self, Column, Params, Window};
 use super::sli::{self, Minutes};
 use super::slo::Breach;
@@ -104,16 +105,19 @@ pub async fn changes_and_deploys(
     window: Window,
     undo_until: DateTime<Utc>,
 ) -> Result<Vec<Candidate>> {
-    candidates(ctx, window.from, window.to, undo_until).await
+    candidates(ctx, None, window.from, window.to, undo_until).await
 }
 
 /// Ranks the changes and deploys behind each of `breaches`. A service's errors come from
 /// its SLO's minutes in `analysis` where they reach far enough (they always do for
 /// breaches of its window and the default lookback), so the SLIs are not read again.
+/// `log`: changes and deploys already read (the report's); a breach whose lookback it does
+/// not cover reads its own.
 pub async fn rank(
     ctx: &SessionContext,
     config: &Config,
     analysis: &super::Analysis,
+    log: Option<&ChangeLog>,
     breaches: &[Breach],
     options: SuspectOptions,
 ) -> Result<Vec<BreachSuspects>> {
@@ -130,7 +134,7 @@ pub async fn rank(
     for breach in breaches {
         let from = breach.onset - options.lookback;
         let candidates =
-            candidates(ctx, from, breach.onset + options.grace, breach.recovered + Duration::hours(1)).await?;
+            candidates(ctx, log, from, breach.onset + options.grace, breach.recovered + Duration::hours(1)).await?;
         let graph = Graph::new(config);
         let canaries = CanaryLines::load(ctx, &candidates, breach).await?;
         // The errors every candidate's effect reads (its service and the unrelated ones),
@@ -516,12 +520,19 @@ async fn fill_service_minutes(
 /// `undo_until`).
 async fn candidates(
     ctx: &SessionContext,
+    log: Option<&ChangeLog>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     undo_until: DateTime<Utc>,
 ) -> Result<Vec<Candidate>> {
     let all = Window::new(from, undo_until.max(to))?;
-    let changes = super::changes::rows(ctx, Params::window(all, None)).await?;
+    let (changes, spans) = match log.filter(|l| l.covers(all.from, all.to)) {
+        Some(log) => log.within(all.from, all.to, None),
+        None => {
+            let log = ChangeLog::read(ctx, all).await?;
+            (log.changes, log.spans)
+        }
+    };
     let mut out = Vec::new();
     for c in &changes {
         // A revert is a fix, not a suspect.
@@ -561,7 +572,6 @@ async fn candidates(
     }
 
     // Deploys: spans that started in the window; undone by a rollback or a later deploy of the previous version.
-    let spans = super::spans::in_window(ctx, all, None).await?;
     for span in &spans {
         if span.started < from || span.started >= to {
             continue;

@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use serde::Serialize;
 
+use super::changes::ChangeLog;
 use super::params::{self, Params, Window};
 use crate::error::Result;
 
@@ -155,28 +156,48 @@ pub const BASELINE: Duration = Duration::hours(6);
 
 /// Builds the timeline for a window, oldest first (ties: kind, service, title).
 pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
-    let base = Params::window(q.window, q.service.as_deref());
-    let errors = base.clone().with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
-    // Each kind of event is its own query: side by side, their planning and file opening
-    // overlap instead of queueing.
-    let (mut events, deploys, signatures, bursts) =
-        futures::try_join!(changes(ctx, base.clone()), deploys(ctx, q), new_signatures(ctx, q), async {
-            let baseline = baseline_errors(ctx, q).await?;
-            log_bursts(ctx, errors, q.bucket, &baseline).await
-        },)?;
-    events.extend(deploys);
+    // Each input is its own query: side by side, their planning and file opening overlap
+    // instead of queueing.
+    let (log, errors, signatures) =
+        futures::try_join!(ChangeLog::read(ctx, q.window), error_minutes(ctx, q), new_signatures(ctx, q))?;
+    Ok(assemble(q, &log, &errors, signatures))
+}
+
+/// [`build`] from inputs the caller already read (the report shares them with the
+/// suspect ranking and the charts): `log` must cover the window, `errors` come from
+/// [`error_minutes`] for the same query.
+pub async fn build_with(
+    ctx: &SessionContext,
+    q: &TimelineQuery,
+    log: &ChangeLog,
+    errors: &[ErrorMinute],
+) -> Result<Vec<Event>> {
+    let log = if log.covers(q.window.from, q.window.to) { log } else { &ChangeLog::read(ctx, q.window).await? };
+    Ok(assemble(q, log, errors, new_signatures(ctx, q).await?))
+}
+
+fn assemble(q: &TimelineQuery, log: &ChangeLog, errors: &[ErrorMinute], signatures: Vec<Event>) -> Vec<Event> {
+    let (changes, spans) = log.within(q.window.from, q.window.to, q.service.as_deref());
+    let mut events: Vec<Event> = changes.into_iter().map(change_event).collect();
+    events.extend(spans.into_iter().map(deploy_event));
     events.extend(loops(&events));
     events.extend(breaches(q));
     events.extend(signatures);
-    events.extend(bursts);
+    events.extend(log_bursts(q, errors));
     events.sort_by(|a, b| {
         (a.ts, a.kind, &a.service, &a.title, &a.source).cmp(&(b.ts, b.kind, &b.service, &b.title, &b.source))
     });
-    Ok(events)
+    events
 }
 
-async fn changes(ctx: &SessionContext, p: Params) -> Result<Vec<Event>> {
-    Ok(super::changes::rows(ctx, p).await?.into_iter().map(change_event).collect())
+/// Error (and, with `include_warn`, warn) lines per service, level and minute over the
+/// window and the [`BASELINE`] before it: the bursts and their baseline from one scan
+/// (`log_errors_per_minute.sql`).
+pub async fn error_minutes(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<ErrorMinute>> {
+    let reach = Window { from: q.window.from - BASELINE, to: q.window.to };
+    let p =
+        Params::window(reach, q.service.as_deref()).with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
+    params::rows(ctx, LOG_ERRORS_SQL, p).await
 }
 
 /// A change as a timeline row, titled with its id and what it did ([`Subject::describe`]).
@@ -205,11 +226,6 @@ fn change_event(r: super::changes::ChangeRow) -> Event {
         source: SourceRef::of(r.source, r.line),
         subject: Some(subject),
     }
-}
-
-async fn deploys(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
-    let spans = super::spans::in_window(ctx, q.window, q.service.as_deref()).await?;
-    Ok(spans.into_iter().map(deploy_event).collect())
 }
 
 /// A deploy span as a timeline row.
@@ -383,17 +399,14 @@ async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<E
     Ok(out)
 }
 
-/// Error lines per service in the baseline before the window, per minute.
-async fn baseline_errors(ctx: &SessionContext, q: &TimelineQuery) -> Result<HashMap<Option<String>, f64>> {
-    let from = q.window.from - BASELINE;
-    let p = Params::window(Window { from, to: q.window.from }, q.service.as_deref())
-        .with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));
+/// Error lines per minute per service in the baseline before the window.
+fn baseline_rates(q: &TimelineQuery, errors: &[ErrorMinute]) -> HashMap<Option<String>, f64> {
     let mut out: HashMap<Option<String>, f64> = HashMap::new();
-    for r in params::rows::<ErrorMinute>(ctx, LOG_ERRORS_SQL, p).await? {
-        *out.entry(r.service).or_default() += r.lines as f64;
+    for r in errors.iter().filter(|r| r.minute < q.window.from) {
+        *out.entry(r.service.clone()).or_default() += r.lines as f64;
     }
     let minutes = BASELINE.num_minutes() as f64;
-    Ok(out.into_iter().map(|(k, v)| (k, v / minutes)).collect())
+    out.into_iter().map(|(k, v)| (k, v / minutes)).collect()
 }
 
 /// A row of `log_errors_per_minute.sql`: one (service, level, minute) group.
@@ -419,24 +432,21 @@ struct Minute {
 /// Error lines per service and level, in buckets; only buckets above the service's
 /// baseline (at least 5 lines and 3× its baseline rate) are kept, and consecutive ones are
 /// merged into one burst.
-async fn log_bursts(
-    ctx: &SessionContext,
-    p: Params,
-    bucket: Duration,
-    baseline: &HashMap<Option<String>, f64>,
-) -> Result<Vec<Event>> {
+fn log_bursts(q: &TimelineQuery, errors: &[ErrorMinute]) -> Vec<Event> {
+    let baseline = &baseline_rates(q, errors);
+    let bucket = q.bucket;
     // (service, level, bucket start) → minutes in that bucket, in time order.
     let mut groups: BTreeMap<(Option<String>, String, DateTime<Utc>), Vec<Minute>> = BTreeMap::new();
     let bucket_us = bucket.num_microseconds().unwrap_or(60_000_000).max(60_000_000);
-    for r in params::rows::<ErrorMinute>(ctx, LOG_ERRORS_SQL, p).await? {
+    for r in errors.iter().filter(|r| r.minute >= q.window.from) {
         let m = r.minute;
         let start_us = m.timestamp_micros().div_euclid(bucket_us) * bucket_us;
         let start = DateTime::from_timestamp_micros(start_us).unwrap_or(m);
-        groups.entry((r.service, r.level.unwrap_or_default(), start)).or_default().push(Minute {
+        groups.entry((r.service.clone(), r.level.clone().unwrap_or_default(), start)).or_default().push(Minute {
             minute: m,
             lines: r.lines,
-            first_msg: r.first_msg,
-            source: SourceRef::of(r.first_source, r.first_line),
+            first_msg: r.first_msg.clone(),
+            source: SourceRef::of(r.first_source.clone(), r.first_line),
         });
     }
     let bucket_minutes = (bucket_us / 60_000_000) as f64;
@@ -481,7 +491,7 @@ async fn log_bursts(
             subject: None,
         });
     }
-    Ok(out)
+    out
 }
 
 fn show(v: Option<String>) -> String {

@@ -26,7 +26,7 @@ pub(crate) async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Re
         lookback: args.lookback.unwrap_or(config.suspects.lookback),
         grace: args.grace.unwrap_or(config.suspects.grace),
     };
-    let mut ranked = suspects::rank(&ctx, &config, &analysis, &breaches, options).await?;
+    let mut ranked = suspects::rank(&ctx, &config, &analysis, None, &breaches, options).await?;
     redact_for_print(&mut ranked, &config, args.no_redact)?;
     let rows: Vec<(&suspects::BreachSuspects, Option<&suspects::Suspect>)> = ranked
         .iter()

@@ -299,7 +299,7 @@ async fn evaluate(
 ) -> Result<(Vec<SloResult>, Vec<BreachSuspects>)> {
     let results: Vec<SloResult> = analysis.results().cloned().collect();
     let breaches: Vec<Breach> = analysis.breaches().cloned().collect();
-    let mut ranked = suspects::rank(ctx, config, analysis, &breaches, config.suspects).await?;
+    let mut ranked = suspects::rank(ctx, config, analysis, None, &breaches, config.suspects).await?;
     ranked.sort_by(|a, b| (a.breach.onset, &a.breach.id).cmp(&(b.breach.onset, &b.breach.id)));
     Ok((results, ranked))
 }

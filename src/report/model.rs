@@ -8,6 +8,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::analyze::Analysis;
+use crate::analyze::changes::ChangeLog;
 use crate::analyze::params::{self, Params, Window};
 use crate::analyze::slo::Breach;
 use crate::analyze::timeline::{self, Event, EventKind, TimelineQuery};
@@ -16,7 +17,6 @@ use crate::error::Result;
 const ACTIVITY_SQL: &str = include_str!("../../queries/service_activity.sql");
 const REJECTS_SQL: &str = include_str!("../../queries/rejects_summary.sql");
 const PEAKS_SQL: &str = include_str!("../../queries/error_peak_minutes.sql");
-const ERRORS_SQL: &str = include_str!("../../queries/log_errors_per_minute.sql");
 
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
@@ -257,22 +257,32 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         include_warn: false,
         breaches: req.analysis.breaches().cloned().collect(),
     };
+    let found = breaches_to_rank(req);
+    // What changed over the window and every ranked breach's lookback, and the error lines
+    // per minute over the window and its baseline: read once, shared by the timeline, the
+    // ranking, the deploys table and the charts.
+    let reach = change_reach(req, &found);
+    let with_inputs = async {
+        let (log, errors) = futures::try_join!(ChangeLog::read(ctx, reach), timeline::error_minutes(ctx, &query))?;
+        let (events, breaches) =
+            futures::try_join!(timeline::build_with(ctx, &query, &log, &errors), suspects(ctx, req, &found, &log))?;
+        Ok::<_, crate::error::Error>((log, errors, events, breaches))
+    };
     // The sections are independent until the charts: run their queries side by side (the
     // engine spreads each over the cores, but most take tens of milliseconds of planning
     // and file opening that would otherwise queue one behind another).
-    let (mut events, activity, error_peaks, deploys, breaches, skew) = futures::try_join!(
-        timeline::build(ctx, &query),
+    let ((log, errors, mut events, breaches), activity, error_peaks, skew) = futures::try_join!(
+        with_inputs,
         activity(ctx, req),
         error_peaks(ctx, req),
-        deploys(ctx, req),
-        suspects(ctx, req),
         crate::analyze::skew::estimate(ctx, window),
     )?;
+    let deploys = log.within(window.from, window.to, req.service.as_deref()).1;
     if let Some(focus) = &req.focus {
         events.retain(|e| e.kind != EventKind::Breach || overlaps_event(e, focus));
     }
     let (charts, data_quality) =
-        futures::try_join!(charts(ctx, req, &breaches, &events), data_quality(ctx, req, skew))?;
+        futures::try_join!(async { Ok(charts(req, &breaches, &events, &errors)) }, data_quality(ctx, req, skew))?;
     // Sources as readers see them (relative to the config's folder): every renderer and
     // the JSON show the same, machine-independent references.
     for e in &mut events {
@@ -311,21 +321,44 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
     Ok(report)
 }
 
-/// The window's breaches (those touching the service and overlapping the focus), each
-/// with its five strongest suspects; the one asked about first.
-async fn suspects(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<crate::analyze::suspects::BreachSuspects>> {
-    use crate::analyze::suspects;
-    let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let found: Vec<Breach> = req
-        .analysis
+/// The window's breaches the report ranks: those touching its service and overlapping
+/// its focus.
+fn breaches_to_rank(req: &ReportRequest) -> Vec<Breach> {
+    if req.config.as_ref().is_none_or(|c| c.slos.is_empty()) {
+        return Vec::new();
+    }
+    req.analysis
         .breaches()
         .filter(|b| req.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
         .filter(|b| req.focus.as_ref().is_none_or(|f| overlaps(b, f)))
         .cloned()
-        .collect();
-    let mut breaches = suspects::rank(ctx, config, &req.analysis, &found, config.suspects).await?;
+        .collect()
+}
+
+/// The window, widened to each ranked breach's lookback and the hour after its recovery
+/// (where the ranking looks for changes and their undoing).
+fn change_reach(req: &ReportRequest, found: &[Breach]) -> Window {
+    let options = req.config.as_ref().map(|c| c.suspects).unwrap_or_default();
+    let mut reach = req.window;
+    for b in found {
+        reach.from = reach.from.min(b.onset - options.lookback);
+        reach.to = reach.to.max(b.onset + options.grace).max(b.recovered + chrono::Duration::hours(1));
+    }
+    reach
+}
+
+/// Each ranked breach with its five strongest suspects; the one asked about first.
+async fn suspects(
+    ctx: &SessionContext,
+    req: &ReportRequest,
+    found: &[Breach],
+    log: &ChangeLog,
+) -> Result<Vec<crate::analyze::suspects::BreachSuspects>> {
+    use crate::analyze::suspects;
+    let Some(config) = req.config.as_ref().filter(|c| !c.slos.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut breaches = suspects::rank(ctx, config, &req.analysis, Some(log), found, config.suspects).await?;
     for b in &mut breaches {
         b.suspects.truncate(5);
     }
@@ -460,10 +493,6 @@ async fn error_peaks(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<Er
     params::rows(ctx, PEAKS_SQL, Params::window(req.window, req.service.as_deref())).await
 }
 
-async fn deploys(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<DeploySpan>> {
-    crate::analyze::spans::in_window(ctx, req.window, req.service.as_deref()).await
-}
-
 async fn data_quality(
     ctx: &SessionContext,
     req: &ReportRequest,
@@ -529,12 +558,12 @@ fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
 
-async fn charts(
-    ctx: &SessionContext,
+fn charts(
     req: &ReportRequest,
     breaches: &[crate::analyze::suspects::BreachSuspects],
     events: &[Event],
-) -> Result<Charts> {
+    errors: &[timeline::ErrorMinute],
+) -> Charts {
     use crate::analyze::{sli, slo};
     let window = req.window;
     let frame = sli::Minutes::new(window.from, window.to);
@@ -580,10 +609,10 @@ async fn charts(
 
     // Error lines per service per minute.
     let mut per_service: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
-    let p = Params::window(window, req.service.as_deref())
-        .with("include_warn", datafusion::scalar::ScalarValue::Boolean(Some(false)));
-    for r in params::rows::<timeline::ErrorMinute>(ctx, ERRORS_SQL, p).await? {
-        let Some(s) = r.service else { continue };
+    // The timeline's error minutes (error and fatal lines of the report's service), from
+    // the window's start: the same scan, not another.
+    for r in errors.iter().filter(|r| r.minute >= window.from) {
+        let Some(s) = r.service.clone() else { continue };
         let k = ((r.minute - window.from).num_minutes()).clamp(0, n.saturating_sub(1) as i64) as usize;
         per_service.entry(s).or_insert_with(|| vec![0; n])[k] += r.lines;
     }
@@ -601,7 +630,7 @@ async fn charts(
         .collect();
     // The same order as the breaches (the one asked about first).
     slis.sort_by_key(|s: &SliSeries| breaches.iter().position(|b| b.breach.slo == s.slo).unwrap_or(usize::MAX));
-    Ok(Charts { start: Some(window.from), minutes: n, slis, services, markers })
+    Charts { start: Some(window.from), minutes: n, slis, services, markers }
 }
 
 #[cfg(test)]
