@@ -10,6 +10,9 @@ WITH spans AS (
     FROM deploys
     WHERE version IS NOT NULL
     GROUP BY deploy_id, service, version
+    -- Only spans a start line of the window can be matched with (the hour rule below):
+    -- without this, every line is joined with every deploy its service ever had.
+    HAVING max(ts) + INTERVAL '1 hour' > $from AND min(ts) - INTERVAL '1 hour' < $to
 ),
 starts AS (
     SELECT l.host, l.service, s.deploy_id,

@@ -201,3 +201,57 @@ async fn report_command_selects_windows_and_rejects_unknown_breaches() {
     );
     assert_eq!(run(&["--format", "pdf"]).status.code(), Some(2));
 }
+
+/// The report's busiest error minutes come from the timeline's error minutes, not from a
+/// scan of their own: they must be what `queries/error_peak_minutes.sql` says, ties and
+/// lines without a service included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_peaks_agree_with_their_canned_query() {
+    let sb = Sandbox::new();
+    let mut logs = String::new();
+    // (service, minute, error lines): b and d tie on lines and minute; a ties on lines at
+    // a later minute; lines without a service peak highest.
+    for (service, minute, n) in
+        [("a", 3, 5), ("a", 1, 2), ("b", 1, 5), ("c", 2, 3), ("d", 1, 5), ("d", 7, 4), ("", 9, 7), ("e", 4, 1)]
+    {
+        for k in 0..n {
+            let service = if service.is_empty() { String::new() } else { format!(",\"service\":\"{service}\"") };
+            logs.push_str(&format!(
+                "{{\"ts\":\"2026-11-19T14:{minute:02}:{k:02}Z\",\"level\":\"{}\"{service},\"msg\":\"boom\"}}\n",
+                if k % 2 == 0 { "error" } else { "fatal" }
+            ));
+        }
+        logs.push_str(&format!(
+            "{{\"ts\":\"2026-11-19T14:{minute:02}:59Z\",\"level\":\"info\",\"service\":\"a\",\"msg\":\"ok\"}}\n"
+        ));
+    }
+    sb.write("l.jsonl", logs.as_bytes());
+    let config = sb.config(&source("logs", "sources/l.jsonl"));
+    sb.ingest(&config).await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    let window = Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap();
+    let request = ReportRequest {
+        window,
+        service: None,
+        display_timezone: chrono_tz::Tz::UTC,
+        source_root: None,
+        config: Some(config.clone()),
+        focus: None,
+        redact: false,
+        duplicates: Default::default(),
+        analysis: retrace::analyze::Analysis::empty(window),
+    };
+    let r = report::build(&ctx, &request).await.unwrap();
+    let sql: Vec<report::model::ErrorPeak> = retrace::analyze::params::rows(
+        &ctx,
+        include_str!("../queries/error_peak_minutes.sql"),
+        retrace::analyze::Params::window(window, None),
+    )
+    .await
+    .unwrap();
+    let show = |p: &[report::model::ErrorPeak]| {
+        p.iter().map(|p| format!("{} {:?} {}", p.minute.format("%H:%M"), p.service, p.lines)).collect::<Vec<_>>()
+    };
+    assert_eq!(show(&r.error_peaks), show(&sql));
+    assert_eq!(show(&r.error_peaks), ["14:09 None 7", "14:01 Some(\"b\") 5", "14:01 Some(\"d\") 5"]);
+}

@@ -164,19 +164,9 @@ pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>
 }
 
 /// [`build`] from inputs the caller already read (the report shares them with the
-/// suspect ranking and the charts): `log` must cover the window, `errors` come from
-/// [`error_minutes`] for the same query.
-pub async fn build_with(
-    ctx: &SessionContext,
-    q: &TimelineQuery,
-    log: &ChangeLog,
-    errors: &[ErrorMinute],
-) -> Result<Vec<Event>> {
-    let log = if log.covers(q.window.from, q.window.to) { log } else { &ChangeLog::read(ctx, q.window).await? };
-    Ok(assemble(q, log, errors, new_signatures(ctx, q).await?))
-}
-
-fn assemble(q: &TimelineQuery, log: &ChangeLog, errors: &[ErrorMinute], signatures: Vec<Event>) -> Vec<Event> {
+/// suspect ranking and the charts): `log` covering the window, `errors` from
+/// [`error_minutes`] and `signatures` from [`new_signatures`] for the same query.
+pub fn assemble(q: &TimelineQuery, log: &ChangeLog, errors: &[ErrorMinute], signatures: Vec<Event>) -> Vec<Event> {
     let (changes, spans) = log.within(q.window.from, q.window.to, q.service.as_deref());
     let mut events: Vec<Event> = changes.into_iter().map(change_event).collect();
     events.extend(spans.into_iter().map(deploy_event));
@@ -341,7 +331,7 @@ fn loops(changes: &[Event]) -> Vec<Event> {
 }
 
 /// Error (and warn) templates whose first occurrence is in the window, not in the baseline.
-async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
+pub async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
     let from = q.window.from - BASELINE;
     let p = Params::window(Window { from, to: q.window.to }, q.service.as_deref())
         .with("include_warn", ScalarValue::Boolean(Some(q.include_warn)));

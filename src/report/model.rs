@@ -16,7 +16,6 @@ use crate::error::Result;
 
 const ACTIVITY_SQL: &str = include_str!("../../queries/service_activity.sql");
 const REJECTS_SQL: &str = include_str!("../../queries/rejects_summary.sql");
-const PEAKS_SQL: &str = include_str!("../../queries/error_peak_minutes.sql");
 
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
@@ -262,21 +261,23 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
     // per minute over the window and its baseline: read once, shared by the timeline, the
     // ranking, the deploys table and the charts.
     let reach = change_reach(req, &found);
-    let with_inputs = async {
-        let (log, errors) = futures::try_join!(ChangeLog::read(ctx, reach), timeline::error_minutes(ctx, &query))?;
-        let (events, breaches) =
-            futures::try_join!(timeline::build_with(ctx, &query, &log, &errors), suspects(ctx, req, &found, &log))?;
-        Ok::<_, crate::error::Error>((log, errors, events, breaches))
+    let ranked = async {
+        let log = ChangeLog::read(ctx, reach).await?;
+        let breaches = suspects(ctx, req, &found, &log).await?;
+        Ok::<_, crate::error::Error>((log, breaches))
     };
     // The sections are independent until the charts: run their queries side by side (the
     // engine spreads each over the cores, but most take tens of milliseconds of planning
     // and file opening that would otherwise queue one behind another).
-    let ((log, errors, mut events, breaches), activity, error_peaks, skew) = futures::try_join!(
-        with_inputs,
+    let ((log, breaches), errors, signatures, activity, skew) = futures::try_join!(
+        ranked,
+        timeline::error_minutes(ctx, &query),
+        timeline::new_signatures(ctx, &query),
         activity(ctx, req),
-        error_peaks(ctx, req),
         crate::analyze::skew::estimate(ctx, window),
     )?;
+    let mut events = timeline::assemble(&query, &log, &errors, signatures);
+    let error_peaks = error_peaks(window, &errors);
     let deploys = log.within(window.from, window.to, req.service.as_deref()).1;
     if let Some(focus) = &req.focus {
         events.retain(|e| e.kind != EventKind::Breach || overlaps_event(e, focus));
@@ -488,9 +489,37 @@ async fn activity(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<Servi
     params::rows(ctx, ACTIVITY_SQL, Params::window(req.window, req.service.as_deref())).await
 }
 
-/// The three services with the most error lines in one minute (`error_peak_minutes.sql`).
-async fn error_peaks(ctx: &SessionContext, req: &ReportRequest) -> Result<Vec<ErrorPeak>> {
-    params::rows(ctx, PEAKS_SQL, Params::window(req.window, req.service.as_deref())).await
+/// Per service, the minute with the most error and fatal lines in the window; the three
+/// busiest services, busiest first (ties: earlier minute, then service, no service last).
+/// What `error_peak_minutes.sql` computes, from the timeline's error minutes instead of
+/// another scan of the logs.
+fn error_peaks(window: Window, errors: &[timeline::ErrorMinute]) -> Vec<ErrorPeak> {
+    let mut per_minute: std::collections::BTreeMap<(Option<&str>, DateTime<Utc>), u64> = Default::default();
+    for r in errors.iter().filter(|r| r.minute >= window.from && r.minute < window.to) {
+        *per_minute.entry((r.service.as_deref(), r.minute)).or_default() += r.lines;
+    }
+    let mut best: std::collections::BTreeMap<Option<&str>, (DateTime<Utc>, u64)> = Default::default();
+    for ((service, minute), lines) in per_minute {
+        let b = best.entry(service).or_insert((minute, lines));
+        // Minutes come in order: a later minute wins only with more lines.
+        if lines > b.1 {
+            *b = (minute, lines);
+        }
+    }
+    let mut peaks: Vec<ErrorPeak> = best
+        .into_iter()
+        .map(|(service, (minute, lines))| ErrorPeak { minute, service: service.map(str::to_string), lines })
+        .collect();
+    peaks.sort_by(|a, b| {
+        (std::cmp::Reverse(a.lines), a.minute, a.service.is_none(), &a.service).cmp(&(
+            std::cmp::Reverse(b.lines),
+            b.minute,
+            b.service.is_none(),
+            &b.service,
+        ))
+    });
+    peaks.truncate(3);
+    peaks
 }
 
 async fn data_quality(
