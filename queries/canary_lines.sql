@@ -9,11 +9,13 @@
 --   $from, $to            timestamps (UTC); the window, end exclusive
 --   $from_date, $to_date  'YYYY-MM-DD'; the date partitions to read (prunes folders)
 --   $services             regex: ^(?:svc1|svc2|…)$ (each service escaped)
+--   $needle               text every deployed version contains ('' for none): messages
+--                         without it name no version and come back as NULL
 SELECT service,
        host,
        ts,
        level IN ('error', 'fatal') AS is_error,
-       msg
+       CASE WHEN strpos(msg, $needle) > 0 THEN msg END AS msg
 FROM logs
 WHERE date BETWEEN $from_date AND $to_date
   AND ts >= $from AND ts < $to

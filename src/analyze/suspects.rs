@@ -309,6 +309,26 @@ fn minutes_text(m: f64) -> String {
 
 const CANARY_LINES_SQL: &str = include_str!("../../queries/canary_lines.sql");
 
+/// The longest text every version contains (`v2.` of `v2.14.0` and `v2.15.1`; empty when
+/// they share nothing). A message that names a version contains it, so the canary scan
+/// ships only messages holding it: most log lines name no version, and copying and
+/// sorting every message of every deployed service was most of a report's time.
+fn common_substring(versions: &[&str]) -> String {
+    let Some(shortest) = versions.iter().min_by_key(|v| v.len()) else { return String::new() };
+    let chars: Vec<(usize, char)> = shortest.char_indices().collect();
+    for len in (1..=chars.len()).rev() {
+        for start in 0..=chars.len() - len {
+            let from = chars[start].0;
+            let to = chars.get(start + len).map_or(shortest.len(), |c| c.0);
+            let candidate = &shortest[from..to];
+            if versions.iter().all(|v| v.contains(candidate)) {
+                return candidate.to_string();
+            }
+        }
+    }
+    String::new()
+}
+
 /// `minutes` after `ts`, or the breach's recovery if sooner, but at least a minute after
 /// `ts`: where the "after" side of a change's effect and a deploy's canary check end.
 fn after_until_recovery(ts: DateTime<Utc>, minutes: i64, breach: &Breach) -> DateTime<Utc> {
@@ -376,7 +396,9 @@ impl CanaryLines {
             return Ok(BTreeMap::new());
         };
         let services: Vec<String> = spans.keys().map(|s| regex::escape(s)).collect();
-        let versions: BTreeSet<String> = spans.values().flat_map(|s| &s.versions).map(|v| regex::escape(v)).collect();
+        let raw: Vec<&str> = spans.values().flat_map(|s| s.versions.iter().copied()).collect();
+        let needle = common_substring(&raw);
+        let versions: BTreeSet<String> = raw.iter().map(|v| regex::escape(v)).collect();
         // Compiled once for the whole scan (the query used to do it per batch in SQL).
         // Thousands of deploys in a lookback make a big automaton: past the default 10 MB
         // limit, the canary evidence would be lost for the whole breach.
@@ -385,7 +407,8 @@ impl CanaryLines {
             .build()
             .map_err(|e| crate::error::Error::Internal(format!("the pattern of deployed versions: {e}")))?;
         let p = Params::window(Window::new(from, to)?, None)
-            .with("services", datafusion::scalar::ScalarValue::Utf8(Some(format!("^(?:{})$", services.join("|")))));
+            .with("services", datafusion::scalar::ScalarValue::Utf8(Some(format!("^(?:{})$", services.join("|")))))
+            .with("needle", datafusion::scalar::ScalarValue::Utf8(Some(needle)));
         // Per service: its lines, and host → the host's index in them.
         let mut building: BTreeMap<String, (CanaryLines, HashMap<String, u32>)> = BTreeMap::new();
         for b in params::run(ctx, CANARY_LINES_SQL, p).await? {
@@ -661,6 +684,15 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_share_their_longest_common_text() {
+        assert_eq!(common_substring(&["v2.14.0", "v2.15.1", "v2.9.3"]), "v2.");
+        assert_eq!(common_substring(&["1.0.0-rc1", "build 1.0.0"]), "1.0.0");
+        assert_eq!(common_substring(&["abc", "xyz"]), "");
+        assert_eq!(common_substring(&["évé-1", "évé-2"]), "évé-");
+        assert_eq!(common_substring(&[]), "");
+    }
 
     #[test]
     fn graph_distances_and_controls() {
