@@ -22,7 +22,7 @@ pub enum Align {
 pub enum Layout {
     Plain,
     /// A time in UTC with the display zone beside it: two columns in Markdown (`title
-    /// (UTC)` and the zone), one cell in HTML.
+    /// (UTC)` and the zone; one when the zone is UTC), one cell in HTML.
     When,
 }
 
@@ -114,6 +114,8 @@ impl Table {
     /// The table in GitHub-flavoured Markdown, ending with a blank line. Every cell goes
     /// through `md_cell`, so log text with pipes or line breaks cannot break it.
     pub fn markdown(&self, tz: Tz) -> String {
+        // In UTC the zone's column would repeat the UTC one.
+        let beside = tz != Tz::UTC;
         let mut out = String::new();
         let (mut head, mut rule) = (Vec::new(), Vec::new());
         for c in &self.columns {
@@ -122,8 +124,10 @@ impl Table {
                 Layout::Plain => head.push(md_cell(&c.title)),
                 Layout::When => {
                     head.push(if c.title.is_empty() { "UTC".into() } else { format!("{} (UTC)", md_cell(&c.title)) });
-                    head.push(md_cell(tz.name()));
-                    rule.push(align);
+                    if beside {
+                        head.push(md_cell(tz.name()));
+                        rule.push(align);
+                    }
                 }
             }
             rule.push(align);
@@ -136,11 +140,15 @@ impl Table {
                 match (cell, col.layout) {
                     (Cell::Time(t), Layout::When) => {
                         cells.push(utc(*t));
-                        cells.push(local(*t, tz));
+                        if beside {
+                            cells.push(local(*t, tz));
+                        }
                     }
                     (cell, Layout::When) => {
                         cells.push(md_cell_of(cell));
-                        cells.push(String::new());
+                        if beside {
+                            cells.push(String::new());
+                        }
                     }
                     (cell, Layout::Plain) => cells.push(md_cell_of(cell)),
                 }
@@ -264,7 +272,10 @@ mod tests {
         assert!(html.contains("<tr class=\"suspect\"><td class=\"time\">2026-11-19 14:05:00Z<span class=\"local\">2026-11-19 15:05:00 CET</span></td>"));
         assert!(html.contains("<td><strong>CHG-1</strong> pool: 20 → 2 | &lt;b&gt;</td><td class=\"num\">12</td>"));
         assert!(html.contains("<ul class=\"evidence\"><li>time 0.9</li><li>scope 1.0</li></ul>"));
-        // In UTC the zone column says UTC and HTML shows no second time.
+        // In UTC neither format shows a second time.
         assert!(t.html(Tz::UTC).contains("<td class=\"time\">2026-11-19 14:05:00Z</td>"));
+        let md = t.markdown(Tz::UTC);
+        assert!(md.starts_with("| time (UTC) | kind | change |"), "{md}");
+        assert!(md.contains("| 2026-11-19 14:05:00Z | change |"), "{md}");
     }
 }
