@@ -69,17 +69,10 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
 
 /// Writes the digest in each format into `dir`; returns the paths written.
 pub fn write_digest(digest: &Digest, dir: &std::path::Path, formats: &[DocFormat]) -> Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    let mut out = Vec::new();
-    for f in formats {
-        let text = match f {
-            DocFormat::Md => crate::digest::render::markdown(digest),
-            DocFormat::Html => crate::digest::render::html(digest),
-            DocFormat::Json => crate::digest::render::json(digest)?,
-        };
-        let path = dir.join(format!("digest.{}", f.extension()));
-        crate::output::write_file(&path, digest.scrubber.scrub(&text, *f == DocFormat::Html).as_bytes())?;
-        out.push(path);
-    }
-    Ok(out)
+    use crate::digest::render;
+    super::write_documents(dir, "digest", formats, &digest.scrubber, |format| match format {
+        DocFormat::Md => Ok(render::markdown(digest)),
+        DocFormat::Html => Ok(render::html(digest)),
+        DocFormat::Json => render::json(digest),
+    })
 }

@@ -29,6 +29,28 @@ pub use slo::analysis_window;
 pub use sql::{bind_params, parse_params};
 pub use timeline::{events_batch, print_events};
 
+/// Writes a document in each format into `dir` as `<stem>.<ext>`, each file scrubbed of
+/// every value redaction replaced and written whole or not at all; returns the paths.
+/// The report and the digest both write this way.
+pub(crate) fn write_documents(
+    dir: &std::path::Path,
+    stem: &str,
+    formats: &[crate::output::DocFormat],
+    scrubber: &crate::report::redact::Scrubber,
+    render: impl Fn(crate::output::DocFormat) -> Result<String>,
+) -> Result<Vec<std::path::PathBuf>> {
+    use crate::output::DocFormat;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let mut written = Vec::new();
+    for format in formats {
+        let text = render(*format)?;
+        let path = dir.join(format!("{stem}.{}", format.extension()));
+        crate::output::write_file(&path, scrubber.scrub(&text, *format == DocFormat::Html).as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// How a successful run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

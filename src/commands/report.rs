@@ -5,7 +5,6 @@ use crate::analyze::Window;
 use crate::catalog;
 use crate::cli::{GlobalArgs, ReportArgs};
 use crate::error::{Error, Result};
-use crate::output;
 use crate::report;
 use crate::warehouse::Warehouse;
 
@@ -48,18 +47,11 @@ pub fn write_report(
     charts: Option<crate::cli::ChartFormat>,
 ) -> Result<Vec<std::path::PathBuf>> {
     use crate::cli::DocFormat;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    let mut written = Vec::new();
-    for format in formats {
-        let text = match format {
-            DocFormat::Md => report::markdown::render(report),
-            DocFormat::Html => report::html::render(report)?,
-            DocFormat::Json => report::json::render(report)?,
-        };
-        let path = dir.join(format!("report.{}", format.extension()));
-        output::write_file(&path, report.scrubber.scrub(&text, *format == DocFormat::Html).as_bytes())?;
-        written.push(path);
-    }
+    let mut written = super::write_documents(dir, "report", formats, &report.scrubber, |format| match format {
+        DocFormat::Md => Ok(report::markdown::render(report)),
+        DocFormat::Html => report::html::render(report),
+        DocFormat::Json => report::json::render(report),
+    })?;
     if charts.is_some() {
         let chart_dir = dir.join("charts");
         std::fs::create_dir_all(&chart_dir).map_err(|e| Error::io(chart_dir.display(), e))?;
