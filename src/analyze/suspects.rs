@@ -124,9 +124,7 @@ pub async fn rank(
     let mut out = Vec::new();
     let mut minutes_cache: HashMap<String, (Window, Minutes)> = HashMap::new();
     for e in &analysis.slos {
-        // The SLO a service's errors are read from is its first in the config.
-        let first = config.slos.iter().find(|s| s.service == e.slo.service);
-        if first.is_some_and(|f| f.name == e.slo.name) && !e.minutes.is_empty() {
+        if slo_of(config, &e.slo.service).is_some_and(|f| f.name == e.slo.name) && !e.minutes.is_empty() {
             let covered = Window { from: e.minutes.time(0), to: e.minutes.time(e.minutes.len()) };
             minutes_cache.insert(e.slo.service.clone(), (covered, e.minutes.clone()));
         }
@@ -494,6 +492,11 @@ fn ratio_between(m: &Minutes, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<
     data.then(|| if total > 0.0 { bad / total } else { 0.0 })
 }
 
+/// The SLO a service's errors are read from: its first in the config.
+fn slo_of<'c>(config: &'c Config, service: &str) -> Option<&'c crate::config::Slo> {
+    config.slos.iter().find(|slo| slo.service == service)
+}
+
 /// The default errors SLI of a service without an SLO: the share of its log lines at
 /// error/fatal level.
 const DEFAULT_BAD: &str = "level IN ('error', 'fatal')";
@@ -523,7 +526,7 @@ async fn fill_service_minutes(
     let wide = Window { from: span.from - Duration::hours(6), to: span.to + Duration::hours(2) };
     let (mut with_slo, mut without) = (Vec::new(), Vec::new());
     for s in missing {
-        match config.slos.iter().find(|slo| slo.service == s) {
+        match slo_of(config, s) {
             Some(slo) => with_slo.push((s, slo)),
             None => without.push(s),
         }

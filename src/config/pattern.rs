@@ -33,6 +33,11 @@ pub struct NamedPattern {
 fn no_post(_: &mut Fields) {}
 
 /// The built-in patterns, listed by `retrace formats`.
+/// The `combined` access-log line nginx and Apache both write by default; what follows it
+/// (`tail`: nginx's `$request_time` in seconds, Apache's `%D` in microseconds) is read by
+/// each pattern's post-processing.
+const COMBINED_ACCESS: &str = r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?P<tail>.*)$"#;
+
 pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "syslog",
@@ -57,7 +62,7 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "nginx",
         description: "nginx `combined` access log, optionally followed by $request_time (seconds)",
-        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?P<tail>.*)$"#,
+        regex: COMBINED_ACCESS,
         ts_format: Some("%d/%b/%Y:%H:%M:%S %z"),
         example: r#"10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] "GET /pay HTTP/1.1" 503 31 "-" "curl/8.5" 0.412"#,
         continuation: false,
@@ -66,7 +71,7 @@ pub static PATTERNS: &[NamedPattern] = &[
     NamedPattern {
         name: "apache_access",
         description: "Apache `combined` access log, optionally followed by %D (microseconds)",
-        regex: r#"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?P<tail>.*)$"#,
+        regex: COMBINED_ACCESS,
         ts_format: Some("%d/%b/%Y:%H:%M:%S %z"),
         example: r#"10.0.0.7 - frank [19/Nov/2026:15:02:00 +0100] "GET /pay HTTP/1.1" 200 2326 "-" "Mozilla/5.0" 1520"#,
         continuation: false,

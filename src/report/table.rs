@@ -107,10 +107,6 @@ impl Table {
         self.rows.push(Row { cells, highlight });
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// The table in GitHub-flavoured Markdown, ending with a blank line. Every cell goes
     /// through `md_cell`, so log text with pipes or line breaks cannot break it.
     pub fn markdown(&self, tz: Tz) -> String {
