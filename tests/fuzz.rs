@@ -362,24 +362,7 @@ async fn reports_render_any_log_text_safely() {
         sb.write("l.jsonl", logs.as_bytes());
         let config = sb.config(&crate::common::source("logs", "sources/l.jsonl"));
         sb.ingest(&config).await;
-        let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
-        let window = retrace::analyze::Window::new(
-            retrace::cli::parse_time("2026-11-19T14:00Z").unwrap(),
-            retrace::cli::parse_time("2026-11-19T15:00Z").unwrap(),
-        )
-        .unwrap();
-        let request = retrace::report::ReportRequest {
-            window,
-            service: None,
-            display_timezone: chrono_tz::Tz::UTC,
-            source_root: None,
-            config: Some(config.clone()),
-            focus: None,
-            redact: round % 2 == 0,
-            duplicates: Default::default(),
-            analysis: retrace::analyze::Analysis::empty(window),
-        };
-        let r = retrace::report::build(&ctx, &request).await.unwrap();
+        let r = sb.window_report(&config, round % 2 == 0).await;
         let md = retrace::report::markdown::render(&r);
         let html = retrace::report::html::render(&r).unwrap();
         let json = retrace::report::json::render(&r).unwrap();

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use retrace::analyze::Window;
-use retrace::report::{self, ReportRequest};
+use retrace::report;
 
 use crate::common::{Sandbox, source};
 
@@ -52,27 +52,10 @@ async fn hostile_sandbox() -> (Sandbox, retrace::config::Config) {
     (sb, config)
 }
 
-async fn build(sb: &Sandbox, config: &retrace::config::Config, redact: bool) -> report::Report {
-    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
-    let window = Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap();
-    let request = ReportRequest {
-        window,
-        service: None,
-        display_timezone: chrono_tz::Tz::UTC,
-        source_root: None,
-        config: Some(config.clone()),
-        focus: None,
-        redact,
-        duplicates: Default::default(),
-        analysis: retrace::analyze::Analysis::empty(window),
-    };
-    report::build(&ctx, &request).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_log_text_is_escaped_stripped_and_redacted_in_every_format() {
     let (sb, config) = hostile_sandbox().await;
-    let r = build(&sb, &config, true).await;
+    let r = sb.window_report(&config, true).await;
     let md = report::markdown::render(&r);
     let html = report::html::render(&r).unwrap();
     let json = report::json::render(&r).unwrap();
@@ -124,7 +107,7 @@ async fn hostile_log_text_is_escaped_stripped_and_redacted_in_every_format() {
     assert!(r.redacted_values >= 7, "{}", r.redacted_values);
 
     // --no-redact keeps the text (still escaped).
-    let raw = build(&sb, &config, false).await;
+    let raw = sb.window_report(&config, false).await;
     let raw_html = report::html::render(&raw).unwrap();
     assert!(raw_html.contains("203.0.113.7") && raw_html.contains("jane.doe@example.com"));
     assert!(!raw_html.contains("<script"));
@@ -228,20 +211,9 @@ async fn error_peaks_agree_with_their_canned_query() {
     sb.write("l.jsonl", logs.as_bytes());
     let config = sb.config(&source("logs", "sources/l.jsonl"));
     sb.ingest(&config).await;
+    let r = sb.window_report(&config, false).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
     let window = Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap();
-    let request = ReportRequest {
-        window,
-        service: None,
-        display_timezone: chrono_tz::Tz::UTC,
-        source_root: None,
-        config: Some(config.clone()),
-        focus: None,
-        redact: false,
-        duplicates: Default::default(),
-        analysis: retrace::analyze::Analysis::empty(window),
-    };
-    let r = report::build(&ctx, &request).await.unwrap();
     let sql: Vec<report::model::ErrorPeak> = retrace::analyze::params::rows(
         &ctx,
         include_str!("../queries/error_peak_minutes.sql"),

@@ -85,6 +85,29 @@ impl Sandbox {
         self.redact(&table)
     }
 
+    /// The report of the window 14:00–15:00Z on 2026-11-19, in UTC, without SLOs (so no
+    /// breaches): what the report tests over hostile or generated log text build.
+    pub async fn window_report(&self, config: &Config, redact: bool) -> retrace::report::Report {
+        let ctx = retrace::catalog::open(&self.warehouse()).await.expect("catalog");
+        let window = retrace::analyze::Window::new(
+            retrace::cli::parse_time("2026-11-19T14:00Z").unwrap(),
+            retrace::cli::parse_time("2026-11-19T15:00Z").unwrap(),
+        )
+        .unwrap();
+        let request = retrace::report::ReportRequest {
+            window,
+            service: None,
+            display_timezone: chrono_tz::Tz::UTC,
+            source_root: None,
+            config: Some(config.clone()),
+            focus: None,
+            redact,
+            duplicates: Default::default(),
+            analysis: retrace::analyze::Analysis::empty(window),
+        };
+        retrace::report::build(&ctx, &request).await.expect("report")
+    }
+
     /// Runs SQL over the warehouse and returns the batches.
     pub async fn sql_batches(&self, sql: &str) -> Vec<datafusion::arrow::array::RecordBatch> {
         let ctx = retrace::catalog::open(&self.warehouse()).await.expect("catalog");
