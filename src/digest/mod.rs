@@ -390,6 +390,8 @@ mod tests {
             title: String::new(),
             undone: if undone { vec![t + Duration::minutes(5)] } else { vec![] },
             version: None,
+            key: None,
+            new_value: None,
         };
         let changes = vec![c("A", Change, false), c("B", Change, true), c("D1", Deploy, false), c("D2", Deploy, false)];
         let f = figures(&changes, &[], 7.0, None);
