@@ -43,6 +43,8 @@ mod slo;
 mod sqllogic;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.
 mod stores;
+/// Robustness sweeps of issue 18: generated incident families with randomised parameters.
+mod sweeps;
 /// The timeline merges changes, deploys and error bursts in time order.
 mod timeline;
 /// Naive timestamps in a source zone land in UTC correctly, across DST changes.

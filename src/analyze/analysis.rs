@@ -39,6 +39,12 @@ impl Slis {
         Ok(Slis { series: slos.iter().cloned().zip(minutes).collect() })
     }
 
+    /// SLIs already per minute: each SLO's minutes over the reach (generated data in the
+    /// robustness sweeps, tests/sweeps.rs).
+    pub fn of(series: Vec<(Slo, Minutes)>) -> Slis {
+        Slis { series }
+    }
+
     /// Breaches and budgets over `window`, from the minutes already read. Minutes outside
     /// the reach count as no data: the reach is the warehouse's data range or wider.
     pub fn analysis(&self, window: Window) -> Analysis {
