@@ -256,7 +256,7 @@ async fn run(path: &std::path::Path) -> Outcome {
     missed.dedup();
     let recovery_made_up = s.truth.ongoing.then(|| {
         let last = breaches.iter().max_by_key(|b| b.onset);
-        last.is_some_and(|b| b.end.is_none() && b.recovered >= s.data.end - Duration::minutes(10))
+        last.is_some_and(|b| b.recovered.is_some_and(|r| r >= s.data.end - Duration::minutes(10)))
     });
     Outcome {
         name: path.file_stem().unwrap().to_string_lossy().to_string(),

@@ -107,7 +107,7 @@ impl Analysis {
     pub async fn with_affected_services(mut self, ctx: &SessionContext) -> Result<Analysis> {
         for b in self.slos.iter_mut().flat_map(|e| &mut e.result.breaches) {
             b.affected_services =
-                affected_services(ctx, &b.service, b.onset, b.recovered.max(b.onset + Duration::minutes(1))).await?;
+                affected_services(ctx, &b.service, b.onset, b.until().max(b.onset + Duration::minutes(1))).await?;
         }
         Ok(self)
     }

@@ -6,8 +6,12 @@
 //! factor. Factors follow from budget shares: factor = share × period / long window, so a
 //! 30-day SLO gets 14.4 (1h/5m), 6 (6h/30m), 3 (1d/2h) and 1 (3d/6h).
 //!
-//! A breach is a maximal run of minutes where any pair fires. Minutes without data are
-//! gaps: they count neither as good nor as bad, and are reported.
+//! A breach is an episode: it opens when a pair starts firing, begins at the change point
+//! against the baseline before it, and recovers when the errors are back (see
+//! [`analyze`]). A breach still burning when the data ends is ongoing. An SLO whose
+//! normal error ratio is above budget burns chronically: that is a finding of its own,
+//! not a breach. Minutes without data are gaps: they count neither as good nor as bad,
+//! and are reported.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -85,23 +89,32 @@ impl Sums {
     }
 }
 
-/// A breach of one SLO.
+/// A breach of one SLO: one episode of its error budget burning fast enough to alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Breach {
     /// `<slo>@<onset, RFC 3339 to the minute>`: what `retrace report --breach` takes.
+    /// Unique: a breach's onset is never inside an earlier breach of its SLO.
     pub id: String,
     pub slo: String,
     pub service: String,
-    /// First bad minute (burn rate > 1) of the run of bad minutes that led to the alert.
+    /// The change point: the first minute of the episode, where the error ratio left its
+    /// baseline (Page's CUSUM against the baseline before the alert, docs/slo.md).
     pub onset: DateTime<Utc>,
-    /// First minute the fast (1h/5m) pair fired; the first firing pair if it never did.
+    /// First minute the alert that opened the breach fired.
     pub detected: DateTime<Utc>,
     pub detected_by: String,
+    /// The error ratio before the episode: the median of the 10-minute ratios of the
+    /// 6 hours before the alert (the last 30 minutes left out).
+    pub baseline_error_ratio: f64,
     pub peak_burn_rate: f64,
     pub peak_at: DateTime<Utc>,
-    /// The first minute after the onset from which the next 10 minutes burn at most 1.
-    pub recovered: DateTime<Utc>,
-    /// When every alert condition had cleared (`None`: still firing at the window's end).
+    /// The first minute after the onset from which the next 10 minutes are back within
+    /// budget (or within the baseline's noise). `None`: still burning when the data ends.
+    pub recovered: Option<DateTime<Utc>>,
+    /// Where the data ends, for a breach that had not recovered by then (`None` once it
+    /// recovered): the breach is *ongoing at* this time, in every output.
+    pub ongoing_at: Option<DateTime<Utc>>,
+    /// When the alert conditions that can open a breach had cleared (`None`: still firing).
     pub end: Option<DateTime<Utc>>,
     pub bad_events: f64,
     /// `bad_events` as a share of the period's error budget, in percent.
@@ -109,6 +122,28 @@ pub struct Breach {
     pub no_data_minutes: u64,
     /// The SLO's service and services whose error logs burst during the breach.
     pub affected_services: Vec<String>,
+}
+
+impl Breach {
+    /// Its recovery, or where the data ends while it is still going on: how far the
+    /// breach reaches.
+    pub fn until(&self) -> DateTime<Utc> {
+        self.recovered.or(self.ongoing_at).unwrap_or(self.onset).max(self.onset)
+    }
+
+    pub fn is_ongoing(&self) -> bool {
+        self.recovered.is_none()
+    }
+}
+
+/// An SLO whose normal error ratio is above its budget: the slowest alert would fire all
+/// the time. Not a breach: no episode begins, and no change explains a baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChronicBurn {
+    /// The median burn rate of the hours with data.
+    pub burn_rate: f64,
+    /// The share of those hours burning faster than 1, in percent.
+    pub hours_burning_pct: f64,
 }
 
 /// An SLO evaluated over a window.
@@ -126,23 +161,31 @@ pub struct SloResult {
     pub bad_events: f64,
     pub total_events: f64,
     pub budget_consumed_pct: f64,
+    /// Burning above budget all along, if it is.
+    pub chronic: Option<ChronicBurn>,
     pub breaches: Vec<Breach>,
 }
 
-/// Minutes that together must burn at most 1 to mark a recovery.
+/// Minutes that together must be back within budget to mark a recovery.
 pub const RECOVERY_MINUTES: usize = 10;
 
-/// Burn rate of minute `i` alone.
-fn minute_burn(m: &Minutes, i: usize, budget: f64) -> Option<f64> {
-    if !m.has_data[i] {
-        return None;
-    }
-    Some(if m.total[i] > 0.0 { m.bad[i] / m.total[i] / budget } else { 0.0 })
-}
+/// How far before an alert its baseline and its change point are looked for.
+const BASELINE_MINUTES: usize = 360;
+
+/// The pairs that page (1h/5m and 6h/30m): one of them starting to fire opens a breach
+/// of its own, whatever slower pairs were doing.
+const FAST_PAIRS: usize = 2;
 
 /// Finds breaches in per-minute data. `m` must start at least the longest window (3 days
 /// for 30d SLOs) before `from` for the long windows to be full; earlier breaches are not
 /// reported.
+///
+/// A breach is an *episode*: it opens when an alert starts firing (a fast pair, or a slow
+/// pair on an SLO that is not burning chronically) after the previous breach recovered;
+/// its onset is the change point against the baseline before it, never earlier than the
+/// previous breach's recovery; it recovers when 10 minutes are back within budget or
+/// within the baseline's noise; it ends when no alert that could open a breach fires. A
+/// breach that has not recovered when the data ends is ongoing, with no recovery.
 pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
     let budget = 1.0 - slo.objective;
     let windows = burn_windows(slo.period);
@@ -156,79 +199,65 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
         sums.data_minutes(i, w.long_minutes as usize) as i64 >= w.short_minutes
             && 2 * sums.data_minutes(i, w.short_minutes as usize) as i64 >= w.short_minutes
     };
-    let firing = |i: usize| -> Option<usize> {
-        windows.iter().position(|w| {
-            enough(i, w)
-                && burn(i, w.long_minutes).is_some_and(|b| b > w.factor)
-                && burn(i, w.short_minutes).is_some_and(|b| b > w.factor)
+    let firing: Vec<Option<usize>> = (0..m.len())
+        .map(|i| {
+            windows.iter().position(|w| {
+                enough(i, w)
+                    && burn(i, w.long_minutes).is_some_and(|b| b > w.factor)
+                    && burn(i, w.short_minutes).is_some_and(|b| b > w.factor)
+            })
         })
-    };
+        .collect();
+    let chronic = chronic_burn(m, budget);
+    let fast = |i: usize| firing[i].is_some_and(|p| p < FAST_PAIRS);
+    // Whether the alert firing at `i` could open a breach: a slower pair on a chronically
+    // burning SLO is the chronic burn, reported as such.
+    let alerting = |i: usize| firing[i].is_some_and(|p| p < FAST_PAIRS || chronic.is_none());
+    let data_end = (0..m.len()).rev().find(|&i| m.has_data[i]).map_or(m.len(), |i| i + 1);
 
     // Mean traffic per minute with data: the period's budget in events.
     let data_minutes = m.has_data.iter().filter(|d| **d).count().max(1) as f64;
     let period_budget = budget * (sums.total[m.len()] / data_minutes) * slo.period.num_minutes() as f64;
 
-    let mut breaches = Vec::new();
+    let mut breaches: Vec<Breach> = Vec::new();
+    // Where the next breach's onset search may start: the previous breach's recovery.
+    let mut floor = 0usize;
     let mut i = first;
     while i < m.len() {
-        let Some(_) = firing(i) else {
+        if !alerting(i) {
             i += 1;
             continue;
-        };
-        let run_start = i;
-        let mut detected = None;
-        while i < m.len() && firing(i).is_some() {
-            if detected.is_none() && firing(i) == Some(0) {
-                detected = Some(i);
-            }
-            i += 1;
         }
-        let run_end = i; // exclusive; == len when still firing
-        // A slower pair that fires later on the same bad minutes (1d/2h catching up after
-        // recovery) is the earlier breach's tail, not a new breach: no bad minute of its own.
-        let has_bad = (run_start..run_end).any(|k| minute_burn(m, k, budget).is_some_and(|b| b > 1.0));
-        if !has_bad && let Some(prev) = breaches.last_mut() {
-            let prev: &mut Breach = prev;
-            prev.end = (run_end < m.len()).then(|| m.time(run_end));
+        let detected = i;
+        let detected_by = windows[firing[i].unwrap_or(0)].name();
+        // A slow pair firing on errors an earlier breach left in its long window is that
+        // breach's tail: it needs errors of its own in the last half hour.
+        if !fast(i) && burn(i, 30).is_none_or(|b| b <= 1.0) {
+            i += 1;
             continue;
         }
-        let (detected, detected_by) = match detected {
-            Some(d) => (d, windows[0].name()),
-            None => (run_start, windows[firing(run_start).unwrap_or(0)].name()),
-        };
-        // Onset: walk back from the first alert minute over bad minutes (gaps are skipped).
-        let mut onset = run_start;
-        let mut j = run_start;
-        while j > 0 {
-            j -= 1;
-            match minute_burn(m, j, budget) {
-                Some(b) if b > 1.0 => onset = j,
-                Some(_) => break,
-                None => continue,
-            }
-        }
-        if minute_burn(m, onset, budget).is_none_or(|b| b <= 1.0) {
-            // The alert fired on older bad minutes only (a slow burn): the run's start.
-            onset = run_start;
-        }
-        // Recovered: the first minute after the onset from which the next 10 minutes
-        // together burn at most 1. Judged over 10 minutes, not minute by minute: at low
-        // traffic a single error makes a minute "bad", and that is noise, not the incident.
-        let recovered = (onset + 1..=run_end)
-            .find(|&k| {
-                let last = (k + RECOVERY_MINUTES).min(m.len()) - 1;
-                k <= last && sums.ratio(last, last + 1 - k).is_none_or(|r| r / budget <= 1.0)
-            })
-            .unwrap_or(run_end);
+        let lo = floor.max(detected.saturating_sub(BASELINE_MINUTES));
+        let p0 = baseline_ratio(m, lo, detected.saturating_sub(30).max(lo));
+        let onset = change_point(m, lo, detected, p0, p0.max(budget));
+        // The errors were still there when the alert fired (its short window burned), so
+        // a recovery is looked for from a few minutes before the detection on.
+        let recovered = ((onset + 1).max(detected.saturating_sub(4))..m.len())
+            .find(|&k| recovered_from(m, &sums, k, budget, p0));
+        let until = recovered.unwrap_or(data_end).max(onset + 1).min(m.len());
+        // The end: the first minute from the recovery on where no alert that can open a
+        // breach fires, or where a fast pair starts firing again (a new episode).
+        let end = recovered.and_then(|r| {
+            (r..m.len()).find(|&k| !alerting(k) || (k > r && fast(k) && (k == 0 || !fast(k - 1))))
+        });
         let (mut peak, mut peak_at) = (0.0f64, onset);
-        for k in onset..run_end.max(onset + 1).min(m.len()) {
+        for k in onset..until {
             if let Some(b) = burn(k, 5)
                 && b > peak
             {
                 (peak, peak_at) = (b, k);
             }
         }
-        let bad_events: f64 = (onset..run_end).map(|k| m.bad[k]).sum();
+        let bad_events: f64 = (onset..until).map(|k| m.bad[k]).sum();
         breaches.push(Breach {
             id: breach_id(&slo.name, m.time(onset)),
             slo: slo.name.clone(),
@@ -236,15 +265,25 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
             onset: m.time(onset),
             detected: m.time(detected),
             detected_by,
+            baseline_error_ratio: round6(p0),
             peak_burn_rate: round3(peak),
             peak_at: m.time(peak_at),
-            recovered: m.time(recovered),
-            end: (run_end < m.len()).then(|| m.time(run_end)),
+            recovered: recovered.map(|r| m.time(r)),
+            ongoing_at: recovered.is_none().then(|| m.time(data_end)),
+            end: end.map(|e| m.time(e)),
             bad_events: round3(bad_events),
             budget_consumed_pct: round3(if period_budget > 0.0 { bad_events / period_budget * 100.0 } else { 0.0 }),
-            no_data_minutes: (onset..run_end).filter(|&k| !m.has_data[k]).count() as u64,
+            no_data_minutes: (onset..until).filter(|&k| !m.has_data[k]).count() as u64,
             affected_services: vec![slo.service.clone()],
         });
+        match (recovered, end) {
+            (Some(r), Some(e)) => {
+                floor = r;
+                i = e.max(detected + 1);
+            }
+            // Still burning, or still alerting, when the data ends.
+            _ => break,
+        }
     }
 
     let range = first..m.len();
@@ -277,8 +316,84 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
         bad_events: round3(bad_events),
         total_events: round3(total_events),
         budget_consumed_pct: round3(if period_budget > 0.0 { bad_events / period_budget * 100.0 } else { 0.0 }),
+        chronic,
         breaches,
     }
+}
+
+/// The SLO's hours with data (at least 30 of their minutes): if their median burn rate is
+/// above 1, the SLO burns chronically.
+fn chronic_burn(m: &Minutes, budget: f64) -> Option<ChronicBurn> {
+    let mut burns: Vec<f64> = m
+        .bad
+        .chunks(60)
+        .zip(m.total.chunks(60))
+        .zip(m.has_data.chunks(60))
+        .filter(|(_, d)| d.iter().filter(|x| **x).count() >= 30)
+        .map(|((b, t), _)| {
+            let total: f64 = t.iter().sum();
+            if total > 0.0 { b.iter().sum::<f64>() / total / budget } else { 0.0 }
+        })
+        .collect();
+    if burns.len() < 3 {
+        return None;
+    }
+    burns.sort_by(f64::total_cmp);
+    let median = burns[burns.len() / 2];
+    let burning = burns.iter().filter(|b| **b > 1.0).count() as f64 / burns.len() as f64;
+    (median > 1.0).then(|| ChronicBurn { burn_rate: round3(median), hours_burning_pct: round3(burning * 100.0) })
+}
+
+/// The median error ratio of the 10-minute blocks with data in `[lo, hi)`: robust to a
+/// burst or the start of a ramp among them. 0 when there are none.
+fn baseline_ratio(m: &Minutes, lo: usize, hi: usize) -> f64 {
+    let mut ratios: Vec<f64> = (lo..hi)
+        .step_by(10)
+        .filter_map(|s| {
+            let e = (s + 10).min(hi);
+            let total: f64 = m.total[s..e].iter().sum();
+            (m.has_data[s..e].iter().any(|d| *d) && total > 0.0).then(|| m.bad[s..e].iter().sum::<f64>() / total)
+        })
+        .collect();
+    if ratios.is_empty() {
+        return 0.0;
+    }
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
+/// The change point of the episode alerted at `d`: Page's CUSUM of the errors in excess
+/// of the baseline `p0` plus a reference `k`, from `lo` to `d`. The onset is the minute
+/// after the sum last returned to zero: where the errors began to run above the baseline
+/// and kept doing so. With a clean baseline (`p0` ≈ 0, `k` the budget) that is the first
+/// minute of the run burning faster than 1, as before; over a chronic burn it is where
+/// the episode left the burn, not the first minute of data.
+fn change_point(m: &Minutes, lo: usize, d: usize, p0: f64, k: f64) -> usize {
+    let (mut sum, mut start) = (0.0f64, lo);
+    for i in lo..=d.min(m.len().saturating_sub(1)) {
+        if !m.has_data[i] {
+            continue;
+        }
+        sum += m.bad[i] - (p0 + k) * m.total[i];
+        if sum <= 0.0 {
+            sum = 0.0;
+            start = i + 1;
+        }
+    }
+    start.min(d)
+}
+
+/// Whether the 10 minutes from `k` are back: within budget, or within the noise of the
+/// baseline ratio `p0` (3 standard deviations of a Poisson count, plus one). They need
+/// data in at least half of them: minutes past the end of the data say nothing.
+fn recovered_from(m: &Minutes, sums: &Sums, k: usize, budget: f64, p0: f64) -> bool {
+    let last = k + RECOVERY_MINUTES - 1;
+    if last >= m.len() || 2 * sums.data_minutes(last, RECOVERY_MINUTES) < RECOVERY_MINUTES as u32 {
+        return false;
+    }
+    let (bad, total) = (sums.bad[last + 1] - sums.bad[k], sums.total[last + 1] - sums.total[k]);
+    let expected = p0 * total;
+    bad <= budget * total || bad <= expected + 3.0 * expected.sqrt() + 1.0
 }
 
 /// A breach's id: the SLO and its onset minute, so it is stable across runs and readable.
@@ -296,6 +411,10 @@ pub fn burn_series(slo: &Slo, m: &Minutes, w: i64) -> Vec<Option<f64>> {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }
 
 #[cfg(test)]
@@ -358,7 +477,8 @@ mod tests {
         assert_eq!(b.detected.to_rfc3339(), "2026-11-19T02:16:00+00:00");
         assert_eq!(b.detected_by, "1h/5m");
         assert_eq!(b.peak_burn_rate, 50.0);
-        assert_eq!(b.recovered.to_rfc3339(), "2026-11-19T02:20:00+00:00");
+        assert_eq!(b.recovered.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-19T02:20:00+00:00"));
+        assert_eq!(b.ongoing_at, None);
         // The end is when no pair fires. 1h/5m: the 1h window holds the 1,000 burst errors
         // for an hour, but the 5m window (needs > 72 bad) ending at 02:22 still holds
         // 02:18–02:19 (100 + 1.5) and the one ending at 02:23 only 02:19 (50 + 2): clear.

@@ -265,17 +265,17 @@ fn breaches(q: &TimelineQuery) -> Vec<Event> {
         .filter(|b| q.service.as_ref().is_none_or(|s| b.affected_services.contains(s)))
         .map(|b| Event {
             ts: b.onset,
-            end: Some(b.recovered),
+            end: Some(b.until()),
             kind: EventKind::Breach,
             service: Some(b.service.clone()),
             severity: Severity::Error,
             id: Some(b.slo.clone()),
             title: format!("SLO {} breached (peak burn rate {:.0}×)", b.slo, b.peak_burn_rate),
             detail: Some(format!(
-                "detected {} by {}, recovered {}, {:.1}% of the budget; affected: {}",
+                "detected {} by {}, {}, {:.1}% of the budget; affected: {}",
                 b.detected.format("%H:%M"),
                 b.detected_by,
-                b.recovered.format("%H:%M"),
+                recovery_text(b),
                 b.budget_consumed_pct,
                 b.affected_services.join(", ")
             )),
@@ -284,6 +284,15 @@ fn breaches(q: &TimelineQuery) -> Vec<Event> {
             subject: None,
         })
         .collect()
+}
+
+/// `recovered 14:42`, or `ongoing at 16:00 (end of data)` for a breach that never recovered.
+pub fn recovery_text(b: &super::slo::Breach) -> String {
+    match (b.recovered, b.ongoing_at) {
+        (Some(r), _) => format!("recovered {}", r.format("%H:%M")),
+        (None, Some(end)) => format!("ongoing at {} (end of data)", end.format("%H:%M")),
+        (None, None) => "ongoing".to_string(),
+    }
 }
 
 /// Settings and deployed versions flipping back and forth: 3 or more returns to an earlier

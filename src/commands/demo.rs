@@ -115,13 +115,16 @@ fn print_breaches(breaches: &[crate::analyze::suspects::BreachSuspects]) {
     for b in breaches {
         let br = &b.breach;
         println!(
-            "\nSLO {} breached: onset {}, detected {} ({}), peak burn rate {:.0}×, recovered {}, {:.1}% of the period's error budget.",
+            "\nSLO {} breached: onset {}, detected {} ({}), peak burn rate {:.0}×, {}, {:.1}% of the period's error budget.",
             br.slo,
             utc(br.onset),
             utc(br.detected),
             br.detected_by,
             br.peak_burn_rate,
-            utc(br.recovered),
+            match br.recovered {
+                Some(r) => format!("recovered {}", utc(r)),
+                None => format!("ongoing at {} (end of data)", br.ongoing_at.map(utc).unwrap_or_default()),
+            },
             br.budget_consumed_pct
         );
         println!("Verdict: {}.", b.verdict);

@@ -88,6 +88,7 @@ redact_fields!(BreachLine {
     service,
     onset,
     recovered,
+    ongoing_at,
     time_to_restore_minutes,
     budget_consumed_pct,
     verdict,
@@ -153,8 +154,11 @@ pub struct BreachLine {
     pub slo: String,
     pub service: String,
     pub onset: DateTime<Utc>,
-    pub recovered: DateTime<Utc>,
-    pub time_to_restore_minutes: i64,
+    /// `None`: still going on when the data ends (at `ongoing_at`).
+    pub recovered: Option<DateTime<Utc>>,
+    pub ongoing_at: Option<DateTime<Utc>>,
+    /// `None` for a breach still going on.
+    pub time_to_restore_minutes: Option<i64>,
     pub budget_consumed_pct: f64,
     /// `likely: CHG-1024`, `possible: …` or `no change explains this breach`.
     pub verdict: String,
@@ -269,7 +273,8 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
                 service: b.breach.service.clone(),
                 onset: b.breach.onset,
                 recovered: b.breach.recovered,
-                time_to_restore_minutes: (b.breach.recovered - b.breach.onset).num_minutes(),
+                ongoing_at: b.breach.ongoing_at,
+                time_to_restore_minutes: b.breach.recovered.map(|r| (r - b.breach.onset).num_minutes()),
                 budget_consumed_pct: round2(b.breach.budget_consumed_pct),
                 verdict: b.verdict.clone(),
                 top_suspect: top.map(|s| s.id.clone()),
@@ -323,7 +328,9 @@ fn figures(changes: &[suspects::Candidate], breaches: &[BreachSuspects], days: f
     let deploys = changes.iter().filter(|c| c.kind == EventKind::Deploy).count() as u64;
     let total = changes.len() as u64;
     let failed = changes.iter().filter(|c| !c.undone.is_empty() || culprits.contains(&c.id.as_str())).count() as u64;
-    let mut ttr: Vec<i64> = breaches.iter().map(|b| (b.breach.recovered - b.breach.onset).num_minutes()).collect();
+    // Time to restore counts the breaches that were restored; an ongoing one has none yet.
+    let mut ttr: Vec<i64> =
+        breaches.iter().filter_map(|b| b.breach.recovered.map(|r| (r - b.breach.onset).num_minutes())).collect();
     ttr.sort();
     let median = match ttr.len() {
         0 => None,

@@ -134,7 +134,10 @@ fn breaches_table(d: &Digest) -> Table {
             Cell::Code(b.id.clone()),
             b.service.clone().into(),
             Cell::Time(b.onset),
-            minutes(Some(b.time_to_restore_minutes as f64)).into(),
+            match b.time_to_restore_minutes {
+                Some(m) => minutes(Some(m as f64)).into(),
+                None => format!("ongoing at {}", b.ongoing_at.map(|t| t.format("%Y-%m-%d %H:%MZ").to_string()).unwrap_or_default()).into(),
+            },
             format!("{:.1}%", b.budget_consumed_pct).into(),
             b.verdict.clone().into(),
             match (&b.top_suspect, &b.top_suspect_title) {

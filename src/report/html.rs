@@ -165,7 +165,11 @@ fn summary(w: &mut String, report: &Report, tz: Tz) {
             w,
             "impact",
             &duration(chrono::Duration::minutes(i.duration_minutes)),
-            &format!("{} → {}", hm(i.started), hm(i.recovered)),
+            &match (i.recovered, i.ongoing_at) {
+                (Some(r), _) => format!("{} → {}", hm(i.started), hm(r)),
+                (None, Some(end)) => format!("{} → ongoing at {} (end of data)", hm(i.started), hm(end)),
+                (None, None) => format!("{} → ongoing", hm(i.started)),
+            },
         );
         fact(
             w,
@@ -181,14 +185,15 @@ fn summary(w: &mut String, report: &Report, tz: Tz) {
         );
         match (r.time_to_mitigate_minutes, &r.mitigated_by) {
             (Some(m), Some(by)) => fact(w, "time to mitigate", &duration(chrono::Duration::minutes(m)), by),
-            _ => fact(w, "time to mitigate", "—", "no undo of a suspect recorded"),
+            _ if r.resolved.is_none() => fact(w, "time to mitigate", "—", "not mitigated yet"),
+            _ => fact(w, "time to mitigate", "—", "no action in the change log explains the recovery"),
         }
-        fact(
-            w,
-            "time to resolve",
-            &duration(chrono::Duration::minutes(r.time_to_resolve_minutes)),
-            "SLI back within budget",
-        );
+        match r.time_to_resolve_minutes {
+            Some(m) => {
+                fact(w, "time to resolve", &duration(chrono::Duration::minutes(m)), "SLI back within budget")
+            }
+            None => fact(w, "time to resolve", "ongoing", "still failing when the data ends"),
+        }
         fact(w, "affected services", &i.affected_services.len().to_string(), &i.affected_services.join(", "));
     } else {
         fact(w, "SLO breaches", "none", "in this window");
@@ -250,12 +255,12 @@ fn suspects(w: &mut String, report: &Report, tz: Tz) {
         let _ = writeln!(w, "<h3>{} <span class=\"meta\">({})</span></h3>", esc(&br.slo), esc(&br.service));
         let _ = writeln!(
             w,
-            "<p>Breach <code>{}</code>: onset {}, detected {} by the {} alert, recovered {}; peak burn rate {:.0}×, {:.1}% of the period's error budget. Verdict: <strong>{}</strong>.</p>",
+            "<p>Breach <code>{}</code>: onset {}, detected {} by the {} alert, {}; peak burn rate {:.0}×, {:.1}% of the period's error budget. Verdict: <strong>{}</strong>.</p>",
             esc(&br.id),
             hm(br.onset),
             hm(br.detected),
             esc(&br.detected_by),
-            hm(br.recovered),
+            esc(&crate::analyze::timeline::recovery_text(br)),
             br.peak_burn_rate,
             br.budget_consumed_pct,
             esc(&b.verdict)

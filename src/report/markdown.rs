@@ -140,7 +140,11 @@ fn impact(w: &mut String, report: &Report, tz: Tz) {
         "- Duration: {} ({} → {}), {:.0} bad events.",
         duration(chrono::Duration::minutes(i.duration_minutes)),
         utc(i.started),
-        utc(i.recovered),
+        match (i.recovered, i.ongoing_at) {
+            (Some(r), _) => utc(r),
+            (None, Some(end)) => format!("ongoing at {} (end of data)", utc(end)),
+            (None, None) => "ongoing".to_string(),
+        },
         i.bad_events
     );
     let _ = writeln!(w, "- Error budget burned: {:.1}% of the period's budget (the worst SLO).", i.budget_burned_pct);
@@ -151,13 +155,20 @@ fn impact(w: &mut String, report: &Report, tz: Tz) {
     let ttm = r
         .time_to_mitigate_minutes
         .map(|m| duration(chrono::Duration::minutes(m)))
-        .unwrap_or_else(|| "not recorded (no undo of a suspect)".into());
+        .unwrap_or_else(|| match r.resolved {
+            Some(_) => "unknown (no action in the change log explains the recovery)".into(),
+            None => "not yet".into(),
+        });
+    let ttr = r
+        .time_to_resolve_minutes
+        .map(|m| duration(chrono::Duration::minutes(m)))
+        .unwrap_or_else(|| "not resolved: ongoing when the data ends".into());
     let _ = writeln!(
         w,
         "Time to detect **{}**, to mitigate **{}**, to resolve **{}**.\n",
         duration(chrono::Duration::minutes(r.time_to_detect_minutes)),
         ttm,
-        duration(chrono::Duration::minutes(r.time_to_resolve_minutes))
+        ttr
     );
 }
 

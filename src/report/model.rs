@@ -91,7 +91,11 @@ pub struct Report {
 pub struct Impact {
     pub slos: Vec<String>,
     pub started: DateTime<Utc>,
-    pub recovered: DateTime<Utc>,
+    /// When the last breach recovered; `None` while one is still going on (then
+    /// `ongoing_at` is where its data ends).
+    pub recovered: Option<DateTime<Utc>>,
+    pub ongoing_at: Option<DateTime<Utc>>,
+    /// From the start to the recovery, or to the end of the data while ongoing.
     pub duration_minutes: i64,
     pub bad_events: f64,
     /// The largest share of an SLO's period budget one breach burned, in percent.
@@ -105,17 +109,19 @@ pub struct Response {
     pub onset: DateTime<Utc>,
     pub detected: DateTime<Utc>,
     pub detected_by: String,
-    /// When the top suspect was undone (a revert, a rollback), if it is likely or possible
-    /// and was undone.
+    /// The action after which the SLI recovered (an undo, a rollback, a kill switch…),
+    /// never after `resolved`; `None` when nothing in the change log explains it.
     pub mitigated: Option<DateTime<Utc>>,
     pub mitigated_by: Option<String>,
-    /// The SLI back within budget (10 minutes burning at most 1).
-    pub resolved: DateTime<Utc>,
+    /// The SLI back within budget (or its baseline) for 10 minutes; `None` while ongoing
+    /// (then `ongoing_at` is where the data ends).
+    pub resolved: Option<DateTime<Utc>>,
+    pub ongoing_at: Option<DateTime<Utc>>,
     /// Every burn-rate alert cleared (`None`: still firing at the window's end).
     pub alerts_cleared: Option<DateTime<Utc>>,
     pub time_to_detect_minutes: i64,
     pub time_to_mitigate_minutes: Option<i64>,
-    pub time_to_resolve_minutes: i64,
+    pub time_to_resolve_minutes: Option<i64>,
 }
 
 /// What the reader cannot fully trust.
@@ -305,7 +311,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         focus: req.focus.as_ref().map(|f| f.id.clone()),
         headline: headline(&breaches),
         impact: impact(&breaches),
-        response: response(&breaches),
+        response: response(&breaches, req.focus.is_some()),
         breaches,
         activity,
         error_peaks,
@@ -343,7 +349,7 @@ fn change_reach(req: &ReportRequest, found: &[Breach]) -> Window {
     let mut reach = req.window;
     for b in found {
         reach.from = reach.from.min(b.onset - options.lookback);
-        reach.to = reach.to.max(b.onset + options.grace).max(b.recovered + chrono::Duration::hours(1));
+        reach.to = reach.to.max(b.onset + options.grace).max(b.until() + chrono::Duration::hours(1));
     }
     reach
 }
@@ -372,11 +378,11 @@ async fn suspects(
 }
 
 fn overlaps(b: &Breach, focus: &Breach) -> bool {
-    b.onset <= focus.recovered && b.recovered >= focus.onset
+    b.onset <= focus.until() && b.until() >= focus.onset
 }
 
 fn overlaps_event(e: &Event, focus: &Breach) -> bool {
-    e.ts <= focus.recovered && e.end.unwrap_or(e.ts) >= focus.onset
+    e.ts <= focus.until() && e.end.unwrap_or(e.ts) >= focus.onset
 }
 
 fn headline(breaches: &[crate::analyze::suspects::BreachSuspects]) -> String {
@@ -399,7 +405,8 @@ fn headline(breaches: &[crate::analyze::suspects::BreachSuspects]) -> String {
 fn impact(breaches: &[crate::analyze::suspects::BreachSuspects]) -> Option<Impact> {
     let first = breaches.iter().map(|b| &b.breach).min_by_key(|b| b.onset)?;
     let started = first.onset;
-    let recovered = breaches.iter().map(|b| b.breach.recovered).max().unwrap_or(started);
+    let (recovered, ongoing_at) = resolution(breaches);
+    let until = recovered.or(ongoing_at).unwrap_or(started);
     let mut slos: Vec<String> = breaches.iter().map(|b| b.breach.slo.clone()).collect();
     slos.dedup();
     let mut affected: Vec<String> = Vec::new();
@@ -415,40 +422,56 @@ fn impact(breaches: &[crate::analyze::suspects::BreachSuspects]) -> Option<Impac
         slos,
         started,
         recovered,
-        duration_minutes: (recovered - started).num_minutes(),
+        ongoing_at,
+        duration_minutes: (until - started).num_minutes(),
         bad_events: breaches.iter().map(|b| b.breach.bad_events).sum(),
         budget_burned_pct: breaches.iter().map(|b| b.breach.budget_consumed_pct).fold(0.0, f64::max),
         affected_services: affected,
     })
 }
 
-fn response(breaches: &[crate::analyze::suspects::BreachSuspects]) -> Option<Response> {
-    use crate::analyze::suspects::Verdict;
-    let onset = breaches.iter().map(|b| b.breach.onset).min()?;
-    let first_detected = breaches.iter().min_by_key(|b| (b.breach.detected, b.breach.id.clone()))?;
-    let resolved = breaches.iter().map(|b| b.breach.recovered).max().unwrap_or(onset);
-    let alerts_cleared = breaches
+/// When `breaches` were all over: the last recovery, or `(None, end of data)` while one
+/// is still going on. A focused report passes its own breach first and alone decides.
+fn resolution(breaches: &[crate::analyze::suspects::BreachSuspects]) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    if let Some(b) = breaches.iter().find(|b| b.breach.is_ongoing()) {
+        return (None, b.breach.ongoing_at);
+    }
+    (breaches.iter().filter_map(|b| b.breach.recovered).max(), None)
+}
+
+/// Detection and response. A report focused on a breach (it comes first) answers from
+/// that breach alone: its SLO's resolution, not the window's or a neighbour's.
+fn response(breaches: &[crate::analyze::suspects::BreachSuspects], focused: bool) -> Option<Response> {
+    let scope = if focused { &breaches[..breaches.len().min(1)] } else { breaches };
+    let onset = scope.iter().map(|b| b.breach.onset).min()?;
+    let first_detected = scope.iter().min_by_key(|b| (b.breach.detected, b.breach.id.clone()))?;
+    let (resolved, ongoing_at) = resolution(scope);
+    let alerts_cleared = scope
         .iter()
         .map(|b| b.breach.end)
         .try_fold(None, |acc: Option<DateTime<Utc>>, e| e.map(|e| Some(acc.map_or(e, |a| a.max(e)))));
-    // Mitigation: the first undo of a likely or possible top suspect after the onset.
-    let mitigation = breaches
-        .iter()
-        .filter_map(|b| b.suspects.first())
-        .filter(|s| s.verdict != Verdict::Unlikely)
-        .filter_map(|s| s.undone_at.filter(|u| *u >= onset).map(|u| (u, s.id.clone())))
-        .min();
+    // Mitigation: the action after which the breach that recovered last recovered (it is
+    // what resolved the incident); never after the resolution.
+    let mitigation = resolved.and_then(|r| {
+        scope
+            .iter()
+            .filter(|b| b.breach.recovered == Some(r))
+            .find_map(|b| b.mitigation.clone())
+            .or_else(|| scope.iter().filter_map(|b| b.mitigation.clone()).max_by_key(|m| m.at))
+            .filter(|m| m.at <= r)
+    });
     Some(Response {
         onset,
         detected: first_detected.breach.detected,
         detected_by: first_detected.breach.detected_by.clone(),
-        mitigated: mitigation.as_ref().map(|m| m.0),
-        mitigated_by: mitigation.as_ref().map(|m| format!("{} undone", m.1)),
+        mitigated: mitigation.as_ref().map(|m| m.at),
+        mitigated_by: mitigation.as_ref().map(|m| m.describe()),
         resolved,
+        ongoing_at,
         alerts_cleared: alerts_cleared.flatten(),
         time_to_detect_minutes: (first_detected.breach.detected - onset).num_minutes(),
-        time_to_mitigate_minutes: mitigation.map(|m| (m.0 - onset).num_minutes()),
-        time_to_resolve_minutes: (resolved - onset).num_minutes(),
+        time_to_mitigate_minutes: mitigation.map(|m| (m.at - onset).num_minutes()),
+        time_to_resolve_minutes: resolved.map(|r| (r - onset).num_minutes()),
     })
 }
 
@@ -624,7 +647,7 @@ fn charts(
             })
             .collect();
         let spans =
-            breaches.iter().filter(|b| b.breach.slo == r.slo).map(|b| (b.breach.onset, b.breach.recovered)).collect();
+            breaches.iter().filter(|b| b.breach.slo == r.slo).map(|b| (b.breach.onset, b.breach.until())).collect();
         slis.push(SliSeries {
             slo: r.slo.clone(),
             service: r.service.clone(),

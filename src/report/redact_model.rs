@@ -16,7 +16,7 @@ use super::model::{
 };
 use super::redact::Redactor;
 use crate::analyze::slo::Breach;
-use crate::analyze::suspects::{BreachSuspects, Suspect, Verdict};
+use crate::analyze::suspects::{BreachSuspects, Mitigation, Suspect, Verdict};
 use crate::analyze::timeline::{Event, EventKind, Severity, SourceRef, Subject};
 
 impl Report {
@@ -98,7 +98,16 @@ redact_fields!(Report {
     source_root,
     scrubber,
 });
-redact_fields!(Impact { slos, started, recovered, duration_minutes, bad_events, budget_burned_pct, affected_services });
+redact_fields!(Impact {
+    slos,
+    started,
+    recovered,
+    ongoing_at,
+    duration_minutes,
+    bad_events,
+    budget_burned_pct,
+    affected_services
+});
 redact_fields!(Response {
     onset,
     detected,
@@ -106,12 +115,14 @@ redact_fields!(Response {
     mitigated,
     mitigated_by,
     resolved,
+    ongoing_at,
     alerts_cleared,
     time_to_detect_minutes,
     time_to_mitigate_minutes,
     time_to_resolve_minutes,
 });
-redact_fields!(BreachSuspects { breach, verdict, suspects });
+redact_fields!(BreachSuspects { breach, verdict, suspects, follows, shared_with, mitigation });
+redact_fields!(Mitigation { at, kind, id, service, title, undid });
 redact_fields!(Breach {
     id,
     slo,
@@ -119,9 +130,11 @@ redact_fields!(Breach {
     onset,
     detected,
     detected_by,
+    baseline_error_ratio,
     peak_burn_rate,
     peak_at,
     recovered,
+    ongoing_at,
     end,
     bad_events,
     budget_consumed_pct,

@@ -77,7 +77,7 @@ pub async fn resolve(ctx: &SessionContext, config: &Config, selection: &Selectio
 pub fn breach_window(b: &Breach) -> Result<Window> {
     let half = Duration::minutes(30);
     let from = floor(b.onset - Duration::hours(1), half)?;
-    let to = floor(b.recovered + Duration::hours(1) + half - Duration::microseconds(1), half)?;
+    let to = floor(b.until() + Duration::hours(1) + half - Duration::microseconds(1), half)?;
     Window::new(from, to)
 }
 
@@ -104,7 +104,9 @@ mod tests {
             detected_by: "1h/5m".into(),
             peak_burn_rate: 1.0,
             peak_at: at("2026-11-19T14:16:00Z"),
-            recovered: at("2026-11-19T14:42:00Z"),
+            recovered: Some(at("2026-11-19T14:42:00Z")),
+            ongoing_at: None,
+            baseline_error_ratio: 0.0,
             end: None,
             bad_events: 1.0,
             budget_consumed_pct: 1.0,
@@ -113,7 +115,7 @@ mod tests {
         };
         let w = breach_window(&b).unwrap();
         assert_eq!((w.from, w.to), (at("2026-11-19T13:00:00Z"), at("2026-11-19T16:00:00Z")));
-        let b = Breach { recovered: at("2026-11-19T15:00:00Z"), ..b };
+        let b = Breach { recovered: Some(at("2026-11-19T15:00:00Z")), ..b };
         assert_eq!(breach_window(&b).unwrap().to, at("2026-11-19T16:00:00Z"));
     }
 }

@@ -27,10 +27,13 @@ fn text(s: Option<&str>) -> Cell {
 /// A breach's moments: onset, detection, peak, recovery and when the alerts cleared.
 pub fn breach_times(br: &Breach) -> Table {
     let mut t = Table::new(&["", "@"]);
-    for (label, at) in
-        [("onset", br.onset), ("detected", br.detected), ("peak", br.peak_at), ("recovered", br.recovered)]
-    {
+    for (label, at) in [("onset", br.onset), ("detected", br.detected), ("peak", br.peak_at)] {
         t.row(vec![label.into(), Cell::Time(at)]);
+    }
+    match (br.recovered, br.ongoing_at) {
+        (Some(r), _) => t.row(vec!["recovered".into(), Cell::Time(r)]),
+        (None, Some(end)) => t.row(vec!["ongoing at (end of data)".into(), Cell::Time(end)]),
+        (None, None) => t.row(vec!["ongoing".into(), Cell::Text(String::new())]),
     }
     if let Some(end) = br.end {
         t.row(vec!["alerts cleared".into(), Cell::Time(end)]);
@@ -47,9 +50,13 @@ pub fn response(r: &Response) -> Table {
     row("onset", r.onset, "first minute burning the error budget faster than it accrues");
     row("detected", r.detected, &format!("{} burn-rate alert fires", r.detected_by));
     if let (Some(m), Some(by)) = (r.mitigated, &r.mitigated_by) {
-        row("mitigated", m, by);
+        row("mitigated", m, &format!("{by}: the SLI recovered after it"));
     }
-    row("resolved", r.resolved, "error ratio back within budget for 10 minutes");
+    match (r.resolved, r.ongoing_at) {
+        (Some(at), _) => row("resolved", at, "error ratio back within budget (or its baseline) for 10 minutes"),
+        (None, Some(end)) => row("ongoing", end, "still failing when the data ends: not resolved"),
+        (None, None) => {}
+    }
     if let Some(c) = r.alerts_cleared {
         row("alerts cleared", c, "every burn-rate alert pair quiet");
     }

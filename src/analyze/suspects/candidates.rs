@@ -28,34 +28,32 @@ pub struct Candidate {
     pub new_value: Option<String>,
 }
 
-/// Changes and deploys started in `[from, to)`, with when each was undone (looking up to
-/// `undo_until`): from `log` when it covers that, else read.
-pub(super) async fn read(
-    ctx: &SessionContext,
-    log: Option<&ChangeLog>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    undo_until: DateTime<Utc>,
-) -> Result<Vec<Candidate>> {
-    let all = Window::new(from, undo_until.max(to))?;
-    Ok(match log.filter(|l| l.covers(all.from, all.to)) {
+/// The change log over `reach`: from `log` when it covers it, else read.
+pub(super) async fn log_over(ctx: &SessionContext, log: Option<&ChangeLog>, reach: Window) -> Result<ChangeLog> {
+    Ok(match log.filter(|l| l.covers(reach.from, reach.to)) {
         Some(log) => {
-            let (changes, spans) = log.within(all.from, all.to, None);
-            from_log(&changes, &spans, from, to)
+            let (changes, spans) = log.within(reach.from, reach.to, None);
+            ChangeLog { reach, changes, spans }
         }
-        None => {
-            let log = ChangeLog::read(ctx, all).await?;
-            from_log(&log.changes, &log.spans, from, to)
-        }
+        None => ChangeLog::read(ctx, reach).await?,
     })
 }
 
-/// The changes (reverts excluded: a revert is a fix) and deploys started in `[from, to)`,
-/// by time, each with when a later change or deploy in `changes`/`spans` undid it.
-pub fn from_log(changes: &[ChangeRow], spans: &[DeploySpan], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Candidate> {
+/// The changes and deploys started in `[from, to)`, by time, each with when a later
+/// change or deploy in `changes`/`spans` undid it. Reverts are left out (a revert is a
+/// fix), except those made before `reverts_before`: a revert made before a breach
+/// changed something too, and can be its cause.
+pub fn from_log(
+    changes: &[ChangeRow],
+    spans: &[DeploySpan],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reverts_before: Option<DateTime<Utc>>,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     for c in changes {
-        if c.ts < from || c.ts >= to || c.reverts.is_some() {
+        let fix = c.reverts.is_some() && reverts_before.is_none_or(|t| c.ts >= t);
+        if c.ts < from || c.ts >= to || fix {
             continue;
         }
         let id = c.change_id.clone().unwrap_or_default();

@@ -91,6 +91,66 @@ impl ServiceErrors {
     }
 }
 
+/// Where a service's errors left their baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rise {
+    /// The first minute above the baseline (the change point).
+    pub at: DateTime<Utc>,
+    /// The error ratio of the hour before the change it was looked for after.
+    pub before: f64,
+    /// The error ratio of the 5 minutes from `at`.
+    pub after: f64,
+}
+
+impl ServiceErrors {
+    /// When `service`'s errors rose above the hour before `ts`, looking from a minute
+    /// before `ts` to `until`: Page's CUSUM of the errors in excess of that hour's ratio
+    /// plus a reference (the ratio again, and at least a quarter of an error a minute,
+    /// so that one stray error at low traffic is not a rise), alarming at 4 excess errors
+    /// (more over a noisy baseline). The rise is where the sum last left zero before
+    /// the alarm.
+    pub fn rise(&self, service: &str, ts: DateTime<Utc>, until: DateTime<Utc>) -> Option<Rise> {
+        let m = self.get(service)?;
+        let before_span = m.starting_in(ts - Duration::minutes(60), ts);
+        let (mut bad, mut total, mut minutes) = (0.0, 0.0, 0.0);
+        for i in before_span {
+            if m.has_data[i] {
+                (bad, total, minutes) = (bad + m.bad[i], total + m.total[i], minutes + 1.0);
+            }
+        }
+        if minutes == 0.0 || total <= 0.0 {
+            return None;
+        }
+        let (before, per_minute) = (bad / total, total / minutes);
+        let k = before.max(0.25 / per_minute);
+        let alarm = 4.0 + 2.0 * (before * per_minute * 15.0).sqrt();
+        let span = m.starting_in(ts - Duration::minutes(1), until);
+        let (mut sum, mut start) = (0.0f64, span.start);
+        for i in span {
+            if !m.has_data[i] {
+                continue;
+            }
+            sum += m.bad[i] - (before + k) * m.total[i];
+            if sum <= 0.0 {
+                (sum, start) = (0.0, i + 1);
+            } else if sum >= alarm {
+                let after = ratio_between(m, m.time(start), m.time(start) + Duration::minutes(5)).unwrap_or(0.0);
+                return Some(Rise { at: m.time(start), before, after });
+            }
+        }
+        None
+    }
+
+}
+
+impl Rise {
+    /// How large the rise is, in [0.3, 1]: the log of how many times the ratio grew, 20×
+    /// being the most (a rise is already beyond the baseline's noise, hence the floor).
+    pub fn magnitude(&self) -> f64 {
+        ((self.after / self.before.max(1e-4)).ln() / 20f64.ln()).clamp(0.3, 1.0)
+    }
+}
+
 /// Error ratio over `[from, to)` of minutes with data.
 pub fn ratio_between(m: &Minutes, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
     let (mut bad, mut total, mut data) = (0.0, 0.0, false);

@@ -1,12 +1,19 @@
 //! The evidence for one candidate of one breach, and its verdict: pure arithmetic over
-//! what [`super::rank`] gathered (the candidate, every service's errors, deploy canaries).
+//! what [`super::rank`] gathered (the candidate, every service's errors, deploy canaries)
+//! and what is known of the breach's neighbours (breaches it follows or shares its
+//! minutes with).
+//!
+//! Every piece of evidence is measured on what the change did *before the breach's own
+//! change point* or on what operators did about it, never on the breach's ramp: a
+//! bystander changed ten minutes before an outage sees the outage's errors in any window
+//! that crosses the onset, and that is not its effect.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::canary::{CanaryLines, canary_end};
 use super::candidates::Candidate;
+use super::canary::{CanaryLines, canary_end};
 use super::errors::ServiceErrors;
 use super::graph::Graph;
 use super::{Suspect, Verdict};
@@ -19,6 +26,21 @@ pub(super) struct Judge<'a> {
     pub graph: &'a Graph,
     pub errors: &'a ServiceErrors,
     pub canaries: &'a BTreeMap<String, CanaryLines>,
+    /// Services with no dependency path to the breached one that broke in the same minutes.
+    pub shared_with: &'a [String],
+    /// The breach of a dependency this one follows, and that breach's service.
+    pub follows: Option<(&'a Breach, &'a str)>,
+}
+
+/// How a candidate relates to the breached service.
+enum Scope {
+    NoService,
+    Same,
+    /// A dependency, this many hops down.
+    Dependency(usize),
+    /// A service that calls the breached one (a change there can only add load).
+    Caller,
+    Unrelated,
 }
 
 impl Judge<'_> {
@@ -26,63 +48,116 @@ impl Judge<'_> {
         let breach = self.breach;
         let delta = breach.onset - c.ts;
         let delta_min = delta.num_seconds() as f64 / 60.0;
-        let time = (-(delta_min.max(0.0)) / 90.0).exp();
-        let distance = c.service.as_deref().and_then(|s| self.graph.distance(&breach.service, s));
-        let scope = match (&c.service, distance) {
-            (None, _) => 0.3,
-            (Some(_), Some(0)) => 1.0,
-            (Some(_), Some(1)) => 0.75,
-            (Some(_), Some(2)) => 0.55,
-            (Some(_), Some(_)) => 0.4,
-            (Some(_), None) => 0.1,
-        };
-        let mut evidence = vec![format!("time: {} before the onset → {time:.2}", minutes_text(delta_min))];
-        evidence.push(match (&c.service, distance) {
-            (None, _) => "scope: names no service → 0.30".to_string(),
-            (Some(s), Some(0)) => format!("scope: same service ({s}) → {scope:.2}"),
-            (Some(s), Some(d)) => {
-                format!("scope: {s} is {d} hop(s) from {} in the dependency graph → {scope:.2}", breach.service)
-            }
-            (Some(s), None) => format!("scope: {s} is unrelated to {} → {scope:.2}", breach.service),
-        });
+        let time = (-(delta_min.max(0.0)) / 120.0).exp();
+        let mut evidence = vec![if delta_min >= 0.0 {
+            format!("time: {} before the onset → {time:.2}", minutes_text(delta_min))
+        } else {
+            format!("time: {} after the onset (within the grace) → {time:.2}", minutes_text(-delta_min))
+        }];
 
-        // Effect: the changed service's error ratio right after vs before, against unrelated services.
+        let relation = match c.service.as_deref() {
+            None => Scope::NoService,
+            Some(s) => match self.graph.distance(&breach.service, s) {
+                Some(0) => Scope::Same,
+                Some(d) => Scope::Dependency(d),
+                None if self.graph.distance(s, &breach.service).is_some() => Scope::Caller,
+                None => Scope::Unrelated,
+            },
+        };
+        let shared = !self.shared_with.is_empty();
+        let mut scope = match relation {
+            Scope::NoService if shared => 0.6,
+            Scope::NoService => 0.3,
+            Scope::Same => 1.0,
+            Scope::Dependency(1) => 0.75,
+            Scope::Dependency(2) => 0.55,
+            Scope::Dependency(_) => 0.4,
+            Scope::Caller => 0.3,
+            Scope::Unrelated => 0.1,
+        };
+        let svc = c.service.as_deref().unwrap_or("");
+        let mut scope_text = match relation {
+            Scope::NoService if shared => {
+                "scope: names no service, and unrelated services broke together → 0.60".to_string()
+            }
+            Scope::NoService => "scope: names no service → 0.30".to_string(),
+            Scope::Same => format!("scope: same service ({svc}) → 1.00"),
+            Scope::Dependency(d) => {
+                format!("scope: {svc} is {d} hop(s) down {}'s dependencies → {scope:.2}", breach.service)
+            }
+            Scope::Caller => format!("scope: {svc} calls {} (it can only add load) → {scope:.2}", breach.service),
+            Scope::Unrelated => format!("scope: no dependency path joins {svc} and {} → {scope:.2}", breach.service),
+        };
+
+        // Effect: did the changed service's own errors leave their baseline right after
+        // the change, and not when unrelated services' did too?
         let mut effect = 0.0;
-        if let Some(s) = &c.service {
-            let after_end = effect_after_end(c.ts, breach);
-            let before = self.errors.ratio(s, c.ts - Duration::minutes(60), c.ts);
-            let after = self.errors.ratio(s, c.ts, after_end);
-            let mut control_diffs = Vec::new();
-            for o in self.graph.unrelated_to(s) {
-                if let (Some(b), Some(a)) =
-                    (self.errors.ratio(&o, c.ts - Duration::minutes(60), c.ts), self.errors.ratio(&o, c.ts, after_end))
+        match (&relation, c.service.as_deref()) {
+            (Scope::NoService, _) => {
+                // Nothing of its own to measure: how close the breach's change point is.
+                let p = proximity(delta_min);
+                effect = p * if shared { 1.0 } else { 0.6 };
+                evidence.push(format!(
+                    "effect: {} broke {} after it → {effect:.2}",
+                    breach.service,
+                    minutes_text(delta_min.max(0.0))
+                ));
+            }
+            (_, Some(s)) => {
+                let until = c.ts + Duration::minutes(15);
+                match self.errors.rise(s, c.ts, until) {
+                    None if self.errors.get(s).is_none() => {
+                        evidence.push(format!("effect: no error data for {s} around the change → 0.00"))
+                    }
+                    None => evidence.push(format!("effect: {s} errors did not rise in the 15 min after it → 0.00")),
+                    Some(rise) => {
+                        let after = (rise.at - c.ts).num_seconds() as f64 / 60.0;
+                        let p = proximity(after);
+                        let magnitude = rise.magnitude();
+                        let raw = p * magnitude;
+                        let along: Vec<String> = self
+                            .graph
+                            .unrelated_to(s)
+                            .into_iter()
+                            .filter(|o| {
+                                self.errors.rise(o, c.ts, until).is_some_and(|r| (r.at - rise.at).num_minutes().abs() <= 3)
+                            })
+                            .collect();
+                        let controls = if self.graph.unrelated_to(s).is_empty() {
+                            "no unrelated service to compare against".to_string()
+                        } else if along.is_empty() {
+                            "no unrelated service rose then".to_string()
+                        } else {
+                            format!("but {} rose in the same minutes, with no dependency path to {s}", along.join(", "))
+                        };
+                        effect = if along.is_empty() { raw } else { 0.0 };
+                        evidence.push(format!(
+                            "effect: {s} errors {:.2}% → {:.2}% from {}, {} after it ({controls}) → {effect:.2}",
+                            rise.before * 100.0,
+                            rise.after * 100.0,
+                            rise.at.format("%H:%M"),
+                            minutes_text(after.max(0.0))
+                        ));
+                    }
+                }
+                // A dependency whose own errors never rose before the breach: it cannot
+                // have broken the breached service through them.
+                if matches!(relation, Scope::Dependency(_))
+                    && self.errors.get(s).is_some()
+                    && self.errors.rise(s, c.ts, breach.onset + Duration::minutes(2)).is_none()
                 {
-                    control_diffs.push(a - b);
+                    scope *= 0.5;
+                    scope_text = format!("{scope_text}, halved: {s}'s own errors did not rise before the breach → {scope:.2}");
                 }
             }
-            let control = if control_diffs.is_empty() {
-                0.0
-            } else {
-                control_diffs.iter().sum::<f64>() / control_diffs.len() as f64
-            };
-            match (before, after) {
-                (Some(b), Some(a)) => {
-                    let did = (a - b) - control;
-                    effect = if did > 0.0 { did / (did + 0.005) } else { 0.0 };
-                    evidence.push(format!(
-                        "effect: {s} errors {:.2}% → {:.2}% in the 15 min after (unrelated services {:+.2} pp) → {effect:.2}",
-                        b * 100.0,
-                        a * 100.0,
-                        control * 100.0
-                    ));
-                }
-                _ => evidence.push(format!("effect: no error data for {s} around the change → 0.00")),
-            }
+            _ => {}
         }
+        evidence.insert(1, scope_text);
 
         // Partial rollouts: the hosts that logged the new version against the rest.
+        let mut canary_confirms = false;
         if let (Some(s), Some(v)) = (&c.service, &c.version) {
-            let to = canary_end(c.ts, breach);
+            let to = canary_end(c.ts, breach).min(breach.onset.max(c.ts + Duration::minutes(5)));
             if let Some((new, rest, hosts, total)) = self.canaries.get(s).and_then(|l| l.canary(v, c.ts, to)) {
                 let did = new - rest;
                 let canary_effect = if did > 0.0 { did / (did + 0.005) } else { 0.0 };
@@ -92,34 +167,57 @@ impl Judge<'_> {
                     rest * 100.0
                 ));
                 effect = effect.max(canary_effect);
+                canary_confirms = canary_effect >= 0.6;
             }
         }
 
-        // Recovery: undone, then the breach recovered within 10 minutes.
-        let recovery_at = c.undone.iter().find(|u| {
-            let gap = breach.recovered - **u;
-            gap >= Duration::minutes(-1) && gap <= Duration::minutes(10)
-        });
-        let recovery = if recovery_at.is_some() { 1.0 } else { 0.0 };
-        evidence.push(match (recovery_at, c.undone.last()) {
-            (Some(u), _) => format!(
-                "recovery: undone at {}, recovered {} later → 1.00",
-                u.format("%H:%M"),
-                minutes_text((breach.recovered - *u).num_seconds() as f64 / 60.0)
-            ),
-            (None, Some(u)) => format!("recovery: undone at {} without recovery after it → 0.00", u.format("%H:%M")),
-            (None, None) => "recovery: never undone → 0.00".to_string(),
-        });
+        // Undo: recovery right after it, errors going on after it, or nothing to tell.
+        let (recovery, undone_at, undo_text) = undo_evidence(&c.undone, breach);
+        evidence.push(undo_text);
 
-        let score = 0.2 * time + 0.2 * scope + 0.3 * effect + 0.3 * recovery;
-        let close = delta <= Duration::minutes(15);
-        let verdict = if (recovery >= 1.0 && scope >= 0.5) || (effect >= 0.6 && scope >= 0.7 && close) {
+        let mut score = 0.15 * time + 0.25 * scope + 0.3 * effect + 0.3 * recovery;
+        // Likely needs two things to agree: errors that rose right after it *and* recovery
+        // right after its undo (or a canary that failed where it ran), or the recovery
+        // alone on the breached service or a near dependency. A rise right after a change
+        // alone is what a coincidence looks like too: possible, and said so.
+        let confirmed = recovery >= 1.0 || canary_confirms;
+        let mut verdict = if (recovery >= 1.0 && scope >= 0.5) || (effect >= 0.6 && scope >= 0.7 && confirmed) {
             Verdict::Likely
-        } else if (effect >= 0.4 && scope >= 0.5) || (recovery >= 1.0 && scope >= 0.3) {
+        } else if (effect >= 0.3 && scope >= 0.5) || (recovery >= 1.0 && scope >= 0.3) {
             Verdict::Possible
         } else {
             Verdict::Unlikely
         };
+        if effect >= 0.6 && scope >= 0.7 && !confirmed {
+            evidence.push(
+                "unconfirmed: nothing but the timing ties the rise to it (no undo followed by recovery, no canary) → at most possible"
+                    .to_string(),
+            );
+        }
+        if recovery < 0.0 {
+            verdict = Verdict::Unlikely;
+        }
+        if shared && c.service.is_some() && verdict == Verdict::Likely {
+            verdict = Verdict::Possible;
+            evidence.push(format!(
+                "shared: {} broke in the same minutes with no dependency path to {}: a change to one service does not explain that → at most possible",
+                self.shared_with.join(", "),
+                breach.service
+            ));
+        }
+        if let Some((upstream, upstream_service)) = self.follows {
+            let on_the_way = c.service.as_deref().is_some_and(|s| {
+                s == upstream_service || self.graph.distance(upstream_service, s).is_some()
+            });
+            if !on_the_way && verdict == Verdict::Likely {
+                verdict = Verdict::Possible;
+                score -= 0.1;
+                evidence.push(format!(
+                    "follows: its dependency {upstream_service} broke first ({}): the breach came from there → at most possible",
+                    upstream.id
+                ));
+            }
+        }
         Suspect {
             rank: 0,
             kind: c.kind,
@@ -133,9 +231,73 @@ impl Judge<'_> {
             recovery,
             score: round2(score),
             verdict,
-            undone_at: recovery_at.or(c.undone.last()).copied(),
+            undone_at,
             evidence,
         }
+    }
+}
+
+/// How strongly a rise `minutes` after a change points at it: fully within 3 minutes
+/// (a change takes a minute or two to roll out, and minutes are whole), fading after.
+/// A rise before the change (more than the minute's rounding) is not its doing.
+fn proximity(minutes: f64) -> f64 {
+    if minutes < -1.0 {
+        0.0
+    } else if minutes <= 3.0 {
+        1.0
+    } else {
+        (-(minutes - 3.0) / 4.0).exp()
+    }
+}
+
+/// The undo evidence: 1 when the breach recovered within 10 minutes of an undo, −1 when
+/// an undo made during the breach changed nothing (errors went on for more than 15
+/// minutes after it), 0 otherwise. Also the undo time shown, and the evidence line.
+fn undo_evidence(undone: &[DateTime<Utc>], breach: &Breach) -> (f64, Option<DateTime<Utc>>, String) {
+    let hm = |t: DateTime<Utc>| t.format("%H:%M").to_string();
+    if let Some(r) = breach.recovered
+        && let Some(u) = undone.iter().find(|u| {
+            let gap = r - **u;
+            gap >= Duration::minutes(-1) && gap <= Duration::minutes(10)
+        })
+    {
+        let later = minutes_text((r - *u).num_seconds() as f64 / 60.0);
+        return (1.0, Some(*u), format!("recovery: undone at {}, recovered {later} later → 1.00", hm(*u)));
+    }
+    let Some(u) = undone.iter().copied().find(|u| *u >= breach.onset - Duration::minutes(1)).or(undone.last().copied())
+    else {
+        return (0.0, None, "recovery: never undone → 0.00".to_string());
+    };
+    if u < breach.onset - Duration::minutes(1) {
+        return (
+            -1.0,
+            Some(u),
+            format!("recovery: undone at {}, before the onset: it was not in place when the errors began → −1.00", hm(u)),
+        );
+    }
+    match (breach.recovered, breach.ongoing_at) {
+        (Some(r), _) if u > r => {
+            (0.0, Some(u), format!("recovery: undone at {}, after the recovery at {} → 0.00", hm(u), hm(r)))
+        }
+        (Some(r), _) => (
+            -1.0,
+            Some(u),
+            format!(
+                "recovery: undone at {}, errors unchanged: the breach went on for {} → −1.00",
+                hm(u),
+                minutes_text((r - u).num_seconds() as f64 / 60.0)
+            ),
+        ),
+        (None, Some(end)) if end - u >= Duration::minutes(15) => (
+            -1.0,
+            Some(u),
+            format!(
+                "recovery: undone at {}, errors unchanged: still failing {} later when the data ends → −1.00",
+                hm(u),
+                minutes_text((end - u).num_seconds() as f64 / 60.0)
+            ),
+        ),
+        _ => (0.0, Some(u), format!("recovery: undone at {}, too close to the end of the data to tell → 0.00", hm(u))),
     }
 }
 
@@ -143,23 +305,35 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-fn minutes_text(m: f64) -> String {
+pub(super) fn minutes_text(m: f64) -> String {
     if m.abs() >= 120.0 { format!("{:.1} h", m / 60.0) } else { format!("{m:.0} min") }
 }
 
 /// `minutes` after `ts`, or the breach's recovery if sooner, but at least a minute after
-/// `ts`: where the "after" side of a change's effect and a deploy's canary check end.
+/// `ts`: where a deploy's canary check ends.
 pub(super) fn after_until_recovery(ts: DateTime<Utc>, minutes: i64, breach: &Breach) -> DateTime<Utc> {
-    (ts + Duration::minutes(minutes)).min(breach.recovered.max(ts + Duration::minutes(1)))
+    (ts + Duration::minutes(minutes)).min(breach.until().max(ts + Duration::minutes(1)))
 }
 
-/// The end of the "after" side of a change's effect: 15 minutes on.
-fn effect_after_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
-    after_until_recovery(ts, 15, breach)
-}
-
-/// The errors a change's effect reads: the hour before it to the recovery (or the end of
-/// its "after" side, if later).
+/// The errors a change's evidence reads: the hour before it to the breach's onset, or
+/// to 15 minutes after the change if that is later.
 pub(super) fn effect_span_of(ts: DateTime<Utc>, breach: &Breach) -> Window {
-    Window { from: ts - Duration::minutes(60), to: effect_after_end(ts, breach).max(breach.recovered) }
+    Window {
+        from: ts - Duration::minutes(60),
+        to: (ts + Duration::minutes(16)).max(breach.onset + Duration::minutes(3)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rise_counts_fully_within_three_minutes_and_fades_after() {
+        assert_eq!(proximity(-3.0), 0.0);
+        assert_eq!(proximity(0.0), 1.0);
+        assert_eq!(proximity(3.0), 1.0);
+        assert!((proximity(7.0) - (-1.0f64).exp()).abs() < 1e-9);
+        assert!(proximity(12.0) < 0.11);
+    }
 }
