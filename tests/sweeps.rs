@@ -533,6 +533,8 @@ struct Outcome {
     innocent_likely: Option<String>,
     /// The origin's breach says it is still going on.
     reported_ongoing: bool,
+    /// The origin breached at all.
+    origin_breached: bool,
     /// A mitigation time later than the recovery it claims to explain.
     mitigation_after_recovery: bool,
     /// The mitigation named is the action service came back after (or none when none is).
@@ -601,7 +603,10 @@ fn judge(case: &Case) -> Outcome {
             println!("  slo {} chronic {:?} breaches {} minutes {}", r.slo, r.chronic, r.breaches.len(), r.minutes);
         }
         for b in &ranked {
-            println!("{:#?}\n{} {:?} {:?}", b.breach, b.verdict, b.mitigation, b.follows);
+            println!(
+                "BREACH {} onset {} detected {} recovered {:?} ongoing {:?}\n  {}\n  mitigation {:?}",
+                b.breach.id, b.breach.onset, b.breach.detected, b.breach.recovered, b.breach.ongoing_at, b.verdict, b.mitigation
+            );
             for s in &b.suspects {
                 println!("    #{} {} {:?} {:.2} {:?}", s.rank, s.id, s.verdict, s.score, s.evidence);
             }
@@ -625,6 +630,7 @@ fn judge(case: &Case) -> Outcome {
         .map(|s| s.id.clone());
     let last_of_origin = ranked.iter().rfind(|b| b.breach.service == origin);
     let reported_ongoing = last_of_origin.is_some_and(|b| claimed_recovery(b).is_none());
+    let origin_breached = last_of_origin.is_some();
     let mitigation = first.and_then(reported_mitigation);
     let recovered = first.and_then(claimed_recovery);
     Outcome {
@@ -633,6 +639,7 @@ fn judge(case: &Case) -> Outcome {
         top3: culprit.is_some_and(|c| ids.contains(&c)),
         innocent_likely,
         reported_ongoing,
+        origin_breached,
         mitigation_after_recovery: matches!((mitigation, recovered), (Some(m), Some(r)) if m > r),
         mitigation_right: match (mitigation, case.mitigated) {
             (Some(m), Some(t)) => (m - t).num_seconds().abs() <= 120,
@@ -710,10 +717,13 @@ fn robustness_sweeps() {
                     t.examples.push(format!("{}#{number}: innocent {id} likely", family.name()));
                 }
             }
-            if case.recovered.is_none() {
+            if case.recovered.is_none() && o.origin_breached {
                 t.ongoing_cases += 1;
                 t.ongoing_reported += usize::from(o.reported_ongoing);
-            } else {
+                if !o.reported_ongoing {
+                    t.examples.push(format!("{}#{number}: never recovered, not reported ongoing", family.name()));
+                }
+            } else if case.recovered.is_some() {
                 t.recovered_cases += 1;
                 t.recovered_called_ongoing += usize::from(o.reported_ongoing);
                 if o.reported_ongoing && t.examples.iter().filter(|e| e.ends_with("ongoing")).count() < 3 {

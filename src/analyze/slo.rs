@@ -238,11 +238,23 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
         }
         let lo = floor.max(detected.saturating_sub(BASELINE_MINUTES));
         let p0 = baseline_ratio(m, lo, detected.saturating_sub(30).max(lo));
+        // The alert's short window must hold more errors than the baseline's noise: at low
+        // traffic two stray errors in five minutes "burn" a 99.99 % budget 14× over, and
+        // that is not an episode.
+        let short = windows[firing[i].unwrap_or(0)].short_minutes as usize;
+        let (bad, total) = (
+            sums.bad[i + 1] - sums.bad[(i + 1).saturating_sub(short)],
+            sums.total[i + 1] - sums.total[(i + 1).saturating_sub(short)],
+        );
+        if !beyond_noise(bad, total, p0) {
+            i += 1;
+            continue;
+        }
         let onset = change_point(m, lo, detected, p0, p0.max(budget));
         // The errors were still there when the alert fired (its short window burned), so
         // a recovery is looked for from a few minutes before the detection on.
         let recovered = ((onset + 1).max(detected.saturating_sub(4))..m.len())
-            .find(|&k| recovered_from(m, &sums, k, budget, p0));
+            .find(|&k| recovered_from(m, &sums, k, budget, p0, data_end));
         let until = recovered.unwrap_or(data_end).max(onset + 1).min(m.len());
         // The end: the first minute from the recovery on where no alert that can open a
         // breach fires, or where a fast pair starts firing again (a new episode).
@@ -363,7 +375,8 @@ fn baseline_ratio(m: &Minutes, lo: usize, hi: usize) -> f64 {
 }
 
 /// The change point of the episode alerted at `d`: Page's CUSUM of the errors in excess
-/// of the baseline `p0` plus a reference `k`, from `lo` to `d`. The onset is the minute
+/// of the baseline `p0` plus a reference `k` (at least half an error a minute), from `lo`
+/// to `d`. The onset is the minute
 /// after the sum last returned to zero: where the errors began to run above the baseline
 /// and kept doing so. With a clean baseline (`p0` ≈ 0, `k` the budget) that is the first
 /// minute of the run burning faster than 1, as before; over a chronic burn it is where
@@ -374,7 +387,10 @@ fn change_point(m: &Minutes, lo: usize, d: usize, p0: f64, k: f64) -> usize {
         if !m.has_data[i] {
             continue;
         }
-        sum += m.bad[i] - (p0 + k) * m.total[i];
+        // At low traffic a single stray error outweighs `k` of a minute's requests: the
+        // reference is at least half an error above the baseline's expectation, so noise
+        // before the episode does not pull its onset earlier.
+        sum += m.bad[i] - ((p0 + k) * m.total[i]).max(p0 * m.total[i] + 0.5);
         if sum <= 0.0 {
             sum = 0.0;
             start = i + 1;
@@ -385,15 +401,24 @@ fn change_point(m: &Minutes, lo: usize, d: usize, p0: f64, k: f64) -> usize {
 
 /// Whether the 10 minutes from `k` are back: within budget, or within the noise of the
 /// baseline ratio `p0` (3 standard deviations of a Poisson count, plus one). They need
-/// data in at least half of them: minutes past the end of the data say nothing.
-fn recovered_from(m: &Minutes, sums: &Sums, k: usize, budget: f64, p0: f64) -> bool {
-    let last = k + RECOVERY_MINUTES - 1;
-    if last >= m.len() || 2 * sums.data_minutes(last, RECOVERY_MINUTES) < RECOVERY_MINUTES as u32 {
+/// data in at least half of them: minutes past the end of the data say nothing. Near the
+/// end of the data (`data_end`), the minutes left are judged if there are at least half
+/// as many.
+fn recovered_from(m: &Minutes, sums: &Sums, k: usize, budget: f64, p0: f64, data_end: usize) -> bool {
+    let last = (k + RECOVERY_MINUTES).min(data_end.max(k + RECOVERY_MINUTES / 2)) - 1;
+    let n = (last + 1).saturating_sub(k);
+    if last >= m.len() || 2 * sums.data_minutes(last, n) < RECOVERY_MINUTES as u32 {
         return false;
     }
     let (bad, total) = (sums.bad[last + 1] - sums.bad[k], sums.total[last + 1] - sums.total[k]);
+    bad <= budget * total || !beyond_noise(bad, total, p0)
+}
+
+/// Whether `bad` errors in `total` requests are more than a baseline ratio `p0` explains:
+/// over 3 standard deviations of a Poisson count above its expectation, plus one.
+fn beyond_noise(bad: f64, total: f64, p0: f64) -> bool {
     let expected = p0 * total;
-    bad <= budget * total || bad <= expected + 3.0 * expected.sqrt() + 1.0
+    bad > expected + 3.0 * expected.sqrt() + 1.0
 }
 
 /// A breach's id: the SLO and its onset minute, so it is stable across runs and readable.

@@ -130,7 +130,15 @@ impl Judge<'_> {
                         } else {
                             format!("but {} rose in the same minutes, with no dependency path to {s}", along.join(", "))
                         };
-                        effect = if along.is_empty() { raw } else { 0.0 };
+                        // A rise after the breach began (callers of the breached service fail
+                        // with it) is the breach's echo, not this change's effect.
+                        let echo = rise.at > breach.onset + Duration::minutes(2);
+                        effect = if along.is_empty() && !echo { raw } else { 0.0 };
+                        let controls = if echo {
+                            format!("after {} broke at {}: its echo", breach.service, breach.onset.format("%H:%M"))
+                        } else {
+                            controls
+                        };
                         evidence.push(format!(
                             "effect: {s} errors {:.2}% → {:.2}% from {}, {} after it ({controls}) → {effect:.2}",
                             rise.before * 100.0,
