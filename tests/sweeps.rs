@@ -582,12 +582,18 @@ fn judge(case: &Case) -> Outcome {
     let ranked = suspects::rank_known(&config, &analysis, &log, &errors, &breaches, config.suspects);
     // `SWEEP_CASE=plain:12 cargo test --test tests sweeps -- --nocapture` shows one case.
     if std::env::var("SWEEP_CASE").is_ok_and(|v| v == format!("{}:{}", case.family.name(), case.number)) {
-        println!("data {} → {}; culprit {:?}; recovered {:?}; mitigated {:?}", case.data.from, case.data.to, case.culprit, case.recovered, case.mitigated);
+        println!(
+            "data {} → {}; culprit {:?}; recovered {:?}; mitigated {:?}",
+            case.data.from, case.data.to, case.culprit, case.recovered, case.mitigated
+        );
         for s in &case.services {
             println!("  service {} rpm {} baseline {:.5} objective {:?}", s.name, s.rpm, s.baseline, s.objective);
         }
         for i in &case.impacts {
-            println!("  impact {} from {} ramp {:.1} peak {:.4} until {:?}", i.service, i.from, i.ramp_minutes, i.peak, i.until);
+            println!(
+                "  impact {} from {} ramp {:.1} peak {:.4} until {:?}",
+                i.service, i.from, i.ramp_minutes, i.peak, i.until
+            );
         }
         for c in &case.changes {
             println!("  change {:?} {} {:?} {:?} reverts {:?}", c.change_id, c.ts, c.service, c.key, c.reverts);
@@ -596,8 +602,18 @@ fn judge(case: &Case) -> Outcome {
             println!("  deploy {} {} {:?} {:?}", d.deploy_id, d.started, d.service, d.version);
         }
         for e in &analysis.slos {
-            let max = |w: i64| retrace::analyze::slo::burn_series(&e.slo, &e.minutes, w).into_iter().flatten().fold(0.0f64, f64::max);
-            println!("  {} max burn 5m {:.1} 30m {:.1} 1h {:.1} 2h {:.1} 6h {:.1}", e.slo.name, max(5), max(30), max(60), max(120), max(360));
+            let max = |w: i64| {
+                retrace::analyze::slo::burn_series(&e.slo, &e.minutes, w).into_iter().flatten().fold(0.0f64, f64::max)
+            };
+            println!(
+                "  {} max burn 5m {:.1} 30m {:.1} 1h {:.1} 2h {:.1} 6h {:.1}",
+                e.slo.name,
+                max(5),
+                max(30),
+                max(60),
+                max(120),
+                max(360)
+            );
         }
         for r in analysis.results() {
             println!("  slo {} chronic {:?} breaches {} minutes {}", r.slo, r.chronic, r.breaches.len(), r.minutes);
@@ -605,7 +621,13 @@ fn judge(case: &Case) -> Outcome {
         for b in &ranked {
             println!(
                 "BREACH {} onset {} detected {} recovered {:?} ongoing {:?}\n  {}\n  mitigation {:?}",
-                b.breach.id, b.breach.onset, b.breach.detected, b.breach.recovered, b.breach.ongoing_at, b.verdict, b.mitigation
+                b.breach.id,
+                b.breach.onset,
+                b.breach.detected,
+                b.breach.recovered,
+                b.breach.ongoing_at,
+                b.verdict,
+                b.mitigation
             );
             for s in &b.suspects {
                 println!("    #{} {} {:?} {:.2} {:?}", s.rank, s.id, s.verdict, s.score, s.evidence);
@@ -633,6 +655,23 @@ fn judge(case: &Case) -> Outcome {
     let origin_breached = last_of_origin.is_some();
     let mitigation = first.and_then(reported_mitigation);
     let recovered = first.and_then(claimed_recovery);
+    if std::env::var("SWEEP_MISSES").is_ok_and(|f| f == case.family.name())
+        && culprit.is_some()
+        && ids.first() != culprit.as_ref()
+        && let Some(b) = first
+    {
+        let top = &b.suspects[0];
+        let c = b.suspects.iter().find(|s| Some(s.id.as_str()) == culprit);
+        println!(
+            "MISS {}#{}: top {} {:.2} [{}] | culprit {:?}",
+            case.family.name(),
+            case.number,
+            top.id,
+            top.score,
+            top.evidence.join("; "),
+            c.map(|c| (c.rank, c.score, c.evidence.join("; ")))
+        );
+    }
     Outcome {
         breaches: ranked.len(),
         top1: culprit.is_some() && ids.first() == culprit.as_ref(),

@@ -258,9 +258,8 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
         let until = recovered.unwrap_or(data_end).max(onset + 1).min(m.len());
         // The end: the first minute from the recovery on where no alert that can open a
         // breach fires, or where a fast pair starts firing again (a new episode).
-        let end = recovered.and_then(|r| {
-            (r..m.len()).find(|&k| !alerting(k) || (k > r && fast(k) && (k == 0 || !fast(k - 1))))
-        });
+        let end = recovered
+            .and_then(|r| (r..m.len()).find(|&k| !alerting(k) || (k > r && fast(k) && (k == 0 || !fast(k - 1)))));
         let (mut peak, mut peak_at) = (0.0f64, onset);
         for k in onset..until {
             if let Some(b) = burn(k, 5)
@@ -512,11 +511,13 @@ mod tests {
         // holds 1,000 + 1,420 × 0.5 = 1,710: no. 3d/6h (factor 1): 3d needs > 4,320 and holds
         // 1,000 + 4,300 × 0.5 = 3,150: no. So the end is 02:23.
         assert_eq!(b.end.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-19T02:23:00+00:00"));
-        // Bad events from the onset to the end: the burst plus three baseline minutes.
-        assert_eq!(b.bad_events, 20.0 * 50.0 + 3.0 * 0.5);
+        // Bad events from the onset to the recovery: the burst.
+        assert_eq!(b.bad_events, 20.0 * 50.0);
         // Budget: 0.1% of 1,000 requests/min (mean over minutes with data; the gap is not
-        // traffic) × 43,200 minutes = 43,200 bad events; 1,001.5 of them is 2.318%.
-        assert_eq!(b.budget_consumed_pct, 2.318);
+        // traffic) × 43,200 minutes = 43,200 bad events; 1,000 of them is 2.315%.
+        assert_eq!(b.budget_consumed_pct, 2.315);
+        // The baseline: 0.5 of 1,000 in every 10-minute block before the alert.
+        assert_eq!(b.baseline_error_ratio, 0.0005);
         assert_eq!(r.no_data_minutes, 10);
         assert_eq!(r.gaps.len(), 1);
         assert_eq!(r.gaps[0].0.to_rfc3339(), "2026-11-19T06:40:00+00:00");

@@ -136,7 +136,11 @@ fn breaches_table(d: &Digest) -> Table {
             Cell::Time(b.onset),
             match b.time_to_restore_minutes {
                 Some(m) => minutes(Some(m as f64)).into(),
-                None => format!("ongoing at {}", b.ongoing_at.map(|t| t.format("%Y-%m-%d %H:%MZ").to_string()).unwrap_or_default()).into(),
+                None => format!(
+                    "ongoing at {}",
+                    b.ongoing_at.map(|t| t.format("%Y-%m-%d %H:%MZ").to_string()).unwrap_or_default()
+                )
+                .into(),
             },
             format!("{:.1}%", b.budget_consumed_pct).into(),
             b.verdict.clone().into(),

@@ -189,9 +189,7 @@ fn summary(w: &mut String, report: &Report, tz: Tz) {
             _ => fact(w, "time to mitigate", "—", "no action in the change log explains the recovery"),
         }
         match r.time_to_resolve_minutes {
-            Some(m) => {
-                fact(w, "time to resolve", &duration(chrono::Duration::minutes(m)), "SLI back within budget")
-            }
+            Some(m) => fact(w, "time to resolve", &duration(chrono::Duration::minutes(m)), "SLI back within budget"),
             None => fact(w, "time to resolve", "ongoing", "still failing when the data ends"),
         }
         fact(w, "affected services", &i.affected_services.len().to_string(), &i.affected_services.join(", "));

@@ -152,13 +152,12 @@ fn impact(w: &mut String, report: &Report, tz: Tz) {
 
     let _ = writeln!(w, "## Detection and response\n");
     let _ = write!(w, "{}", tables::response(r).markdown(tz));
-    let ttm = r
-        .time_to_mitigate_minutes
-        .map(|m| duration(chrono::Duration::minutes(m)))
-        .unwrap_or_else(|| match r.resolved {
+    let ttm = r.time_to_mitigate_minutes.map(|m| duration(chrono::Duration::minutes(m))).unwrap_or_else(|| {
+        match r.resolved {
             Some(_) => "unknown (no action in the change log explains the recovery)".into(),
             None => "not yet".into(),
-        });
+        }
+    });
     let ttr = r
         .time_to_resolve_minutes
         .map(|m| duration(chrono::Duration::minutes(m)))

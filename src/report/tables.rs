@@ -47,7 +47,7 @@ pub fn response(r: &Response) -> Table {
     let mut row = |step: &str, at: DateTime<Utc>, what: &str| {
         t.row(vec![step.into(), Cell::Time(at), duration(at - r.onset).into(), what.into()]);
     };
-    row("onset", r.onset, "first minute burning the error budget faster than it accrues");
+    row("onset", r.onset, "the change point: first minute the error ratio left its baseline");
     row("detected", r.detected, &format!("{} burn-rate alert fires", r.detected_by));
     if let (Some(m), Some(by)) = (r.mitigated, &r.mitigated_by) {
         row("mitigated", m, &format!("{by}: the SLI recovered after it"));

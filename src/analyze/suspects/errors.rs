@@ -118,13 +118,21 @@ impl ServiceErrors {
                 (bad, total, minutes) = (bad + m.bad[i], total + m.total[i], minutes + 1.0);
             }
         }
-        if minutes == 0.0 || total <= 0.0 {
-            return None;
-        }
-        let (before, per_minute) = (bad / total, total / minutes);
+        let span = m.starting_in(ts - Duration::minutes(1), until);
+        // No data in the hour before (a service whose logs hold only its errors, or that
+        // was silent): nothing failed then, at the traffic the minutes after show.
+        let (before, per_minute) = if minutes == 0.0 || total <= 0.0 {
+            let (t, n) =
+                span.clone().filter(|&i| m.has_data[i]).fold((0.0, 0.0), |(t, n), i| (t + m.total[i], n + 1.0));
+            if n == 0.0 || t <= 0.0 {
+                return None;
+            }
+            (0.0, t / n)
+        } else {
+            (bad / total, total / minutes)
+        };
         let k = before.max(0.25 / per_minute);
         let alarm = 4.0 + 2.0 * (before * per_minute * 15.0).sqrt();
-        let span = m.starting_in(ts - Duration::minutes(1), until);
         let (mut sum, mut start) = (0.0f64, span.start);
         for i in span {
             if !m.has_data[i] {
@@ -140,7 +148,6 @@ impl ServiceErrors {
         }
         None
     }
-
 }
 
 impl Rise {

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::candidates::Candidate;
 use super::canary::{CanaryLines, canary_end};
+use super::candidates::Candidate;
 use super::errors::ServiceErrors;
 use super::graph::Graph;
 use super::{Suspect, Verdict};
@@ -48,7 +48,7 @@ impl Judge<'_> {
         let breach = self.breach;
         let delta = breach.onset - c.ts;
         let delta_min = delta.num_seconds() as f64 / 60.0;
-        let time = (-(delta_min.max(0.0)) / 120.0).exp();
+        let time = (-(delta_min.max(0.0)) / 90.0).exp();
         let mut evidence = vec![if delta_min >= 0.0 {
             format!("time: {} before the onset → {time:.2}", minutes_text(delta_min))
         } else {
@@ -69,9 +69,9 @@ impl Judge<'_> {
             Scope::NoService if shared => 0.6,
             Scope::NoService => 0.3,
             Scope::Same => 1.0,
-            Scope::Dependency(1) => 0.75,
-            Scope::Dependency(2) => 0.55,
-            Scope::Dependency(_) => 0.4,
+            Scope::Dependency(1) => 0.8,
+            Scope::Dependency(2) => 0.7,
+            Scope::Dependency(_) => 0.6,
             Scope::Caller => 0.3,
             Scope::Unrelated => 0.1,
         };
@@ -120,7 +120,9 @@ impl Judge<'_> {
                             .unrelated_to(s)
                             .into_iter()
                             .filter(|o| {
-                                self.errors.rise(o, c.ts, until).is_some_and(|r| (r.at - rise.at).num_minutes().abs() <= 3)
+                                self.errors
+                                    .rise(o, c.ts, until)
+                                    .is_some_and(|r| (r.at - rise.at).num_minutes().abs() <= 3)
                             })
                             .collect();
                         let controls = if self.graph.unrelated_to(s).is_empty() {
@@ -132,9 +134,13 @@ impl Judge<'_> {
                         };
                         // A rise after the breach began (callers of the breached service fail
                         // with it) is the breach's echo, not this change's effect.
-                        let echo = rise.at > breach.onset + Duration::minutes(2);
+                        // A caller's own errors are what a broken dependency does to it: its
+                        // change could only have added load, which shows on the breached side.
+                        let echo = rise.at > breach.onset + Duration::minutes(2) || matches!(relation, Scope::Caller);
                         effect = if along.is_empty() && !echo { raw } else { 0.0 };
-                        let controls = if echo {
+                        let controls = if echo && matches!(relation, Scope::Caller) {
+                            format!("a caller's errors follow {}'s: its echo", breach.service)
+                        } else if echo {
                             format!("after {} broke at {}: its echo", breach.service, breach.onset.format("%H:%M"))
                         } else {
                             controls
@@ -154,8 +160,9 @@ impl Judge<'_> {
                     && self.errors.get(s).is_some()
                     && self.errors.rise(s, c.ts, breach.onset + Duration::minutes(2)).is_none()
                 {
-                    scope *= 0.5;
-                    scope_text = format!("{scope_text}, halved: {s}'s own errors did not rise before the breach → {scope:.2}");
+                    scope *= 0.6;
+                    scope_text =
+                        format!("{scope_text}, ×0.6: {s}'s own errors did not rise before the breach → {scope:.2}");
                 }
             }
             _ => {}
@@ -179,11 +186,16 @@ impl Judge<'_> {
             }
         }
 
-        // Undo: recovery right after it, errors going on after it, or nothing to tell.
-        let (recovery, undone_at, undo_text) = undo_evidence(&c.undone, breach);
+        // Undo: recovery right after it, errors going on after it, or nothing to tell. A
+        // change that cannot reach the breached service cannot end it either.
+        let (mut recovery, undone_at, mut undo_text) = undo_evidence(&c.undone, breach);
+        if recovery > 0.0 && matches!(relation, Scope::Unrelated) {
+            recovery = 0.0;
+            undo_text = format!("{undo_text}, but nothing joins {svc} to {}: a coincidence → 0.00", breach.service);
+        }
         evidence.push(undo_text);
 
-        let mut score = 0.15 * time + 0.25 * scope + 0.3 * effect + 0.3 * recovery;
+        let mut score = 0.2 * time + 0.25 * scope + 0.3 * effect + 0.3 * recovery;
         // Likely needs two things to agree: errors that rose right after it *and* recovery
         // right after its undo (or a canary that failed where it ran), or the recovery
         // alone on the breached service or a near dependency. A rise right after a change
@@ -214,9 +226,10 @@ impl Judge<'_> {
             ));
         }
         if let Some((upstream, upstream_service)) = self.follows {
-            let on_the_way = c.service.as_deref().is_some_and(|s| {
-                s == upstream_service || self.graph.distance(upstream_service, s).is_some()
-            });
+            let on_the_way = c
+                .service
+                .as_deref()
+                .is_some_and(|s| s == upstream_service || self.graph.distance(upstream_service, s).is_some());
             if !on_the_way && verdict == Verdict::Likely {
                 verdict = Verdict::Possible;
                 score -= 0.1;
@@ -280,7 +293,10 @@ fn undo_evidence(undone: &[DateTime<Utc>], breach: &Breach) -> (f64, Option<Date
         return (
             -1.0,
             Some(u),
-            format!("recovery: undone at {}, before the onset: it was not in place when the errors began → −1.00", hm(u)),
+            format!(
+                "recovery: undone at {}, before the onset: it was not in place when the errors began → −1.00",
+                hm(u)
+            ),
         );
     }
     match (breach.recovered, breach.ongoing_at) {

@@ -47,6 +47,17 @@ impl Graph {
         self.distance(a, b).is_some() || self.distance(b, a).is_some()
     }
 
+    /// Whether nothing joins `a` and `b`: no path of dependencies either way, and no
+    /// dependency in common.
+    pub fn independent(&self, a: &str, b: &str) -> bool {
+        a != b
+            && !self.related(a, b)
+            && !self
+                .services()
+                .iter()
+                .any(|d| self.distance(a, d).is_some_and(|x| x > 0) && self.distance(b, d).is_some_and(|x| x > 0))
+    }
+
     /// Services neither upstream nor downstream of `s`: controls for its effect.
     pub fn unrelated_to(&self, s: &str) -> Vec<String> {
         self.services().into_iter().filter(|o| !self.related(s, o)).collect()
@@ -75,6 +86,10 @@ depends_on = ["payments"]
         assert_eq!(g.distance("checkout", "checkout"), Some(0));
         assert!(g.related("payments", "edge"));
         assert!(!g.related("payments", "search"));
+        // checkout and search both serve edge but depend on nothing in common.
+        assert!(g.independent("checkout", "search"));
+        assert!(!g.independent("edge", "payments"));
+        assert!(g.independent("mail", "payments"));
         assert_eq!(g.unrelated_to("payments"), vec!["mail", "search"]);
     }
 }

@@ -24,8 +24,8 @@
 //! likely candidates are both possible; and when no candidate reaches possible the
 //! breach's verdict is that no change explains it.
 
-mod candidates;
 mod canary;
+mod candidates;
 mod errors;
 mod evidence;
 pub mod graph;
@@ -228,7 +228,13 @@ pub fn rank_known(
 /// after its onset. A revert made before the onset is a candidate like any change (it
 /// changed something too); one made after it is a response.
 fn breach_candidates(log: &ChangeLog, breach: &Breach, options: SuspectOptions) -> Vec<Candidate> {
-    from_log(&log.changes, &log.spans, breach.onset - options.lookback, breach.onset + options.grace, Some(breach.onset))
+    from_log(
+        &log.changes,
+        &log.spans,
+        breach.onset - options.lookback,
+        breach.onset + options.grace,
+        Some(breach.onset),
+    )
 }
 
 /// `breaches` and the breaches of dependencies they follow (transitively), by onset:
@@ -262,15 +268,16 @@ fn upstream_of<'c>(graph: &Graph, b: &Breach, context: &'c [Breach]) -> Option<&
         .min_by(|x, y| (x.onset, &x.id).cmp(&(y.onset, &y.id)))
 }
 
-/// Services with no dependency path to `b`'s (nor to each other's) that breached within
-/// 5 minutes of its onset.
+/// Services that breached within 5 minutes of `b`'s onset with nothing in the dependency
+/// graph joining them to `b`'s or to each other (no path, no dependency in common: a
+/// shared dependency would be the common cause, and its changes are candidates already).
 fn shared_with(graph: &Graph, b: &Breach, context: &[Breach]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for o in context {
         if (o.onset - b.onset).num_minutes().abs() <= 5
-            && !graph.related(&b.service, &o.service)
+            && graph.independent(&b.service, &o.service)
             && !out.contains(&o.service)
-            && out.iter().all(|s| !graph.related(s, &o.service))
+            && out.iter().all(|s| graph.independent(s, &o.service))
         {
             out.push(o.service.clone());
         }
@@ -289,7 +296,12 @@ type Gathered = (Breach, ChangeLog, Vec<Candidate>, BTreeMap<String, CanaryLines
 
 /// Judges each gathered breach (by onset, upstream first) with its neighbours: the breach
 /// of a dependency it follows and the unrelated services that broke with it.
-fn judge_all(graph: &Graph, context: &[Breach], errors: &ServiceErrors, gathered: Vec<Gathered>) -> Vec<BreachSuspects> {
+fn judge_all(
+    graph: &Graph,
+    context: &[Breach],
+    errors: &ServiceErrors,
+    gathered: Vec<Gathered>,
+) -> Vec<BreachSuspects> {
     let mut out: Vec<BreachSuspects> = Vec::new();
     for (breach, log, found, canaries) in gathered {
         let shared = shared_with(graph, &breach, context);
@@ -299,7 +311,8 @@ fn judge_all(graph: &Graph, context: &[Breach], errors: &ServiceErrors, gathered
             root = Some(up);
         }
         let follows = root.map(|r| (r, r.service.as_str()));
-        let judge = evidence::Judge { breach: &breach, graph, errors, canaries: &canaries, shared_with: &shared, follows };
+        let judge =
+            evidence::Judge { breach: &breach, graph, errors, canaries: &canaries, shared_with: &shared, follows };
         let mitigation = mitigation(graph, &breach, &log, &found);
         let mut suspects: Vec<Suspect> = found.into_iter().map(|c| judge.suspect(c)).collect();
         settle_ties(&mut suspects);
