@@ -332,8 +332,9 @@ pub fn analyze(slo: &Slo, m: &Minutes, from: DateTime<Utc>) -> SloResult {
     }
 }
 
-/// The SLO's hours with data (at least 30 of their minutes): if their median burn rate is
-/// above 1, the SLO burns chronically.
+/// The SLO's first 12 hours with data (at least 30 of their minutes each): if their median
+/// burn rate is above 1, the SLO burns chronically. The first hours, not all of them: a
+/// long incident later in the data is a breach to find, not a baseline.
 fn chronic_burn(m: &Minutes, budget: f64) -> Option<ChronicBurn> {
     let mut burns: Vec<f64> = m
         .bad
@@ -341,6 +342,7 @@ fn chronic_burn(m: &Minutes, budget: f64) -> Option<ChronicBurn> {
         .zip(m.total.chunks(60))
         .zip(m.has_data.chunks(60))
         .filter(|(_, d)| d.iter().filter(|x| **x).count() >= 30)
+        .take(12)
         .map(|((b, t), _)| {
             let total: f64 = t.iter().sum();
             if total > 0.0 { b.iter().sum::<f64>() / total / budget } else { 0.0 }

@@ -188,7 +188,7 @@ impl Judge<'_> {
 
         // Undo: recovery right after it, errors going on after it, or nothing to tell. A
         // change that cannot reach the breached service cannot end it either.
-        let (mut recovery, undone_at, mut undo_text) = undo_evidence(&c.undone, breach);
+        let (mut recovery, undone_at, mut undo_text) = undo_evidence(&c.undone, breach, self.errors);
         if recovery > 0.0 && matches!(relation, Scope::Unrelated) {
             recovery = 0.0;
             undo_text = format!("{undo_text}, but nothing joins {svc} to {}: a coincidence → 0.00", breach.service);
@@ -271,10 +271,16 @@ fn proximity(minutes: f64) -> f64 {
     }
 }
 
-/// The undo evidence: 1 when the breach recovered within 10 minutes of an undo, −1 when
-/// an undo made during the breach changed nothing (errors went on for more than 15
-/// minutes after it), 0 otherwise. Also the undo time shown, and the evidence line.
-fn undo_evidence(undone: &[DateTime<Utc>], breach: &Breach) -> (f64, Option<DateTime<Utc>>, String) {
+/// The undo evidence: 1 when the breach recovered within 10 minutes of an undo; 0.5 when
+/// the errors fell by half right after it and the recovery took longer (a backlog
+/// draining); −1 when an undo made during the breach changed nothing (the errors of the
+/// 15 minutes after it are not half those before, and the breach went on); 0 otherwise.
+/// Also the undo time shown, and the evidence line.
+fn undo_evidence(
+    undone: &[DateTime<Utc>],
+    breach: &Breach,
+    errors: &ServiceErrors,
+) -> (f64, Option<DateTime<Utc>>, String) {
     let hm = |t: DateTime<Utc>| t.format("%H:%M").to_string();
     if let Some(r) = breach.recovered
         && let Some(u) = undone.iter().find(|u| {
@@ -299,10 +305,27 @@ fn undo_evidence(undone: &[DateTime<Utc>], breach: &Breach) -> (f64, Option<Date
             ),
         );
     }
+    let fell = || {
+        let m = |from: DateTime<Utc>, to: DateTime<Utc>| errors.ratio(&breach.service, from, to);
+        let before = m(u - Duration::minutes(15), u)?;
+        let after = m(u + Duration::minutes(5), u + Duration::minutes(20))?;
+        (after < 0.5 * before).then_some((before, after))
+    };
     match (breach.recovered, breach.ongoing_at) {
         (Some(r), _) if u > r => {
             (0.0, Some(u), format!("recovery: undone at {}, after the recovery at {} → 0.00", hm(u), hm(r)))
         }
+        (Some(r), _) if let Some((before, after)) = fell() => (
+            0.5,
+            Some(u),
+            format!(
+                "recovery: undone at {}, errors fell from {:.2}% to {:.2}% after it, recovered {} later → 0.50",
+                hm(u),
+                before * 100.0,
+                after * 100.0,
+                minutes_text((r - u).num_seconds() as f64 / 60.0)
+            ),
+        ),
         (Some(r), _) => (
             -1.0,
             Some(u),
