@@ -30,6 +30,8 @@ pub(super) struct Judge<'a> {
     pub shared_with: &'a [String],
     /// The breach of a dependency this one follows, and that breach's service.
     pub follows: Option<(&'a Breach, &'a str)>,
+    /// Other breaches that began within 5 minutes of this one.
+    pub peers: Vec<&'a Breach>,
 }
 
 /// How a candidate relates to the breached service.
@@ -65,7 +67,21 @@ impl Judge<'_> {
             },
         };
         let shared = !self.shared_with.is_empty();
-        let mut scope = match relation {
+        // Breaches of other services under the same changed dependency, in the same
+        // minutes: what one change to a shared dependency does.
+        let co: Vec<&Breach> =
+            match (&c.service, relation_is_dependency(self.graph, &breach.service, c.service.as_deref())) {
+                (Some(s), true) => self
+                    .peers
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        p.service != breach.service && self.graph.distance(&p.service, s).is_some_and(|d| d >= 1)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+        let mut scope: f64 = match relation {
             Scope::NoService if shared => 0.6,
             Scope::NoService => 0.3,
             Scope::Same => 1.0,
@@ -76,12 +92,20 @@ impl Judge<'_> {
             Scope::Unrelated => 0.1,
         };
         let svc = c.service.as_deref().unwrap_or("");
+        if !co.is_empty() {
+            scope = (scope * 1.25).min(1.0);
+        }
         let mut scope_text = match relation {
             Scope::NoService if shared => {
                 "scope: names no service, and unrelated services broke together → 0.60".to_string()
             }
             Scope::NoService => "scope: names no service → 0.30".to_string(),
             Scope::Same => format!("scope: same service ({svc}) → 1.00"),
+            Scope::Dependency(d) if !co.is_empty() => format!(
+                "scope: {svc} is {d} hop(s) down {}'s dependencies, and {} under it broke in the same minutes → {scope:.2}",
+                breach.service,
+                co.iter().map(|p| p.service.as_str()).collect::<Vec<_>>().join(", ")
+            ),
             Scope::Dependency(d) => {
                 format!("scope: {svc} is {d} hop(s) down {}'s dependencies → {scope:.2}", breach.service)
             }
@@ -157,6 +181,7 @@ impl Judge<'_> {
                 // A dependency whose own errors never rose before the breach: it cannot
                 // have broken the breached service through them.
                 if matches!(relation, Scope::Dependency(_))
+                    && co.is_empty()
                     && self.errors.get(s).is_some()
                     && self.errors.rise(s, c.ts, breach.onset + Duration::minutes(2)).is_none()
                 {
@@ -188,7 +213,27 @@ impl Judge<'_> {
 
         // Undo: recovery right after it, errors going on after it, or nothing to tell. A
         // change that cannot reach the breached service cannot end it either.
-        let (mut recovery, undone_at, mut undo_text) = undo_evidence(&c.undone, breach, self.errors);
+        let (mut recovery, mut undone_at, mut undo_text) = undo_evidence(&c.undone, breach, self.errors);
+        // The same undo ending a breach under the same dependency counts for this one.
+        if recovery < 1.0
+            && let Some((u, p, r)) = co.iter().find_map(|p| {
+                let r = p.recovered?;
+                let u = c.undone.iter().find(|u| {
+                    let gap = r - **u;
+                    gap >= Duration::minutes(-1) && gap <= Duration::minutes(10)
+                })?;
+                Some((*u, p, r))
+            })
+        {
+            recovery = 1.0;
+            undone_at = Some(u);
+            undo_text = format!(
+                "recovery: undone at {}, and {} (under the same dependency) recovered {} later → 1.00",
+                u.format("%H:%M"),
+                p.service,
+                minutes_text((r - u).num_seconds() as f64 / 60.0)
+            );
+        }
         if recovery > 0.0 && matches!(relation, Scope::Unrelated) {
             recovery = 0.0;
             undo_text = format!("{undo_text}, but nothing joins {svc} to {}: a coincidence → 0.00", breach.service);
@@ -256,6 +301,11 @@ impl Judge<'_> {
             evidence,
         }
     }
+}
+
+/// Whether `changed` is a dependency (one hop or more) of `breached`.
+fn relation_is_dependency(graph: &Graph, breached: &str, changed: Option<&str>) -> bool {
+    changed.is_some_and(|s| graph.distance(breached, s).is_some_and(|d| d >= 1))
 }
 
 /// How strongly a rise `minutes` after a change points at it: fully within 3 minutes

@@ -311,8 +311,21 @@ fn judge_all(
             root = Some(up);
         }
         let follows = root.map(|r| (r, r.service.as_str()));
-        let judge =
-            evidence::Judge { breach: &breach, graph, errors, canaries: &canaries, shared_with: &shared, follows };
+        let peers: Vec<&Breach> = context
+            .iter()
+            .filter(|o| o.id != breach.id && (o.onset - breach.onset).num_minutes().abs() <= 5)
+            // A breach that follows another is that one's echo, not a peer.
+            .filter(|o| upstream_of(graph, o, context).is_none())
+            .collect();
+        let judge = evidence::Judge {
+            breach: &breach,
+            graph,
+            errors,
+            canaries: &canaries,
+            shared_with: &shared,
+            follows,
+            peers,
+        };
         let mitigation = mitigation(graph, &breach, &log, &found);
         let mut suspects: Vec<Suspect> = found.into_iter().map(|c| judge.suspect(c)).collect();
         settle_ties(&mut suspects);
