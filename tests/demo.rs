@@ -93,7 +93,7 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
         )),
         "{report}"
     );
-    assert!(report.contains(&format!("| 1 | likely | 0.80 | {culprit} ")), "{report}");
+    assert!(report.contains(&format!("| 1 | likely | 0.85 | {culprit} ")), "{report}");
     let decoy = truth["decoy_change"].as_str().unwrap();
     assert!(
         !report
@@ -124,16 +124,32 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
         ],
         "{slo}"
     );
+    // JSON is typed: numbers, booleans, RFC 3339 times and nulls, one document.
     let suspects = cli(&["suspects", "--top", "1", "--format", "json"]);
-    let rows: Vec<serde_json::Value> = suspects.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows.len(), 2, "{suspects}");
-    for r in &rows {
+    let doc: serde_json::Value = serde_json::from_str(&suspects).unwrap();
+    assert_eq!(doc["schema"], "retrace.suspects/v1", "{suspects}");
+    let breaches = doc["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 2, "{suspects}");
+    for b in breaches {
+        let top = &b["suspects"][0];
         assert_eq!(
-            (r["id"].as_str(), r["verdict"].as_str(), r["rank"].as_str()),
-            (Some(culprit), Some("likely"), Some("1")),
-            "{r}"
+            (top["id"].as_str(), top["verdict"].as_str(), top["rank"].as_u64()),
+            (Some(culprit), Some("likely"), Some(1)),
+            "{b}"
         );
+        assert!(top["score"].is_f64() && top["recovery"].as_f64() == Some(1.0), "{top}");
+        assert_eq!(b["breach"]["recovered"].as_str(), Some(truth["recovered"].as_str().unwrap()), "{b}");
+        assert!(b["breach"]["ongoing_at"].is_null(), "{b}");
+        assert_eq!(b["mitigation"]["undid"], culprit, "{b}");
+        assert_eq!(b["suspects"].as_array().unwrap().len(), 1);
     }
+    assert_eq!(breaches[0]["follows"], "payments-availability@2026-11-19T14:09Z", "{suspects}");
+    assert!(breaches[1]["follows"].is_null(), "{suspects}");
+    let slo: serde_json::Value = serde_json::from_str(&cli(&["slo", "--format", "json"])).unwrap();
+    assert_eq!(slo["schema"], "retrace.slo/v1");
+    let payments = slo["slos"].as_array().unwrap().iter().find(|s| s["slo"] == "payments-availability").unwrap();
+    assert_eq!(payments["breaches"][0]["onset"].as_str(), Some(truth["onset"].as_str().unwrap()), "{payments}");
+    assert!(payments["objective"].is_f64() && payments["chronic"].is_null() && payments["no_data_minutes"].is_u64());
 
     // The HTML and JSON renderings of the same report, and the week's digest.
     let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();

@@ -341,8 +341,11 @@ fn generate(family: Family, number: usize) -> Case {
     // Where it breaks: the origin, and the services that break with it.
     let origin: &'static str = match family {
         // At the bottom of a chain so that callers up to three deep exist.
-        Family::Cascade => *b.rng.pick(&["payments", "ledger", "index", "auth"]),
-        _ => *b.rng.pick(&names),
+        Family::Cascade => {
+            let bottoms = ["payments", "ledger", "index", "auth"];
+            bottoms[b.rng.next() as usize % bottoms.len()]
+        }
+        _ => names[b.rng.next() as usize % names.len()],
     };
     let slo_on = |services: &mut Vec<Service>, name: &str, rng: &mut Rng| {
         let s = services.iter_mut().find(|s| s.name == name).unwrap();

@@ -9,7 +9,7 @@
 //! over the whole warehouse, then analyses the breach's window from the same minutes; the
 //! digest analyses this week, the week before and the SLO's whole period from one read.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use datafusion::prelude::SessionContext;
 
 use super::params::{self, Params, Window};
@@ -154,7 +154,12 @@ pub async fn data_range(ctx: &SessionContext) -> Result<Option<Window>> {
     }
     let rows: Vec<Range> = params::rows(ctx, sql, Params::default()).await?;
     Ok(match rows.first() {
-        Some(Range { lo: Some(lo), hi: Some(hi) }) => Some(Window { from: *lo, to: *hi + Duration::minutes(1) }),
+        // To the end of the last minute with data: `hi + 1 min` reached into a minute with
+        // none, and every SLO reported one no-data minute on gapless data.
+        Some(Range { lo: Some(lo), hi: Some(hi) }) => {
+            let last = hi.duration_trunc(Duration::minutes(1)).unwrap_or(*hi);
+            Some(Window { from: *lo, to: last + Duration::minutes(1) })
+        }
         _ => None,
     })
 }

@@ -146,6 +146,16 @@ pub struct ChronicBurn {
     pub hours_burning_pct: f64,
 }
 
+impl ChronicBurn {
+    /// The finding, as every output words it.
+    pub fn text(&self, slo: &str) -> String {
+        format!(
+            "{slo} is burning at {:.1}× its budget all window ({:.0} % of its hours): the objective or the baseline needs attention.",
+            self.burn_rate, self.hours_burning_pct
+        )
+    }
+}
+
 /// An SLO evaluated over a window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloResult {
@@ -523,6 +533,86 @@ mod tests {
         assert_eq!(r.no_data_minutes, 10);
         assert_eq!(r.gaps.len(), 1);
         assert_eq!(r.gaps[0].0.to_rfc3339(), "2026-11-19T06:40:00+00:00");
+    }
+
+    /// 3 days at 1,000 requests/min plus `hours` of window, `ratio` errors everywhere.
+    fn steady(ratio: f64, hours: usize) -> (DateTime<Utc>, Minutes) {
+        let from = DateTime::from_timestamp(1_795_046_400, 0).unwrap();
+        let n = 4320 + hours * 60;
+        let m = Minutes {
+            start: from.timestamp_micros() / sli::MINUTE - 4320,
+            bad: vec![1000.0 * ratio; n],
+            total: vec![1000.0; n],
+            has_data: vec![true; n],
+        };
+        (from, m)
+    }
+
+    /// A 99.99 % SLO over a 0.05 % baseline burns at 5× all day: a chronic finding, not a
+    /// breach from the first minute; a page hours later is its own breach, with its onset
+    /// at the change point, not walked back to the start of the data.
+    #[test]
+    fn a_chronic_burn_is_a_finding_and_an_acute_page_inside_it_its_own_breach() {
+        let (from, mut m) = steady(0.0005, 12);
+        let t0 = 4320 + 8 * 60;
+        for k in t0..t0 + 30 {
+            m.bad[k] = 50.0;
+        }
+        let r = analyze(&slo(0.9999), &m, from);
+        let c = r.chronic.expect("chronic");
+        assert_eq!(c.burn_rate, 5.0);
+        assert_eq!(r.breaches.len(), 1, "{:?}", r.breaches);
+        let b = &r.breaches[0];
+        assert_eq!(b.onset, m.time(t0));
+        assert_eq!(b.baseline_error_ratio, 0.0005);
+        assert_eq!(b.recovered, Some(m.time(t0 + 30)));
+        assert!(c.text("s").contains("burning at 5.0× its budget all window"));
+    }
+
+    /// Errors that never come back down: no recovery, ongoing at the end of the data, and
+    /// moving `--to` past the data does not invent one.
+    #[test]
+    fn a_breach_that_never_recovers_is_ongoing_at_the_end_of_the_data() {
+        let (from, mut m) = steady(0.0002, 6);
+        let t0 = 4320 + 5 * 60;
+        for k in t0..m.len() {
+            m.bad[k] = 100.0;
+        }
+        // The window runs two hours past the data: minutes without data, not recovery.
+        let mut wider = m.clone();
+        for _ in 0..120 {
+            wider.bad.push(0.0);
+            wider.total.push(0.0);
+            wider.has_data.push(false);
+        }
+        for m in [&m, &wider] {
+            let r = analyze(&slo(0.999), m, from);
+            assert_eq!(r.breaches.len(), 1);
+            let b = &r.breaches[0];
+            assert_eq!((b.onset, b.recovered, b.end), (m.time(t0), None, None));
+            assert_eq!(b.ongoing_at, Some(m.time(4320 + 6 * 60)), "where the data ends");
+            assert!(b.is_ongoing());
+        }
+    }
+
+    /// Frequent bursts: each episode is its own breach, starting after the previous one
+    /// recovered, with an id of its own.
+    #[test]
+    fn episodes_have_unique_ids_and_never_start_inside_an_earlier_breach() {
+        let (from, mut m) = steady(0.0002, 10);
+        for start in [4320 + 60, 4320 + 100, 4320 + 130, 4320 + 400] {
+            for k in start..start + 12 {
+                m.bad[k] = 80.0;
+            }
+        }
+        let r = analyze(&slo(0.999), &m, from);
+        assert_eq!(r.breaches.len(), 4, "{:#?}", r.breaches);
+        let ids: std::collections::BTreeSet<&str> = r.breaches.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids.len(), 4);
+        for pair in r.breaches.windows(2) {
+            assert!(pair[1].onset >= pair[0].recovered.unwrap(), "{pair:#?}");
+        }
+        assert_eq!(r.no_data_minutes, 0, "gapless data has no no-data minute");
     }
 
     /// The first minutes of data: one error in the fifth minute would "burn" the 3-day

@@ -123,6 +123,38 @@ pub fn redact_for_print<T: crate::report::redact_model::Redact>(
     Ok(())
 }
 
+/// `--format json` of the analysis verbs (`slo`, `suspects`): one typed JSON document,
+/// `{"schema": …, "window": {"from", "to"}, <key>: …}`, with numbers as numbers, booleans,
+/// times in RFC 3339 and absent values as null (docs/json.md), to `path` or stdout.
+pub(crate) fn emit_document<T: serde::Serialize>(
+    schema: &str,
+    window: crate::analyze::Window,
+    key: &str,
+    body: &T,
+    path: Option<&std::path::Path>,
+) -> Result<()> {
+    let doc = serde_json::json!({
+        "schema": schema,
+        "window": { "from": window.from, "to": window.to },
+        key: body,
+    });
+    let mut text = serde_json::to_string_pretty(&doc)
+        .map_err(|e| crate::error::Error::Internal(format!("serialising {schema}: {e}")))?;
+    text.push('\n');
+    match path {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| crate::error::Error::Usage(format!("cannot write {}: {e}", p.display())))?,
+        None => {
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(|e| crate::error::Error::Internal(format!("writing to stdout: {e}")))?,
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The `file://` URL of a config file's folder: source URLs under it are shown relative.
 pub fn source_root(config_path: &std::path::Path) -> Option<String> {
     let dir = std::path::absolute(config_path).ok()?.parent()?.to_path_buf();

@@ -59,6 +59,10 @@ pub(crate) async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outco
     // The summary shows no breach's services: only the breach table asks for them.
     let analysis = if args.summary { analysis } else { analysis.with_affected_services(&ctx).await? };
     let results: Vec<&slo::SloResult> = analysis.results().collect();
+    if args.output.format == crate::output::OutputFormat::Json {
+        return super::emit_document("retrace.slo/v1", window, "slos", &results, args.output.output.as_deref())
+            .map(|()| Outcome::Success);
+    }
     let t = |d: chrono::DateTime<chrono::Utc>| display::utc(d);
     let (names, columns): (Vec<&str>, Vec<Vec<Option<String>>>) = if args.summary {
         let col = |f: &dyn Fn(&slo::SloResult) -> Option<String>| results.iter().map(|r| f(r)).collect::<Vec<_>>();
@@ -73,6 +77,7 @@ pub(crate) async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outco
                 "total_events",
                 "error_ratio",
                 "budget_consumed_pct",
+                "chronic_burn_rate",
                 "breaches",
             ],
             vec![
@@ -85,6 +90,7 @@ pub(crate) async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outco
                 col(&|r| Some(r.total_events.to_string())),
                 col(&|r| (r.total_events > 0.0).then(|| format!("{:.6}", r.bad_events / r.total_events))),
                 col(&|r| Some(format!("{:.3}", r.budget_consumed_pct))),
+                col(&|r| r.chronic.map(|c| format!("{:.2}", c.burn_rate))),
                 col(&|r| Some(r.breaches.len().to_string())),
             ],
         )
@@ -124,6 +130,9 @@ pub(crate) async fn slo_cmd(global: &GlobalArgs, args: &SloArgs) -> Result<Outco
             ],
         )
     };
+    for r in results.iter().filter_map(|r| r.chronic.map(|c| (r, c))) {
+        eprintln!("{}", r.1.text(&r.0.slo));
+    }
     if !args.summary && results.iter().all(|r| r.breaches.is_empty()) {
         eprintln!("No breaches of {} SLO(s) in {} → {}.", results.len(), t(window.from), t(window.to));
     }

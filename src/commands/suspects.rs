@@ -28,6 +28,13 @@ pub(crate) async fn suspects_cmd(global: &GlobalArgs, args: &SuspectsArgs) -> Re
     };
     let mut ranked = suspects::rank(&ctx, &config, &analysis, None, &breaches, options).await?;
     redact_for_print(&mut ranked, &config, args.no_redact)?;
+    if args.output.format == crate::output::OutputFormat::Json {
+        for b in &mut ranked {
+            b.suspects.truncate(args.top);
+        }
+        return super::emit_document("retrace.suspects/v1", window, "breaches", &ranked, args.output.output.as_deref())
+            .map(|()| Outcome::Success);
+    }
     let rows: Vec<(&suspects::BreachSuspects, Option<&suspects::Suspect>)> = ranked
         .iter()
         .flat_map(|b| {

@@ -227,6 +227,12 @@ pub fn markdown(d: &Digest) -> String {
 
     let _ = writeln!(w, "## SLOs\n");
     let _ = write!(w, "{}", slos_table(d).markdown(tz));
+    for (slo, burn) in d.slos.iter().filter_map(|s| s.chronic_burn_rate.map(|b| (&s.slo, b))) {
+        let _ = writeln!(
+            w,
+            "Chronic burn: {slo} is burning at {burn:.1}× its budget all period: the objective or the baseline needs attention.\n"
+        );
+    }
 
     let _ = writeln!(w, "## Breaches\n");
     if d.breaches.is_empty() {
@@ -274,7 +280,18 @@ pub fn html(d: &Digest) -> String {
         esc(d.display_timezone.name()),
         esc(&d.previous.label)
     );
-    let _ = writeln!(w, "<section id=\"slos\"><h2>SLOs</h2>{}</section>", slos_table(d).html(tz));
+    let chronic: String = d
+        .slos
+        .iter()
+        .filter_map(|s| s.chronic_burn_rate.map(|b| (&s.slo, b)))
+        .map(|(slo, b)| {
+            format!(
+                "<p class=\"chronic\"><strong>Chronic burn:</strong> {} is burning at {b:.1}× its budget all period: the objective or the baseline needs attention.</p>",
+                crate::report::html::esc(slo)
+            )
+        })
+        .collect();
+    let _ = writeln!(w, "<section id=\"slos\"><h2>SLOs</h2>{}{chronic}</section>", slos_table(d).html(tz));
     let _ = writeln!(w, "<section id=\"breaches\"><h2>Breaches</h2>");
     if d.breaches.is_empty() {
         let _ = writeln!(w, "<p class=\"empty\">No SLO breach began in the period.</p>");

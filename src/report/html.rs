@@ -150,6 +150,9 @@ pub fn render(report: &Report) -> Result<String> {
 
 fn summary(w: &mut String, report: &Report, tz: Tz) {
     let _ = writeln!(w, "<section id=\"summary\"><h2>Summary</h2>");
+    for c in &report.chronic {
+        let _ = writeln!(w, "<p class=\"chronic\"><strong>Chronic burn:</strong> {}</p>", esc(&c.text()));
+    }
     let _ = writeln!(w, "<div class=\"facts\">");
     let fact = |w: &mut String, k: &str, v: &str, s: &str| {
         let _ = writeln!(

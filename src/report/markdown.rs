@@ -67,6 +67,9 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(w, "## Summary\n");
     let _ = writeln!(w, "- {changes} config changes, {} deploys.", report.deploys.len());
     let _ = writeln!(w, "- {error_lines} error log lines across {services_with_errors} services.");
+    for c in &report.chronic {
+        let _ = writeln!(w, "- Chronic burn: {}", md_text(&c.text()));
+    }
     if !report.error_peaks.is_empty() {
         let peaks: Vec<String> = report
             .error_peaks

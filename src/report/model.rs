@@ -63,6 +63,8 @@ pub struct Report {
     pub headline: String,
     pub impact: Option<Impact>,
     pub response: Option<Response>,
+    /// SLOs burning above budget all along: a finding of their own, not a breach.
+    pub chronic: Vec<ChronicFinding>,
     /// SLO breaches in the window (or overlapping the focus), each with its ranked suspects (top 5).
     pub breaches: Vec<crate::analyze::suspects::BreachSuspects>,
     pub activity: Vec<ServiceActivity>,
@@ -84,6 +86,23 @@ pub struct Report {
     /// Catches, in rendered output, any value redaction replaced (`Redactor::scrubber`).
     #[serde(skip)]
     pub scrubber: super::redact::Scrubber,
+}
+
+/// An SLO whose normal error ratio is above its budget (`slo::ChronicBurn`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChronicFinding {
+    pub slo: String,
+    pub service: String,
+    pub burn_rate: f64,
+    pub hours_burning_pct: f64,
+}
+
+impl ChronicFinding {
+    /// The sentence every output uses.
+    pub fn text(&self) -> String {
+        crate::analyze::slo::ChronicBurn { burn_rate: self.burn_rate, hours_burning_pct: self.hours_burning_pct }
+            .text(&self.slo)
+    }
 }
 
 /// What the incident cost.
@@ -311,6 +330,19 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         focus: req.focus.as_ref().map(|f| f.id.clone()),
         headline: headline(&breaches),
         impact: impact(&breaches),
+        chronic: req
+            .analysis
+            .results()
+            .filter(|r| req.service.as_ref().is_none_or(|s| *s == r.service))
+            .filter_map(|r| {
+                r.chronic.map(|c| ChronicFinding {
+                    slo: r.slo.clone(),
+                    service: r.service.clone(),
+                    burn_rate: c.burn_rate,
+                    hours_burning_pct: c.hours_burning_pct,
+                })
+            })
+            .collect(),
         response: response(&breaches, req.focus.is_some()),
         breaches,
         activity,

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::model::BurnSeries;
 use super::model::{
-    Charts, DataQuality, DeploySpan, DuplicateCount, ErrorPeak, Gap, Impact, Marker, RejectGroup, Report, Response,
-    ServiceActivity, ServiceSeries, SkewRow, SliSeries,
+    Charts, ChronicFinding, DataQuality, DeploySpan, DuplicateCount, ErrorPeak, Gap, Impact, Marker, RejectGroup,
+    Report, Response, ServiceActivity, ServiceSeries, SkewRow, SliSeries,
 };
 use super::redact::Redactor;
 use crate::analyze::slo::Breach;
@@ -89,7 +89,7 @@ macro_rules! redact_fields {
 pub(crate) use redact_fields;
 
 redact_fields!(Report {
-    title, window, service, focus, headline, impact, response, breaches, activity, error_peaks, timeline,
+    title, window, service, focus, headline, impact, response, chronic, breaches, activity, error_peaks, timeline,
     timeline_omitted, signals, deploys, data_quality, charts, redacted_values,
 } keep {
     // A zone, not text: it comes from the config, never from data.
@@ -98,6 +98,7 @@ redact_fields!(Report {
     source_root,
     scrubber,
 });
+redact_fields!(ChronicFinding { slo, service, burn_rate, hours_burning_pct });
 redact_fields!(Impact {
     slos,
     started,
