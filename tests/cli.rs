@@ -219,8 +219,6 @@ fn timeline_shows_utc_and_the_display_zone() {
     time_utc,time_asia_kolkata,kind,service,severity,title,detail,count,source,line
     2026-11-19 13:35:00Z,2026-11-19 19:05:00 IST,deploy,checkout,info,D-1 v1 → v2: succeeded at 100% in production,2 events over 12m,2,sources/deploys.jsonl,1
     2026-11-19 14:02:00Z,2026-11-19 19:32:00 IST,change,payments,info,CHG-1 db.pool.max: 200 → 20 (by alice via config-service),"Shrink pool, per proxy limit",1,sources/changes.csv,2
-    2026-11-19 14:03:00Z,2026-11-19 19:33:00 IST,new error,payments,error,new: db pool exhausted,"1 lines in the window, none in the 6h before",1,sources/logs.jsonl,2
-    2026-11-19 14:04:00Z,2026-11-19 19:34:00 IST,new error,checkout,error,new: payment failed | upstream <*>,"1 lines in the window, none in the 6h before",1,sources/logs.jsonl,5
     2026-11-19 14:41:00Z,2026-11-19 20:11:00 IST,change,payments,warn,CHG-2 db.pool.max: 20 → 200 (by bob via config-service) — reverts CHG-1,Manual revert,1,sources/changes.csv,3
     "#);
 }

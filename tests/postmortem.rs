@@ -344,4 +344,7 @@ async fn the_post_mortem_corpus() {
         100.0 * top3 as f64 / with_culprit.max(1) as f64,
     );
     assert!(missed.is_empty(), "impacted services with an SLO that never breached: {missed:?}");
+    // Issue 18: no false likely. (Its top-1 target of 85 % is not met: docs/evaluation.md
+    // lists the misses and why.)
+    assert_eq!(false_likely, 0, "a change other than the culprit called likely");
 }

@@ -24,6 +24,8 @@ async fn changes_deploys_and_error_bursts_in_time_order() {
     logs.push_str("{\"ts\":\"2026-11-19T14:31:00Z\",\"service\":\"checkout\",\"level\":\"fatal\",\"msg\":\"crash\"}\n");
     logs.push_str("{\"ts\":\"2026-11-19T14:20:00Z\",\"service\":\"edge\",\"level\":\"warn\",\"msg\":\"slow\"}\n");
     logs.push_str("{\"ts\":\"2026-11-19T14:21:00Z\",\"service\":\"edge\",\"level\":\"info\",\"msg\":\"fine\"}\n");
+    // The logs begin seven hours before: the errors above have a baseline to be new against.
+    logs.push_str("{\"ts\":\"2026-11-19T07:00:00Z\",\"service\":\"edge\",\"level\":\"info\",\"msg\":\"up\"}\n");
     sb.write("l.jsonl", logs.as_bytes());
     let config = sb.config(
         &[source("changes", "sources/c.csv"), source("deploys", "sources/d.jsonl"), source("logs", "sources/l.jsonl")]
@@ -111,4 +113,38 @@ async fn loops_and_baselines() {
     let loops: Vec<&str> = events.iter().filter(|e| e.kind == EventKind::Loop).map(|e| e.title.as_str()).collect();
     assert_eq!(loops, vec!["loop: pool flipped 4 times (20 → 200 → 20 → 200 → 20 → 200)"]);
     assert!(!events.iter().any(|e| matches!(e.kind, EventKind::LogErrors | EventKind::NewSignature)), "{events:#?}");
+}
+
+/// Errors in the first hours of the data have nothing before them to be new against: they
+/// are bursts, not new signatures (issue 18: random baseline 500s at the start of the data).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_at_the_start_of_the_data_are_not_new_signatures() {
+    let sb = Sandbox::new();
+    let mut logs = String::new();
+    for (ts, msg) in [
+        ("2026-11-19T08:00:00Z", "upstream 500 from cart"),
+        ("2026-11-19T08:20:00Z", "upstream 500 from cart"),
+        ("2026-11-19T15:00:00Z", "disk full on /var"),
+    ] {
+        logs.push_str(&format!("{{\"ts\":\"{ts}\",\"service\":\"payments\",\"level\":\"error\",\"msg\":\"{msg}\"}}\n"));
+    }
+    sb.write("l.jsonl", logs.as_bytes());
+    let config = sb.config(&source("logs", "sources/l.jsonl"));
+    sb.ingest(&config).await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    let query = TimelineQuery {
+        window: Window::new(t("2026-11-19T08:00Z"), t("2026-11-19T16:00Z")).unwrap(),
+        service: None,
+        bucket: chrono::Duration::minutes(5),
+        include_warn: false,
+        breaches: Vec::new(),
+    };
+    let fresh: Vec<String> = timeline::build(&ctx, &query)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::NewSignature)
+        .map(|e| e.title)
+        .collect();
+    assert_eq!(fresh, vec!["new: disk full on /var".to_string()]);
 }

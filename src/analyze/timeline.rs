@@ -371,9 +371,21 @@ pub async fn new_signatures(ctx: &SessionContext, q: &TimelineQuery) -> Result<V
             entry.2 += 1;
         }
     }
+    // A signature first seen less than the baseline after the logs begin has nothing
+    // before it to be new against: the first errors of a warehouse are not "new".
+    #[derive(serde::Deserialize)]
+    struct Start {
+        lo: Option<DateTime<Utc>>,
+    }
+    let logs_start = params::rows::<Start>(ctx, "SELECT min(ts) AS lo FROM logs", Params::default())
+        .await?
+        .first()
+        .and_then(|s| s.lo);
+    let judged = |first: DateTime<Utc>| logs_start.is_none_or(|s| first >= s + BASELINE);
     let mut out = Vec::new();
     for (service, (miner, seen)) in miners {
-        let mut fresh: Vec<_> = seen.iter().filter(|(_, v)| !v.3 && v.2 > 0).map(|(k, v)| (*k, v)).collect();
+        let mut fresh: Vec<_> =
+            seen.iter().filter(|(_, v)| !v.3 && v.2 > 0 && judged(v.0)).map(|(k, v)| (*k, v)).collect();
         // The 20 most frequent new signatures per service; a flood of one-offs is noise.
         fresh.sort_by_key(|(id, v)| (std::cmp::Reverse(v.2), v.0, *id));
         for (id, (first, source, count, _)) in fresh.into_iter().take(20) {
