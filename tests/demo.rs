@@ -159,7 +159,7 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
         assert!(!html.contains(external), "external reference {external}");
     }
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["schema"], "retrace.report/v1");
+    assert_eq!(json["schema"], "retrace.report/v2");
     assert_eq!(json["focus"], "payments-availability@2026-11-19T14:09Z", "the latest breach (ties: by id)");
     let response = &json["response"];
     assert_eq!(
@@ -186,7 +186,7 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     assert!(json["timeline"].as_array().unwrap().len() <= 60);
     let digest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("digest.json")).unwrap()).unwrap();
-    assert_eq!(digest["schema"], "retrace.digest/v1");
+    assert_eq!(digest["schema"], "retrace.digest/v2");
     assert_eq!(digest["period"]["label"], "2026-W47");
     assert_eq!(digest["overall"]["breaches"], 2);
     assert_eq!(digest["overall"]["deploys"], 21, "the sample has 21 deploys, all in this week");

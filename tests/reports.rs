@@ -174,7 +174,7 @@ async fn report_command_selects_windows_and_rejects_unknown_breaches() {
     );
     assert!(out_dir.join("charts/errors-by-service.png").exists(), "{written}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["schema"], "retrace.report/v1");
+    assert_eq!(json["schema"], "retrace.report/v2");
     assert_eq!(json["window"][0], "2026-11-19T14:00:00Z");
     assert!(json["focus"].is_null());
     // --breach and --from conflict; a bad format is refused by the parser.

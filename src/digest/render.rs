@@ -1,5 +1,5 @@
 //! The digest as Markdown (for a wiki or a PR comment), HTML (one self-contained page) and
-//! JSON (schema `retrace.digest/v1`, docs/digest.md). Renderers only format.
+//! JSON (schema `retrace.digest/v2`, docs/digest.md). Renderers only format.
 
 use std::fmt::Write;
 
@@ -12,7 +12,7 @@ use crate::output::md_cell;
 use crate::report::html::{esc, head};
 use crate::report::table::{Cell, Table};
 
-pub const SCHEMA: &str = "retrace.digest/v1";
+pub const SCHEMA: &str = "retrace.digest/v2";
 
 fn pct(v: Option<f64>, digits: usize) -> String {
     v.map(|v| format!("{v:.digits$}%")).unwrap_or_else(|| "—".into())

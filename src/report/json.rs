@@ -8,7 +8,7 @@ use super::model::Report;
 use crate::error::{Error, Result};
 
 /// The schema id every document carries first.
-pub const SCHEMA: &str = "retrace.report/v1";
+pub const SCHEMA: &str = "retrace.report/v2";
 
 #[derive(Serialize)]
 struct Document<'a> {
