@@ -8,14 +8,14 @@ use datafusion::arrow::array::Array;
 use datafusion::prelude::SessionContext;
 
 use super::candidates::Candidate;
-use super::evidence::after_until_recovery;
 use crate::analyze::params::{self, Column, Params, Window};
 use crate::analyze::slo::Breach;
 use crate::error::Result;
 
-/// Where a deploy's canary check ends: 30 minutes after it.
+/// Where a deploy's canary check ends: 30 minutes after it, or the breach's recovery (or
+/// the end of its data) if sooner, but at least a minute after it.
 pub(super) fn canary_end(ts: DateTime<Utc>, breach: &Breach) -> DateTime<Utc> {
-    after_until_recovery(ts, 30, breach)
+    (ts + chrono::Duration::minutes(30)).min(breach.until().max(ts + chrono::Duration::minutes(1)))
 }
 
 const CANARY_LINES_SQL: &str = include_str!("../../../queries/canary_lines.sql");

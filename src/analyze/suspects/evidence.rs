@@ -406,12 +406,6 @@ pub(super) fn minutes_text(m: f64) -> String {
     if m.abs() >= 120.0 { format!("{:.1} h", m / 60.0) } else { format!("{m:.0} min") }
 }
 
-/// `minutes` after `ts`, or the breach's recovery if sooner, but at least a minute after
-/// `ts`: where a deploy's canary check ends.
-pub(super) fn after_until_recovery(ts: DateTime<Utc>, minutes: i64, breach: &Breach) -> DateTime<Utc> {
-    (ts + Duration::minutes(minutes)).min(breach.until().max(ts + Duration::minutes(1)))
-}
-
 /// The errors a change's evidence reads: the hour before it to the breach's onset, or
 /// to 15 minutes after the change if that is later.
 pub(super) fn effect_span_of(ts: DateTime<Utc>, breach: &Breach) -> Window {
