@@ -151,6 +151,25 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     assert_eq!(payments["breaches"][0]["onset"].as_str(), Some(truth["onset"].as_str().unwrap()), "{payments}");
     assert!(payments["objective"].is_f64() && payments["chronic"].is_null() && payments["no_data_minutes"].is_u64());
 
+    // Cut before the recovery, the breach is ongoing in every output: no made-up recovery
+    // at the window's end, no mitigation, and the culprit only possible (nothing confirms
+    // it yet).
+    let early = dir.path().join("early");
+    cli(&["report", "--from", "2026-11-19T13:00Z", "--to", "2026-11-19T14:30Z", "--format", "md,json", "--out"]
+        .iter()
+        .copied()
+        .chain([early.to_str().unwrap()])
+        .collect::<Vec<_>>());
+    let md = std::fs::read_to_string(early.join("report.md")).unwrap();
+    assert!(md.contains("→ ongoing at 2026-11-19 14:30:00Z (end of data)"), "{md}");
+    assert!(md.contains("| ongoing | 2026-11-19 14:30:00Z"), "{md}");
+    assert!(md.contains("to resolve **not resolved: ongoing when the data ends**"), "{md}");
+    assert!(!md.contains("| resolved |") && !md.contains("| mitigated |"), "{md}");
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(early.join("report.json")).unwrap()).unwrap();
+    assert!(j["response"]["resolved"].is_null() && j["response"]["time_to_resolve_minutes"].is_null(), "{j}");
+    assert_eq!(j["response"]["ongoing_at"], "2026-11-19T14:30:00Z");
+    assert!(j["breaches"].as_array().unwrap().iter().all(|b| b["breach"]["recovered"].is_null()), "{j}");
+
     // The HTML and JSON renderings of the same report, and the week's digest.
     let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 5, "2 SLI + 2 burn-rate charts + errors by service");
