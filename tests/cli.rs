@@ -478,3 +478,22 @@ fn a_sort_larger_than_the_limit_spills_and_finishes() {
         lines[1_600_000]
     );
 }
+
+/// An object that gives no row and no reject is named in a warning (issue 19): an empty
+/// export, or a file the source's format does not see records in, used to pass silently.
+#[test]
+fn an_object_with_no_rows_and_no_rejects_is_a_warning_that_names_it() {
+    let sb = Sandbox::new();
+    sb.copy_fixture("basic/logs.jsonl", "logs/full.jsonl");
+    sb.write("logs/empty.jsonl", b"\n\n");
+    sb.write("metrics.csv", b"ts,metric,service,value\n");
+    sb.config_file(&[source("logs", "sources/logs/*.jsonl"), source("metrics", "sources/metrics.csv")].concat());
+    let out = retrace(&sb).args(["ingest"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 2, "{stdout}");
+    assert!(warnings[0].contains("logs/empty.jsonl") && warnings[0].contains("as jsonl"), "{stdout}");
+    assert!(warnings[1].contains("metrics.csv") && warnings[1].contains("as csv"), "{stdout}");
+    assert!(!stdout.contains("full.jsonl"), "{stdout}");
+}

@@ -165,7 +165,8 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     assert!(md.contains("| ongoing | 2026-11-19 14:30:00Z"), "{md}");
     assert!(md.contains("to resolve **not resolved: ongoing when the data ends**"), "{md}");
     assert!(!md.contains("| resolved |") && !md.contains("| mitigated |"), "{md}");
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(early.join("report.json")).unwrap()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(early.join("report.json")).unwrap()).unwrap();
     assert!(j["response"]["resolved"].is_null() && j["response"]["time_to_resolve_minutes"].is_null(), "{j}");
     assert_eq!(j["response"]["ongoing_at"], "2026-11-19T14:30:00Z");
     assert!(j["breaches"].as_array().unwrap().iter().all(|b| b["breach"]["recovered"].is_null()), "{j}");

@@ -77,6 +77,13 @@ pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<
     for (entry, why) in &s.skipped {
         writeln!(out, "skipped: {}: {why}", display::escape(entry))?;
     }
+    for (object, format) in &s.empty {
+        writeln!(
+            out,
+            "warning: {} gave no rows and no rejects as {format}: is it empty, or is `format` not the one it is written in?",
+            display::escape(object)
+        )?;
+    }
     if s.merged_lines > 0 {
         writeln!(out, "continuation lines joined to their record: {}", s.merged_lines)?;
     }

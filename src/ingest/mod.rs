@@ -113,6 +113,10 @@ pub struct IngestSummary {
     /// (entry, why) for every entry of a source listing that is not an object and was
     /// skipped: a symbolic link loop, an unreadable folder. Names are escaped.
     pub skipped: Vec<(String, String)>,
+    /// (object, format it was read as) for every ingested object that gave no row and no
+    /// reject: an empty file, or a format that does not see its records (issue 19: an
+    /// OTLP metrics file read as logs gave 0 rows, 0 rejects and exit 0, silently).
+    pub empty: Vec<(String, String)>,
 }
 
 impl IngestSummary {
@@ -305,6 +309,9 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 retry::transient("commit", || warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref())).await?;
                 summary.objects_ingested += 1;
                 summary.objects_replaced += usize::from(job.previous.is_some());
+                if outcome.entry.rows == 0 && outcome.rejects.iter().all(|(_, n)| *n == 0) {
+                    summary.empty.push((job.url.clone(), job.format.name()));
+                }
                 *summary.rows.entry(job.source.kind.table().to_string()).or_default() += outcome.entry.rows;
                 for (reason, n) in outcome.rejects {
                     *summary.rejects.entry(reason.code().to_string()).or_default() += n;
@@ -321,6 +328,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     progress.finish_and_clear();
     lock.release().await;
     summary.failures.sort();
+    summary.empty.sort();
     Ok(summary)
 }
 
