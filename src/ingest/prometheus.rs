@@ -6,30 +6,46 @@ use super::pattern::Fields;
 /// One exposition line: `None` for `# HELP`/`# TYPE`/comment lines.
 ///
 /// `name{label="value",…} value [timestamp_ms]`. Label values may escape `\\`, `\"`, `\n`.
+/// Also as other tools print it: the name as a `__name__` label (`{__name__="up",
+/// job="x"} 1 1700000000000`, what `promtool tsdb dump` writes), and Prometheus 3's quoted
+/// UTF-8 names and label names (`{"http.server.duration", "service.name"="x"} …`).
 pub fn parse_exposition(line: &str) -> Result<Option<Fields>, String> {
     let line = line.trim();
     if line.starts_with('#') {
         return Ok(None);
     }
     let name_end = line.find(|c: char| c == '{' || c.is_whitespace()).ok_or("no value after the metric name")?;
-    let name = &line[..name_end];
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
-        return Err(format!("`{name}` is not a metric name"));
+    let before = &line[..name_end];
+    if !before.is_empty() && !before.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+        return Err(format!("`{before}` is not a metric name"));
     }
-    let mut fields: Fields = vec![("metric".into(), name.to_string())];
     let mut labels = Fields::new();
+    let mut quoted_name = None;
     let mut rest = &line[name_end..];
     if let Some(after) = rest.strip_prefix('{') {
-        let (parsed, tail) = parse_labels(after)?;
-        labels = parsed;
-        rest = tail;
+        let (parsed, name, tail) = parse_labels(after)?;
+        (labels, quoted_name, rest) = (parsed, name, tail);
     }
+    let from_label = labels.iter().position(|(k, _)| k == "__name__").map(|i| labels.remove(i).1);
+    let name = match (before, quoted_name, from_label) {
+        (b, None, None) if !b.is_empty() => b.to_string(),
+        ("", Some(q), None) | ("", None, Some(q)) if !q.is_empty() => q,
+        ("", None, None) => {
+            return Err("no metric name: none before `{`, no quoted name and no `__name__` label".into());
+        }
+        _ => return Err("the metric is named twice (before `{`, quoted inside it, or as `__name__`)".into()),
+    };
+    let mut fields: Fields = vec![("metric".into(), name)];
     let mut parts = rest.split_whitespace();
     let value = parts.next().ok_or("no sample value")?;
     fields.push(("value".into(), value.to_string()));
     match parts.next() {
         Some(ts) => fields.push(("ts".into(), ts.to_string())),
-        None => return Err("no timestamp: the text format only carries one when the exporter writes it".into()),
+        None => {
+            return Err("no timestamp: a plain scrape carries none; export with /federate or the query_range API, \
+                        which write one per sample"
+                .into());
+        }
     }
     if let Some(extra) = parts.next() {
         return Err(format!("unexpected `{extra}` after the timestamp"));
@@ -38,34 +54,56 @@ pub fn parse_exposition(line: &str) -> Result<Option<Fields>, String> {
     Ok(Some(fields))
 }
 
-/// `a="1",b="x\"y"} rest` → labels and `rest`.
-fn parse_labels(s: &str) -> Result<(Fields, &str), String> {
+/// The text of a quoted string whose opening quote was consumed: `x\"y" rest` → (`x"y`,
+/// ` rest`). Escapes `\\`, `\"`, `\n`.
+fn quoted<'a>(s: &'a str, what: &str) -> Result<(String, &'a str), String> {
+    let mut value = String::new();
+    let mut chars = s.char_indices();
+    loop {
+        match chars.next() {
+            Some((_, '\\')) => match chars.next() {
+                Some((_, 'n')) => value.push('\n'),
+                Some((_, c)) => value.push(c),
+                None => return Err(format!("{what}: unterminated value")),
+            },
+            Some((i, '"')) => return Ok((value, &s[i + 1..])),
+            Some((_, c)) => value.push(c),
+            None => return Err(format!("{what}: unterminated value")),
+        }
+    }
+}
+
+/// `a="1",b="x\"y"} rest` → labels, a quoted metric name among them (Prometheus 3:
+/// `{"my.metric", a="1"}`), and `rest`. Label names may be quoted too.
+fn parse_labels(s: &str) -> Result<(Fields, Option<String>, &str), String> {
     let mut labels = Fields::new();
+    let mut name = None;
     let mut rest = s.trim_start();
     loop {
         if let Some(tail) = rest.strip_prefix('}') {
-            return Ok((labels, tail));
+            return Ok((labels, name, tail));
         }
-        let eq = rest.find('=').ok_or("label without `=`")?;
-        let key = rest[..eq].trim().to_string();
-        let after =
-            rest[eq + 1..].trim_start().strip_prefix('"').ok_or_else(|| format!("label `{key}`: value not quoted"))?;
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let end = loop {
-            match chars.next() {
-                Some((_, '\\')) => match chars.next() {
-                    Some((_, 'n')) => value.push('\n'),
-                    Some((_, c)) => value.push(c),
-                    None => return Err(format!("label `{key}`: unterminated value")),
-                },
-                Some((i, '"')) => break i,
-                Some((_, c)) => value.push(c),
-                None => return Err(format!("label `{key}`: unterminated value")),
+        let key;
+        if let Some(after) = rest.strip_prefix('"') {
+            let (text, tail) = quoted(after, "a quoted name")?;
+            let tail = tail.trim_start();
+            if !tail.starts_with('=') {
+                // A quoted string on its own is the metric's name.
+                if name.replace(text).is_some() {
+                    return Err("two quoted metric names in one series".into());
+                }
+                rest = tail.strip_prefix(',').unwrap_or(tail).trim_start();
+                continue;
             }
-        };
+            (key, rest) = (text, &tail[1..]);
+        } else {
+            let eq = rest.find('=').ok_or("label without `=`")?;
+            (key, rest) = (rest[..eq].trim().to_string(), &rest[eq + 1..]);
+        }
+        let after = rest.trim_start().strip_prefix('"').ok_or_else(|| format!("label `{key}`: value not quoted"))?;
+        let (value, tail) = quoted(after, &format!("label `{key}`"))?;
         labels.push((key, value));
-        rest = after[end + 1..].trim_start();
+        rest = tail.trim_start();
         rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
     }
 }
@@ -134,6 +172,35 @@ mod tests {
         assert_eq!(bare.len(), 3);
         assert!(parse_exposition("up 1").unwrap_err().contains("no timestamp"));
         assert!(parse_exposition(r#"up{a="1} 1 2"#).unwrap_err().contains("unterminated"));
+        assert!(parse_exposition("up 1").unwrap_err().contains("/federate"));
+    }
+
+    /// `promtool tsdb dump` names the metric as a label; Prometheus 3 quotes UTF-8 names
+    /// and label names (issue 19: both were refused as "`` is not a metric name").
+    #[test]
+    fn names_as_labels_and_quoted_names() {
+        let f = parse_exposition(r#"{__name__="up", instance="localhost:9090", job="prometheus"} 1 1700000000000"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            f,
+            vec![
+                ("metric".to_string(), "up".to_string()),
+                ("value".into(), "1".into()),
+                ("ts".into(), "1700000000000".into()),
+                ("instance".into(), "localhost:9090".into()),
+                ("job".into(), "prometheus".into()),
+            ]
+        );
+        let q = parse_exposition(r#"{"http.server.duration", "service.name"="checkout", le="0.5"} 17 1700000000000"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(q[0], ("metric".to_string(), "http.server.duration".to_string()));
+        assert_eq!(q[3], ("service.name".to_string(), "checkout".to_string()));
+        assert_eq!(q[4], ("le".to_string(), "0.5".to_string()));
+        assert!(parse_exposition(r#"{job="x"} 1 2"#).unwrap_err().contains("no metric name"));
+        assert!(parse_exposition(r#"up{__name__="up"} 1 2"#).unwrap_err().contains("named twice"));
+        assert!(parse_exposition(r#"{"a.b", "c.d"} 1 2"#).unwrap_err().contains("two quoted"));
     }
 
     #[test]
