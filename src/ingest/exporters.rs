@@ -209,17 +209,25 @@ fn otlp_severity(n: i64) -> Option<&'static str> {
 }
 
 /// One `resourceLogs` element → one record per log record, with the resource's
-/// attributes (`service.name` → `service`, `host.name` → `host`) on each.
+/// attributes on each. The resource's `service.name` and `host.name` *are* the record's
+/// `service` and `host`: they come first, so a record attribute of the same name stays in
+/// `attributes` instead of overriding where the record came from.
 pub fn otlp_resource_logs(v: &Value) -> Result<Vec<Fields>, String> {
     let mut resource = Fields::new();
     otlp_attributes(at(v, &["resource", "attributes"]), &mut resource);
+    let identity: Fields = [("service.name", "service"), ("host.name", "host")]
+        .into_iter()
+        .filter_map(|(attr, column)| {
+            resource.iter().find(|(k, _)| k == attr).map(|(_, v)| (column.to_string(), v.clone()))
+        })
+        .collect();
     let mut out = Vec::new();
     let scopes = v.get("scopeLogs").or_else(|| v.get("instrumentationLibraryLogs"));
     for scope in scopes.and_then(Value::as_array).into_iter().flatten() {
         let scope_name = text(at(scope, &["scope", "name"]));
         let records = scope.get("logRecords").or_else(|| scope.get("logs"));
         for r in records.and_then(Value::as_array).into_iter().flatten() {
-            let mut f = Fields::new();
+            let mut f = identity.clone();
             // timeUnixNano is 0 when the source did not know; the Collector's observed time is next best.
             let time =
                 [r.get("timeUnixNano"), r.get("observedTimeUnixNano")].into_iter().filter_map(text).find(|t| t != "0");
@@ -232,7 +240,8 @@ pub fn otlp_resource_logs(v: &Value) -> Result<Vec<Fields>, String> {
             push(&mut f, "trace_id", text(r.get("traceId")));
             push(&mut f, "span_id", text(r.get("spanId")));
             otlp_attributes(r.get("attributes"), &mut f);
-            f.extend(resource.iter().cloned());
+            // The identity attributes are already `service` and `host`, above.
+            f.extend(resource.iter().filter(|(k, _)| k != "service.name" && k != "host.name").cloned());
             push(&mut f, "scope", scope_name.clone());
             out.push(f);
         }
@@ -305,10 +314,39 @@ mod tests {
         let rows = otlp_resource_logs(&v).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
-            (get(&rows[0], "ts"), get(&rows[0], "level"), get(&rows[0], "service.name"), get(&rows[0], "pool.size")),
+            (get(&rows[0], "ts"), get(&rows[0], "level"), get(&rows[0], "service"), get(&rows[0], "pool.size")),
             (Some("1795096920000000000"), Some("error"), Some("payments"), Some("20"))
         );
         assert_eq!((get(&rows[1], "ts"), get(&rows[1], "level")), (Some("1795096921000000000"), Some("WARN")));
+        assert_eq!((rows[0][0].1.as_str(), rows[0][1].1.as_str()), ("payments", "pay-1"), "{:?}", rows[0]);
+    }
+
+    /// The resource says where a record came from; a record attribute of the same name
+    /// does not override it (issue 19), it lands in `attributes`.
+    #[test]
+    fn otlp_resource_identity_wins_over_record_attributes() {
+        let v: Value = serde_json::from_str(
+            r#"{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}},
+                {"key":"host.name","value":{"stringValue":"pay-1"}}]},
+                "scopeLogs":[{"logRecords":[{"timeUnixNano":"1795096920000000000","body":{"stringValue":"x"},
+                  "attributes":[{"key":"service","value":{"stringValue":"upstream-cart"}},
+                                {"key":"host","value":{"stringValue":"10.0.0.9"}}]}]}]}"#,
+        )
+        .unwrap();
+        let rows = otlp_resource_logs(&v).unwrap();
+        let spec = crate::ingest::kinds::spec(crate::tables::Kind::Logs);
+        let asm = crate::ingest::record::Assembler::new(
+            spec,
+            crate::ingest::time::TimeParser::new(chrono_tz::Tz::UTC),
+            Default::default(),
+        );
+        let row = asm
+            .assemble(rows[0].iter().map(|(k, v)| (k.as_str(), crate::ingest::record::Value::Str(v.into()))))
+            .unwrap();
+        let cols: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        let cell = |name: &str| format!("{:?}", row.cells[cols.iter().position(|c| *c == name).unwrap()]);
+        assert!(cell("service").contains("payments") && cell("host").contains("pay-1"), "{row:?}");
+        assert!(row.extras.iter().any(|(k, v)| k == "service" && v == "upstream-cart"), "{row:?}");
     }
 
     #[test]
