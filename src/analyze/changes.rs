@@ -27,6 +27,15 @@ pub struct ChangeRow {
     pub line: Option<i64>,
 }
 
+impl ChangeRow {
+    /// `key: old → new` (`∅` for a missing value), for a change that names its key: how the
+    /// suspect ranking titles a candidate and a mitigation.
+    pub fn setting(&self) -> Option<String> {
+        let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "∅".to_string());
+        self.key.as_ref().map(|k| format!("{k}: {} → {}", value(&self.old_value), value(&self.new_value)))
+    }
+}
+
 /// Config changes in the window of `p` (`$from`, `$to`, `$service`), by time.
 pub async fn rows(ctx: &SessionContext, p: Params) -> Result<Vec<ChangeRow>> {
     params::rows(ctx, CHANGES_SQL, p).await

@@ -141,18 +141,15 @@ pub(crate) fn emit_document<T: serde::Serialize>(
     let mut text = serde_json::to_string_pretty(&doc)
         .map_err(|e| crate::error::Error::Internal(format!("serialising {schema}: {e}")))?;
     text.push('\n');
+    // A file is written whole, as every output file is; a closed stdout (`| head`) is the
+    // broken pipe `main` treats as success.
     match path {
-        Some(p) => std::fs::write(p, text)
-            .map_err(|e| crate::error::Error::Usage(format!("cannot write {}: {e}", p.display())))?,
+        Some(p) => crate::output::write_file(p, text.as_bytes()),
         None => {
             use std::io::Write;
-            match std::io::stdout().lock().write_all(text.as_bytes()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.map_err(|e| crate::error::Error::Internal(format!("writing to stdout: {e}")))?,
-            }
+            std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| crate::error::Error::io("stdout", e))
         }
     }
-    Ok(())
 }
 
 /// The `file://` URL of a config file's folder: source URLs under it are shown relative.

@@ -80,7 +80,7 @@ redact_fields!(SloFigures {
     period_days,
     breaches,
     no_data_minutes,
-    chronic_burn_rate,
+    chronic,
 });
 redact_fields!(ServiceFigures { service, figures, previous });
 redact_fields!(BreachLine {
@@ -140,8 +140,8 @@ pub struct SloFigures {
     pub period_days: f64,
     pub breaches: u64,
     pub no_data_minutes: u64,
-    /// The median burn rate of its hours when it burns above budget all along.
-    pub chronic_burn_rate: Option<f64>,
+    /// Burning above budget all along, if it is (`slo::ChronicBurn`).
+    pub chronic: Option<crate::analyze::slo::ChronicBurn>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,7 +244,7 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
             period_days: r.period_days,
             breaches: r.breaches.len() as u64,
             no_data_minutes: r.no_data_minutes,
-            chronic_burn_rate: r.chronic.map(|c| c.burn_rate),
+            chronic: r.chronic,
         });
     }
 

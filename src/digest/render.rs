@@ -227,11 +227,8 @@ pub fn markdown(d: &Digest) -> String {
 
     let _ = writeln!(w, "## SLOs\n");
     let _ = write!(w, "{}", slos_table(d).markdown(tz));
-    for (slo, burn) in d.slos.iter().filter_map(|s| s.chronic_burn_rate.map(|b| (&s.slo, b))) {
-        let _ = writeln!(
-            w,
-            "Chronic burn: {slo} is burning at {burn:.1}× its budget all period: the objective or the baseline needs attention.\n"
-        );
+    for (slo, burn) in d.slos.iter().filter_map(|s| s.chronic.map(|c| (&s.slo, c))) {
+        let _ = writeln!(w, "Chronic burn: {}\n", burn.text(slo));
     }
 
     let _ = writeln!(w, "## Breaches\n");
@@ -283,13 +280,8 @@ pub fn html(d: &Digest) -> String {
     let chronic: String = d
         .slos
         .iter()
-        .filter_map(|s| s.chronic_burn_rate.map(|b| (&s.slo, b)))
-        .map(|(slo, b)| {
-            format!(
-                "<p class=\"chronic\"><strong>Chronic burn:</strong> {} is burning at {b:.1}× its budget all period: the objective or the baseline needs attention.</p>",
-                crate::report::html::esc(slo)
-            )
-        })
+        .filter_map(|s| s.chronic.map(|c| (&s.slo, c)))
+        .map(|(slo, c)| format!("<p class=\"chronic\"><strong>Chronic burn:</strong> {}</p>", esc(&c.text(slo))))
         .collect();
     let _ = writeln!(w, "<section id=\"slos\"><h2>SLOs</h2>{}{chronic}</section>", slos_table(d).html(tz));
     let _ = writeln!(w, "<section id=\"breaches\"><h2>Breaches</h2>");

@@ -88,20 +88,20 @@ pub struct Report {
     pub scrubber: super::redact::Scrubber,
 }
 
-/// An SLO whose normal error ratio is above its budget (`slo::ChronicBurn`).
+/// An SLO whose normal error ratio is above its budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChronicFinding {
     pub slo: String,
     pub service: String,
-    pub burn_rate: f64,
-    pub hours_burning_pct: f64,
+    /// `burn_rate` and `hours_burning_pct`, beside the SLO in JSON.
+    #[serde(flatten)]
+    pub burn: crate::analyze::slo::ChronicBurn,
 }
 
 impl ChronicFinding {
     /// The sentence every output uses.
     pub fn text(&self) -> String {
-        crate::analyze::slo::ChronicBurn { burn_rate: self.burn_rate, hours_burning_pct: self.hours_burning_pct }
-            .text(&self.slo)
+        self.burn.text(&self.slo)
     }
 }
 
@@ -335,12 +335,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
             .results()
             .filter(|r| req.service.as_ref().is_none_or(|s| *s == r.service))
             .filter_map(|r| {
-                r.chronic.map(|c| ChronicFinding {
-                    slo: r.slo.clone(),
-                    service: r.service.clone(),
-                    burn_rate: c.burn_rate,
-                    hours_burning_pct: c.hours_burning_pct,
-                })
+                r.chronic.map(|burn| ChronicFinding { slo: r.slo.clone(), service: r.service.clone(), burn })
             })
             .collect(),
         response: response(&breaches, req.focus.is_some()),

@@ -15,7 +15,7 @@ use super::model::{
     Report, Response, ServiceActivity, ServiceSeries, SkewRow, SliSeries,
 };
 use super::redact::Redactor;
-use crate::analyze::slo::Breach;
+use crate::analyze::slo::{Breach, ChronicBurn};
 use crate::analyze::suspects::{BreachSuspects, Mitigation, Suspect, Verdict};
 use crate::analyze::timeline::{Event, EventKind, Severity, SourceRef, Subject};
 
@@ -71,7 +71,7 @@ macro_rules! no_text {
         })*
     };
 }
-no_text!(bool, u64, i64, usize, f64, DateTime<Utc>, Verdict, EventKind, Severity);
+no_text!(bool, u64, i64, usize, f64, DateTime<Utc>, Verdict, EventKind, Severity, ChronicBurn);
 
 /// `impl Redact` for a struct by redacting every field listed; `keep` lists the fields
 /// deliberately left alone. Every field must be named in one of the two lists.
@@ -98,7 +98,7 @@ redact_fields!(Report {
     source_root,
     scrubber,
 });
-redact_fields!(ChronicFinding { slo, service, burn_rate, hours_burning_pct });
+redact_fields!(ChronicFinding { slo, service, burn });
 redact_fields!(Impact {
     slos,
     started,

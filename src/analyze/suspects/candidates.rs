@@ -71,12 +71,7 @@ pub fn from_log(
             })
             .map(|later| later.ts)
             .collect();
-        let title = match &c.key {
-            Some(k) => {
-                format!("{k}: {} → {}", c.old_value.as_deref().unwrap_or("∅"), c.new_value.as_deref().unwrap_or("∅"))
-            }
-            None => "config change".into(),
-        };
+        let title = c.setting().unwrap_or_else(|| "config change".into());
         out.push(Candidate {
             kind: EventKind::Change,
             id,

@@ -69,18 +69,15 @@ impl Judge<'_> {
         let shared = !self.shared_with.is_empty();
         // Breaches of other services under the same changed dependency, in the same
         // minutes: what one change to a shared dependency does.
-        let co: Vec<&Breach> =
-            match (&c.service, relation_is_dependency(self.graph, &breach.service, c.service.as_deref())) {
-                (Some(s), true) => self
-                    .peers
-                    .iter()
-                    .copied()
-                    .filter(|p| {
-                        p.service != breach.service && self.graph.distance(&p.service, s).is_some_and(|d| d >= 1)
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+        let co: Vec<&Breach> = match (&relation, c.service.as_deref()) {
+            (Scope::Dependency(_), Some(s)) => self
+                .peers
+                .iter()
+                .copied()
+                .filter(|p| p.service != breach.service && self.graph.distance(&p.service, s).is_some_and(|d| d >= 1))
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut scope: f64 = match relation {
             Scope::NoService if shared => 0.6,
             Scope::NoService => 0.3,
@@ -139,22 +136,22 @@ impl Judge<'_> {
                         let p = proximity(after);
                         let magnitude = rise.magnitude();
                         let raw = p * magnitude;
-                        let along: Vec<String> = self
-                            .graph
-                            .unrelated_to(s)
-                            .into_iter()
+                        let unrelated = self.graph.unrelated_to(s);
+                        let along: Vec<&String> = unrelated
+                            .iter()
                             .filter(|o| {
                                 self.errors
                                     .rise(o, c.ts, until)
                                     .is_some_and(|r| (r.at - rise.at).num_minutes().abs() <= 3)
                             })
                             .collect();
-                        let controls = if self.graph.unrelated_to(s).is_empty() {
+                        let controls = if unrelated.is_empty() {
                             "no unrelated service to compare against".to_string()
                         } else if along.is_empty() {
                             "no unrelated service rose then".to_string()
                         } else {
-                            format!("but {} rose in the same minutes, with no dependency path to {s}", along.join(", "))
+                            let names: Vec<&str> = along.iter().map(|o| o.as_str()).collect();
+                            format!("but {} rose in the same minutes, with no dependency path to {s}", names.join(", "))
                         };
                         // A rise after the breach began (callers of the breached service fail
                         // with it) is the breach's echo, not this change's effect.
@@ -301,11 +298,6 @@ impl Judge<'_> {
             evidence,
         }
     }
-}
-
-/// Whether `changed` is a dependency (one hop or more) of `breached`.
-fn relation_is_dependency(graph: &Graph, breached: &str, changed: Option<&str>) -> bool {
-    changed.is_some_and(|s| graph.distance(breached, s).is_some_and(|d| d >= 1))
 }
 
 /// How strongly a rise `minutes` after a change points at it: fully within 3 minutes

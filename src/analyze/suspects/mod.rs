@@ -419,12 +419,7 @@ fn mitigation(graph: &Graph, breach: &Breach, log: &ChangeLog, found: &[Candidat
     };
     let mut actions: Vec<Mitigation> = Vec::new();
     for c in log.changes.iter().filter(|c| c.ts > from && c.ts <= recovered && near(&c.service)) {
-        let title = match &c.key {
-            Some(k) => {
-                format!("{k}: {} → {}", c.old_value.as_deref().unwrap_or("∅"), c.new_value.as_deref().unwrap_or("∅"))
-            }
-            None => c.description.clone().unwrap_or_else(|| "config change".into()),
-        };
+        let title = c.setting().or_else(|| c.description.clone()).unwrap_or_else(|| "config change".into());
         actions.push(Mitigation {
             at: c.ts,
             kind: EventKind::Change,
