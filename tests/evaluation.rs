@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use retrace::analyze::params::Window;
 use retrace::analyze::{Analysis, slo, suspects};
 
-use crate::common::Sandbox;
+use crate::common::{Rng, Sandbox};
 
 /// Dependencies: edge → checkout, cart, search; checkout → payments, inventory, cart;
 /// search → inventory. `mail` depends on nothing and nothing on it.
@@ -32,27 +32,6 @@ depends_on = ["inventory"]
 [services.mail]
 "#;
 const LEAVES: [&str; 4] = ["payments", "inventory", "cart", "search"];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 const MINUTES: i64 = 600;
 const ONSET_MINUTE: i64 = 420;
@@ -116,8 +95,8 @@ impl Scenario {
     fn routine(&mut self, rng: &mut Rng, n: usize, lo: i64, hi: i64, services: &[&str]) {
         for i in 0..n {
             let svc = rng.pick(services).to_string();
-            let m = rng.range(lo, hi);
-            let key = format!("feature.{}", rng.range(1, 40));
+            let m = rng.int(lo, hi);
+            let key = format!("feature.{}", rng.int(1, 40));
             self.change(&format!("R-{i}"), m, &svc, &key, "a", "b", None);
         }
     }
@@ -127,9 +106,9 @@ impl Scenario {
         for svc in SERVICES {
             let (mut ok, mut bad) = (1_000_000.0f64, 500.0f64);
             for m in 0..MINUTES {
-                let traffic = (600.0 * (0.9 + 0.2 * rng.unit())).round();
+                let traffic = (600.0 * (0.9 + 0.2 * rng.u01())).round();
                 let ratio = 0.0005 + self.errors[svc][m as usize];
-                let errors = (traffic * ratio + rng.unit()).floor();
+                let errors = (traffic * ratio + rng.u01()).floor();
                 ok += traffic - errors;
                 bad += errors;
                 let ts = self.at(m).timestamp() + 30;
@@ -142,7 +121,7 @@ impl Scenario {
 }
 
 fn culprit_change(s: &mut Scenario, rng: &mut Rng, service: &str, minute: i64) -> String {
-    let id = format!("C-{}", rng.range(1000, 9999));
+    let id = format!("C-{}", rng.int(1000, 9999));
     s.change(&id, minute, service, "db.pool.max", "200", "20", None);
     id
 }
@@ -151,20 +130,20 @@ fn build(category: &'static str, i: u64) -> Scenario {
     let seed = 1000 * (1 + i) + category.len() as u64;
     let mut rng = Rng(seed);
     let mut s = Scenario::new(format!("{category}-{i}"), seed);
-    let onset = ONSET_MINUTE + rng.range(-20, 20);
-    let leaf = rng.pick(&LEAVES);
+    let onset = ONSET_MINUTE + rng.int(-20, 20);
+    let leaf = *rng.pick(&LEAVES);
     match category {
         "config_change" => {
-            let m = onset - rng.range(2, 10);
+            let m = onset - rng.int(2, 10);
             let id = culprit_change(&mut s, &mut rng, leaf, m);
-            let fix = onset + rng.range(15, 45);
+            let fix = onset + rng.int(15, 45);
             s.change("FIX", fix, leaf, "db.pool.max", "20", "200", Some(&id));
-            s.fail(leaf, onset, fix + 1, 0.05 + 0.1 * rng.unit());
+            s.fail(leaf, onset, fix + 1, 0.05 + 0.1 * rng.u01());
             s.routine(&mut rng, 4, onset - 300, onset - 30, &SERVICES);
             s.truth.push((leaf, Some(id)));
         }
         "deploy" => {
-            let d = onset - rng.range(3, 8);
+            let d = onset - rng.int(3, 8);
             s.deploy(
                 "D-1",
                 leaf,
@@ -172,71 +151,71 @@ fn build(category: &'static str, i: u64) -> Scenario {
                 "v1.5.0",
                 &[(d, "started", 0.0), (d + 2, "progress", 50.0), (d + 5, "succeeded", 100.0)],
             );
-            let rb = onset + rng.range(15, 40);
+            let rb = onset + rng.int(15, 40);
             s.deploy("D-2", leaf, "v1.5.0", "v1.4.0", &[(rb, "started", 0.0), (rb + 2, "succeeded", 100.0)]);
-            s.fail(leaf, onset, rb + 3, 0.04 + 0.1 * rng.unit());
+            s.fail(leaf, onset, rb + 3, 0.04 + 0.1 * rng.u01());
             s.deploy("D-0", "mail", "v9", "v10", &[(onset - 200, "started", 0.0), (onset - 195, "succeeded", 100.0)]);
             s.routine(&mut rng, 3, onset - 300, onset - 30, &SERVICES);
             s.truth.push((leaf, Some("D-1".into())));
         }
         "upstream_dependency" => {
-            let up = rng.pick(&["payments", "inventory"]);
+            let up = *rng.pick(&["payments", "inventory"]);
             let id = {
-                let m = onset - rng.range(2, 8);
+                let m = onset - rng.int(2, 8);
                 culprit_change(&mut s, &mut rng, up, m)
             };
-            let fix = onset + rng.range(15, 40);
+            let fix = onset + rng.int(15, 40);
             s.change("FIX", fix, up, "db.pool.max", "20", "200", Some(&id));
-            let ratio = 0.06 + 0.1 * rng.unit();
+            let ratio = 0.06 + 0.1 * rng.u01();
             s.fail(up, onset, fix + 1, ratio);
             s.fail("checkout", onset + 1, fix + 2, ratio * 0.6);
             // A routine change on the breached service itself, earlier.
-            s.change("R-own", onset - rng.range(40, 120), "checkout", "ui.banner", "a", "b", None);
+            s.change("R-own", onset - rng.int(40, 120), "checkout", "ui.banner", "a", "b", None);
             s.routine(&mut rng, 3, onset - 300, onset - 30, &SERVICES);
             s.truth.push(("checkout", Some(id.clone())));
             s.truth.push((up, Some(id)));
         }
         "delayed_effect" => {
             let id = {
-                let m = onset - rng.range(60, 120);
+                let m = onset - rng.int(60, 120);
                 culprit_change(&mut s, &mut rng, leaf, m)
             };
-            let fix = onset + rng.range(15, 30);
+            let fix = onset + rng.int(15, 30);
             s.change("FIX", fix, leaf, "db.pool.max", "20", "200", Some(&id));
-            s.fail(leaf, onset, fix + 1, 0.05 + 0.05 * rng.unit());
-            s.change("DECOY", onset - rng.range(2, 5), "mail", "smtp.timeout", "5s", "3s", None);
+            s.fail(leaf, onset, fix + 1, 0.05 + 0.05 * rng.u01());
+            s.change("DECOY", onset - rng.int(2, 5), "mail", "smtp.timeout", "5s", "3s", None);
             s.routine(&mut rng, 3, onset - 300, onset - 30, &SERVICES);
             s.truth.push((leaf, Some(id)));
         }
         "decoy_closer" => {
             let id = {
-                let m = onset - rng.range(15, 30);
+                let m = onset - rng.int(15, 30);
                 culprit_change(&mut s, &mut rng, leaf, m)
             };
-            let fix = onset + rng.range(15, 35);
+            let fix = onset + rng.int(15, 35);
             s.change("FIX", fix, leaf, "db.pool.max", "20", "200", Some(&id));
-            s.fail(leaf, onset, fix + 1, 0.05 + 0.1 * rng.unit());
+            s.fail(leaf, onset, fix + 1, 0.05 + 0.1 * rng.u01());
             let unrelated = if leaf == "search" { "payments" } else { "mail" };
-            s.change("DECOY", onset - rng.range(1, 4), unrelated, "cache.ttl", "60", "30", None);
+            s.change("DECOY", onset - rng.int(1, 4), unrelated, "cache.ttl", "60", "30", None);
             s.routine(&mut rng, 2, onset - 300, onset - 30, &SERVICES);
             s.truth.push((leaf, Some(id)));
         }
         "many_routine_changes" => {
             s.routine(&mut rng, 12, onset - 60, onset + 1, &SERVICES);
             let id = {
-                let m = onset - rng.range(3, 12);
+                let m = onset - rng.int(3, 12);
                 culprit_change(&mut s, &mut rng, leaf, m)
             };
-            let fix = onset + rng.range(15, 40);
+            let fix = onset + rng.int(15, 40);
             s.change("FIX", fix, leaf, "db.pool.max", "20", "200", Some(&id));
-            s.fail(leaf, onset, fix + 1, 0.05 + 0.1 * rng.unit());
+            s.fail(leaf, onset, fix + 1, 0.05 + 0.1 * rng.u01());
             s.truth.push((leaf, Some(id)));
         }
         "canary_rollout" => {
-            let d = onset - rng.range(3, 8);
-            let pct = [10.0, 25.0][rng.range(0, 1) as usize];
+            let d = onset - rng.int(3, 8);
+            let pct = [10.0, 25.0][rng.int(0, 1) as usize];
             s.deploy("CANARY", leaf, "v2.0.0", "v2.1.0", &[(d, "started", 0.0), (d + 1, "progress", pct)]);
-            let rb = onset + rng.range(10, 30);
+            let rb = onset + rng.int(10, 30);
             s.deploy("CANARY", leaf, "v2.0.0", "v2.1.0", &[(rb, "rolled_back", pct)]);
             s.fail(leaf, onset, rb + 1, pct / 100.0 * 0.4);
             s.routine(&mut rng, 4, onset - 300, onset - 30, &SERVICES);
@@ -244,10 +223,10 @@ fn build(category: &'static str, i: u64) -> Scenario {
         }
         "automation_loop" => {
             let id = {
-                let m = onset - rng.range(2, 6);
+                let m = onset - rng.int(2, 6);
                 culprit_change(&mut s, &mut rng, leaf, m)
             };
-            let ratio = 0.08 + 0.05 * rng.unit();
+            let ratio = 0.08 + 0.05 * rng.u01();
             let mut t = onset;
             for k in 0..3 {
                 let revert = t + 8;
@@ -256,7 +235,7 @@ fn build(category: &'static str, i: u64) -> Scenario {
                 s.change(&format!("AUTO-A{k}"), revert + 3, leaf, "db.pool.max", "200", "20", None);
                 t = revert + 3;
             }
-            let manual = t + rng.range(5, 12);
+            let manual = t + rng.int(5, 12);
             s.fail(leaf, t, manual + 1, ratio);
             s.change("MANUAL", manual, leaf, "db.pool.max", "20", "200", Some(&id));
             s.routine(&mut rng, 3, onset - 300, onset - 30, &SERVICES);
@@ -266,28 +245,28 @@ fn build(category: &'static str, i: u64) -> Scenario {
             let (x, y) = [("payments", "search"), ("search", "cart"), ("cart", "inventory"), ("payments", "mail")]
                 [(i % 4) as usize];
             let cx = {
-                let m = onset - rng.range(2, 6);
+                let m = onset - rng.int(2, 6);
                 culprit_change(&mut s, &mut rng, x, m)
             };
-            let onset_y = onset + rng.range(8, 15);
-            let cy = format!("Y-{}", rng.range(1000, 9999));
-            s.change(&cy, onset_y - rng.range(2, 6), y, "queue.workers", "16", "2", None);
-            let fix_x = onset + rng.range(20, 30);
-            let fix_y = fix_x + rng.range(15, 25);
+            let onset_y = onset + rng.int(8, 15);
+            let cy = format!("Y-{}", rng.int(1000, 9999));
+            s.change(&cy, onset_y - rng.int(2, 6), y, "queue.workers", "16", "2", None);
+            let fix_x = onset + rng.int(20, 30);
+            let fix_y = fix_x + rng.int(15, 25);
             s.change("FIX-X", fix_x, x, "db.pool.max", "20", "200", Some(&cx));
             s.change("FIX-Y", fix_y, y, "queue.workers", "2", "16", Some(&cy));
-            s.fail(x, onset, fix_x + 1, 0.06 + 0.05 * rng.unit());
-            s.fail(y, onset_y, fix_y + 1, 0.06 + 0.05 * rng.unit());
+            s.fail(x, onset, fix_x + 1, 0.06 + 0.05 * rng.u01());
+            s.fail(y, onset_y, fix_y + 1, 0.06 + 0.05 * rng.u01());
             s.truth.push((x, Some(cx)));
             s.truth.push((y, Some(cy)));
         }
         "control" => {
             // An external dependency fails: no change causes it.
-            let len = rng.range(20, 40);
-            s.fail(leaf, onset, onset + len, 0.05 + 0.1 * rng.unit());
-            s.change("OWN", onset - rng.range(30, 90), leaf, "log.level", "info", "debug", None);
+            let len = rng.int(20, 40);
+            s.fail(leaf, onset, onset + len, 0.05 + 0.1 * rng.u01());
+            s.change("OWN", onset - rng.int(30, 90), leaf, "log.level", "info", "debug", None);
             let unrelated = if leaf == "search" { "cart" } else { "mail" };
-            s.change("NEAR", onset - rng.range(1, 5), unrelated, "cache.ttl", "60", "30", None);
+            s.change("NEAR", onset - rng.int(1, 5), unrelated, "cache.ttl", "60", "30", None);
             s.deploy("D-9", unrelated, "v3", "v4", &[(onset - 25, "started", 0.0), (onset - 20, "succeeded", 100.0)]);
             s.routine(&mut rng, 4, onset - 300, onset - 30, &SERVICES);
             s.truth.push((leaf, None));

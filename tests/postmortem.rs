@@ -239,21 +239,7 @@ async fn run(path: &std::path::Path) -> Outcome {
     let ranked = suspects::rank(&ctx, &config, &analysis, None, &breaches, config.suspects).await.unwrap();
     // `POSTMORTEM=<file stem>` prints one scenario's breaches and suspects.
     if std::env::var("POSTMORTEM").is_ok_and(|v| path.file_stem().is_some_and(|s| s == v.as_str())) {
-        for b in &ranked {
-            println!(
-                "BREACH {} onset {} detected {} recovered {:?} ongoing {:?}\n  {}\n  mitigation {:?}",
-                b.breach.id,
-                b.breach.onset,
-                b.breach.detected,
-                b.breach.recovered,
-                b.breach.ongoing_at,
-                b.verdict,
-                b.mitigation
-            );
-            for x in b.suspects.iter().take(6) {
-                println!("    #{} {} {:?} {:.2} {:?}", x.rank, x.id, x.verdict, x.score, x.evidence);
-            }
-        }
+        crate::common::print_ranked(&ranked, 6);
     }
     let first = ranked.iter().min_by_key(|b| b.breach.onset);
     let top = first.and_then(|b| b.suspects.first()).map(|s| (s.id.clone(), s.verdict));

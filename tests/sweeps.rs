@@ -35,6 +35,8 @@ use retrace::analyze::spans::DeploySpan;
 use retrace::analyze::suspects::{self, BreachSuspects, ServiceErrors, Verdict};
 use retrace::config::{Config, Sli, Slo};
 
+use crate::common::Rng;
+
 /// Services and what each calls. Chains (edge → checkout → payments → ledger,
 /// search → index) and services no path joins (auth, mail, batch, cdn).
 const TOPOLOGY: &[(&str, &[&str])] = &[
@@ -49,60 +51,6 @@ const TOPOLOGY: &[(&str, &[&str])] = &[
     ("batch", &[]),
     ("cdn", &[]),
 ];
-
-/// Deterministic randomness (splitmix64), one stream per case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn u01(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.u01()
-    }
-    /// Log-uniform: as likely to land in [1, 2) as in [2, 4).
-    fn log_range(&mut self, lo: f64, hi: f64) -> f64 {
-        (lo.ln() + (hi.ln() - lo.ln()) * self.u01()).exp()
-    }
-    fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.u01() < p
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.next() as usize % items.len()]
-    }
-    fn minutes(&mut self, lo: f64, hi: f64) -> Duration {
-        Duration::seconds((self.range(lo, hi) * 60.0) as i64)
-    }
-    /// A Poisson count (Knuth for small means, a normal approximation above 30).
-    fn poisson(&mut self, mean: f64) -> f64 {
-        if mean <= 0.0 {
-            return 0.0;
-        }
-        if mean > 30.0 {
-            let (u1, u2) = (self.u01().max(1e-12), self.u01());
-            let n = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            return (mean + n * mean.sqrt()).round().max(0.0);
-        }
-        let (limit, mut p, mut k) = ((-mean).exp(), 1.0, 0.0);
-        loop {
-            p *= self.u01();
-            if p <= limit {
-                return k;
-            }
-            k += 1.0;
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Family {
@@ -621,21 +569,7 @@ fn judge(case: &Case) -> Outcome {
         for r in analysis.results() {
             println!("  slo {} chronic {:?} breaches {} minutes {}", r.slo, r.chronic, r.breaches.len(), r.minutes);
         }
-        for b in &ranked {
-            println!(
-                "BREACH {} onset {} detected {} recovered {:?} ongoing {:?}\n  {}\n  mitigation {:?}",
-                b.breach.id,
-                b.breach.onset,
-                b.breach.detected,
-                b.breach.recovered,
-                b.breach.ongoing_at,
-                b.verdict,
-                b.mitigation
-            );
-            for s in &b.suspects {
-                println!("    #{} {} {:?} {:.2} {:?}", s.rank, s.id, s.verdict, s.score, s.evidence);
-            }
-        }
+        crate::common::print_ranked(&ranked, usize::MAX);
     }
     // The incident's first breach (the rest are its echoes or, in a cascade, its callers).
     let origin = case.impacts[0].service;

@@ -7,6 +7,17 @@ fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
     retrace::cli::parse_time(s).unwrap()
 }
 
+/// The timeline of every service over `[from, to)`, errors only, in 5-minute buckets.
+fn every_service(from: &str, to: &str) -> TimelineQuery {
+    TimelineQuery {
+        window: Window::new(t(from), t(to)).unwrap(),
+        service: None,
+        bucket: chrono::Duration::minutes(5),
+        include_warn: false,
+        breaches: Vec::new(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_deploys_and_error_bursts_in_time_order() {
     let sb = Sandbox::new();
@@ -102,13 +113,7 @@ async fn loops_and_baselines() {
     let config = sb.config(&[source("changes", "sources/c.csv"), source("logs", "sources/l.jsonl")].concat());
     sb.ingest(&config).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
-    let q = TimelineQuery {
-        window: Window::new(t("2026-11-19T14:00Z"), t("2026-11-19T15:00Z")).unwrap(),
-        service: None,
-        bucket: chrono::Duration::minutes(5),
-        include_warn: false,
-        breaches: Vec::new(),
-    };
+    let q = every_service("2026-11-19T14:00Z", "2026-11-19T15:00Z");
     let events = timeline::build(&ctx, &q).await.unwrap();
     let loops: Vec<&str> = events.iter().filter(|e| e.kind == EventKind::Loop).map(|e| e.title.as_str()).collect();
     assert_eq!(loops, vec!["loop: pool flipped 4 times (20 → 200 → 20 → 200 → 20 → 200)"]);
@@ -132,13 +137,7 @@ async fn errors_at_the_start_of_the_data_are_not_new_signatures() {
     let config = sb.config(&source("logs", "sources/l.jsonl"));
     sb.ingest(&config).await;
     let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
-    let query = TimelineQuery {
-        window: Window::new(t("2026-11-19T08:00Z"), t("2026-11-19T16:00Z")).unwrap(),
-        service: None,
-        bucket: chrono::Duration::minutes(5),
-        include_warn: false,
-        breaches: Vec::new(),
-    };
+    let query = every_service("2026-11-19T08:00Z", "2026-11-19T16:00Z");
     let fresh: Vec<String> = timeline::build(&ctx, &query)
         .await
         .unwrap()

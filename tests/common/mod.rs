@@ -10,6 +10,9 @@ use retrace::config::Config;
 use retrace::ingest::{IngestOptions, IngestSummary, ingest};
 use retrace::warehouse::Warehouse;
 
+mod rng;
+pub use rng::Rng;
+
 pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
 }
@@ -181,5 +184,25 @@ pub fn assert_markdown_tables_intact(md: &str, what: &str) {
             header_cells = cells;
         }
         assert_eq!(cells, header_cells, "{what}: broken table row: {line}");
+    }
+}
+
+/// Prints ranked breaches with their mitigation and first `suspects` suspects: what the
+/// corpus (`POSTMORTEM=…`) and the sweeps (`SWEEP_CASE=…`) show of one case.
+pub fn print_ranked(ranked: &[retrace::analyze::suspects::BreachSuspects], suspects: usize) {
+    for b in ranked {
+        println!(
+            "BREACH {} onset {} detected {} recovered {:?} ongoing {:?}\n  {}\n  mitigation {:?}",
+            b.breach.id,
+            b.breach.onset,
+            b.breach.detected,
+            b.breach.recovered,
+            b.breach.ongoing_at,
+            b.verdict,
+            b.mitigation
+        );
+        for s in b.suspects.iter().take(suspects) {
+            println!("    #{} {} {:?} {:.2} {:?}", s.rank, s.id, s.verdict, s.score, s.evidence);
+        }
     }
 }
