@@ -131,3 +131,85 @@ async fn large_objects_flush_in_several_sorted_files() {
     +------+---------------+----------------------+----------------------+
     ");
 }
+
+/// Two nginx servers behind a load balancer write the same line in the same second: the
+/// path says which host each came from, so both are kept, each with its host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_placeholders_and_constants_say_where_records_came_from() {
+    let sb = Sandbox::new();
+    let line = b"10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] \"GET /pay HTTP/1.1\" 503 31 \"-\" \"curl/8.5\" 0.412\n";
+    sb.write("logs/checkout/web-1/access.log", line);
+    sb.write("logs/checkout/web-2/access.log", line);
+    sb.write("logs/search/web-3/access.log", line);
+    sb.write(
+        "legacy/app.log",
+        b"2026-11-19 14:09:12,117 ERROR [pool-3] com.acme.pay.Pool - timeout acquiring connection\n",
+    );
+    sb.write(
+        "metrics/eu/node-1.jsonl",
+        br#"{"ts":"2026-11-19T14:00:00Z","metric":"up","value":1}
+{"ts":"2026-11-19T14:00:00Z","metric":"up","value":0,"labels":{"region":"us"}}
+"#,
+    );
+    let config = sb.config(
+        r#"
+[[sources]]
+kind = "logs"
+url = "sources/logs/{service}/{host}/*.log"
+format = "pattern:nginx"
+fields = { env = "prod" }
+
+[[sources]]
+kind = "logs"
+url = "sources/legacy/*.log"
+format = "pattern:log4j"
+host = "batch-1"
+service = "payments"
+
+[[sources]]
+kind = "metrics"
+url = "sources/metrics/{region}/{host}.jsonl"
+service = "edge"
+"#,
+    );
+    let summary = sb.ingest(&config).await;
+    assert_eq!(summary.rows, counts(&[("logs", 4), ("metrics", 2)]));
+    assert_eq!(summary.objects_failed, 0, "{:?}", summary.failures);
+    insta::assert_snapshot!(
+        sb.sql("SELECT service, host, status, attributes['env'] AS env FROM logs ORDER BY host").await,
+        @r"
+    +----------+---------+--------+------+
+    | service  | host    | status | env  |
+    +----------+---------+--------+------+
+    | payments | batch-1 |        |      |
+    | checkout | web-1   | 503    | prod |
+    | checkout | web-2   | 503    | prod |
+    | search   | web-3   | 503    | prod |
+    +----------+---------+--------+------+
+    "
+    );
+    // The record's own region wins over the path's; the path fills what it leaves out.
+    insta::assert_snapshot!(
+        sb.sql("SELECT service, value, labels['region'] AS region, labels['host'] AS host FROM metrics ORDER BY value").await,
+        @r"
+    +---------+-------+--------+--------+
+    | service | value | region | host   |
+    +---------+-------+--------+--------+
+    | edge    | 0.0   | us     | node-1 |
+    | edge    | 1.0   | eu     | node-1 |
+    +---------+-------+--------+--------+
+    "
+    );
+}
+
+#[test]
+fn a_field_set_twice_or_a_timestamp_from_the_path_is_refused() {
+    let sb = Sandbox::new();
+    let parse = |toml: &str| retrace::config::Config::parse(toml, sb.path()).map(|_| ()).unwrap_err();
+    let twice = parse("[[sources]]\nkind = \"logs\"\nurl = \"logs/{host}/*.log\"\nhost = \"web-1\"\n");
+    assert!(twice.contains("`host` is both a constant and a `{host}` placeholder"), "{twice}");
+    let ts = parse("[[sources]]\nkind = \"logs\"\nurl = \"logs/{ts}/*.log\"\n");
+    assert!(ts.contains("`{ts}`"), "{ts}");
+    let inner = parse("[[sources]]\nkind = \"logs\"\nurl = \"logs/*.log\"\nfields = { host = \"x\" }\n");
+    assert!(inner.contains("host = "), "{inner}");
+}

@@ -364,3 +364,29 @@ fn an_s3_server_restarted_mid_ingest_leaves_the_tables_of_a_clean_run() {
     let check = with_env(retrace(&sb), &s3, SECRET).args(["check", "--deep"]).output().unwrap();
     assert!(check.status.success() && text(&check).0.contains("ok:"), "{:?}", text(&check));
 }
+
+/// `{service}` and `{host}` in an S3 URL list like `*` and fill the columns from each key.
+#[test]
+#[ignore = "needs the s3s-fs binary; .ci/run installs it and runs these"]
+fn url_placeholders_fill_columns_from_object_keys() {
+    let s3 = S3Server::start();
+    let line = "10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] \"GET /pay HTTP/1.1\" 503 31 \"-\" \"curl/8.5\" 0.412\n";
+    for key in
+        ["nginx/checkout/web-1/access.log.gz", "nginx/checkout/web-2/access.log.gz", "nginx/search/web-3/access.log.gz"]
+    {
+        s3.put("telemetry", key, &gz(line));
+    }
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.path().join("retrace.toml"),
+        "warehouse = \"s3://lake/prod\"\n[[sources]]\nkind = \"logs\"\nurl = \"s3://telemetry/nginx/{service}/{host}/*.log.gz\"\nformat = \"pattern:nginx\"\n",
+    )
+    .unwrap();
+    let out = with_env(retrace(&sb), &s3, SECRET).args(["-q", "ingest"]).output().unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = with_env(retrace(&sb), &s3, SECRET)
+        .args(["sql", "--format", "csv", "SELECT service, host, status FROM logs ORDER BY host"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out).0, "service,host,status\ncheckout,web-1,503\ncheckout,web-2,503\nsearch,web-3,503\n");
+}

@@ -16,6 +16,7 @@ pub mod units;
 
 use crate::error::{Error, Result};
 use crate::tables::Kind;
+use crate::warehouse::path_template::PathTemplate;
 use crate::warehouse::store::StorageOptions;
 use pattern::LinePattern;
 
@@ -56,6 +57,12 @@ pub struct Source {
     pub timezone: Tz,
     /// Service for records that name none.
     pub service: Option<String>,
+    /// Host for records that name none (`host`): formats without a host field are
+    /// collected one file per host.
+    pub host: Option<String>,
+    /// Other constant fields (`fields = { env = "prod" }`): a column of the kind, else an
+    /// attribute (a label for metrics).
+    pub fields: BTreeMap<String, String>,
     /// strftime format of the timestamp field (`ts_format`); `None`: detect the shape.
     pub ts_format: Option<String>,
     /// Year for year-less timestamps (`year`); `None`: the object's modification year.
@@ -267,6 +274,9 @@ struct RawSource {
     format: Option<String>,
     timezone: Option<String>,
     service: Option<String>,
+    host: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
     ts_format: Option<String>,
     year: Option<i32>,
     regex: Option<String>,
@@ -306,6 +316,15 @@ struct RawSli {
     total: Option<String>,
     histogram: Option<String>,
     threshold: Option<f64>,
+}
+
+impl Source {
+    /// The fields every record of the source has unless it says otherwise.
+    pub fn constants(&self) -> Vec<(String, String)> {
+        let named = [("service", &self.service), ("host", &self.host)];
+        let named = named.into_iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())));
+        named.chain(self.fields.iter().map(|(k, v)| (k.clone(), v.clone()))).collect()
+    }
 }
 
 impl Config {
@@ -407,13 +426,41 @@ impl Config {
                 return Err(format!("{at}.year: {y} is outside 2000..2100"));
             }
             let skew = s.skew.as_deref().map(parse_offset).transpose().map_err(|e| format!("{at}.skew: {e}"))?;
+            let url = resolve_location(&s.url, base);
+            let placeholders = PathTemplate::split(&url)
+                .map_err(|e| format!("{at}.url: {e}"))?
+                .1
+                .map(|t| t.names().to_vec())
+                .unwrap_or_default();
+            let constants = [("service", s.service.as_ref()), ("host", s.host.as_ref())]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|_| k))
+                .chain(s.fields.keys().map(String::as_str));
+            if placeholders.iter().any(|p| p == "ts") {
+                return Err(format!("{at}.url: `{{ts}}` is the record's own time; a path cannot set it"));
+            }
+            for name in constants {
+                if placeholders.iter().any(|p| p == name) {
+                    return Err(format!(
+                        "{at}: `{name}` is both a constant and a `{{{name}}}` placeholder of the url; keep one"
+                    ));
+                }
+                if name == "ts" {
+                    return Err(format!("{at}.fields: `ts` is the record's own time; a source cannot set it"));
+                }
+            }
+            if let Some(dup) = s.fields.keys().find(|k| matches!(k.as_str(), "service" | "host")) {
+                return Err(format!("{at}.fields: set `{dup}` as `{dup} = \"…\"` on the source"));
+            }
             sources.push(Source {
                 name,
                 kind: s.kind,
-                url: resolve_location(&s.url, base),
+                url,
                 format,
                 timezone,
                 service: s.service,
+                host: s.host,
+                fields: s.fields,
                 ts_format: s.ts_format,
                 year: s.year,
                 regex,

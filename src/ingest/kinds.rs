@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::record::{Cell, ColType, ColumnSpec, KindSpec, Row, SourceDefaults, default_service, lowercase};
+use super::record::{Cell, ColType, ColumnSpec, KindSpec, Row, lowercase};
 use super::reject::{Reason, Reject};
 use crate::tables::Kind;
 
@@ -46,11 +46,9 @@ pub static LOGS: KindSpec = KindSpec {
     normalize: normalize_log,
 };
 
-const LOG_SERVICE: usize = 1;
 const LOG_LEVEL: usize = 3;
 
-fn normalize_log(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reject> {
-    default_service(row, LOG_SERVICE, defaults);
+fn normalize_log(row: &mut Row) -> Result<(), Reject> {
     lowercase(row, LOG_LEVEL);
     if let Some(level) = row.text(LOG_LEVEL) {
         // Already canonical (the usual case): leave the borrowed text alone.
@@ -89,8 +87,7 @@ pub static METRICS: KindSpec = KindSpec {
     normalize: normalize_metric,
 };
 
-fn normalize_metric(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reject> {
-    default_service(row, 3, defaults);
+fn normalize_metric(_: &mut Row) -> Result<(), Reject> {
     Ok(())
 }
 
@@ -115,8 +112,7 @@ pub static CHANGES: KindSpec = KindSpec {
     normalize: normalize_change,
 };
 
-fn normalize_change(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reject> {
-    default_service(row, 2, defaults);
+fn normalize_change(_: &mut Row) -> Result<(), Reject> {
     Ok(())
 }
 
@@ -144,8 +140,7 @@ pub static DEPLOYS: KindSpec = KindSpec {
 const DEPLOY_STATUS: usize = 6;
 const DEPLOY_PERCENT: usize = 7;
 
-fn normalize_deploy(row: &mut Row, defaults: &SourceDefaults) -> Result<(), Reject> {
-    default_service(row, 2, defaults);
+fn normalize_deploy(row: &mut Row) -> Result<(), Reject> {
     lowercase(row, DEPLOY_STATUS);
     let status = row.text(DEPLOY_STATUS).unwrap_or_default();
     let canonical = canonical_deploy_status(status).ok_or_else(|| {

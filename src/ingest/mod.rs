@@ -146,6 +146,8 @@ struct Job {
     stream: String,
     /// A local file's real path (its `meta.location` is escaped when the name is odd).
     local: Option<std::path::PathBuf>,
+    /// The values of the source URL's `{name}` placeholders in this object's path.
+    path_fields: Vec<(String, String)>,
 }
 
 /// Ingests `sources` into `warehouse`.
@@ -196,6 +198,22 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 ));
                 continue;
             };
+            let path_fields = match &resolved.template {
+                None => Vec::new(),
+                Some(t) => match t.values(meta.location.as_ref()) {
+                    Some(values) => values,
+                    None => {
+                        // The glob matched but the template cannot split the key (a
+                        // placeholder folder is empty): the fields are unknown.
+                        summary.objects_failed += 1;
+                        summary.failures.push((
+                            url,
+                            format!("the path does not fill the placeholders of source `{}`'s url", source.name),
+                        ));
+                        continue;
+                    }
+                },
+            };
             let id = layout::object_id(source.kind, &url);
             let version = layout::object_version(meta.size, meta.e_tag.as_deref(), &meta.last_modified.to_rfc3339());
             let previous = manifest.get(&id).cloned();
@@ -223,6 +241,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 stream: dedupe::stream_of(source.stream.as_deref(), &url),
                 url,
                 local,
+                path_fields,
             });
         }
     }
@@ -438,6 +457,7 @@ fn read_object(
         url: &job.url,
         modified: job.meta.last_modified,
         clock_skew: &job.clock_skew,
+        path_fields: &job.path_fields,
         workers,
         chunk_lines: sink.flush_rows,
     };
@@ -454,6 +474,8 @@ pub struct ObjectParse<'a> {
     /// When the object was last modified: the year of year-less timestamps.
     pub modified: chrono::DateTime<chrono::Utc>,
     pub clock_skew: &'a std::collections::HashMap<String, i64>,
+    /// The source URL's placeholders as this object's path fills them.
+    pub path_fields: &'a [(String, String)],
     /// Threads parsing one object's lines.
     pub workers: usize,
     /// Lines handed to a parsing thread at a time.
@@ -478,7 +500,9 @@ pub fn parse_input(
     let time =
         TimeParser::new(source.timezone).with_format(ts_format).with_year(source.year).with_reference(p.modified);
     let skew = record::Skew { source: source.skew, hosts: p.clock_skew.clone() };
-    let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { service: source.service.clone(), skew });
+    let mut fields = source.constants();
+    fields.extend(p.path_fields.iter().cloned());
+    let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { fields, skew });
     let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
         Ok(row) => sink.row(&row, n),
         Err(reject) => sink.reject(n, &reject, raw),
@@ -548,6 +572,7 @@ pub fn parse_bytes(source: &Source, format: Format, bytes: &[u8], workers: usize
         url: "memory://parse/object",
         modified: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default(),
         clock_skew: &skew,
+        path_fields: &[],
         workers: workers.max(1),
         chunk_lines: 64,
     };

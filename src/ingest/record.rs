@@ -107,13 +107,17 @@ pub struct KindSpec {
     /// The column naming the host, for per-host clock-skew corrections.
     pub host_column: Option<usize>,
     /// Kind-specific checks and normalization after assembly.
-    pub normalize: fn(&mut Row, &SourceDefaults) -> Result<(), Reject>,
+    pub normalize: fn(&mut Row) -> Result<(), Reject>,
 }
 
 /// Per-source settings a record falls back on.
 #[derive(Debug, Clone, Default)]
 pub struct SourceDefaults {
-    pub service: Option<String>,
+    /// Fields every record of the object has unless it says otherwise: the source's
+    /// constants (`service`, `host`, `fields`) and its URL's `{name}` placeholders. A
+    /// name that is a column fills it when the record leaves it empty; any other name is
+    /// an attribute (label) unless the record has one of that name.
+    pub fields: Vec<(String, String)>,
     /// Clock-skew corrections (how far a clock runs ahead), applied after normalization.
     pub skew: Skew,
 }
@@ -263,6 +267,19 @@ impl Assembler {
             }
         }
 
+        for (name, value) in &self.defaults.fields {
+            match self.lookup(name) {
+                Some((col, _)) => {
+                    if chosen[col].is_none() {
+                        chosen[col] =
+                            Some((usize::MAX, Cow::Owned(name.clone()), Value::Str(Cow::Owned(value.clone()))));
+                    }
+                }
+                None if extras.iter().any(|(k, _)| k == name) => {}
+                None => extras.push((Cow::Owned(name.clone()), Cow::Owned(value.clone()))),
+            }
+        }
+
         let mut cells = Vec::with_capacity(columns.len());
         let (mut ts_raw, mut ts_flags) = (None, TsFlags::NONE);
         for (spec, slot) in columns.iter().zip(chosen) {
@@ -285,7 +302,7 @@ impl Assembler {
         }
         extras.sort();
         let mut row = Row { cells, extras, ts_raw, ts_flags };
-        (self.spec.normalize)(&mut row, &self.defaults)?;
+        (self.spec.normalize)(&mut row)?;
         self.correct_skew(&mut row);
         Ok(row)
     }
@@ -427,15 +444,6 @@ pub fn lowercase(row: &mut Row, col: usize) {
         && s.bytes().any(|b| b.is_ascii_uppercase())
     {
         *s = Cow::Owned(s.to_ascii_lowercase());
-    }
-}
-
-/// Fills a missing service from the source's default.
-pub fn default_service(row: &mut Row, col: usize, defaults: &SourceDefaults) {
-    if row.cells[col] == Cell::Null
-        && let Some(s) = &defaults.service
-    {
-        row.cells[col] = Cell::Text(Cow::Owned(s.clone()));
     }
 }
 

@@ -14,6 +14,7 @@ pub mod local_list;
 pub mod lock;
 pub mod manifest;
 pub mod parquet;
+pub mod path_template;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -17,6 +17,7 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig};
 use url::Url;
 
+use super::path_template::PathTemplate;
 use crate::error::{Error, Result};
 
 /// Retries with exponential back-off for transient failures (5xx, timeouts, resets).
@@ -246,6 +247,8 @@ pub struct SourceUrl {
     /// Path up to the first segment with a glob character.
     pub list_prefix: Path,
     pub glob: Option<GlobMatcher>,
+    /// `{name}` placeholders of the URL, read back from each object's key.
+    pub template: Option<PathTemplate>,
     /// For a local path: the folder (or file) to walk, listed by [`local_list`] rather
     /// than the object store, which cannot name odd file names.
     pub local_root: Option<std::path::PathBuf>,
@@ -282,6 +285,7 @@ impl SourceUrl {
         let first_glob = segments.iter().position(|s| has_glob(s));
         let fixed = &segments[..first_glob.unwrap_or(segments.len())];
         let list_prefix = location.child(&fixed.join("/"));
+        let mut template = None;
         let glob = match first_glob {
             None => None,
             Some(_) => {
@@ -291,6 +295,9 @@ impl SourceUrl {
                     "" => joined,
                     prefix => format!("{prefix}/{joined}"),
                 };
+                let (pattern, placeholders) =
+                    PathTemplate::split(&pattern).map_err(|message| Error::Url { url: url.into(), message })?;
+                template = placeholders;
                 // Paths are object keys: `*` stays inside one folder, `**` crosses folders.
                 let glob = GlobBuilder::new(&pattern)
                     .literal_separator(true)
@@ -301,7 +308,7 @@ impl SourceUrl {
         };
         let local_root =
             location.local_path().map(|_| std::path::PathBuf::from(format!("/{}", fixed_path(&segments, first_glob))));
-        Ok(SourceUrl { location, list_prefix, glob, local_root })
+        Ok(SourceUrl { location, list_prefix, glob, template, local_root })
     }
 
     /// Lists the objects this URL names, local folders entry by entry ([`local_list`]).
