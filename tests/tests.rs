@@ -49,3 +49,5 @@ mod sweeps;
 mod timeline;
 /// Naive timestamps in a source zone land in UTC correctly, across DST changes.
 mod timezones;
+/// Real tools' output (nginx, rsyslog, Prometheus, OpenTelemetry, Kubernetes, LaunchDarkly) as written.
+mod tools;

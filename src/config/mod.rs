@@ -63,6 +63,10 @@ pub struct Source {
     /// Other constant fields (`fields = { env = "prod" }`): a column of the kind, else an
     /// attribute (a label for metrics).
     pub fields: BTreeMap<String, String>,
+    /// When records without a time of their own were taken (`scrape_time`).
+    pub scrape_time: Option<ScrapeTime>,
+    /// The metric name of `query_range` series that carry no `__name__` (`metric`).
+    pub metric: Option<String>,
     /// strftime format of the timestamp field (`ts_format`); `None`: detect the shape.
     pub ts_format: Option<String>,
     /// Year for year-less timestamps (`year`); `None`: the object's modification year.
@@ -75,6 +79,25 @@ pub struct Source {
     /// name the same stream are overlapping exports of it, so identical rows without a
     /// host are one record. `None`: each object's file lineage is its stream.
     pub stream: Option<String>,
+}
+
+/// The time of a plain Prometheus scrape, which carries none (`scrape_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrapeTime {
+    /// The object's last-modified time: when the scrape was written.
+    ObjectModified,
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl ScrapeTime {
+    fn parse(text: &str) -> std::result::Result<ScrapeTime, String> {
+        if text == "object_modified" {
+            return Ok(ScrapeTime::ObjectModified);
+        }
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| ScrapeTime::At(t.to_utc()))
+            .map_err(|e| format!("`{text}` is neither \"object_modified\" nor an RFC 3339 time ({e})"))
+    }
 }
 
 /// How far before the onset candidates are looked for, and how far after.
@@ -277,6 +300,8 @@ struct RawSource {
     host: Option<String>,
     #[serde(default)]
     fields: BTreeMap<String, String>,
+    scrape_time: Option<String>,
+    metric: Option<String>,
     ts_format: Option<String>,
     year: Option<i32>,
     regex: Option<String>,
@@ -452,6 +477,18 @@ impl Config {
             if let Some(dup) = s.fields.keys().find(|k| matches!(k.as_str(), "service" | "host")) {
                 return Err(format!("{at}.fields: set `{dup}` as `{dup} = \"…\"` on the source"));
             }
+            let scrape_time = s
+                .scrape_time
+                .as_deref()
+                .map(ScrapeTime::parse)
+                .transpose()
+                .map_err(|e| format!("{at}.scrape_time: {e}"))?;
+            if (scrape_time.is_some() || s.metric.is_some()) && s.kind != Kind::Metrics {
+                return Err(format!("{at}: `scrape_time` and `metric` are for metrics sources, not {}", s.kind));
+            }
+            if let Some(m) = s.metric.as_deref().filter(|m| m.trim().is_empty() || m.contains(char::is_whitespace)) {
+                return Err(format!("{at}.metric: `{m}` is not a metric name"));
+            }
             sources.push(Source {
                 name,
                 kind: s.kind,
@@ -461,6 +498,8 @@ impl Config {
                 service: s.service,
                 host: s.host,
                 fields: s.fields,
+                scrape_time,
+                metric: s.metric,
                 ts_format: s.ts_format,
                 year: s.year,
                 regex,

@@ -155,6 +155,9 @@ pub fn parse_single<'b>(
         ),
         Format::PrometheusText => match prometheus::parse_exposition(text) {
             Ok(None) => None,
+            Ok(Some(fields)) if !asm.stamps_untimed() && !fields.iter().any(|(k, _)| k == "ts") => {
+                Some(Err(Reject::new(Reason::InvalidExposition, prometheus::NO_TIMESTAMP)))
+            }
             Ok(Some(fields)) => Some(assemble_fields(asm, fields)),
             Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
         },
@@ -192,8 +195,16 @@ fn append_msg(fields: &mut Fields, line: &str) {
 }
 
 /// Reads a JSON document format. `line` is the record's ordinal in the document (for
-/// Prometheus, the sample's). A syntax error makes the whole object unreadable.
-pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit: &mut Emit<'_>) -> Result<Counts> {
+/// Prometheus, the sample's). A syntax error makes the whole object unreadable, and so
+/// does a Prometheus error response. `metric` names `query_range` series (and a scalar
+/// result) that carry no `__name__`.
+pub fn read_document(
+    input: impl BufRead,
+    format: Format,
+    metric: Option<&str>,
+    asm: &Assembler,
+    emit: &mut Emit<'_>,
+) -> Result<Counts> {
     let path: &'static [&'static str] = match format {
         Format::PrometheusJson => &["data", "result"],
         Format::LaunchdarklyAudit | Format::K8sEvents => &["items"],
@@ -201,13 +212,31 @@ pub fn read_document(input: impl BufRead, format: Format, asm: &Assembler, emit:
         _ => &[],
     };
     let mut n = 0u64;
+    // A scalar or string result is `[time, "value"]`: two items that are not series.
+    let mut bare: Vec<serde_json::Value> = Vec::new();
     let mut on_item = |item: serde_json::Value| -> Result<()> {
+        if format == Format::PrometheusJson && !item.is_object() {
+            bare.push(item);
+            if bare.len() < 2 {
+                return Ok(());
+            }
+            n += 1;
+            let pair = serde_json::Value::Array(std::mem::take(&mut bare));
+            let raw = pair.to_string();
+            let sample = prometheus::bare_result(&pair, metric).map_err(|e| Reject::new(Reason::UnsupportedRecord, e));
+            return emit(n, raw.as_bytes(), sample.and_then(|f| assemble_fields(asm, f)));
+        }
+        if format == Format::PrometheusJson
+            && let Some(message) = prometheus::error_response(&item)
+        {
+            return Err(Error::Object { object: String::new(), message });
+        }
         let raw = item.to_string();
         let mapped: std::result::Result<Vec<Fields>, Reject> = if !item.is_object() {
             Err(Reject::new(Reason::NotAnObject, "a record must be a JSON object"))
         } else {
             match format {
-                Format::PrometheusJson => prometheus::series_samples(&item),
+                Format::PrometheusJson => prometheus::series_samples(&item, metric),
                 Format::GithubDeployments => exporters::github_deployment(&item).map(|f| vec![f]),
                 Format::LaunchdarklyAudit => exporters::launchdarkly_audit(&item).map(|f| vec![f]),
                 Format::K8sEvents => exporters::k8s_event(&item).map(|f| vec![f]),

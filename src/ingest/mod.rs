@@ -502,7 +502,11 @@ pub fn parse_input(
     let skew = record::Skew { source: source.skew, hosts: p.clock_skew.clone() };
     let mut fields = source.constants();
     fields.extend(p.path_fields.iter().cloned());
-    let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { fields, skew });
+    let scrape_time = source.scrape_time.map(|t| match t {
+        crate::config::ScrapeTime::ObjectModified => p.modified.timestamp_micros(),
+        crate::config::ScrapeTime::At(t) => t.timestamp_micros(),
+    });
+    let asm = Assembler::new(kinds::spec(source.kind), time, SourceDefaults { fields, skew, scrape_time });
     let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row, Reject>| match outcome {
         Ok(row) => sink.row(&row, n),
         Err(reject) => sink.reject(n, &reject, raw),
@@ -516,7 +520,7 @@ pub fn parse_input(
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit
         | Format::K8sEvents
-        | Format::OtlpJson => lines::read_document(input, p.format, &asm, &mut emit),
+        | Format::OtlpJson => lines::read_document(input, p.format, source.metric.as_deref(), &asm, &mut emit),
         Format::Pattern(_) | Format::Regex if pattern.as_ref().is_some_and(|p| p.continuation) => {
             // A record may span lines: one reader, in order.
             let parser = lines::LineParser::new(p.format, pattern);

@@ -3,7 +3,12 @@
 
 use super::pattern::Fields;
 
-/// One exposition line: `None` for `# HELP`/`# TYPE`/comment lines.
+/// Why a sample without a timestamp is refused when the source sets no `scrape_time`.
+pub const NO_TIMESTAMP: &str = "no timestamp: a plain scrape carries none; set `scrape_time` on the source \
+     (\"object_modified\" or an RFC 3339 time), or export with /federate or the query_range API, which write one per sample";
+
+/// One exposition line: `None` for `# HELP`/`# TYPE`/comment lines. A sample without a
+/// timestamp has no `ts` field.
 ///
 /// `name{label="value",…} value [timestamp_ms]`. Label values may escape `\\`, `\"`, `\n`.
 /// Also as other tools print it: the name as a `__name__` label (`{__name__="up",
@@ -39,13 +44,8 @@ pub fn parse_exposition(line: &str) -> Result<Option<Fields>, String> {
     let mut parts = rest.split_whitespace();
     let value = parts.next().ok_or("no sample value")?;
     fields.push(("value".into(), value.to_string()));
-    match parts.next() {
-        Some(ts) => fields.push(("ts".into(), ts.to_string())),
-        None => {
-            return Err("no timestamp: a plain scrape carries none; export with /federate or the query_range API, \
-                        which write one per sample"
-                .into());
-        }
+    if let Some(ts) = parts.next() {
+        fields.push(("ts".into(), ts.to_string()));
     }
     if let Some(extra) = parts.next() {
         return Err(format!("unexpected `{extra}` after the timestamp"));
@@ -108,9 +108,48 @@ fn parse_labels(s: &str) -> Result<(Fields, Option<String>, &str), String> {
     }
 }
 
+/// The message of a Prometheus API error response (`{"status":"error","errorType":…,
+/// "error":…}`), which holds no data; `None` for anything else.
+pub fn error_response(doc: &serde_json::Value) -> Option<String> {
+    if doc.get("status").and_then(|s| s.as_str()) != Some("error") {
+        return None;
+    }
+    let text = |k: &str| doc.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    Some(format!(
+        "a Prometheus API error response ({}): {}; it holds no samples",
+        Some(text("errorType")).filter(|t| !t.is_empty()).unwrap_or_else(|| "no errorType".into()),
+        text("error")
+    ))
+}
+
+/// A scalar result (`"resultType": "scalar", "result": [t, "v"]`) as one sample named
+/// `metric`; a string result (or a scalar with no name given) is refused saying so.
+pub fn bare_result(pair: &serde_json::Value, metric: Option<&str>) -> Result<Fields, String> {
+    let (ts, value) = sample_pair(pair)?;
+    if value.parse::<f64>().is_err() {
+        return Err(format!("a string result (`{value}`) holds no samples"));
+    }
+    let Some(metric) = metric else {
+        return Err("a scalar result names no metric; set `metric` on the source to keep it as a sample".into());
+    };
+    Ok(vec![("ts".into(), ts), ("value".into(), value), ("metric".into(), metric.to_string())])
+}
+
+/// `[time, "value"]` → (time, value) as text.
+fn sample_pair(p: &serde_json::Value) -> Result<(String, String), String> {
+    let pair = p.as_array().filter(|a| a.len() == 2).ok_or("a sample must be [time, \"value\"]")?;
+    let ts = pair[0].as_f64().map(|t| t.to_string()).or_else(|| pair[0].as_str().map(str::to_string));
+    let value = pair[1].as_str().map(str::to_string).or_else(|| pair[1].as_f64().map(|v| v.to_string()));
+    match (ts, value) {
+        (Some(ts), Some(value)) => Ok((ts, value)),
+        _ => Err(format!("bad sample {p}")),
+    }
+}
+
 /// One series of a `query_range` result → its samples as fields (metric labels, `ts`,
-/// `value`). Instant-query results (`"value": [t, "v"]`) work too.
-pub fn series_samples(series: &serde_json::Value) -> Result<Vec<Fields>, String> {
+/// `value`). Instant-query results (`"value": [t, "v"]`) work too. A series without
+/// `__name__` (an aggregation, a `rate()`) is named `metric` when the source gives one.
+pub fn series_samples(series: &serde_json::Value, metric: Option<&str>) -> Result<Vec<Fields>, String> {
     let obj = series.as_object().ok_or("a series must be an object")?;
     let mut labels: Fields = vec![];
     if let Some(metric) = obj.get("metric").and_then(|m| m.as_object()) {
@@ -125,7 +164,12 @@ pub fn series_samples(series: &serde_json::Value) -> Result<Vec<Fields>, String>
         }
     }
     if !labels.iter().any(|(k, _)| k == "metric") {
-        return Err("series has no `__name__` label (use `{__name__=~\"...\"}` or name the metric in the query)".into());
+        match metric {
+            Some(m) => labels.insert(0, ("metric".into(), m.to_string())),
+            None => {
+                return Err("series has no `__name__` (an aggregation or function drops it): set `metric` on the source to name it".into());
+            }
+        }
     }
     let points: Vec<&serde_json::Value> = match (obj.get("values"), obj.get("value")) {
         (Some(serde_json::Value::Array(vs)), _) => vs.iter().collect(),
@@ -135,10 +179,7 @@ pub fn series_samples(series: &serde_json::Value) -> Result<Vec<Fields>, String>
     points
         .into_iter()
         .map(|p| {
-            let pair = p.as_array().filter(|a| a.len() == 2).ok_or("a sample must be [time, \"value\"]")?;
-            let ts = pair[0].as_f64().map(|t| t.to_string()).or_else(|| pair[0].as_str().map(str::to_string));
-            let value = pair[1].as_str().map(str::to_string).or_else(|| pair[1].as_f64().map(|v| v.to_string()));
-            let (Some(ts), Some(value)) = (ts, value) else { return Err(format!("bad sample {p}")) };
+            let (ts, value) = sample_pair(p)?;
             let mut fields = vec![("ts".to_string(), ts), ("value".to_string(), value)];
             fields.extend(labels.iter().cloned());
             Ok(fields)
@@ -170,9 +211,10 @@ mod tests {
         assert_eq!(parse_exposition("# TYPE http_requests_total counter").unwrap(), None);
         let bare = parse_exposition("up 1 1795096920000").unwrap().unwrap();
         assert_eq!(bare.len(), 3);
-        assert!(parse_exposition("up 1").unwrap_err().contains("no timestamp"));
+        let untimed = parse_exposition("up 1").unwrap().unwrap();
+        assert!(!untimed.iter().any(|(k, _)| k == "ts"), "a plain scrape's sample has no time: {untimed:?}");
         assert!(parse_exposition(r#"up{a="1} 1 2"#).unwrap_err().contains("unterminated"));
-        assert!(parse_exposition("up 1").unwrap_err().contains("/federate"));
+        assert!(NO_TIMESTAMP.contains("/federate") && NO_TIMESTAMP.contains("scrape_time"));
     }
 
     /// `promtool tsdb dump` names the metric as a label; Prometheus 3 quotes UTF-8 names
@@ -209,12 +251,12 @@ mod tests {
             r#"{"metric":{"__name__":"up","job":"pay","name":"x"},"values":[[1795096920,"1"],[1795096935.5,"0"]]}"#,
         )
         .unwrap();
-        let rows = series_samples(&v).unwrap();
+        let rows = series_samples(&v, None).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1][0], ("ts".into(), "1795096935.5".into()));
         assert_eq!(rows[1][1], ("value".into(), "0".into()));
         assert_eq!(rows[1][2], ("metric".into(), "up".into()));
         let nameless: serde_json::Value = serde_json::from_str(r#"{"metric":{"job":"pay"},"values":[]}"#).unwrap();
-        assert!(series_samples(&nameless).unwrap_err().contains("__name__"));
+        assert!(series_samples(&nameless, None).unwrap_err().contains("__name__"));
     }
 }

@@ -118,6 +118,9 @@ pub struct SourceDefaults {
     /// name that is a column fills it when the record leaves it empty; any other name is
     /// an attribute (label) unless the record has one of that name.
     pub fields: Vec<(String, String)>,
+    /// When the source's records were taken, for those that carry no time of their own
+    /// (a Prometheus scrape; `scrape_time`): UTC microseconds, flagged `scrape_time`.
+    pub scrape_time: Option<i64>,
     /// Clock-skew corrections (how far a clock runs ahead), applied after normalization.
     pub skew: Skew,
 }
@@ -228,6 +231,11 @@ impl Assembler {
         self.spec
     }
 
+    /// Whether records without a time of their own get the source's scrape time.
+    pub fn stamps_untimed(&self) -> bool {
+        self.defaults.scrape_time.is_some()
+    }
+
     /// Assembles one record. The first column of every spec is its timestamp.
     pub fn assemble<'a, K: Into<Cow<'a, str>>>(
         &self,
@@ -284,6 +292,10 @@ impl Assembler {
         let (mut ts_raw, mut ts_flags) = (None, TsFlags::NONE);
         for (spec, slot) in columns.iter().zip(chosen) {
             let cell = match slot {
+                None if spec.ty == ColType::Timestamp && self.defaults.scrape_time.is_some() => {
+                    ts_flags = TsFlags::SCRAPE_TIME;
+                    self.defaults.scrape_time.map_or(Cell::Null, Cell::Timestamp)
+                }
                 None => Cell::Null,
                 Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
                     Some(stamp) => {

@@ -61,12 +61,15 @@ impl TsFlags {
     pub const YEAR_INFERRED: TsFlags = TsFlags(4);
     /// Shifted by a configured clock-skew correction.
     pub const SKEW_ADJUSTED: TsFlags = TsFlags(8);
+    /// The record had no time; it is the source's `scrape_time` (a plain scrape).
+    pub const SCRAPE_TIME: TsFlags = TsFlags(16);
 
-    const NAMES: [(TsFlags, &'static str); 4] = [
+    const NAMES: [(TsFlags, &'static str); 5] = [
         (TsFlags::DST_AMBIGUOUS, "dst_ambiguous"),
         (TsFlags::DST_GAP, "dst_gap"),
         (TsFlags::YEAR_INFERRED, "year_inferred"),
         (TsFlags::SKEW_ADJUSTED, "skew_adjusted"),
+        (TsFlags::SCRAPE_TIME, "scrape_time"),
     ];
 
     pub fn contains(self, other: TsFlags) -> bool {
