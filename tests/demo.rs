@@ -61,7 +61,7 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     // Counts the ground truth states; the three malformed lines are reported, not lost.
     assert!(report.contains("| logs | bad_timestamp | 1 | 1 |"), "{report}");
     assert!(report.contains("| logs | invalid_json | 1 | 1 |"));
-    assert!(report.contains("| logs | bad_value | 1 | 1 |"));
+    assert!(report.contains("| logs | missing_field | 1 | 1 |"), "{report}");
     assert!(report.contains("Window: **2026-11-19 13:00:00Z → 2026-11-19 16:00:00Z** (3h)"), "{report}");
 
     // Nothing lost: every generated log line is a row or a reject.

@@ -180,7 +180,8 @@ impl Format {
             Format::PrometheusText | Format::PrometheusJson => Some(&[Kind::Metrics]),
             Format::GithubDeployments => Some(&[Kind::Deploys]),
             Format::LaunchdarklyAudit | Format::K8sEvents => Some(&[Kind::Changes]),
-            Format::Pattern(_) | Format::OtlpJson => Some(&[Kind::Logs]),
+            Format::Pattern(_) => Some(&[Kind::Logs]),
+            Format::OtlpJson => Some(&[Kind::Logs, Kind::Metrics]),
             _ => None,
         }
     }

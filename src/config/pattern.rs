@@ -60,6 +60,27 @@ pub static PATTERNS: &[NamedPattern] = &[
         post: syslog5424_post,
     },
     NamedPattern {
+        name: "rsyslog",
+        description: "rsyslog's RSYSLOG_FileFormat, Debian/Ubuntu's default: RFC 3339 time, host, tag[pid]",
+        // The tag is optional: a line whose tag has a space (`logger -t "my app"`) or that
+        // is no syslog at all (an RFC 5424 message sent to the local socket unparsed) is
+        // kept whole as `msg` rather than split at a guess.
+        regex: r"^(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})) (?P<host>\S+) (?:(?P<service>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:)?(?P<msg>.*)$",
+        ts_format: None,
+        example: "2025-11-30T12:00:01.123456+00:00 web-1 nginx[812]: worker process 813 exited on signal 9",
+        continuation: false,
+        post: syslog_post,
+    },
+    NamedPattern {
+        name: "nginx_error",
+        description: "nginx error log `yyyy/mm/dd hh:mm:ss [level] pid#tid: *conn msg, client: …, request: \"…\"` (server local time)",
+        regex: r"^(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\] (?P<pid>\d+)#(?P<tid>\d+): (?:\*(?P<connection>\d+) )?(?P<msg>.*)$",
+        ts_format: Some("%Y/%m/%d %H:%M:%S"),
+        example: r#"2026/11/19 14:02:00 [error] 5382#5382: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.7, server: web-1, request: "GET /pay HTTP/1.1", upstream: "http://10.0.1.4:8080/pay", host: "shop.example""#,
+        continuation: false,
+        post: nginx_error_post,
+    },
+    NamedPattern {
         name: "nginx",
         description: "nginx `combined` access log, optionally followed by $request_time (seconds)",
         regex: COMBINED_ACCESS,
@@ -292,6 +313,32 @@ fn nginx_post(fields: &mut Fields) {
     access_tail(fields, |seconds| seconds * 1000.0);
 }
 
+/// The context nginx appends to an error (`, client: 10.0.0.7, request: "GET / HTTP/1.1"`)
+/// becomes attributes, so `msg` is the error itself. `host` is the request's Host header,
+/// not the machine: it is kept as `request_host`.
+fn nginx_error_post(fields: &mut Fields) {
+    const CONTEXT: [&str; 7] = ["client", "server", "request", "subrequest", "upstream", "host", "referrer"];
+    let Some(i) = fields.iter().position(|(k, _)| k == "msg") else { return };
+    let mut msg = fields[i].1.clone();
+    let mut context = Vec::new();
+    loop {
+        // The last `, key: value` (a quoted value may hold commas).
+        let found = CONTEXT.iter().filter_map(|key| Some((msg.rfind(&format!(", {key}: "))?, key))).max();
+        let found = found.and_then(|(at, key)| {
+            let value = &msg[at + key.len() + 4..];
+            let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+            let plain = !value.contains(", ") && !value.contains('"');
+            (quoted || plain).then(|| (at, *key, value.trim_matches('"').to_string()))
+        });
+        let Some((at, key, value)) = found.filter(|(at, ..)| *at > 0) else { break };
+        context.push((if key == "host" { "request_host".to_string() } else { key.to_string() }, value));
+        msg.truncate(at);
+    }
+    fields[i].1 = msg;
+    context.reverse();
+    fields.extend(context);
+}
+
 /// `%D` is in microseconds.
 fn apache_access_post(fields: &mut Fields) {
     access_tail(fields, |micros| micros / 1000.0);
@@ -381,6 +428,38 @@ mod tests {
         assert_eq!(get(&f, "msg"), Some("no separator - here"));
         let s = LinePattern::builtin(named("syslog").unwrap());
         assert_eq!(get(&s.fields("Dec 10 06:55:46 h app:tight").unwrap(), "msg"), Some("tight"));
+    }
+
+    #[test]
+    fn nginx_error_context_becomes_attributes() {
+        let f =
+            LinePattern::builtin(named("nginx_error").unwrap()).fields(named("nginx_error").unwrap().example).unwrap();
+        assert_eq!(get(&f, "msg"), Some("connect() failed (111: Connection refused) while connecting to upstream"));
+        assert_eq!(get(&f, "level"), Some("error"));
+        assert_eq!(get(&f, "connection"), Some("5"));
+        assert_eq!(get(&f, "client"), Some("10.0.0.7"));
+        assert_eq!(get(&f, "request"), Some("GET /pay HTTP/1.1"));
+        assert_eq!(get(&f, "upstream"), Some("http://10.0.1.4:8080/pay"));
+        assert_eq!(get(&f, "request_host"), Some("shop.example"));
+        assert_eq!(get(&f, "host"), None, "the Host header is not the machine");
+        // A message with a comma of its own keeps it; a line with no context is all msg.
+        let p = LinePattern::builtin(named("nginx_error").unwrap());
+        let f = p.fields("2026/11/19 14:02:00 [warn] 1#1: a, b: c, client: 1.2.3.4").unwrap();
+        assert_eq!((get(&f, "msg"), get(&f, "client")), (Some("a, b: c"), Some("1.2.3.4")));
+        let f = p.fields("2026/11/19 14:02:00 [notice] 1#1: signal process started").unwrap();
+        assert_eq!(get(&f, "msg"), Some("signal process started"));
+    }
+
+    #[test]
+    fn rsyslog_tags_are_split_only_when_they_are_tags() {
+        let p = LinePattern::builtin(named("rsyslog").unwrap());
+        let f = p.fields("2026-12-01T10:14:43.192050+00:00 vm CRON[9229]: (root) CMD (x)").unwrap();
+        assert_eq!(
+            (get(&f, "service"), get(&f, "pid"), get(&f, "msg")),
+            (Some("CRON"), Some("9229"), Some("(root) CMD (x)"))
+        );
+        let f = p.fields("2026-12-01T10:14:45.536261+00:00 vm my app[9278]: tag with a space").unwrap();
+        assert_eq!((get(&f, "service"), get(&f, "msg")), (None, Some("my app[9278]: tag with a space")));
     }
 
     #[test]

@@ -30,6 +30,29 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(k))
 }
 
+/// Every field of `v` that the mapper did not take (`taken`: top-level keys or dotted
+/// paths), flattened to dotted names, so that nothing a tool exported is dropped. Objects
+/// below `depth` 2 are kept as JSON text (a GitHub `repository.owner`), like arrays.
+fn keep_rest(fields: &mut Fields, v: &Value, taken: &[&str]) {
+    fn walk(fields: &mut Fields, v: &Value, path: &str, depth: usize, taken: &[&str]) {
+        if taken.contains(&path) || fields.iter().any(|(k, _)| k == path) {
+            return;
+        }
+        match v {
+            Value::Object(map) if depth < 2 => {
+                for (k, child) in map {
+                    let child_path = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    walk(fields, child, &child_path, depth + 1, taken);
+                }
+            }
+            Value::Object(map) if map.is_empty() => {}
+            Value::Array(a) if a.is_empty() => {}
+            other => push(fields, path, text(Some(other))),
+        }
+    }
+    walk(fields, v, "", 0, taken);
+}
+
 fn push(fields: &mut Fields, key: &str, value: Option<String>) {
     if let Some(v) = value {
         fields.push((key.to_string(), v));
@@ -87,6 +110,32 @@ pub fn github_deployment(v: &Value) -> Result<Fields, String> {
     push(&mut f, "status_id", text(status.get("id")));
     push(&mut f, "log_url", text(status.get("log_url")).or_else(|| text(status.get("target_url"))));
     push(&mut f, "environment_url", text(status.get("environment_url")));
+    let status_taken = [
+        "state",
+        "created_at",
+        "deployment_url",
+        "environment",
+        "creator.login",
+        "description",
+        "id",
+        "log_url",
+        "target_url",
+        "environment_url",
+    ];
+    match deployment {
+        // A webhook: the status's fields, then the deployment's and the rest of the
+        // payload (repository, sender) under their own names.
+        Some(d) => {
+            let mut status_fields = Fields::new();
+            keep_rest(&mut status_fields, status, &status_taken);
+            f.extend(status_fields.into_iter().map(|(k, v)| (format!("deployment_status.{k}"), v)));
+            let mut rest = Fields::new();
+            keep_rest(&mut rest, d, &["id", "ref", "sha", "environment"]);
+            f.extend(rest.into_iter().map(|(k, v)| (format!("deployment.{k}"), v)));
+            keep_rest(&mut f, v, &["deployment_status", "deployment", "repository.name"]);
+        }
+        None => keep_rest(&mut f, status, &status_taken),
+    }
     Ok(f)
 }
 
@@ -110,15 +159,26 @@ pub fn launchdarkly_audit(v: &Value) -> Result<Fields, String> {
     push(&mut f, "ts", text(v.get("date")));
     push(&mut f, "change_id", text(v.get("_id")));
     f.push(("system".into(), "launchdarkly".into()));
-    let resource = v
-        .get("accesses")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(|a| text(a.get("resource")))
-        .or_else(|| at(v, &["target", "resources"]).and_then(Value::as_array).and_then(|r| text(r.first())));
-    let (env, flag) = resource.as_deref().map_or((None, None), ld_resource);
+    // An entry may touch several environments (a flag created everywhere, a change
+    // copied across): each access or target resource names one; all are kept.
+    let accesses =
+        v.get("accesses").and_then(Value::as_array).into_iter().flatten().filter_map(|a| text(a.get("resource")));
+    let targets =
+        at(v, &["target", "resources"]).and_then(Value::as_array).into_iter().flatten().filter_map(|r| text(Some(r)));
+    let mut envs: Vec<String> = Vec::new();
+    let mut flag = None;
+    for resource in accesses.chain(targets) {
+        let (env, key) = ld_resource(&resource);
+        if let Some(env) = env.filter(|e| !envs.contains(e)) {
+            envs.push(env);
+        }
+        flag = flag.or(key);
+    }
     push(&mut f, "key", flag.or_else(|| text(v.get("name"))));
-    push(&mut f, "scope", env);
+    push(&mut f, "scope", (!envs.is_empty()).then(|| envs.join(",")));
+    if envs.len() > 1 {
+        f.push(("environments".into(), envs.join(",")));
+    }
     push(&mut f, "actor", text(at(v, &["member", "email"])).or_else(|| text(at(v, &["token", "name"]))));
     push(&mut f, "description", text(v.get("title")).or_else(|| text(v.get("shortDescription"))));
     let action =
@@ -136,28 +196,51 @@ pub fn launchdarkly_audit(v: &Value) -> Result<Fields, String> {
     push(&mut f, "flag_name", text(v.get("name")));
     push(&mut f, "kind", text(v.get("kind")));
     push(&mut f, "comment", text(v.get("comment")));
+    keep_rest(
+        &mut f,
+        v,
+        &[
+            "date",
+            "_id",
+            "accesses",
+            "target",
+            "member.email",
+            "title",
+            "shortDescription",
+            "titleVerb",
+            "name",
+            "kind",
+            "comment",
+            "_links",
+        ],
+    );
     Ok(f)
 }
 
+/// A Kubernetes Event. `ts` is when it first happened (`firstTimestamp`, else the
+/// events.k8s.io `eventTime`, else `lastTimestamp`): a change that began before a breach
+/// and repeated into it began before it. `firstTimestamp`, `lastTimestamp` and `count`
+/// are kept as attributes; the service is the workload that owns the involved object.
 pub fn k8s_event(v: &Value) -> Result<Fields, String> {
     if v.get("involvedObject").is_none() && v.get("regarding").is_none() {
-        return Err("not a Kubernetes Event (no involvedObject)".into());
+        let kind = text(v.get("kind")).unwrap_or_else(|| "an object".into());
+        return Err(format!("not a Kubernetes Event ({kind}, no involvedObject)"));
     }
     let object = v.get("involvedObject").or_else(|| v.get("regarding")).unwrap_or(&Value::Null);
     let mut f = Fields::new();
-    // lastTimestamp is when the (possibly repeated) event last happened; eventTime is set by newer clients.
     push(
         &mut f,
         "ts",
-        text(v.get("lastTimestamp"))
+        text(v.get("firstTimestamp"))
             .or_else(|| text(v.get("eventTime")))
-            .or_else(|| text(v.get("firstTimestamp")))
+            .or_else(|| text(v.get("lastTimestamp")))
             .or_else(|| text(at(v, &["metadata", "creationTimestamp"]))),
     );
     push(&mut f, "change_id", text(at(v, &["metadata", "uid"])).or_else(|| text(at(v, &["metadata", "name"]))));
     f.push(("system".into(), "kubernetes".into()));
     let kind = text(object.get("kind")).unwrap_or_default();
     let name = text(object.get("name")).unwrap_or_default();
+    push(&mut f, "service", k8s_workload(&kind, &name));
     f.push(("key".into(), format!("{kind}/{name}")));
     push(&mut f, "scope", text(object.get("namespace")));
     push(
@@ -168,11 +251,66 @@ pub fn k8s_event(v: &Value) -> Result<Fields, String> {
             .or_else(|| text(v.get("reportingController"))),
     );
     push(&mut f, "description", text(v.get("message")).or_else(|| text(v.get("note"))));
-    push(&mut f, "reason", text(v.get("reason")));
-    push(&mut f, "type", text(v.get("type")));
-    push(&mut f, "count", text(v.get("count")));
     push(&mut f, "node", text(at(v, &["source", "host"])));
+    keep_rest(
+        &mut f,
+        v,
+        &[
+            "metadata.managedFields",
+            "metadata.uid",
+            "message",
+            "note",
+            "source.component",
+            "source.host",
+            "kind",
+            "apiVersion",
+        ],
+    );
     Ok(f)
+}
+
+/// The workload a Kubernetes object belongs to, from the names controllers give what they
+/// create: Pod `checkout-7d9f8b6c5-x2k4p` → ReplicaSet `checkout-7d9f8b6c5` → Deployment
+/// `checkout`; StatefulSet Pod `db-0` → `db`; a CronJob's Job `report-29381040` →
+/// `report`. Events carry no labels of the involved object, so its name is the evidence.
+pub fn k8s_workload(kind: &str, name: &str) -> Option<String> {
+    // The alphabet of generated name suffixes (k8s.io/apimachinery rand.String: no vowels,
+    // no 0, 1, 3).
+    let generated = |s: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&s.len()) && s.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b))
+    };
+    let strip = |name: &str, test: &dyn Fn(&str) -> bool| -> Option<String> {
+        let (head, tail) = name.rsplit_once('-')?;
+        (test(tail) && !head.is_empty()).then(|| head.to_string())
+    };
+    let hash = |s: &str| generated(s, 6..=10);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if name.is_empty() {
+        return None;
+    }
+    match kind {
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Service"
+        | "CronJob"
+        | "HorizontalPodAutoscaler"
+        | "PodDisruptionBudget"
+        | "Ingress"
+        | "ConfigMap" => Some(name.to_string()),
+        "ReplicaSet" => Some(strip(name, &hash).unwrap_or_else(|| name.to_string())),
+        "Job" => Some(strip(name, &|s| digits(s) && s.len() >= 8).unwrap_or_else(|| name.to_string())),
+        "Pod" => {
+            // ReplicaSet or DaemonSet/Job pod: `<owner>-<5>`; StatefulSet pod: `<owner>-<n>`.
+            if let Some(owner) = strip(name, &|s| generated(s, 5..=5)) {
+                return Some(
+                    strip(&owner, &hash).or_else(|| strip(&owner, &|s| digits(s) && s.len() >= 8)).unwrap_or(owner),
+                );
+            }
+            strip(name, &digits).or_else(|| Some(name.to_string()))
+        }
+        _ => None,
+    }
 }
 
 /// An OTLP `AnyValue` (`{"stringValue": "x"}`, `{"intValue": "3"}`, …) as text.
@@ -246,6 +384,166 @@ pub fn otlp_resource_logs(v: &Value) -> Result<Vec<Fields>, String> {
             out.push(f);
         }
     }
+    Ok(out)
+}
+
+/// Why an OTLP document read as `kind` holds none of it (a metrics export under a logs
+/// source, traces anywhere): said, rather than 0 rows and exit 0.
+pub fn otlp_other_signal(doc: &Value, kind: crate::tables::Kind) -> Option<String> {
+    use crate::tables::Kind;
+    let wanted = match kind {
+        Kind::Metrics => "resourceMetrics",
+        _ => "resourceLogs",
+    };
+    let found = ["resourceLogs", "resourceMetrics", "resourceSpans"]
+        .into_iter()
+        .find(|k| *k != wanted && doc.get(*k).is_some())?;
+    Some(match found {
+        "resourceSpans" => "an OTLP traces export (`resourceSpans`): retrace reads OTLP logs and metrics".to_string(),
+        "resourceMetrics" => "an OTLP metrics export (`resourceMetrics`): read it with kind = \"metrics\"".to_string(),
+        _ => "an OTLP logs export (`resourceLogs`): read it with kind = \"logs\"".to_string(),
+    })
+}
+
+/// One `resourceMetrics` element → one row per sample, as Prometheus's OTLP receiver
+/// would store them: a `gauge` or `sum` data point is one sample; a `histogram` is
+/// `<name>_bucket` samples with a cumulative `le` (so `histogram_quantile` works),
+/// `<name>_count` and `<name>_sum`; an `exponentialHistogram` the same, its positive
+/// buckets' upper bounds as `le`; a `summary` one sample per `quantile` plus `_count` and
+/// `_sum`. Resource attributes and the data point's attributes are labels; the resource's
+/// `service.name` is the service. A delta sum is labelled `temporality="delta"`: its
+/// values are increments, not a counter. A point flagged "no recorded value" is no sample.
+pub fn otlp_resource_metrics(v: &Value) -> Result<Vec<Fields>, String> {
+    let mut resource = Fields::new();
+    otlp_attributes(at(v, &["resource", "attributes"]), &mut resource);
+    let mut common: Fields = resource
+        .iter()
+        .find(|(k, _)| k == "service.name")
+        .map(|(_, v)| ("service".to_string(), v.clone()))
+        .into_iter()
+        .collect();
+    common.extend(resource.iter().filter(|(k, _)| k != "service.name").cloned());
+    let mut out = Vec::new();
+    let scopes = v.get("scopeMetrics").or_else(|| v.get("instrumentationLibraryMetrics"));
+    for scope in scopes.and_then(Value::as_array).into_iter().flatten() {
+        let mut labels = common.clone();
+        push(&mut labels, "otel_scope_name", text(at(scope, &["scope", "name"])).filter(|s| !s.is_empty()));
+        for metric in scope.get("metrics").and_then(Value::as_array).into_iter().flatten() {
+            let name = text(metric.get("name")).ok_or("a metric without a `name`")?;
+            let (kind, body) = ["gauge", "sum", "histogram", "exponentialHistogram", "summary"]
+                .into_iter()
+                .find_map(|k| metric.get(k).map(|b| (k, b)))
+                .ok_or_else(|| {
+                    format!("metric `{name}` has no gauge, sum, histogram, exponentialHistogram or summary")
+                })?;
+            let delta = body.get("aggregationTemporality").and_then(Value::as_i64) == Some(1);
+            for point in body.get("dataPoints").and_then(Value::as_array).into_iter().flatten() {
+                // Flag 1 (FLAG_NO_RECORDED_VALUE) marks a stale series, not a sample.
+                if point.get("flags").and_then(Value::as_u64).is_some_and(|f| f & 1 == 1) {
+                    continue;
+                }
+                let mut base = labels.clone();
+                otlp_attributes(point.get("attributes"), &mut base);
+                if delta && kind != "gauge" {
+                    base.push(("temporality".into(), "delta".into()));
+                }
+                let ts = text(point.get("timeUnixNano"));
+                let sample = |metric: String, value: Option<String>, extra: Option<(&str, String)>| {
+                    let mut f: Fields = vec![("metric".into(), metric)];
+                    push(&mut f, "ts", ts.clone());
+                    push(&mut f, "value", value);
+                    f.extend(extra.map(|(k, v)| (k.to_string(), v)));
+                    f.extend(base.iter().cloned());
+                    f
+                };
+                let number = |v: Option<&Value>| text(v).or_else(|| v.and_then(Value::as_f64).map(|f| f.to_string()));
+                match kind {
+                    "gauge" | "sum" => {
+                        out.push(sample(
+                            name.clone(),
+                            number(point.get("asDouble")).or_else(|| number(point.get("asInt"))),
+                            None,
+                        ));
+                    }
+                    "summary" => {
+                        for q in point.get("quantileValues").and_then(Value::as_array).into_iter().flatten() {
+                            // Omitted fields are zero in proto3 JSON.
+                            let quantile = number(q.get("quantile")).unwrap_or_else(|| "0".into());
+                            let value = number(q.get("value")).unwrap_or_else(|| "0".into());
+                            out.push(sample(name.clone(), Some(value), Some(("quantile", quantile))));
+                        }
+                    }
+                    _ => {
+                        for (le, count) in otlp_buckets(kind, point)? {
+                            out.push(sample(format!("{name}_bucket"), Some(count.to_string()), Some(("le", le))));
+                        }
+                    }
+                }
+                if matches!(kind, "histogram" | "exponentialHistogram" | "summary") {
+                    out.push(sample(
+                        format!("{name}_count"),
+                        Some(number(point.get("count")).unwrap_or_else(|| "0".into())),
+                        None,
+                    ));
+                    if let Some(sum) = number(point.get("sum")) {
+                        out.push(sample(format!("{name}_sum"), Some(sum), None));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A histogram point's buckets as cumulative counts by upper bound (`le`), ending with
+/// `+Inf` = the point's count.
+fn otlp_buckets(kind: &str, point: &Value) -> Result<Vec<(String, u64)>, String> {
+    let count_of = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+    let total = point.get("count").and_then(count_of).unwrap_or(0);
+    let mut out = Vec::new();
+    let mut running = 0u64;
+    if kind == "histogram" {
+        let bounds: Vec<f64> = point
+            .get("explicitBounds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect();
+        let counts: Vec<u64> =
+            point.get("bucketCounts").and_then(Value::as_array).into_iter().flatten().filter_map(count_of).collect();
+        if !counts.is_empty() && counts.len() != bounds.len() + 1 {
+            return Err(format!(
+                "{} bucket counts for {} bounds (expected one more count than bounds)",
+                counts.len(),
+                bounds.len()
+            ));
+        }
+        for (bound, count) in bounds.iter().zip(&counts) {
+            running += count;
+            out.push((bound.to_string(), running));
+        }
+    } else {
+        // Base 2^(2^-scale); positive bucket i holds (base^i, base^(i+1)]. Negative
+        // buckets sit below zero, with the zero bucket: all of them are under le=0.
+        let scale = point.get("scale").and_then(Value::as_i64).unwrap_or(0);
+        let base = 2f64.powf(2f64.powi(-scale as i32));
+        let negative: u64 = at(point, &["negative", "bucketCounts"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(count_of)
+            .sum();
+        running = negative + point.get("zeroCount").and_then(count_of).unwrap_or(0);
+        out.push(("0".to_string(), running));
+        let offset = at(point, &["positive", "offset"]).and_then(Value::as_i64).unwrap_or(0);
+        let counts = at(point, &["positive", "bucketCounts"]).and_then(Value::as_array).into_iter().flatten();
+        for (i, count) in counts.filter_map(count_of).enumerate() {
+            running += count;
+            out.push((base.powi((offset + i as i64 + 1) as i32).to_string(), running));
+        }
+    }
+    out.push(("+Inf".to_string(), total.max(running)));
     Ok(out)
 }
 

@@ -18,6 +18,7 @@ use super::reject::{Reason, Reject};
 use super::{exporters, jsonl, logfmt, prometheus, reader};
 use crate::config::Format;
 use crate::error::{Error, Result};
+use crate::tables::Kind;
 
 /// Lines of an object that are not records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -88,29 +89,33 @@ impl LineParser {
             self.counts.blank += 1;
             return Ok(());
         }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.continuation_line(n, text, asm, emit),
-            Err(e) => {
-                self.flush(asm, emit)?;
-                emit(n, bytes, Err(invalid_utf8(&e)))
-            }
-        }
+        let (text, lossy) = lossy_text(bytes);
+        self.continuation_line(n, &text, lossy, asm, emit)
     }
 
     /// A line under a `continuation` pattern: a new record, or more of the one before.
-    fn continuation_line(&mut self, n: u64, text: &str, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+    fn continuation_line(
+        &mut self,
+        n: u64,
+        text: &str,
+        lossy: bool,
+        asm: &Assembler,
+        emit: &mut Emit<'_>,
+    ) -> Result<()> {
         let Some(pattern) = &self.pattern else {
             return Err(Error::Internal(format!("format {} without a pattern", self.format.name())));
         };
         match pattern.fields(text) {
-            Some(fields) => {
+            Some(mut fields) => {
                 self.flush(asm, emit)?;
+                flag_lossy(&mut fields, lossy);
                 self.pending = Some(Pending { line: n, raw: text.as_bytes().to_vec(), fields });
                 Ok(())
             }
             None if self.pending.is_some() => {
                 let pending = self.pending.as_mut().expect("checked above");
                 append_msg(&mut pending.fields, text);
+                flag_lossy(&mut pending.fields, lossy);
                 self.counts.merged += 1;
                 Ok(())
             }
@@ -143,34 +148,54 @@ pub fn parse_single<'b>(
     if format == Format::Jsonl {
         return Ok(Some(jsonl::parse_line(bytes, asm)));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => return Ok(Some(Err(invalid_utf8(&e)))),
-    };
-    Ok(match format {
-        Format::Logfmt => Some(
-            logfmt::parse(text)
-                .map_err(|e| Reject::new(Reason::InvalidLogfmt, e))
-                .and_then(|f| assemble_fields(asm, f)),
-        ),
-        Format::PrometheusText => match prometheus::parse_exposition(text) {
+    if format == Format::PrometheusText {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return Ok(Some(Err(invalid_utf8(&e)))),
+        };
+        return Ok(match prometheus::parse_exposition(text) {
             Ok(None) => None,
             Ok(Some(fields)) if !asm.stamps_untimed() && !fields.iter().any(|(k, _)| k == "ts") => {
                 Some(Err(Reject::new(Reason::InvalidExposition, prometheus::NO_TIMESTAMP)))
             }
             Ok(Some(fields)) => Some(assemble_fields(asm, fields)),
             Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
-        },
+        });
+    }
+    // Text logs carry what clients sent (an nginx error log writes raw request bytes):
+    // a line that is not UTF-8 is kept with U+FFFD in place of the bad bytes, and flagged.
+    let (text, lossy) = lossy_text(bytes);
+    let fields = match format {
+        Format::Logfmt => logfmt::parse(&text).map_err(|e| Reject::new(Reason::InvalidLogfmt, e)),
         _ => {
             let Some(pattern) = pattern else {
                 return Err(Error::Internal(format!("format {} without a pattern", format.name())));
             };
-            Some(match pattern.fields(text) {
-                Some(fields) => assemble_fields(asm, fields),
-                None => Err(Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name))),
-            })
+            pattern
+                .fields(&text)
+                .ok_or_else(|| Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name)))
         }
-    })
+    };
+    Ok(Some(fields.and_then(|mut f| {
+        flag_lossy(&mut f, lossy);
+        assemble_fields(asm, f)
+    })))
+}
+
+/// The attribute that marks a record whose line was not valid UTF-8.
+pub const LOSSY_UTF8: &str = "invalid_utf8";
+
+/// A line as text: borrowed when it is UTF-8, else with U+FFFD for each bad sequence.
+fn lossy_text(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    let text = String::from_utf8_lossy(bytes);
+    let lossy = matches!(text, Cow::Owned(_));
+    (text, lossy)
+}
+
+fn flag_lossy(fields: &mut Fields, lossy: bool) {
+    if lossy && !fields.iter().any(|(k, _)| k == LOSSY_UTF8) {
+        fields.push((LOSSY_UTF8.to_string(), "replaced".to_string()));
+    }
 }
 
 fn invalid_utf8(e: &std::str::Utf8Error) -> Reject {
@@ -201,14 +226,16 @@ fn append_msg(fields: &mut Fields, line: &str) {
 pub fn read_document(
     input: impl BufRead,
     format: Format,
+    kind: Kind,
     metric: Option<&str>,
     asm: &Assembler,
     emit: &mut Emit<'_>,
 ) -> Result<Counts> {
-    let path: &'static [&'static str] = match format {
-        Format::PrometheusJson => &["data", "result"],
-        Format::LaunchdarklyAudit | Format::K8sEvents => &["items"],
-        Format::OtlpJson => &["resourceLogs"],
+    let path: &'static [&'static str] = match (format, kind) {
+        (Format::PrometheusJson, _) => &["data", "result"],
+        (Format::LaunchdarklyAudit | Format::K8sEvents, _) => &["items"],
+        (Format::OtlpJson, Kind::Metrics) => &["resourceMetrics"],
+        (Format::OtlpJson, _) => &["resourceLogs"],
         _ => &[],
     };
     let mut n = 0u64;
@@ -231,6 +258,11 @@ pub fn read_document(
         {
             return Err(Error::Object { object: String::new(), message });
         }
+        if format == Format::OtlpJson
+            && let Some(message) = exporters::otlp_other_signal(&item, kind)
+        {
+            return Err(Error::Object { object: String::new(), message });
+        }
         let raw = item.to_string();
         let mapped: std::result::Result<Vec<Fields>, Reject> = if !item.is_object() {
             Err(Reject::new(Reason::NotAnObject, "a record must be a JSON object"))
@@ -240,6 +272,7 @@ pub fn read_document(
                 Format::GithubDeployments => exporters::github_deployment(&item).map(|f| vec![f]),
                 Format::LaunchdarklyAudit => exporters::launchdarkly_audit(&item).map(|f| vec![f]),
                 Format::K8sEvents => exporters::k8s_event(&item).map(|f| vec![f]),
+                Format::OtlpJson if kind == Kind::Metrics => exporters::otlp_resource_metrics(&item),
                 Format::OtlpJson => exporters::otlp_resource_logs(&item),
                 other => return Err(Error::Internal(format!("{} is not a document format", other.name()))),
             }

@@ -520,7 +520,9 @@ pub fn parse_input(
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit
         | Format::K8sEvents
-        | Format::OtlpJson => lines::read_document(input, p.format, source.metric.as_deref(), &asm, &mut emit),
+        | Format::OtlpJson => {
+            lines::read_document(input, p.format, source.kind, source.metric.as_deref(), &asm, &mut emit)
+        }
         Format::Pattern(_) | Format::Regex if pattern.as_ref().is_some_and(|p| p.continuation) => {
             // A record may span lines: one reader, in order.
             let parser = lines::LineParser::new(p.format, pattern);

@@ -305,7 +305,19 @@ impl Assembler {
                     }
                     None => Cell::Null,
                 },
-                Some((_, key, value)) => self.convert(spec, &key, value)?,
+                // A value that does not fit an optional column (an OTLP `status` of "OK")
+                // stays in the record as an attribute; only a required one rejects it.
+                Some((_, key, value)) => match self.convert(spec, value) {
+                    Ok(cell) => cell,
+                    Err(value) if spec.required => {
+                        let detail = format!("field `{key}`: expected {}, got {}", expected(spec.ty), value.describe());
+                        return Err(Reject::new(Reason::BadValue, detail));
+                    }
+                    Err(value) => {
+                        push_extra(&mut extras, key, value);
+                        Cell::Null
+                    }
+                },
             };
             if spec.required && cell == Cell::Null {
                 return Err(missing(spec));
@@ -378,13 +390,11 @@ impl Assembler {
         }
     }
 
-    fn convert<'v>(&self, spec: &ColumnSpec, key: &str, value: Value<'v>) -> Result<Cell<'v>, Reject> {
-        let bad = |what: &str| {
-            Reject::new(Reason::BadValue, format!("field `{key}`: expected {what}, got {}", value.describe()))
-        };
+    /// A value as its column's type; the value back when it does not fit.
+    fn convert<'v>(&self, spec: &ColumnSpec, value: Value<'v>) -> Result<Cell<'v>, Value<'v>> {
         Ok(match (spec.ty, &value) {
             (_, Value::Null) => Cell::Null,
-            (ColType::Timestamp, _) => return Err(bad("a timestamp")),
+            (ColType::Timestamp, _) => return Err(value),
             (ColType::Text, _) => value.into_text().map_or(Cell::Null, Cell::Text),
             (ColType::Int32, v) => {
                 let n = match v {
@@ -396,7 +406,7 @@ impl Assembler {
                 };
                 match n.and_then(|n| i32::try_from(n).ok()) {
                     Some(n) => Cell::Int32(n),
-                    None => return Err(bad("an integer")),
+                    None => return Err(value),
                 }
             }
             (ColType::Float64, v) => {
@@ -409,10 +419,20 @@ impl Assembler {
                 };
                 match n.filter(|n| n.is_finite()) {
                     Some(n) => Cell::Float64(n),
-                    None => return Err(bad("a finite number")),
+                    None => return Err(value),
                 }
             }
         })
+    }
+}
+
+/// What a column of type `ty` expects, for a reject's detail.
+fn expected(ty: ColType) -> &'static str {
+    match ty {
+        ColType::Timestamp => "a timestamp",
+        ColType::Text => "text",
+        ColType::Int32 => "an integer",
+        ColType::Float64 => "a finite number",
     }
 }
 
@@ -516,10 +536,18 @@ mod tests {
         let e = json_row(&a, r#"{"ts":0,"msg":"x"}"#).unwrap_err();
         assert_eq!(e.reason, Reason::ImplausibleTimestamp);
 
-        let e = json_row(&a, r#"{"ts":"2026-11-19T14:02:00Z","status":"teapot"}"#).unwrap_err();
+        // An optional column's value that does not fit stays, as an attribute.
+        let row = json_row(&a, r#"{"ts":"2026-11-19T14:02:00Z","status":"teapot","latency_ms":"slow"}"#).unwrap();
+        assert_eq!((&row.cells[5], &row.cells[6]), (&Cell::Null, &Cell::Null));
+        let extras: Vec<(&str, &str)> = row.extras.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        assert_eq!(extras, [("latency_ms", "slow"), ("status", "teapot")]);
+
+        // A required one rejects the record, naming the field.
+        let m = asm(crate::tables::Kind::Metrics);
+        let e = json_row(&m, r#"{"ts":"2026-11-19T14:02:00Z","metric":"up","value":"high"}"#).unwrap_err();
         assert_eq!(
             (e.reason, e.detail.as_str()),
-            (Reason::BadValue, "field `status`: expected an integer, got `teapot`")
+            (Reason::BadValue, "field `value`: expected a finite number, got `high`")
         );
     }
 }
