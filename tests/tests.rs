@@ -39,6 +39,8 @@ mod s3;
 mod skew;
 /// SLIs from warehouse data: counter resets, good/total, thresholds, OpenSLO import.
 mod slo;
+/// The example SLO documents of OpenSLO, Sloth and Pyrra import, or are refused saying why.
+mod slo_documents;
 /// sqllogictest files for every canned query in queries/.
 mod sqllogic;
 /// The warehouse on a non-local object store (in-memory), queried through the catalog.

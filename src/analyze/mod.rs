@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod changes;
 pub mod drain;
 pub mod params;
+pub mod promql;
 pub mod skew;
 pub mod sli;
 pub mod slo;

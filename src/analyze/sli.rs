@@ -16,6 +16,7 @@ use datafusion::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondT
 use datafusion::prelude::SessionContext;
 
 use super::params::{self, Params, Window};
+use super::promql;
 use crate::config::selector::Selector;
 use crate::config::{Sli, Slo};
 use crate::error::{Error, Result};
@@ -126,8 +127,63 @@ pub async fn evaluate(ctx: &SessionContext, slo: &Slo, window: Window) -> Result
             let (bad, total) = threshold_counts(ctx, &parse(selector)?, op, *value, window).await?;
             fill(&mut m, &bad, &total);
         }
+        Sli::PromQl { bad, good, total } => {
+            let total = query(total)?;
+            let (part, is_good) = match (bad, good) {
+                (Some(b), _) => (query(b)?, false),
+                (None, Some(g)) => (query(g)?, true),
+                (None, None) => {
+                    return Err(Error::Usage(format!("SLO `{}`: a PromQL SLI needs a bad or good query", slo.name)));
+                }
+            };
+            let data = promql::Data::load(ctx, &[&total, &part], window).await?;
+            let totals = promql::per_minute(&total, &data, window.from, m.len())?;
+            let parts = promql::per_minute(&part, &data, window.from, m.len())?;
+            for (i, (t, p)) in totals.into_iter().zip(parts).enumerate() {
+                // No total: no data that minute (never counted as good). No bad series:
+                // nothing failed (an error counter that has not been created yet).
+                let Some(t) = t.filter(|t| t.is_finite()) else { continue };
+                let t = (t * total.per_minute()).max(0.0);
+                let p = p.filter(|p| p.is_finite()).map_or(if is_good { t } else { 0.0 }, |p| p * part.per_minute());
+                m.total[i] = t;
+                m.bad[i] = if is_good { (t - p).max(0.0) } else { p.max(0.0) };
+                m.has_data[i] = true;
+            }
+        }
+        Sli::PromQlThreshold { query: q, op, value } => {
+            let q = query(q)?;
+            let data = promql::Data::load(ctx, &[&q], window).await?;
+            for (i, v) in promql::per_minute(&q, &data, window.from, m.len())?.into_iter().enumerate() {
+                let Some(v) = v.filter(|v| v.is_finite()) else { continue };
+                let bad = if on_good_side(op, v, *value) { 0.0 } else { 1.0 };
+                (m.bad[i], m.total[i], m.has_data[i]) = (bad, 1.0, true);
+            }
+        }
+        Sli::PromQlRatio { ratio } => {
+            let ratio = query(ratio)?;
+            let data = promql::Data::load(ctx, &[&ratio], window).await?;
+            for (i, r) in promql::per_minute(&ratio, &data, window.from, m.len())?.into_iter().enumerate() {
+                // A ratio of no events (0/0) is no data, not a perfect minute.
+                let Some(r) = r.filter(|r| r.is_finite()) else { continue };
+                (m.bad[i], m.total[i], m.has_data[i]) = (r.clamp(0.0, 1.0), 1.0, true);
+            }
+        }
     }
     Ok(m)
+}
+
+/// Whether `v` is on the good side of `op value`.
+fn on_good_side(op: &str, v: f64, value: f64) -> bool {
+    match op {
+        "lt" => v < value,
+        "lte" => v <= value,
+        "gt" => v > value,
+        _ => v >= value,
+    }
+}
+
+fn query(text: &str) -> Result<promql::Query> {
+    promql::Query::parse(text).map_err(Error::Usage)
 }
 
 fn parse(s: &str) -> Result<Selector> {

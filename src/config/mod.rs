@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 pub mod openslo;
 pub mod pattern;
+pub mod promql;
 pub mod redaction;
 pub mod selector;
 pub mod units;
@@ -33,6 +34,9 @@ pub struct Config {
     pub sources: Vec<Source>,
     pub services: BTreeMap<String, Service>,
     pub slos: Vec<Slo>,
+    /// SLOs of `slo_documents` that were left out, and why (a Datadog source, a Sloth
+    /// plugin): said when the config loads.
+    pub slo_refused: Vec<String>,
     /// Per-host clock-skew corrections (`[clock_skew]`): how far each host's clock runs
     /// ahead, in microseconds. Applied to every source at ingest.
     pub clock_skew: BTreeMap<String, i64>,
@@ -255,6 +259,15 @@ pub enum Sli {
     LogRatio { bad: String, total: String },
     /// `total − good` over `total` (OpenSLO `ratioMetric.good`); counters or gauges.
     GoodRatio { good: String, total: String, counter: bool },
+    /// PromQL queries as SLO tools write them (`sum(rate(x{code=~"5.."}[5m]))`): per minute,
+    /// `bad` (or `total − good`) over `total`, each query's value at the minute's end.
+    PromQl { bad: Option<String>, good: Option<String>, total: String },
+    /// A PromQL error ratio (Sloth's `raw`, an OpenSLO `rawMetric`): each minute's SLI is
+    /// its value.
+    PromQlRatio { ratio: String },
+    /// A PromQL value against a threshold (an OpenSLO `thresholdMetric` query): a minute
+    /// whose value is on the wrong side of `op value` is bad.
+    PromQlThreshold { query: String, op: String, value: f64 },
     /// Share of samples on the wrong side of a threshold (OpenSLO `thresholdMetric`):
     /// `op` is the good side (`lt`, `lte`, `gt`, `gte`) of `value`.
     Threshold { selector: String, op: String, value: f64 },
@@ -275,7 +288,10 @@ struct RawConfig {
     clock_skew: BTreeMap<String, String>,
     #[serde(default)]
     storage: BTreeMap<String, String>,
-    /// OpenSLO v1 YAML files (paths or globs, relative to the config).
+    /// OpenSLO, Sloth and Pyrra YAML files (paths or globs, relative to the config).
+    #[serde(default)]
+    slo_documents: Vec<String>,
+    /// The older name of `slo_documents`.
     #[serde(default)]
     openslo: Vec<String>,
     suspects: Option<RawSuspects>,
@@ -377,6 +393,7 @@ impl Config {
             sources: Vec::new(),
             services: BTreeMap::new(),
             slos: Vec::new(),
+            slo_refused: Vec::new(),
             clock_skew: BTreeMap::new(),
             storage: StorageOptions::default(),
             suspects: Default::default(),
@@ -534,14 +551,21 @@ impl Config {
             slos.push(Slo { name: s.name, service: s.service, objective: s.objective, period, sli });
         }
 
-        if !raw.openslo.is_empty() {
-            let files = openslo::files(&raw.openslo, base)?;
-            for s in openslo::load(&files)? {
+        let documents: Vec<String> = raw.slo_documents.into_iter().chain(raw.openslo).collect();
+        let mut slo_refused = Vec::new();
+        if !documents.is_empty() {
+            let files = openslo::files(&documents, base)?;
+            let loaded = openslo::load(&files)?;
+            for s in loaded.slos {
                 if slos.iter().any(|o: &Slo| o.name == s.name) {
-                    return Err(format!("openslo: SLO `{}` is also defined in [[slo]]", s.name));
+                    return Err(format!("slo_documents: SLO `{}` is also defined in [[slo]]", s.name));
                 }
                 slos.push(s);
             }
+            for message in &loaded.refused {
+                tracing::warn!("{message}; this SLO is left out.");
+            }
+            slo_refused = loaded.refused;
         }
 
         let mut clock_skew = BTreeMap::new();
@@ -573,6 +597,7 @@ impl Config {
             sources,
             services,
             slos,
+            slo_refused,
             clock_skew,
             storage,
             suspects,
@@ -610,7 +635,15 @@ fn parse_sli(raw: RawSli) -> std::result::Result<Sli, String> {
             }
             Sli::Latency { histogram: raw.histogram, threshold }
         }
-        other => return Err(format!(".kind: unknown `{other}`; known: ratio, gauge_ratio, latency, log_ratio")),
+        "promql" => {
+            let (bad, total) = pair(&raw)?;
+            promql::Query::parse(&bad).map_err(|e| format!(".bad: {e}"))?;
+            promql::Query::parse(&total).map_err(|e| format!(".total: {e}"))?;
+            Sli::PromQl { bad: Some(bad), good: None, total }
+        }
+        other => {
+            return Err(format!(".kind: unknown `{other}`; known: ratio, gauge_ratio, latency, log_ratio, promql"));
+        }
     })
 }
 
