@@ -54,6 +54,7 @@ fn ingest_prints_a_summary_and_is_idempotent() {
         exit_code: 0
         ----- stdout -----
         objects: 1 seen, 1 ingested (0 replaced), 0 unchanged, 0 failed
+        format: logs-1 read as jsonl (1 object)
         rows: logs              6
         rejects: none
 

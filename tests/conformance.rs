@@ -207,3 +207,17 @@ async fn bgl_epoch_agrees_with_pacific_text_time() {
         .await;
     assert!(out.contains("| 2000 | 2000  |"), "{out}");
 }
+
+/// `format = "auto"` recognises each loghub system's pattern from the first 16 KB of its
+/// real log, as the conformance test above names it.
+#[test]
+#[ignore = "reads ../shared/datasets/loghub; .ci/run selects it explicitly"]
+fn loghub_formats_are_recognised_from_their_content() {
+    let root = loghub_dir();
+    for case in CASES {
+        let log = std::fs::read(root.join(case.system).join(format!("{}_2k.log", case.system))).unwrap();
+        let head = &log[..log.len().min(retrace::ingest::detect::HEAD_BYTES)];
+        let found = retrace::ingest::detect::detect(head, retrace::tables::Kind::Logs, "sample.log");
+        assert_eq!(found, Ok(retrace::config::Format::Pattern(case.pattern)), "{}", case.system);
+    }
+}

@@ -446,3 +446,81 @@ async fn launchdarkly_entries_keep_every_environment_and_field() {
     +--------------------------+--------------+-----------------+----------------+-----------------+---------+-------+
     ");
 }
+
+// ---- format = "auto" ------------------------------------------------------------------------
+
+/// With no `format`, every real tool's output above is recognised from its first
+/// kilobytes, reads the same rows as with its format named, and the summary says what
+/// was chosen; prose that no format reads fails naming the closest candidates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formats_are_worked_out_from_the_content() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("logs", "nginx/web-1/access.log", "pattern:nginx", ""),
+        ("logs", "nginx/error.log", "pattern:nginx_error", ""),
+        ("logs", "rsyslog/syslog", "pattern:rsyslog", ""),
+        ("logs", "otlp/proto-examples-logs.json", "otlp_json", ""),
+        ("metrics", "otlp/proto-examples-metrics.json", "otlp_json", ""),
+        ("metrics", "prometheus/federate.prom", "prometheus_text", ""),
+        ("metrics", "prometheus/tsdb_dump.txt", "prometheus_text", ""),
+        ("metrics", "prometheus/scrape.prom", "prometheus_text", "scrape_time = \"object_modified\""),
+        ("metrics", "prometheus/query_range_named.json", "prometheus_json", ""),
+        ("changes", "k8s/kne-warning1eventdata.json", "k8s_events", ""),
+        ("changes", "launchdarkly/openapi-webhook-sample-payload.json", "launchdarkly_audit", ""),
+    ];
+    for (kind, fixture, expected, extra) in cases {
+        let file = fixture.rsplit('/').next().unwrap();
+        let auto = Sandbox::new();
+        auto.copy_fixture(fixture, &format!("in/{file}"));
+        let config = auto.sb_config(kind, file, extra);
+        let summary = auto.ingest(&config).await;
+        assert_eq!(summary.failures, vec![], "{fixture}");
+        let source = &config.sources[0].name;
+        assert_eq!(summary.detected[source], BTreeMap::from([(expected.to_string(), 1)]), "{fixture}");
+
+        let named = Sandbox::new();
+        named.copy_fixture(fixture, &format!("in/{file}"));
+        let explicit = named.sb_config(kind, file, &format!("{extra}\nformat = \"{expected}\""));
+        let with_format = named.ingest(&explicit).await;
+        assert_eq!(
+            (summary.rows.clone(), summary.rejects.clone()),
+            (with_format.rows, with_format.rejects),
+            "{fixture}"
+        );
+        assert!(summary.total_rows() > 0, "{fixture}");
+    }
+
+    // Printed per source.
+    let sb = Sandbox::new();
+    sb.copy_fixture("nginx/web-1/access.log", "in/access.log");
+    sb.config_file("[[sources]]\nkind = \"logs\"\nurl = \"sources/in/access.log\"\n");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_retrace"))
+        .current_dir(sb.path())
+        .env_remove("RETRACE_CONFIG")
+        .env_remove("RETRACE_WAREHOUSE")
+        .arg("ingest")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("format: logs-1 read as pattern:nginx (1 object)"), "{out}");
+
+    // Prose: no format reads it; the error says which came closest.
+    let sb = Sandbox::new();
+    sb.write("in/notes.txt", b"Dear team,\nthe release went fine, a=1 b=2 mostly.\nRegards\n");
+    let summary = sb.ingest(&sb.sb_config("logs", "notes.txt", "")).await;
+    assert_eq!(summary.objects_failed, 1);
+    let message = &summary.failures[0].1;
+    assert!(
+        message.contains("cannot tell its format") && message.contains("set `format` on source `logs-1`"),
+        "{message}"
+    );
+}
+
+trait AutoConfig {
+    fn sb_config(&self, kind: &str, file: &str, extra: &str) -> retrace::config::Config;
+}
+
+impl AutoConfig for Sandbox {
+    fn sb_config(&self, kind: &str, file: &str, extra: &str) -> retrace::config::Config {
+        self.config(&format!("[[sources]]\nkind = \"{kind}\"\nurl = \"sources/in/{file}\"\n{extra}\n"))
+    }
+}

@@ -111,17 +111,18 @@ async fn load_metric(ctx: &SessionContext, name: &str, window: Window) -> Result
 /// summed over the series it returns; `None` where it returns none.
 pub fn per_minute(query: &Query, data: &Data, from: DateTime<Utc>, minutes: usize) -> Result<Vec<Option<f64>>> {
     let start = from.timestamp_millis().div_euclid(60_000) * 60_000;
-    (0..minutes)
-        .map(|i| {
-            let t = start + (i as i64 + 1) * 60_000;
-            Ok(match eval(&query.expr, data, t).map_err(|e| Error::Usage(format!("`{}`: {e}", query.text)))? {
-                Value::Scalar(v) => Some(v),
-                Value::Vector(v) if v.is_empty() => None,
-                Value::Vector(v) => Some(v.iter().map(|s| s.value).sum()),
-                Value::Matrix(_) => None,
-            })
-        })
-        .collect()
+    (0..minutes).map(|i| at(query, data, start + (i as i64 + 1) * 60_000)).collect()
+}
+
+/// The query's value at `t_ms` (Unix milliseconds), summed over the series it returns;
+/// `None` where it returns none.
+pub fn at(query: &Query, data: &Data, t_ms: i64) -> Result<Option<f64>> {
+    Ok(match eval(&query.expr, data, t_ms).map_err(|e| Error::Usage(format!("`{}`: {e}", query.text)))? {
+        Value::Scalar(v) => Some(v),
+        Value::Vector(v) if v.is_empty() => None,
+        Value::Vector(v) => Some(v.iter().map(|s| s.value).sum()),
+        Value::Matrix(_) => None,
+    })
 }
 
 type Eval<T> = std::result::Result<T, String>;
@@ -668,8 +669,7 @@ mod tests {
         let v = at(q, &d, 1_800_000).unwrap();
         assert!((v - 4.0 / 11.0).abs() < 1e-12, "{v}");
         // No unhappy client at all: `or on() vector(0)` gives 0, not no data.
-        let calm =
-            data(&[("unifipoller_client_satisfaction_ratio", &[("client", "b")], &[(0, 0.9), (60_000, 0.9)])]);
+        let calm = data(&[("unifipoller_client_satisfaction_ratio", &[("client", "b")], &[(0, 0.9), (60_000, 0.9)])]);
         assert_eq!(at(q, &calm, 120_000), Some(0.0));
     }
 
@@ -677,8 +677,7 @@ mod tests {
     fn histogram_quantile_interpolates_in_the_bucket() {
         let b = |le: &'static str, n: f64| ("lat_bucket", vec![("le", le)], vec![(0, 0.0), (60_000, n)]);
         let rows = [b("0.1", 50.0), b("0.5", 90.0), b("1", 100.0), b("+Inf", 100.0)];
-        let owned: Vec<Spec<'_>> =
-            rows.iter().map(|(n, l, p)| (*n, l.as_slice(), p.as_slice())).collect();
+        let owned: Vec<Spec<'_>> = rows.iter().map(|(n, l, p)| (*n, l.as_slice(), p.as_slice())).collect();
         let d = data(&owned);
         let p90 = at("histogram_quantile(0.9, sum by (le) (rate(lat_bucket[5m])))", &d, 60_000).unwrap();
         assert!((p90 - 0.5).abs() < 1e-9, "{p90}");

@@ -59,6 +59,11 @@ pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<
     if s.recovered_files > 0 {
         writeln!(out, "recovered: removed {} files of an interrupted ingest", s.recovered_files)?;
     }
+    for (source, formats) in &s.detected {
+        let chosen: Vec<String> =
+            formats.iter().map(|(f, n)| format!("{f} ({n} object{})", if *n == 1 { "" } else { "s" })).collect();
+        writeln!(out, "format: {} read as {}", display::escape(source), chosen.join(", "))?;
+    }
     for (table, rows) in &s.rows {
         writeln!(out, "rows: {table:<8} {rows:>10}")?;
     }

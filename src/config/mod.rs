@@ -434,7 +434,14 @@ impl Config {
             if sources.iter().any(|o: &Source| o.name == name) {
                 return Err(format!("{at}: duplicate source name `{name}`"));
             }
-            let format = s.format.as_deref().map(Format::parse).transpose().map_err(|e| format!("{at}.format: {e}"))?;
+            // `auto` is the default: each object's format is worked out from its start.
+            let format = s
+                .format
+                .as_deref()
+                .filter(|f| *f != "auto")
+                .map(Format::parse)
+                .transpose()
+                .map_err(|e| format!("{at}.format: {e}"))?;
             let timezone = parse_tz(s.timezone.as_deref().unwrap_or("UTC"), &format!("{at}.timezone"))?;
             if s.url.trim().is_empty() {
                 return Err(format!("{at}.url is empty"));

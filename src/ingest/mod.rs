@@ -11,6 +11,7 @@ pub mod batch;
 pub mod chunks;
 pub mod csv;
 pub mod dedupe;
+pub mod detect;
 pub mod document;
 pub mod exporters;
 pub mod jsonl;
@@ -117,6 +118,8 @@ pub struct IngestSummary {
     /// reject: an empty file, or a format that does not see its records (issue 19: an
     /// OTLP metrics file read as logs gave 0 rows, 0 rejects and exit 0, silently).
     pub empty: Vec<(String, String)>,
+    /// Per source without a `format`: the formats its objects were read as, and how many.
+    pub detected: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
 impl IngestSummary {
@@ -131,7 +134,8 @@ impl IngestSummary {
 /// One object to ingest.
 struct Job {
     source: Source,
-    format: Format,
+    /// `None`: worked out from the object's first kilobytes ([`detect`]).
+    format: Option<Format>,
     meta: ObjectMeta,
     url: String,
     id: String,
@@ -190,14 +194,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         for crate::warehouse::store::Listed { meta, local } in listing.objects {
             summary.objects_seen += 1;
             let url = resolved.location.url_of(&meta.location);
-            let Some(format) = source.format.or_else(|| Format::from_object_name(meta.location.as_ref())) else {
-                summary.objects_failed += 1;
-                summary.failures.push((
-                    url,
-                    format!("cannot tell the format from the name; set `format` on source `{}`", source.name),
-                ));
-                continue;
-            };
+            let format = source.format;
             let path_fields = match &resolved.template {
                 None => Vec::new(),
                 Some(t) => match t.values(meta.location.as_ref()) {
@@ -328,8 +325,16 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 retry::transient("commit", || warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref())).await?;
                 summary.objects_ingested += 1;
                 summary.objects_replaced += usize::from(job.previous.is_some());
+                if job.format.is_none() {
+                    *summary
+                        .detected
+                        .entry(job.source.name.clone())
+                        .or_default()
+                        .entry(outcome.format.name())
+                        .or_default() += 1;
+                }
                 if outcome.entry.rows == 0 && outcome.rejects.iter().all(|(_, n)| *n == 0) {
-                    summary.empty.push((job.url.clone(), job.format.name()));
+                    summary.empty.push((job.url.clone(), outcome.format.name()));
                 }
                 *summary.rows.entry(job.source.kind.table().to_string()).or_default() += outcome.entry.rows;
                 for (reason, n) in outcome.rejects {
@@ -369,6 +374,8 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
 
 struct ObjectOutcome {
     entry: ObjectEntry,
+    /// The format it was read as (worked out, for a source without one).
+    format: Format,
     rejects: BTreeMap<Reason, u64>,
     counts: lines::Counts,
     /// Fingerprints and files per day, for duplicate resolution.
@@ -449,11 +456,28 @@ fn read_object(
     progress: &ProgressBar,
     workers: usize,
     sink: &mut ObjectSink<'_, '_>,
-) -> Result<lines::Counts> {
-    let input = reader::open(job.store.clone(), &job.meta.location, job.local.as_deref(), handle, progress.clone())?;
+) -> Result<(lines::Counts, Format)> {
+    let mut input =
+        reader::open(job.store.clone(), &job.meta.location, job.local.as_deref(), handle, progress.clone())?;
+    let format = match job.format {
+        Some(f) => f,
+        None => {
+            // The first kilobytes decide; they are read again as the object's start.
+            let mut head = Vec::with_capacity(detect::HEAD_BYTES);
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut input, detect::HEAD_BYTES as u64), &mut head)
+                .map_err(|e| Error::io("", e))?;
+            let format =
+                detect::detect(&head, job.source.kind, job.meta.location.as_ref()).map_err(|why| Error::Object {
+                    object: String::new(),
+                    message: format!("cannot tell its format: {why}; set `format` on source `{}`", job.source.name),
+                })?;
+            input = Box::new(std::io::Read::chain(std::io::Cursor::new(head), input));
+            format
+        }
+    };
     let parse = ObjectParse {
         source: &job.source,
-        format: job.format,
+        format,
         url: &job.url,
         modified: job.meta.last_modified,
         clock_skew: &job.clock_skew,
@@ -461,7 +485,7 @@ fn read_object(
         workers,
         chunk_lines: sink.flush_rows,
     };
-    parse_input(input, &parse, sink)
+    parse_input(input, &parse, sink).map(|counts| (counts, format))
 }
 
 /// How one object's bytes become records: its source's settings and what is known of
@@ -684,19 +708,20 @@ impl<'a, 'scope> ObjectSink<'a, 'scope> {
 
     /// Flushes what is left (if the read went well) and waits for the writer. Returns
     /// the outcome and every file written, for removal if the object failed.
-    fn finish(mut self, read: Result<lines::Counts>) -> (Result<ObjectOutcome>, Vec<String>) {
-        let flushed = read.and_then(|counts| {
+    fn finish(mut self, read: Result<(lines::Counts, Format)>) -> (Result<ObjectOutcome>, Vec<String>) {
+        let flushed = read.and_then(|read| {
             self.flush_data()?;
             self.flush_rejects()?;
-            Ok(counts)
+            Ok(read)
         });
         let written = self.writer.finish();
         // The writer's own error explains a failed hand-off better than the hand-off does.
         let result = match (flushed, written.error) {
             (_, Some(e)) | (Err(e), None) => Err(e),
-            (Ok(counts), None) => {
+            (Ok((counts, format)), None) => {
                 let meta = &self.job.meta;
                 Ok(ObjectOutcome {
+                    format,
                     entry: ObjectEntry {
                         object: self.job.url.clone(),
                         kind: self.job.source.kind,
