@@ -221,7 +221,7 @@ pub fn launchdarkly_audit(v: &Value) -> Result<Fields, String> {
 /// events.k8s.io `eventTime`, else `lastTimestamp`): a change that began before a breach
 /// and repeated into it began before it. `firstTimestamp`, `lastTimestamp` and `count`
 /// are kept as attributes; the service is the workload that owns the involved object.
-pub fn k8s_event(v: &Value) -> Result<Fields, String> {
+pub fn k8s_event(v: &Value, objects: &K8sObjects) -> Result<Fields, String> {
     if v.get("involvedObject").is_none() && v.get("regarding").is_none() {
         let kind = text(v.get("kind")).unwrap_or_else(|| "an object".into());
         return Err(format!("not a Kubernetes Event ({kind}, no involvedObject)"));
@@ -240,7 +240,8 @@ pub fn k8s_event(v: &Value) -> Result<Fields, String> {
     f.push(("system".into(), "kubernetes".into()));
     let kind = text(object.get("kind")).unwrap_or_default();
     let name = text(object.get("name")).unwrap_or_default();
-    push(&mut f, "service", k8s_workload(&kind, &name));
+    let uid = text(object.get("uid"));
+    push(&mut f, "service", objects.service(uid.as_deref(), &kind, &name));
     f.push(("key".into(), format!("{kind}/{name}")));
     push(&mut f, "scope", text(object.get("namespace")));
     push(
@@ -267,6 +268,65 @@ pub fn k8s_event(v: &Value) -> Result<Fields, String> {
         ],
     );
     Ok(f)
+}
+
+/// The non-Event objects of a Kubernetes list, by uid: what their labels say and who owns
+/// them.
+#[derive(Debug, Default)]
+pub struct K8sObjects {
+    by_uid: std::collections::HashMap<String, K8sObject>,
+}
+
+#[derive(Debug)]
+struct K8sObject {
+    kind: String,
+    name: String,
+    /// `app.kubernetes.io/name`, the recommended label for the application.
+    app: Option<String>,
+    owner: Option<(String, String, String)>,
+}
+
+impl K8sObjects {
+    pub fn index(items: &[Value]) -> K8sObjects {
+        let mut by_uid = std::collections::HashMap::new();
+        for item in items.iter().filter(|i| i.get("involvedObject").is_none() && i.get("regarding").is_none()) {
+            let (Some(uid), Some(kind), Some(name)) =
+                (text(at(item, &["metadata", "uid"])), text(item.get("kind")), text(at(item, &["metadata", "name"])))
+            else {
+                continue;
+            };
+            let owners = at(item, &["metadata", "ownerReferences"]).and_then(Value::as_array);
+            let owner = owners
+                .and_then(|o| o.iter().find(|r| r.get("controller") == Some(&Value::Bool(true))).or_else(|| o.first()))
+                .and_then(|r| Some((text(r.get("uid"))?, text(r.get("kind"))?, text(r.get("name"))?)));
+            let app = text(at(item, &["metadata", "labels", "app.kubernetes.io/name"]));
+            by_uid.insert(uid, K8sObject { kind, name, app, owner });
+        }
+        K8sObjects { by_uid }
+    }
+
+    /// The service an event's object belongs to: the `app.kubernetes.io/name` label of it
+    /// or of an owner up its chain, else the top owner's workload name, else the name.
+    fn service(&self, uid: Option<&str>, kind: &str, name: &str) -> Option<String> {
+        let (mut kind, mut name) = (kind.to_string(), name.to_string());
+        let mut uid = uid.map(str::to_string);
+        // Owner chains are short (Pod → ReplicaSet → Deployment); a loop is a broken list.
+        for _ in 0..8 {
+            let Some(object) = uid.as_ref().and_then(|u| self.by_uid.get(u)) else { break };
+            if let Some(app) = &object.app {
+                return Some(app.clone());
+            }
+            (kind, name) = (object.kind.clone(), object.name.clone());
+            match &object.owner {
+                Some((owner_uid, owner_kind, owner_name)) => {
+                    (kind, name) = (owner_kind.clone(), owner_name.clone());
+                    uid = Some(owner_uid.clone());
+                }
+                None => break,
+            }
+        }
+        k8s_workload(&kind, &name)
+    }
 }
 
 /// The workload a Kubernetes object belongs to, from the names controllers give what they
@@ -656,10 +716,39 @@ mod tests {
                 "source":{"component":"deployment-controller"},"lastTimestamp":"2026-11-19T14:02:00Z"}"#,
         )
         .unwrap();
-        let f = k8s_event(&v).unwrap();
+        let f = k8s_event(&v, &K8sObjects::default()).unwrap();
         assert_eq!(
-            (get(&f, "key"), get(&f, "scope"), get(&f, "actor"), get(&f, "reason")),
-            (Some("Deployment/payments"), Some("prod"), Some("deployment-controller"), Some("ScalingReplicaSet"))
+            (get(&f, "key"), get(&f, "scope"), get(&f, "actor"), get(&f, "reason"), get(&f, "service")),
+            (
+                Some("Deployment/payments"),
+                Some("prod"),
+                Some("deployment-controller"),
+                Some("ScalingReplicaSet"),
+                Some("payments")
+            )
         );
+    }
+
+    #[test]
+    fn kubernetes_workloads_from_labels_owners_and_names() {
+        let objects: Vec<Value> = serde_json::from_str(
+            r#"[{"kind":"Deployment","metadata":{"uid":"d1","name":"pay-api","labels":{"app.kubernetes.io/name":"payments"}}},
+                {"kind":"ReplicaSet","metadata":{"uid":"r1","name":"pay-api-7d9f8b6c5",
+                  "ownerReferences":[{"uid":"d1","kind":"Deployment","name":"pay-api","controller":true}]}},
+                {"kind":"Pod","metadata":{"uid":"p1","name":"pay-api-7d9f8b6c5-x2k4p",
+                  "ownerReferences":[{"uid":"r1","kind":"ReplicaSet","name":"pay-api-7d9f8b6c5","controller":true}]}},
+                {"kind":"Pod","metadata":{"uid":"p2","name":"cart-5c6d7f8g9h-abcde",
+                  "ownerReferences":[{"uid":"r9","kind":"ReplicaSet","name":"cart-5c6d7f8g9h","controller":true}]}}]"#,
+        )
+        .unwrap();
+        let index = K8sObjects::index(&objects);
+        // The label on the owning Deployment wins over every name on the way.
+        assert_eq!(index.service(Some("p1"), "Pod", "pay-api-7d9f8b6c5-x2k4p"), Some("payments".into()));
+        // An owner not in the list: its name, as a workload.
+        assert_eq!(index.service(Some("p2"), "Pod", "cart-5c6d7f8g9h-abcde"), Some("cart".into()));
+        // Not in the list at all: names alone.
+        assert_eq!(index.service(None, "Pod", "db-0"), Some("db".into()));
+        assert_eq!(index.service(None, "Job", "report-29381040"), Some("report".into()));
+        assert_eq!(index.service(None, "Node", "ip-10-0-0-1"), None);
     }
 }

@@ -241,7 +241,7 @@ pub fn read_document(
     let mut n = 0u64;
     // A scalar or string result is `[time, "value"]`: two items that are not series.
     let mut bare: Vec<serde_json::Value> = Vec::new();
-    let mut on_item = |item: serde_json::Value| -> Result<()> {
+    let mut process = |item: serde_json::Value, objects: &exporters::K8sObjects| -> Result<()> {
         if format == Format::PrometheusJson && !item.is_object() {
             bare.push(item);
             if bare.len() < 2 {
@@ -271,7 +271,7 @@ pub fn read_document(
                 Format::PrometheusJson => prometheus::series_samples(&item, metric),
                 Format::GithubDeployments => exporters::github_deployment(&item).map(|f| vec![f]),
                 Format::LaunchdarklyAudit => exporters::launchdarkly_audit(&item).map(|f| vec![f]),
-                Format::K8sEvents => exporters::k8s_event(&item).map(|f| vec![f]),
+                Format::K8sEvents => exporters::k8s_event(&item, objects).map(|f| vec![f]),
                 Format::OtlpJson if kind == Kind::Metrics => exporters::otlp_resource_metrics(&item),
                 Format::OtlpJson => exporters::otlp_resource_logs(&item),
                 other => return Err(Error::Internal(format!("{} is not a document format", other.name()))),
@@ -292,6 +292,19 @@ pub fn read_document(
         }
         Ok(())
     };
+    // Kubernetes events name their object, not its labels or owner: a list that also
+    // holds the objects (`kubectl get events,pods,rs,deploy -o json`) says which workload
+    // each event is about, wherever in the list they come. So its items are held, and
+    // read once the list is whole.
+    let mut held: Vec<serde_json::Value> = Vec::new();
+    let none = exporters::K8sObjects::default();
+    let mut on_item = |item: serde_json::Value| -> Result<()> {
+        if format == Format::K8sEvents {
+            held.push(item);
+            return Ok(());
+        }
+        process(item, &none)
+    };
     document::for_each_item(input, path, &mut on_item).map_err(|e| match e {
         DocumentError::Sink(e) => e,
         DocumentError::Io(e) => Error::io("", e),
@@ -299,5 +312,9 @@ pub fn read_document(
             Error::Object { object: String::new(), message: format!("invalid JSON document: {m}") }
         }
     })?;
+    let objects = exporters::K8sObjects::index(&held);
+    for item in held {
+        process(item, &objects)?;
+    }
     Ok(Counts::default())
 }
