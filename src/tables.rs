@@ -22,10 +22,12 @@ pub enum Kind {
     Metrics,
     Changes,
     Deploys,
+    /// The human side: alerts, pages, acknowledgements, chat, status updates, notes.
+    Events,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Logs, Kind::Metrics, Kind::Changes, Kind::Deploys];
+    pub const ALL: [Kind; 5] = [Kind::Logs, Kind::Metrics, Kind::Changes, Kind::Deploys, Kind::Events];
 
     pub fn table(self) -> &'static str {
         match self {
@@ -33,6 +35,15 @@ impl Kind {
             Kind::Metrics => METRICS,
             Kind::Changes => CHANGES,
             Kind::Deploys => DEPLOYS,
+            Kind::Events => EVENTS,
+        }
+    }
+
+    /// The name a source's `kind =` gives it (the table is `incident_events` for `events`).
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Kind::Events => "events",
+            other => other.table(),
         }
     }
 
@@ -42,6 +53,7 @@ impl Kind {
             Kind::Metrics => METRICS_SCHEMA.clone(),
             Kind::Changes => CHANGES_SCHEMA.clone(),
             Kind::Deploys => DEPLOYS_SCHEMA.clone(),
+            Kind::Events => EVENTS_SCHEMA.clone(),
         }
     }
 }
@@ -56,10 +68,11 @@ pub const LOGS: &str = "logs";
 pub const METRICS: &str = "metrics";
 pub const CHANGES: &str = "changes";
 pub const DEPLOYS: &str = "deploys";
+pub const EVENTS: &str = "incident_events";
 pub const REJECTS: &str = "rejects";
 
 /// Every table in the warehouse, in the order they are documented.
-pub const ALL_TABLES: [&str; 5] = [LOGS, METRICS, CHANGES, DEPLOYS, REJECTS];
+pub const ALL_TABLES: [&str; 6] = [LOGS, METRICS, CHANGES, DEPLOYS, EVENTS, REJECTS];
 
 /// The partition column every table gets from its `date=YYYY-MM-DD` key segment.
 pub const DATE: &str = "date";
@@ -155,6 +168,22 @@ pub static DEPLOYS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ])
 });
 
+/// What people and their tools did: alerts firing and resolving, pages, acknowledgements,
+/// escalations, declarations, status updates, chat, notes and actions.
+pub static EVENTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    schema([
+        ts(),
+        Field::new("kind", DataType::Utf8, false),
+        text("service"),
+        text("actor"),
+        text("title"),
+        text("text"),
+        text("ref"),
+        text("severity"),
+        Field::new("attributes", string_map_type(), true),
+    ])
+});
+
 /// Rejected records: what could not become a row, and why. Nothing is dropped silently.
 pub static REJECTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(vec![
@@ -173,6 +202,7 @@ pub fn schema_of(table: &str) -> Option<SchemaRef> {
         METRICS => Some(METRICS_SCHEMA.clone()),
         CHANGES => Some(CHANGES_SCHEMA.clone()),
         DEPLOYS => Some(DEPLOYS_SCHEMA.clone()),
+        EVENTS => Some(EVENTS_SCHEMA.clone()),
         REJECTS => Some(REJECTS_SCHEMA.clone()),
         _ => None,
     }

@@ -15,6 +15,8 @@ mod conformance;
 mod demo;
 /// Generated incident scenarios with ground truth: suspect ranking must be right.
 mod evaluation;
+/// Alerts, pages, chat and notes from responders' tools land in `incident_events`.
+mod events;
 /// Every input format end to end: patterns, logfmt, regex, Prometheus, exporter shapes, skew.
 mod formats;
 /// Property tests over arbitrary bytes: every format, the config, --param binding, renderer escaping.

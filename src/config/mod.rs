@@ -133,11 +133,15 @@ pub enum Format {
     LaunchdarklyAudit,
     K8sEvents,
     OtlpJson,
+    Alertmanager,
+    Pagerduty,
+    Slack,
+    GrafanaAnnotations,
 }
 
 /// Every format name `format =` accepts, for messages and `retrace formats`.
 pub const FORMAT_NAMES: &str = "jsonl, csv, logfmt, pattern:<name>, regex, prometheus_text, prometheus_json, \
-     github_deployments, launchdarkly_audit, k8s_events, otlp_json";
+     github_deployments, launchdarkly_audit, k8s_events, otlp_json, alertmanager, pagerduty, slack, grafana_annotations";
 
 impl Format {
     pub fn parse(s: &str) -> std::result::Result<Format, String> {
@@ -152,6 +156,10 @@ impl Format {
             "launchdarkly_audit" => Format::LaunchdarklyAudit,
             "k8s_events" => Format::K8sEvents,
             "otlp_json" | "otlp" => Format::OtlpJson,
+            "alertmanager" => Format::Alertmanager,
+            "pagerduty" => Format::Pagerduty,
+            "slack" => Format::Slack,
+            "grafana_annotations" => Format::GrafanaAnnotations,
             other => match other.strip_prefix("pattern:") {
                 Some(name) => match pattern::named(name) {
                     Some(p) => Format::Pattern(p.name),
@@ -181,7 +189,12 @@ impl Format {
     /// The kinds a format can fill; `None`: any kind.
     pub fn kinds(self) -> Option<&'static [Kind]> {
         match self {
-            Format::PrometheusText | Format::PrometheusJson => Some(&[Kind::Metrics]),
+            Format::PrometheusText => Some(&[Kind::Metrics]),
+            // `ALERTS` into events.
+            Format::PrometheusJson => Some(&[Kind::Metrics, Kind::Events]),
+            Format::Alertmanager | Format::Pagerduty | Format::Slack | Format::GrafanaAnnotations => {
+                Some(&[Kind::Events])
+            }
             Format::GithubDeployments => Some(&[Kind::Deploys]),
             Format::LaunchdarklyAudit | Format::K8sEvents => Some(&[Kind::Changes]),
             Format::Pattern(_) => Some(&[Kind::Logs]),
@@ -203,6 +216,10 @@ impl Format {
             Format::LaunchdarklyAudit => "launchdarkly_audit".into(),
             Format::K8sEvents => "k8s_events".into(),
             Format::OtlpJson => "otlp_json".into(),
+            Format::Alertmanager => "alertmanager".into(),
+            Format::Pagerduty => "pagerduty".into(),
+            Format::Slack => "slack".into(),
+            Format::GrafanaAnnotations => "grafana_annotations".into(),
         }
     }
 }
@@ -429,7 +446,7 @@ impl Config {
         for (i, s) in raw.sources.into_iter().enumerate() {
             let n = counts.entry(s.kind).or_default();
             *n += 1;
-            let name = s.name.unwrap_or_else(|| format!("{}-{}", s.kind, n));
+            let name = s.name.unwrap_or_else(|| format!("{}-{}", s.kind.source_name(), n));
             let at = format!("sources[{i}] ({name})");
             if sources.iter().any(|o: &Source| o.name == name) {
                 return Err(format!("{at}: duplicate source name `{name}`"));
@@ -449,12 +466,12 @@ impl Config {
             if let Some(allowed) = format.and_then(Format::kinds)
                 && !allowed.contains(&s.kind)
             {
-                let names: Vec<String> = allowed.iter().map(|k| k.to_string()).collect();
+                let names: Vec<&str> = allowed.iter().map(|k| k.source_name()).collect();
                 return Err(format!(
                     "{at}.format: `{}` fills {}, not {}",
                     format.map(Format::name).unwrap_or_default(),
                     names.join(", "),
-                    s.kind
+                    s.kind.source_name()
                 ));
             }
             let regex = match (&s.regex, format) {
@@ -761,7 +778,7 @@ sli = { kind = "ratio", bad = 'x{code=~"5.."}', total = "x" }
 
         let wrong_kind = SAMPLE.replace("format = \"jsonl\"", "format = \"prometheus_json\"");
         let e = Config::parse(&wrong_kind, Path::new("/")).unwrap_err();
-        assert!(e.contains("`prometheus_json` fills metrics, not changes"), "{e}");
+        assert!(e.contains("`prometheus_json` fills metrics, events, not changes"), "{e}");
 
         let pat = SAMPLE.replace("format = \"jsonl\"", "format = \"pattern:syslgo\"");
         let e = Config::parse(&pat, Path::new("/")).unwrap_err();

@@ -54,6 +54,7 @@ pub fn key_columns(kind: Kind) -> &'static [&'static str] {
         Kind::Metrics => &["ts", "metric", "value", "service", "labels"],
         Kind::Changes => &["ts", "change_id"],
         Kind::Deploys => &["ts", "deploy_id", "status"],
+        Kind::Events => &["ts", "kind", "actor", "title", "text", "ref"],
     }
 }
 
@@ -171,6 +172,13 @@ fn has_origin(batch: &RecordBatch, kind: Kind) -> Result<Vec<bool>> {
     let rows = batch.num_rows();
     match kind {
         Kind::Changes | Kind::Deploys => Ok(vec![true; rows]),
+        // An event with a reference (an alert fingerprint, a log entry id, a message ts)
+        // is the same event wherever it is found; one without is its file's alone.
+        Kind::Events => {
+            let reference =
+                batch.column_by_name("ref").ok_or_else(|| Error::Internal("events batch has no `ref`".into()))?;
+            Ok((0..rows).map(|r| reference.is_valid(r)).collect())
+        }
         Kind::Logs => {
             let host =
                 batch.column_by_name("host").ok_or_else(|| Error::Internal("logs batch has no `host`".into()))?;

@@ -43,9 +43,10 @@ pub fn detect(head: &[u8], kind: Kind, name: &str) -> Result<Format, String> {
         return match format {
             Some(f) if fits(f) => Ok(f),
             Some(f) => Err(format!(
-                "it reads as {} (which fills {}), not {kind}",
+                "it reads as {} (which fills {}), not {}",
                 describe(f),
-                f.kinds().unwrap_or(&[]).iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" or ")
+                f.kinds().unwrap_or(&[]).iter().map(|k| k.source_name()).collect::<Vec<_>>().join(" or "),
+                kind.source_name()
             )),
             None if text.starts_with('[') => Err(
                 "a JSON array that is no export retrace knows (OTLP, query_range, Kubernetes, GitHub, LaunchDarkly); write one object per line (JSON Lines)"
@@ -106,6 +107,10 @@ fn describe(f: Format) -> String {
         Format::K8sEvents => "Kubernetes events".into(),
         Format::GithubDeployments => "GitHub deployment statuses".into(),
         Format::LaunchdarklyAudit => "a LaunchDarkly audit log".into(),
+        Format::Alertmanager => "an Alertmanager webhook payload".into(),
+        Format::Pagerduty => "PagerDuty log entries".into(),
+        Format::Slack => "a Slack export".into(),
+        Format::GrafanaAnnotations => "Grafana annotations".into(),
         other => other.name(),
     }
 }
@@ -123,6 +128,16 @@ fn json_format(text: &str) -> Option<Format> {
         Some(Format::GithubDeployments)
     } else if has("accesses") && (has("titleVerb") || has("_accountId")) {
         Some(Format::LaunchdarklyAudit)
+    } else if has("alerts") && (has("groupKey") || has("receiver")) {
+        Some(Format::Alertmanager)
+    } else if has("log_entries") || text.contains("_log_entry\"") {
+        Some(Format::Pagerduty)
+    } else if has("dashboardUID") || (has("panelId") && has("time")) {
+        Some(Format::GrafanaAnnotations)
+    } else if text.starts_with('[') && has("ts") && text.contains("\"type\": \"message\"")
+        || text.contains("\"type\":\"message\"")
+    {
+        Some(Format::Slack)
     } else {
         None
     }

@@ -25,6 +25,7 @@ pub fn spec(kind: Kind) -> &'static KindSpec {
         Kind::Metrics => &METRICS,
         Kind::Changes => &CHANGES,
         Kind::Deploys => &DEPLOYS,
+        Kind::Events => &EVENTS,
     }
 }
 
@@ -183,4 +184,72 @@ mod tests {
         assert_eq!(canonical_deploy_status("rolledback"), Some("rolled_back"));
         assert_eq!(canonical_deploy_status("paused"), None);
     }
+}
+
+// ---- incident events --------------------------------------------------------------------
+
+pub static EVENTS: KindSpec = KindSpec {
+    columns: &[
+        req("ts", ColType::Timestamp, TS_ALIASES),
+        req("kind", ColType::Text, &["event", "event_type", "type"]),
+        col("service", ColType::Text, SERVICE_ALIASES),
+        col("actor", ColType::Text, &["user", "author", "who", "agent", "by"]),
+        col("title", ColType::Text, &["summary", "subject", "name"]),
+        col("text", ColType::Text, &["message", "msg", "body", "description", "details", "note"]),
+        col("ref", ColType::Text, &["id", "url", "link", "html_url", "event_id"]),
+        col("severity", ColType::Text, &["priority", "urgency", "level"]),
+    ],
+    nested_extras: &["attributes", "attrs", "labels"],
+    host_column: None,
+    normalize: normalize_event,
+};
+
+const EVENT_KIND: usize = 1;
+
+/// The event kinds the timeline and the report know.
+pub const EVENT_KINDS: &[&str] = &[
+    "alert_firing",
+    "alert_resolved",
+    "page",
+    "ack",
+    "escalation",
+    "declared",
+    "status_update",
+    "chat",
+    "note",
+    "action",
+];
+
+fn normalize_event(row: &mut Row) -> Result<(), Reject> {
+    lowercase(row, EVENT_KIND);
+    let kind = row.text(EVENT_KIND).unwrap_or_default();
+    let canonical = canonical_event_kind(kind).ok_or_else(|| {
+        Reject::new(Reason::BadValue, format!("field `kind`: `{kind}` is not one of {}", EVENT_KINDS.join(", ")))
+    })?;
+    if canonical != kind {
+        row.set_text(EVENT_KIND, Some(Cow::Borrowed(canonical)));
+    }
+    Ok(())
+}
+
+/// The spellings tools and people use for each event kind.
+pub fn canonical_event_kind(kind: &str) -> Option<&'static str> {
+    if let Some(k) = EVENT_KINDS.iter().find(|k| **k == kind) {
+        return Some(k);
+    }
+    Some(match kind.replace(['-', ' '], "_").as_str() {
+        "firing" | "alert" | "triggered" | "trigger" | "alert_fired" | "alerting" => "alert_firing",
+        "resolved" | "alert_resolve" | "recovered" | "ok" => "alert_resolved",
+        "paged" | "notify" | "notified" | "notification" => "page",
+        "acknowledged" | "acknowledge" | "acked" => "ack",
+        "escalate" | "escalated" | "reassigned" => "escalation",
+        "declare" | "incident_declared" | "incident" => "declared",
+        "status" | "update" | "status_page" | "statuspage" | "investigating" | "identified" | "monitoring" => {
+            "status_update"
+        }
+        "message" | "slack" => "chat",
+        "annotation" | "comment" | "annotate" => "note",
+        "mitigation" | "rollback" | "revert" => "action",
+        _ => return None,
+    })
 }

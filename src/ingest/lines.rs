@@ -15,7 +15,7 @@ use super::document::{self, DocumentError};
 use super::pattern::{Fields, LinePattern};
 use super::record::{Assembler, Row, Value};
 use super::reject::{Reason, Reject};
-use super::{exporters, jsonl, logfmt, prometheus, reader};
+use super::{exporters, jsonl, logfmt, prometheus, reader, responders};
 use crate::config::Format;
 use crate::error::{Error, Result};
 use crate::tables::Kind;
@@ -234,6 +234,7 @@ pub fn read_document(
     let path: &'static [&'static str] = match (format, kind) {
         (Format::PrometheusJson, _) => &["data", "result"],
         (Format::LaunchdarklyAudit | Format::K8sEvents, _) => &["items"],
+        (Format::Pagerduty, _) => &["log_entries"],
         (Format::OtlpJson, Kind::Metrics) => &["resourceMetrics"],
         (Format::OtlpJson, _) => &["resourceLogs"],
         _ => &[],
@@ -268,7 +269,12 @@ pub fn read_document(
             Err(Reject::new(Reason::NotAnObject, "a record must be a JSON object"))
         } else {
             match format {
+                Format::PrometheusJson if kind == Kind::Events => responders::prometheus_alerts(&item),
                 Format::PrometheusJson => prometheus::series_samples(&item, metric),
+                Format::Alertmanager => responders::alertmanager(&item),
+                Format::Pagerduty => responders::pagerduty(&item),
+                Format::Slack => responders::slack(&item),
+                Format::GrafanaAnnotations => responders::grafana_annotation(&item),
                 Format::GithubDeployments => exporters::github_deployment(&item).map(|f| vec![f]),
                 Format::LaunchdarklyAudit => exporters::launchdarkly_audit(&item).map(|f| vec![f]),
                 Format::K8sEvents => exporters::k8s_event(&item, objects).map(|f| vec![f]),

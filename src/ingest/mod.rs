@@ -24,6 +24,7 @@ pub mod prometheus;
 pub mod reader;
 pub mod record;
 pub mod reject;
+pub mod responders;
 pub mod retry;
 pub mod time;
 pub mod writer;
@@ -544,6 +545,10 @@ pub fn parse_input(
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit
         | Format::K8sEvents
+        | Format::Alertmanager
+        | Format::Pagerduty
+        | Format::Slack
+        | Format::GrafanaAnnotations
         | Format::OtlpJson => {
             lines::read_document(input, p.format, source.kind, source.metric.as_deref(), &asm, &mut emit)
         }
