@@ -14,8 +14,11 @@ fn basic_sandbox() -> (Sandbox, retrace::config::Config) {
 async fn every_kind_lands_in_its_table() {
     let (sb, config) = basic_sandbox();
     let summary = sb.ingest(&config).await;
-    assert_eq!(summary.rows, counts(&[("changes", 2), ("deploys", 2), ("logs", 6), ("metrics", 5)]));
-    assert_eq!((summary.objects_seen, summary.objects_ingested, summary.objects_failed), (4, 4, 0));
+    assert_eq!(
+        summary.rows,
+        counts(&[("changes", 2), ("deploys", 2), ("incident_events", 5), ("logs", 6), ("metrics", 5)])
+    );
+    assert_eq!((summary.objects_seen, summary.objects_ingested, summary.objects_failed), (5, 5, 0));
     assert_eq!(summary.blank_lines, 1);
     assert!(summary.rejects.is_empty(), "{:?}", summary.rejects);
 
@@ -28,6 +31,10 @@ async fn every_kind_lands_in_its_table() {
     insta::assert_snapshot!("changes", sb.sql("SELECT * FROM changes ORDER BY ts").await);
     insta::assert_snapshot!("deploys", sb.sql("SELECT * FROM deploys ORDER BY ts").await);
     insta::assert_snapshot!("deploy_spans", sb.sql("SELECT * FROM deploy_spans").await);
+    insta::assert_snapshot!(
+        "incident_events",
+        sb.sql("SELECT ts, kind, service, actor, title, text, ref, severity, attributes, line FROM incident_events ORDER BY ts").await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,12 +49,13 @@ async fn files_are_partitioned_by_utc_day_sorted_and_zstd() {
         vec![
             "changes/date=2026-11-19",
             "deploys/date=2026-11-19",
+            "incident_events/date=2026-11-19",
             "logs/date=2026-11-19",
             "logs/date=2026-11-20",
             "metrics/date=2026-11-19"
         ]
     );
-    assert_eq!(files.iter().filter(|f| f.starts_with("_manifest/objects/")).count(), 4);
+    assert_eq!(files.iter().filter(|f| f.starts_with("_manifest/objects/")).count(), 5);
 
     // The file for the 19th: ts ascending, zstd, sort order declared in the footer.
     let day = files.iter().find(|f| f.starts_with("logs/date=2026-11-19/")).unwrap();

@@ -47,7 +47,19 @@ async fn hostile_sandbox() -> (Sandbox, retrace::config::Config) {
         br#"{"ts":"2026-11-19T14:05:00Z","change_id":"CHG-<b>1</b>","service":"payments","key":"db.url","old_value":"postgres://app:old@db","new_value":"postgres://app:hunter2@db","description":"by ops@example.com | see `runbook` <script>x</script>"}
 "#,
     );
-    let config = sb.config(&[source("logs", "sources/l.jsonl"), source("changes", "sources/c.jsonl")].concat());
+    // The same strings said in chat and written in notes (incident events).
+    let mut events = String::new();
+    for (k, msg) in HOSTILE.iter().enumerate() {
+        let row =
+            serde_json::json!({"ts": format!("2026-11-19T14:1{k}:30Z"), "kind": "chat", "actor": msg, "text": msg});
+        events.push_str(&row.to_string());
+        events.push('\n');
+    }
+    sb.write("e.jsonl", events.as_bytes());
+    let config = sb.config(
+        &[source("logs", "sources/l.jsonl"), source("changes", "sources/c.jsonl"), source("events", "sources/e.jsonl")]
+            .concat(),
+    );
     sb.ingest(&config).await;
     (sb, config)
 }
@@ -63,6 +75,8 @@ async fn hostile_log_text_is_escaped_stripped_and_redacted_in_every_format() {
     // The hostile text reached the report (as signatures and bursts), so the checks below mean something.
     let bursts = r.timeline.iter().filter(|e| e.kind == retrace::analyze::timeline::EventKind::LogErrors).count();
     assert_eq!(bursts, HOSTILE.len(), "one burst per hostile line");
+    let chat = r.timeline.iter().filter(|e| e.kind == retrace::analyze::timeline::EventKind::Response).count();
+    assert_eq!(chat, HOSTILE.len(), "one chat line per hostile string");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
     assert!(html.contains("&quot;&gt;&lt;img src=x onerror="));
 

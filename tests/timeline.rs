@@ -147,3 +147,42 @@ async fn errors_at_the_start_of_the_data_are_not_new_signatures() {
         .collect();
     assert_eq!(fresh, vec!["new: disk full on /var".to_string()]);
 }
+
+/// People's events sit in the timeline with their actor; a chat line naming a change
+/// ("reverting CHG-1") is linked to it, as what someone said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_events_with_their_actor_and_the_changes_they_name() {
+    let (sb, config) = crate::common::basic_sandbox();
+    sb.ingest(&config).await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    let events = timeline::build(&ctx, &every_service("2026-11-19T14:00Z", "2026-11-19T15:00Z")).await.unwrap();
+    let people: Vec<(String, String, Option<String>, Option<String>)> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Response)
+        .map(|e| (e.ts.format("%H:%M:%S").to_string(), e.title.clone(), e.detail.clone(), e.id.clone()))
+        .collect();
+    assert_eq!(
+        people,
+        vec![
+            ("14:12:40".into(), "alert fired: PaymentsErrorBudgetBurn".into(), Some("by alertmanager".into()), None),
+            ("14:13:05".into(), "paged: [#42] payments errors".into(), Some("by Dana".into()), None),
+            ("14:16:30".into(), "acknowledged".into(), Some("by Dana".into()), None),
+            (
+                "14:20:00".into(),
+                "chat: pool exhausted since 14:02 — CHG-1 shrank db.pool.max; reverting CHG-1".into(),
+                Some("by Dana; mentions CHG-1".into()),
+                Some("CHG-1".into())
+            ),
+            (
+                "14:25:00".into(),
+                "status update: Investigating".into(),
+                Some("Some payments fail; we are on it.".into()),
+                None
+            ),
+        ]
+    );
+    // In time order among the machine events: the chat after the change it names.
+    let chg = events.iter().position(|e| e.id.as_deref() == Some("CHG-1") && e.kind == EventKind::Change).unwrap();
+    let chat = events.iter().position(|e| e.kind == EventKind::Response && e.id.as_deref() == Some("CHG-1")).unwrap();
+    assert!(chg < chat);
+}

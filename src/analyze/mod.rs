@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod changes;
 pub mod drain;
 pub mod params;
+pub mod people;
 pub mod promql;
 pub mod skew;
 pub mod sli;

@@ -27,6 +27,8 @@ pub enum EventKind {
     Loop,
     NewSignature,
     LogErrors,
+    /// What people and their tools did: alerts, pages, acks, chat, status updates, notes.
+    Response,
 }
 
 impl EventKind {
@@ -38,6 +40,7 @@ impl EventKind {
             EventKind::Loop => "loop",
             EventKind::NewSignature => "new error",
             EventKind::LogErrors => "errors",
+            EventKind::Response => "response",
         }
     }
 }
@@ -158,15 +161,26 @@ pub const BASELINE: Duration = Duration::hours(6);
 pub async fn build(ctx: &SessionContext, q: &TimelineQuery) -> Result<Vec<Event>> {
     // Each input is its own query: side by side, their planning and file opening overlap
     // instead of queueing.
-    let (log, errors, signatures) =
-        futures::try_join!(ChangeLog::read(ctx, q.window), error_minutes(ctx, q), new_signatures(ctx, q))?;
-    Ok(assemble(q, &log, &errors, signatures))
+    let (log, errors, signatures, people) = futures::try_join!(
+        ChangeLog::read(ctx, q.window),
+        error_minutes(ctx, q),
+        new_signatures(ctx, q),
+        super::people::read(ctx, q.window, q.service.as_deref())
+    )?;
+    Ok(assemble(q, &log, &errors, signatures, &people))
 }
 
 /// [`build`] from inputs the caller already read (the report shares them with the
 /// suspect ranking and the charts): `log` covering the window, `errors` from
-/// [`error_minutes`] and `signatures` from [`new_signatures`] for the same query.
-pub fn assemble(q: &TimelineQuery, log: &ChangeLog, errors: &[ErrorMinute], signatures: Vec<Event>) -> Vec<Event> {
+/// [`error_minutes`], `signatures` from [`new_signatures`] and `people` from
+/// [`super::people::read`] for the same query.
+pub fn assemble(
+    q: &TimelineQuery,
+    log: &ChangeLog,
+    errors: &[ErrorMinute],
+    signatures: Vec<Event>,
+    people: &[super::people::HumanRow],
+) -> Vec<Event> {
     let (changes, spans) = log.within(q.window.from, q.window.to, q.service.as_deref());
     let mut events: Vec<Event> = changes.into_iter().map(change_event).collect();
     events.extend(spans.into_iter().map(deploy_event));
@@ -174,6 +188,7 @@ pub fn assemble(q: &TimelineQuery, log: &ChangeLog, errors: &[ErrorMinute], sign
     events.extend(breaches(q));
     events.extend(signatures);
     events.extend(log_bursts(q, errors));
+    events.extend(people.iter().map(|r| human_event(r, log)));
     events.sort_by(|a, b| {
         (a.ts, a.kind, &a.service, &a.title, &a.source).cmp(&(b.ts, b.kind, &b.service, &b.title, &b.source))
     });
@@ -255,6 +270,59 @@ fn deploy_event(span: super::spans::DeploySpan) -> Event {
             previous: span.previous_version,
             status: span.final_status,
         }),
+    }
+}
+
+/// What each event kind is called in a timeline row.
+fn human_label(kind: &str) -> &str {
+    match kind {
+        "alert_firing" => "alert fired",
+        "alert_resolved" => "alert resolved",
+        "page" => "paged",
+        "ack" => "acknowledged",
+        "escalation" => "escalated",
+        "declared" => "incident declared",
+        "status_update" => "status update",
+        other => other,
+    }
+}
+
+/// An incident event as a timeline row: `paged: [#42] payments errors`, by its actor,
+/// linked to the first change or deploy it names.
+fn human_event(r: &super::people::HumanRow, log: &ChangeLog) -> Event {
+    let what = r.title.clone().or_else(|| r.text.clone()).unwrap_or_default();
+    let title =
+        if what.is_empty() { human_label(&r.kind).to_string() } else { format!("{}: {what}", human_label(&r.kind)) };
+    let said = [r.title.as_deref(), r.text.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let named = super::people::mentions(&said, log);
+    let mut detail: Vec<String> = Vec::new();
+    if let Some(a) = &r.actor {
+        detail.push(format!("by {a}"));
+    }
+    if r.title.is_some()
+        && let Some(t) = &r.text
+    {
+        detail.push(t.clone());
+    }
+    if !named.is_empty() {
+        detail.push(format!("mentions {}", named.join(", ")));
+    }
+    let severity = match r.kind.as_str() {
+        "alert_firing" | "page" | "escalation" | "declared" => Severity::Warn,
+        _ => Severity::Info,
+    };
+    Event {
+        ts: r.ts,
+        end: None,
+        kind: EventKind::Response,
+        service: r.service.clone(),
+        severity,
+        id: named.into_iter().next(),
+        title,
+        detail: (!detail.is_empty()).then(|| detail.join("; ")),
+        count: 1,
+        source: SourceRef::of(r.source.clone(), r.line),
+        subject: None,
     }
 }
 

@@ -171,21 +171,6 @@ pub fn canonical_deploy_status(s: &str) -> Option<&'static str> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn level_and_status_synonyms() {
-        assert_eq!(canonical_level("warning"), Some("warn"));
-        assert_eq!(canonical_level("crit"), Some("fatal"));
-        assert_eq!(canonical_level("verbose"), None);
-        assert_eq!(canonical_deploy_status("success"), Some("succeeded"));
-        assert_eq!(canonical_deploy_status("rolledback"), Some("rolled_back"));
-        assert_eq!(canonical_deploy_status("paused"), None);
-    }
-}
-
 // ---- incident events --------------------------------------------------------------------
 
 pub static EVENTS: KindSpec = KindSpec {
@@ -252,4 +237,19 @@ pub fn canonical_event_kind(kind: &str) -> Option<&'static str> {
         "mitigation" | "rollback" | "revert" => "action",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_and_status_synonyms() {
+        assert_eq!(canonical_level("warning"), Some("warn"));
+        assert_eq!(canonical_level("crit"), Some("fatal"));
+        assert_eq!(canonical_level("verbose"), None);
+        assert_eq!(canonical_deploy_status("success"), Some("succeeded"));
+        assert_eq!(canonical_deploy_status("rolledback"), Some("rolled_back"));
+        assert_eq!(canonical_deploy_status("paused"), None);
+    }
 }

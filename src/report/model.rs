@@ -294,14 +294,15 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
     // The sections are independent until the charts: run their queries side by side (the
     // engine spreads each over the cores, but most take tens of milliseconds of planning
     // and file opening that would otherwise queue one behind another).
-    let ((log, breaches), errors, signatures, activity, skew) = futures::try_join!(
+    let ((log, breaches), errors, signatures, people, activity, skew) = futures::try_join!(
         ranked,
         timeline::error_minutes(ctx, &query),
         timeline::new_signatures(ctx, &query),
+        crate::analyze::people::read(ctx, query.window, query.service.as_deref()),
         activity(ctx, req),
         crate::analyze::skew::estimate(ctx, window),
     )?;
-    let mut events = timeline::assemble(&query, &log, &errors, signatures);
+    let mut events = timeline::assemble(&query, &log, &errors, signatures, &people);
     let error_peaks = error_peaks(window, &errors);
     let deploys = log.within(window.from, window.to, req.service.as_deref()).1;
     if let Some(focus) = &req.focus {

@@ -158,12 +158,14 @@ pub fn basic_sandbox() -> (Sandbox, Config) {
     sb.copy_fixture("basic/metrics.csv", "metrics/m.csv.gz");
     sb.copy_fixture("basic/changes.csv", "changes/c.csv");
     sb.copy_fixture("basic/deploys.jsonl", "deploys/d.jsonl.zst");
+    sb.copy_fixture("basic/events.jsonl", "events/e.jsonl");
     let config = sb.config(
         &[
             source("logs", "sources/logs/*.jsonl"),
             source("metrics", "sources/metrics/*.csv.gz"),
             source("changes", "sources/changes/"),
             source("deploys", "sources/deploys/d.jsonl.zst"),
+            source("events", "sources/events/e.jsonl"),
         ]
         .concat(),
     );
