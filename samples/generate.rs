@@ -210,13 +210,16 @@ fn main() {
     write_deploys(&out, &deploys);
     write_metrics(&out, &mut rng, start, end, &deploys);
     let rows = write_logs(&out, &mut rng, start, end, &deploys);
+    write_incident_events(&out);
 
     let truth = format!(
         "{{\n  \"culprit_change\": \"{culprit}\",\n  \"culprit_service\": \"payments\",\n  \"decoy_change\": \"{decoy}\",\n  \
          \"culprit_applied\": \"2026-11-19T14:02:00Z\",\n  \"onset\": \"2026-11-19T14:09:00Z\",\n  \
          \"errors_peak_from\": \"2026-11-19T14:12:00Z\",\n  \"first_automated_revert\": \"2026-11-19T14:17:00Z\",\n  \
          \"manual_revert\": \"2026-11-19T14:41:00Z\",\n  \"recovered\": \"2026-11-19T14:42:00Z\",\n  \
-         \"affected_services\": [\"payments\", \"checkout\", \"edge\"],\n  \"log_lines\": {rows},\n  \"malformed_log_lines\": 3\n}}\n"
+         \"affected_services\": [\"payments\", \"checkout\", \"edge\"],\n  \"log_lines\": {rows},\n  \"malformed_log_lines\": 3,\n  \
+         \"first_alert\": \"{FIRST_ALERT}\",\n  \"first_page\": \"{FIRST_PAGE}\",\n  \"acknowledged\": \"{ACKNOWLEDGED}\",\n  \
+         \"declared\": \"{DECLARED}\",\n  \"first_status_update\": \"{FIRST_STATUS_UPDATE}\",\n  \"revert_announced\": \"{REVERT_ANNOUNCED}\"\n}}\n"
     );
     std::fs::write(out.parent().expect("samples").join("ground_truth.json"), truth).expect("write ground truth");
     eprintln!(
@@ -228,6 +231,192 @@ fn main() {
 }
 
 const ACTORS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "frank"];
+
+// The people's side of the incident (ground truth): the alert's rule fires a minute after
+// the SLO's 1h/5m pair would have, the page goes to the payments on-call, who is asleep:
+// it escalates after ten minutes and the secondary acknowledges; the revert is announced in
+// chat a minute before it is made.
+const FIRST_ALERT: &str = "2026-11-19T14:14:30Z";
+const FIRST_PAGE: &str = "2026-11-19T14:15:10Z";
+const ACKNOWLEDGED: &str = "2026-11-19T14:27:30Z";
+const DECLARED: &str = "2026-11-19T14:29:00Z";
+const FIRST_STATUS_UPDATE: &str = "2026-11-19T14:38:00Z";
+const REVERT_ANNOUNCED: &str = "2026-11-19T14:40:00Z";
+
+/// Alertmanager webhooks, PagerDuty log entries, a Slack export and the status page's
+/// updates for the incident, as those tools write them.
+fn write_incident_events(out: &Path) {
+    let alert = |status: &str, name: &str, service: &str, starts: &str, ends: &str, fp: &str, summary: &str| {
+        format!(
+            "{{\"version\":\"4\",\"groupKey\":\"{{}}:{{alertname=\\\"{name}\\\"}}\",\"status\":\"{status}\",\"receiver\":\"pagerduty\",\
+             \"alerts\":[{{\"status\":\"{status}\",\"labels\":{{\"alertname\":\"{name}\",\"service\":\"{service}\",\"severity\":\"page\"}},\
+             \"annotations\":{{\"summary\":{}}},\"startsAt\":\"{starts}\",\"endsAt\":\"{ends}\",\"fingerprint\":\"{fp}\"}}],\
+             \"externalURL\":\"http://alertmanager.shop.internal:9093\"}}\n",
+            json_str(summary)
+        )
+    };
+    let unset = "0001-01-01T00:00:00Z";
+    let mut am = String::new();
+    am.push_str(&alert(
+        "firing",
+        "PaymentsHighErrorRate",
+        "payments",
+        FIRST_ALERT,
+        unset,
+        "a1f0c3",
+        "payments 5xx above 5% for 5m",
+    ));
+    am.push_str(&alert(
+        "firing",
+        "CheckoutHighErrorRate",
+        "checkout",
+        "2026-11-19T14:16:00Z",
+        unset,
+        "b2e1d4",
+        "checkout 5xx above 2% for 5m",
+    ));
+    am.push_str(&alert(
+        "resolved",
+        "PaymentsHighErrorRate",
+        "payments",
+        FIRST_ALERT,
+        "2026-11-19T14:46:30Z",
+        "a1f0c3",
+        "payments 5xx above 5% for 5m",
+    ));
+    am.push_str(&alert(
+        "resolved",
+        "CheckoutHighErrorRate",
+        "checkout",
+        "2026-11-19T14:16:00Z",
+        "2026-11-19T14:47:00Z",
+        "b2e1d4",
+        "checkout 5xx above 2% for 5m",
+    ));
+    plain(&out.join("events").join("alertmanager").join("2026-11-19.jsonl"), &am);
+
+    let entry = |id: &str, kind: &str, at: &str, agent: &str, summary: &str, user: Option<&str>| {
+        let user = user
+            .map(|u| format!(",\"user\":{{\"type\":\"user_reference\",\"summary\":{}}}", json_str(u)))
+            .unwrap_or_default();
+        format!(
+            "{{\"id\":\"{id}\",\"type\":\"{kind}\",\"created_at\":\"{at}\",\"summary\":{},\
+             \"html_url\":\"https://shop.pagerduty.com/incidents/Q1PAY42/log_entries/{id}\",\
+             \"agent\":{{\"type\":\"user_reference\",\"summary\":{}}}{user},\
+             \"service\":{{\"summary\":\"payments\"}},\"incident\":{{\"id\":\"Q1PAY42\",\"summary\":\"[#4211] PaymentsHighErrorRate\",\"urgency\":\"high\"}}}}",
+            json_str(summary),
+            json_str(agent)
+        )
+    };
+    let entries = [
+        entry("R1", "trigger_log_entry", "2026-11-19T14:14:40Z", "Alertmanager", "Triggered through the API", None),
+        entry(
+            "R2",
+            "notify_log_entry",
+            FIRST_PAGE,
+            "PagerDuty",
+            "Notified Dana Whitfield by push",
+            Some("Dana Whitfield"),
+        ),
+        entry(
+            "R3",
+            "escalate_log_entry",
+            "2026-11-19T14:25:10Z",
+            "PagerDuty",
+            "Escalated to level 2: Omar Haddad",
+            None,
+        ),
+        entry(
+            "R4",
+            "notify_log_entry",
+            "2026-11-19T14:25:15Z",
+            "PagerDuty",
+            "Notified Omar Haddad by phone",
+            Some("Omar Haddad"),
+        ),
+        entry("R5", "acknowledge_log_entry", ACKNOWLEDGED, "Omar Haddad", "Acknowledged by Omar Haddad", None),
+        entry(
+            "R6",
+            "annotate_log_entry",
+            "2026-11-19T14:39:00Z",
+            "Omar Haddad",
+            "Rolling back CHG-1024 by hand; the config bot keeps re-applying it",
+            None,
+        ),
+        entry("R7", "resolve_log_entry", "2026-11-19T14:47:00Z", "Omar Haddad", "Resolved by Omar Haddad", None),
+    ];
+    plain(
+        &out.join("events").join("pagerduty").join("log_entries.json"),
+        &format!("{{\"log_entries\":[{}]}}\n", entries.join(",")),
+    );
+
+    let message = |at: &str, user: &str, name: &str, text: &str| {
+        let secs = t(at).timestamp();
+        format!(
+            "{{\"type\":\"message\",\"user\":\"{user}\",\"user_profile\":{{\"real_name\":{}}},\"text\":{},\"ts\":\"{secs}.000100\"}}",
+            json_str(name),
+            json_str(text)
+        )
+    };
+    let chat = [
+        message("2026-11-19T14:28:10Z", "U02OMAR", "Omar Haddad", "on it. payments 5xx, checkout failing behind it"),
+        message(DECLARED, "U02OMAR", "Omar Haddad", "declaring SEV-2, I'm IC"),
+        message("2026-11-19T14:31:40Z", "U07LEE", "Lee Park", "db pool exhausted on payments since ~14:09"),
+        message(
+            "2026-11-19T14:34:20Z",
+            "U07LEE",
+            "Lee Park",
+            "CHG-1024 shrank db.pool.max 200 -> 20 at 09:02 ET, that lines up",
+        ),
+        message(
+            "2026-11-19T14:36:00Z",
+            "U02OMAR",
+            "Omar Haddad",
+            "the config bot reverted it at 09:17 and put it back, it's looping",
+        ),
+        message(REVERT_ANNOUNCED, "U02OMAR", "Omar Haddad", "reverting CHG-1024 by hand and pausing the bot"),
+        message("2026-11-19T14:43:30Z", "U07LEE", "Lee Park", "error rate back to baseline"),
+    ];
+    plain(
+        &out.join("events").join("slack").join("inc-4211-payments").join("2026-11-19.json"),
+        &format!("[{}]\n", chat.join(",\n")),
+    );
+
+    let updates = [
+        (DECLARED, "declared", "Omar Haddad", "SEV-2: payments failing", ""),
+        (
+            FIRST_STATUS_UPDATE,
+            "status_update",
+            "status page",
+            "Investigating",
+            "Some card payments are failing. We are investigating.",
+        ),
+        (
+            "2026-11-19T14:45:00Z",
+            "status_update",
+            "status page",
+            "Monitoring",
+            "A fix has been applied and payments are recovering.",
+        ),
+        (
+            "2026-11-19T15:05:00Z",
+            "status_update",
+            "status page",
+            "Resolved",
+            "Payments have been working normally since 14:42 UTC.",
+        ),
+    ];
+    let mut text = String::new();
+    for (at, kind, actor, title, body) in updates {
+        text.push_str(&format!(
+            "{{\"ts\":\"{at}\",\"kind\":\"{kind}\",\"service\":\"payments\",\"actor\":{},\"title\":{},\"text\":{}}}\n",
+            json_str(actor),
+            json_str(title),
+            json_str(body)
+        ));
+    }
+    plain(&out.join("events").join("status").join("updates.jsonl"), &text);
+}
 
 fn changes(rng: &mut Rng, start: DateTime<Utc>) -> (Vec<Change>, String, String) {
     let routine: &[(&str, &str, &str, &[&str])] = &[

@@ -182,6 +182,44 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     assert_eq!(json["schema"], "retrace.report/v2");
     assert_eq!(json["focus"], "payments-availability@2026-11-19T14:09Z", "the latest breach (ties: by id)");
     let response = &json["response"];
+    // The people's side, against the sample's ground truth: each milestone, and the gaps
+    // computed from them (the detection gap against the SLO's own detection, 14:13).
+    let people = &response["people"];
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    for (field, truth_key) in [
+        ("first_alert", "first_alert"),
+        ("first_page", "first_page"),
+        ("acknowledged", "acknowledged"),
+        ("declared", "declared"),
+        ("first_status_update", "first_status_update"),
+        ("mitigating_action", "revert_announced"),
+    ] {
+        assert_eq!(
+            people[field]["at"].as_str().map(|t| &t[..19]),
+            truth[truth_key].as_str().map(|t| &t[..19]),
+            "{field}"
+        );
+    }
+    let minutes = |a: &str, b: &str| {
+        let t = |s: &str| retrace::cli::parse_time(s).unwrap();
+        (t(a) - t(b)).num_minutes()
+    };
+    let first_page = truth["first_page"].as_str().unwrap();
+    assert_eq!(people["detection_gap_minutes"].as_i64(), Some(minutes(first_page, "2026-11-19T14:13:00Z")));
+    assert_eq!(
+        people["time_to_acknowledge_minutes"].as_i64(),
+        Some(minutes(truth["acknowledged"].as_str().unwrap(), first_page))
+    );
+    assert_eq!(
+        people["time_to_communicate_minutes"].as_i64(),
+        Some(minutes(truth["first_status_update"].as_str().unwrap(), truth["onset"].as_str().unwrap()))
+    );
+    assert!(md.contains("respond faster: the page was acknowledged 12 min after it was sent"), "{md}");
+    assert!(md.contains("First page 2m after the burn-rate alert would have fired"), "{md}");
+    assert!(
+        md.contains("chat: reverting CHG-1024 by hand and pausing the bot — by Omar Haddad; mentions CHG-1024"),
+        "{md}"
+    );
     assert_eq!(
         (
             response["onset"].as_str(),

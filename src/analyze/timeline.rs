@@ -290,7 +290,7 @@ fn human_label(kind: &str) -> &str {
 /// An incident event as a timeline row: `paged: [#42] payments errors`, by its actor,
 /// linked to the first change or deploy it names.
 fn human_event(r: &super::people::HumanRow, log: &ChangeLog) -> Event {
-    let what = r.title.clone().or_else(|| r.text.clone()).unwrap_or_default();
+    let what = r.title.clone().or_else(|| r.text.clone()).filter(|w| !w.trim().is_empty()).unwrap_or_default();
     let title =
         if what.is_empty() { human_label(&r.kind).to_string() } else { format!("{}: {what}", human_label(&r.kind)) };
     let said = [r.title.as_deref(), r.text.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
@@ -300,7 +300,7 @@ fn human_event(r: &super::people::HumanRow, log: &ChangeLog) -> Event {
         detail.push(format!("by {a}"));
     }
     if r.title.is_some()
-        && let Some(t) = &r.text
+        && let Some(t) = r.text.as_ref().filter(|t| !t.trim().is_empty())
     {
         detail.push(t.clone());
     }

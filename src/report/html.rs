@@ -135,7 +135,7 @@ pub fn render(report: &Report) -> Result<String> {
     data_quality(w, report, tz);
 
     let _ = writeln!(w, "<section id=\"actions\"><h2>Action items</h2>");
-    let _ = write!(w, "{}", tables::actions().html(tz));
+    let _ = write!(w, "{}", tables::actions(report.response.as_ref()).html(tz));
     let _ = writeln!(w, "</section>");
     let _ = writeln!(
         w,
@@ -213,6 +213,9 @@ fn summary(w: &mut String, report: &Report, tz: Tz) {
     if let Some(r) = &report.response {
         let _ = writeln!(w, "<h3>Detection and response</h3>");
         let _ = write!(w, "{}", tables::response(r).html(tz));
+        if let Some(people) = tables::people_summary(r) {
+            let _ = writeln!(w, "<p class=\"people\">{}</p>", esc(&people));
+        }
     }
     let _ = writeln!(w, "</section>");
 }

@@ -127,7 +127,7 @@ pub fn render(report: &Report) -> String {
     data_quality(w, report, tz);
 
     let _ = writeln!(w, "## Action items\n");
-    let _ = write!(w, "{}", tables::actions().markdown(tz));
+    let _ = write!(w, "{}", tables::actions(report.response.as_ref()).markdown(tz));
     // One newline at the end of the file, not a table's blank line.
     out.truncate(out.trim_end().len() + 1);
     out
@@ -172,6 +172,9 @@ fn impact(w: &mut String, report: &Report, tz: Tz) {
         ttm,
         ttr
     );
+    if let Some(people) = tables::people_summary(r) {
+        let _ = writeln!(w, "{}\n", md_text(&people));
+    }
 }
 
 /// New error signatures, error bursts and automation loops, largest first per kind.

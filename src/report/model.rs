@@ -141,6 +141,40 @@ pub struct Response {
     pub time_to_detect_minutes: i64,
     pub time_to_mitigate_minutes: Option<i64>,
     pub time_to_resolve_minutes: Option<i64>,
+    /// What people did and when, from the incident events (all `None` without any).
+    pub people: PeopleResponse,
+}
+
+/// The human milestones of an incident (from `incident_events`), and the gaps a
+/// facilitator asks about.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct PeopleResponse {
+    pub first_alert: Option<Milestone>,
+    pub first_page: Option<Milestone>,
+    pub acknowledged: Option<Milestone>,
+    pub declared: Option<Milestone>,
+    pub first_status_update: Option<Milestone>,
+    /// What someone did or said about the mitigating change (a chat line naming it), else
+    /// the first `action` event after the onset.
+    pub mitigating_action: Option<Milestone>,
+    /// First page minus when the burn-rate alert would have fired (`detected`): positive,
+    /// people knew later than the SLO says they could have.
+    pub detection_gap_minutes: Option<i64>,
+    /// First page to first acknowledgement.
+    pub time_to_acknowledge_minutes: Option<i64>,
+    /// Onset to the first status update.
+    pub time_to_communicate_minutes: Option<i64>,
+    /// Whether the warehouse held any incident event for the incident at all (else the
+    /// absence of a page says nothing).
+    pub recorded: bool,
+}
+
+/// One human milestone: when, who, what.
+#[derive(Debug, Clone, Serialize)]
+pub struct Milestone {
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub what: String,
 }
 
 /// What the reader cannot fully trust.
@@ -339,7 +373,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
                 r.chronic.map(|burn| ChronicFinding { slo: r.slo.clone(), service: r.service.clone(), burn })
             })
             .collect(),
-        response: response(&breaches, req.focus.is_some()),
+        response: response(&breaches, req.focus.is_some(), &people),
         breaches,
         activity,
         error_peaks,
@@ -469,7 +503,11 @@ fn resolution(breaches: &[crate::analyze::suspects::BreachSuspects]) -> (Option<
 
 /// Detection and response. A report focused on a breach (it comes first) answers from
 /// that breach alone: its SLO's resolution, not the window's or a neighbour's.
-fn response(breaches: &[crate::analyze::suspects::BreachSuspects], focused: bool) -> Option<Response> {
+fn response(
+    breaches: &[crate::analyze::suspects::BreachSuspects],
+    focused: bool,
+    people: &[crate::analyze::people::HumanRow],
+) -> Option<Response> {
     let scope = if focused { &breaches[..breaches.len().min(1)] } else { breaches };
     let onset = scope.iter().map(|b| b.breach.onset).min()?;
     let first_detected = scope.iter().min_by_key(|b| (b.breach.detected, b.breach.id.clone()))?;
@@ -498,9 +536,81 @@ fn response(breaches: &[crate::analyze::suspects::BreachSuspects], focused: bool
         ongoing_at,
         alerts_cleared: alerts_cleared.flatten(),
         time_to_detect_minutes: (first_detected.breach.detected - onset).num_minutes(),
-        time_to_mitigate_minutes: mitigation.map(|m| (m.at - onset).num_minutes()),
+        time_to_mitigate_minutes: mitigation.as_ref().map(|m| (m.at - onset).num_minutes()),
         time_to_resolve_minutes: resolved.map(|r| (r - onset).num_minutes()),
+        people: people_response(
+            people,
+            onset,
+            first_detected.breach.detected,
+            resolved.or(ongoing_at),
+            mitigation.as_ref(),
+        ),
     })
+}
+
+/// How far before the onset people's events still belong to the incident (an alert on a
+/// symptom that began before the SLI moved).
+const PEOPLE_LEAD: chrono::Duration = chrono::Duration::minutes(30);
+
+/// The human milestones between shortly before the onset and the incident's end.
+fn people_response(
+    rows: &[crate::analyze::people::HumanRow],
+    onset: DateTime<Utc>,
+    detected: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    mitigation: Option<&crate::analyze::suspects::Mitigation>,
+) -> PeopleResponse {
+    let during: Vec<&crate::analyze::people::HumanRow> =
+        rows.iter().filter(|r| r.ts >= onset - PEOPLE_LEAD && end.is_none_or(|e| r.ts <= e)).collect();
+    let milestone = |r: &crate::analyze::people::HumanRow| Milestone {
+        at: r.ts,
+        actor: r.actor.clone(),
+        what: [r.title.as_deref(), r.text.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" — "),
+    };
+    let first = |kind: &str| during.iter().find(|r| r.kind == kind).map(|r| milestone(r));
+    let first_page = first("page");
+    let acknowledged =
+        first_page.as_ref().and_then(|p| during.iter().find(|r| r.kind == "ack" && r.ts >= p.at)).map(|r| milestone(r));
+    let first_status_update = during.iter().find(|r| r.kind == "status_update" && r.ts >= onset).map(|r| milestone(r));
+    let said = |r: &crate::analyze::people::HumanRow| {
+        [r.title.as_deref(), r.text.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+    };
+    // The last word before the mitigating change about it, or about the change it undid
+    // ("reverting CHG-1024" announces the revert CHG-1033 just before it is made; an
+    // earlier "CHG-1024 lines up" is a suspicion, not the action).
+    let mitigating_action = mitigation
+        .and_then(|m| {
+            let ids: Vec<&str> = std::iter::once(m.id.as_str()).chain(m.undid.as_deref()).collect();
+            during.iter().rev().find(|r| {
+                r.ts <= m.at + chrono::Duration::minutes(1)
+                    && matches!(r.kind.as_str(), "action" | "chat" | "note")
+                    && said(r)
+                        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_')))
+                        .any(|w| ids.contains(&w))
+            })
+        })
+        .or_else(|| during.iter().find(|r| r.kind == "action" && r.ts >= onset))
+        .map(|r| milestone(r));
+    PeopleResponse {
+        first_alert: first("alert_firing"),
+        detection_gap_minutes: first_page.as_ref().map(|p| (p.at - detected).num_minutes()),
+        time_to_acknowledge_minutes: first_page
+            .as_ref()
+            .zip(acknowledged.as_ref())
+            .map(|(p, a)| (a.at - p.at).num_minutes()),
+        time_to_communicate_minutes: first_status_update.as_ref().map(|u| (u.at - onset).num_minutes()),
+        first_page,
+        acknowledged,
+        declared: first("declared"),
+        first_status_update,
+        mitigating_action,
+        recorded: !during.is_empty(),
+    }
 }
 
 /// Keeps every change, deploy, loop and breach, then the largest bursts and signatures up

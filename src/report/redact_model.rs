@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::model::BurnSeries;
 use super::model::{
-    Charts, ChronicFinding, DataQuality, DeploySpan, DuplicateCount, ErrorPeak, Gap, Impact, Marker, RejectGroup,
-    Report, Response, ServiceActivity, ServiceSeries, SkewRow, SliSeries,
+    Charts, ChronicFinding, DataQuality, DeploySpan, DuplicateCount, ErrorPeak, Gap, Impact, Marker, Milestone,
+    PeopleResponse, RejectGroup, Report, Response, ServiceActivity, ServiceSeries, SkewRow, SliSeries,
 };
 use super::redact::Redactor;
 use crate::analyze::slo::{Breach, ChronicBurn};
@@ -121,7 +121,21 @@ redact_fields!(Response {
     time_to_detect_minutes,
     time_to_mitigate_minutes,
     time_to_resolve_minutes,
+    people,
 });
+redact_fields!(PeopleResponse {
+    first_alert,
+    first_page,
+    acknowledged,
+    declared,
+    first_status_update,
+    mitigating_action,
+    detection_gap_minutes,
+    time_to_acknowledge_minutes,
+    time_to_communicate_minutes,
+    recorded,
+});
+redact_fields!(Milestone { at, actor, what });
 redact_fields!(BreachSuspects { breach, verdict, suspects, follows, shared_with, mitigation });
 redact_fields!(Mitigation { at, kind, id, service, title, undid });
 redact_fields!(Breach {

@@ -41,24 +41,55 @@ pub fn breach_times(br: &Breach) -> Table {
     t
 }
 
-/// Detection and response, step by step from the onset.
+/// Detection and response, step by step from the onset: what the SLO says and what people
+/// did, in time order.
 pub fn response(r: &Response) -> Table {
     let mut t = Table::new(&["step", "@time", ">after onset", "what"]);
-    let mut row = |step: &str, at: DateTime<Utc>, what: &str| {
-        t.row(vec![step.into(), Cell::Time(at), duration(at - r.onset).into(), what.into()]);
-    };
-    row("onset", r.onset, "the change point: first minute the error ratio left its baseline");
-    row("detected", r.detected, &format!("{} burn-rate alert fires", r.detected_by));
+    let mut rows: Vec<(DateTime<Utc>, String, String)> = Vec::new();
+    let mut row = |step: &str, at: DateTime<Utc>, what: String| rows.push((at, step.to_string(), what));
+    row("onset", r.onset, "the change point: first minute the error ratio left its baseline".into());
+    row("detected", r.detected, format!("{} burn-rate alert fires", r.detected_by));
     if let (Some(m), Some(by)) = (r.mitigated, &r.mitigated_by) {
-        row("mitigated", m, &format!("{by}: the SLI recovered after it"));
+        row("mitigated", m, format!("{by}: the SLI recovered after it"));
     }
     match (r.resolved, r.ongoing_at) {
-        (Some(at), _) => row("resolved", at, "error ratio back within budget (or its baseline) for 10 minutes"),
-        (None, Some(end)) => row("ongoing", end, "still failing when the data ends: not resolved"),
+        (Some(at), _) => row("resolved", at, "error ratio back within budget (or its baseline) for 10 minutes".into()),
+        (None, Some(end)) => row("ongoing", end, "still failing when the data ends: not resolved".into()),
         (None, None) => {}
     }
     if let Some(c) = r.alerts_cleared {
-        row("alerts cleared", c, "every burn-rate alert pair quiet");
+        row("alerts cleared", c, "every burn-rate alert pair quiet".into());
+    }
+    let p = &r.people;
+    let who = |m: &super::model::Milestone| m.actor.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
+    if let Some(m) = &p.first_alert {
+        row("alert fired", m.at, format!("{}{}", who(m), m.what));
+    }
+    if let Some(m) = &p.first_page {
+        let gap = match p.detection_gap_minutes {
+            Some(g) if g > 0 => format!(" — {g} min after the burn-rate alert would have fired"),
+            Some(g) if g < 0 => format!(" — {} min before the burn-rate alert would have fired", -g),
+            _ => String::new(),
+        };
+        row("paged", m.at, format!("{}{}{gap}", who(m), m.what));
+    }
+    if let Some(m) = &p.acknowledged {
+        let after = p.time_to_acknowledge_minutes.map(|n| format!(" — {n} min after the page")).unwrap_or_default();
+        row("acknowledged", m.at, format!("{}{}{after}", who(m), m.what).trim().to_string());
+    }
+    if let Some(m) = &p.declared {
+        row("declared", m.at, format!("{}{}", who(m), m.what));
+    }
+    if let Some(m) = &p.mitigating_action {
+        row("action", m.at, format!("{}{}", who(m), m.what));
+    }
+    if let Some(m) = &p.first_status_update {
+        row("status update", m.at, format!("{}{}", who(m), m.what));
+    }
+    // Stable: at the same minute the SLO's steps come first.
+    rows.sort_by_key(|(at, _, _)| *at);
+    for (at, step, what) in rows {
+        t.row(vec![step.into(), Cell::Time(at), duration(at - r.onset).into(), what.into()]);
     }
     t
 }
@@ -199,12 +230,85 @@ pub fn skew(report: &Report) -> Table {
     t
 }
 
-/// Action items for the review to fill in.
-pub fn actions() -> Table {
+/// Action items for the review to fill in, led by those the response's gaps suggest
+/// (a late page, a slow acknowledgement, customers told late or not at all).
+pub fn actions(response: Option<&Response>) -> Table {
     let mut t = Table::new(&["action", "owner", "due", "tracking"]);
+    let empty = || Cell::Placeholder(String::new());
+    for proposal in response.map(proposals).unwrap_or_default() {
+        t.row(vec![proposal.into(), empty(), empty(), empty()]);
+    }
     for hint in ["prevent: …", "detect sooner: …", "mitigate faster: …"] {
-        let empty = || Cell::Placeholder(String::new());
         t.row(vec![Cell::Placeholder(hint.into()), empty(), empty(), empty()]);
     }
     t
+}
+
+/// Thresholds past which a gap becomes a proposed action item.
+const LATE_PAGE_MIN: i64 = 5;
+const SLOW_ACK_MIN: i64 = 10;
+const LATE_UPDATE_MIN: i64 = 30;
+
+/// The people's figures in one sentence (`First page 2m after the burn-rate alert would
+/// have fired; acknowledged 12m after the page; first status update 29m after the onset.`),
+/// or `None` without incident events.
+pub fn people_summary(r: &Response) -> Option<String> {
+    let p = &r.people;
+    if !p.recorded {
+        return None;
+    }
+    let minutes = |m: i64| crate::display::duration(chrono::Duration::minutes(m.abs()));
+    let mut parts = Vec::new();
+    match p.detection_gap_minutes {
+        Some(g) if g >= 0 => {
+            parts.push(format!("first page {} after the burn-rate alert would have fired", minutes(g)))
+        }
+        Some(g) => parts.push(format!("first page {} before the burn-rate alert would have fired", minutes(g))),
+        None => parts.push("nobody was paged".to_string()),
+    }
+    match p.time_to_acknowledge_minutes {
+        Some(n) => parts.push(format!("acknowledged {} after the page", minutes(n))),
+        None if p.first_page.is_some() => parts.push("never acknowledged".to_string()),
+        None => {}
+    }
+    match p.time_to_communicate_minutes {
+        Some(n) => parts.push(format!("first status update {} after the onset", minutes(n))),
+        None => parts.push("no status update".to_string()),
+    }
+    let mut text = parts.join("; ");
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    Some(format!("{text}."))
+}
+
+/// The action items the human milestones suggest. Nothing is said about what no incident
+/// event recorded: without a paging export, no page says nothing.
+fn proposals(r: &Response) -> Vec<String> {
+    let p = &r.people;
+    if !p.recorded {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    match (&p.first_page, p.detection_gap_minutes) {
+        (Some(_), Some(gap)) if gap >= LATE_PAGE_MIN => out.push(format!(
+            "detect sooner: page on the {} burn-rate alert — the first page came {gap} min after it would have fired",
+            r.detected_by
+        )),
+        (None, _) => {
+            out.push("detect sooner: nobody was paged during the breach (no page among the incident events)".into())
+        }
+        _ => {}
+    }
+    if let Some(n) = p.time_to_acknowledge_minutes.filter(|n| *n >= SLOW_ACK_MIN) {
+        out.push(format!("respond faster: the page was acknowledged {n} min after it was sent"));
+    }
+    match p.time_to_communicate_minutes {
+        Some(n) if n >= LATE_UPDATE_MIN => {
+            out.push(format!("communicate sooner: the first status update came {n} min after the onset"))
+        }
+        None => out.push("communicate: no status update was published during the incident".into()),
+        _ => {}
+    }
+    out
 }
