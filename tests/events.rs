@@ -143,3 +143,49 @@ async fn hand_written_events_and_unknown_kinds() {
     let detail = sb.sql("SELECT detail FROM rejects").await;
     assert!(detail.contains("`coffee` is not one of alert_firing"), "{detail}");
 }
+
+/// A facilitator's notes in three time zones across the 2026 US DST change (Sunday
+/// 8 March, 02:00 EST → 03:00 EDT): each line's own zone wins, naive lines take the
+/// source's zone with DST judged and flagged, the date comes from headings, a line past
+/// midnight is the next day, and lines without a time continue the note before them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facilitator_notes_in_three_zones_across_a_dst_change() {
+    let sb = Sandbox::new();
+    sb.write(
+        "notes/inc-4211.md",
+        "# Incident 4211 notes\n\
+         Written by the IC during the call.\n\
+         \n\
+         ## 2026-03-07\n\
+         - 23:50 EST paged DB on-call\n\
+         - 00:20 EST Dana acked\n\
+         \x20 (she was on the train)\n\
+         ## 2026-03-08\n\
+         - 01:30 declared SEV-2\n\
+         - 02:30 reverted the pool change\n\
+         - 03:15 EDT posted update to status page\n\
+         - 09:00 CET Berlin team joined\n\
+         - 2:15 pm +00:00 failed over to eu-west\n\
+         - 2026-03-09 08:00 PST retro scheduled\n"
+            .as_bytes(),
+    );
+    let summary = sb.ingest(&config(&sb, "notes/*.md", "timezone = \"America/New_York\"")).await;
+    assert!(summary.rejects.is_empty() && summary.failures.is_empty(), "{:?} {:?}", summary.rejects, summary.failures);
+    assert_eq!(summary.detected["events-1"], BTreeMap::from([("notes".to_string(), 1)]));
+    assert_eq!((summary.total_rows(), summary.merged_lines), (8, 1));
+    insta::assert_snapshot!(sb.sql("SELECT ts, kind, text, ts_flags, attributes['zone_written'] AS zone FROM incident_events ORDER BY line").await, @r"
+    +----------------------+---------------+------------------------------+----------+--------+
+    | ts                   | kind          | text                         | ts_flags | zone   |
+    +----------------------+---------------+------------------------------+----------+--------+
+    | 2026-03-08T04:50:00Z | page          | paged DB on-call             |          | EST    |
+    | 2026-03-08T05:20:00Z | ack           | Dana acked                   |          | EST    |
+    |                      |               | (she was on the train)       |          |        |
+    | 2026-03-08T06:30:00Z | declared      | declared SEV-2               |          |        |
+    | 2026-03-08T07:30:00Z | action        | reverted the pool change     | dst_gap  |        |
+    | 2026-03-08T07:15:00Z | status_update | posted update to status page |          | EDT    |
+    | 2026-03-08T08:00:00Z | note          | Berlin team joined           |          | CET    |
+    | 2026-03-08T14:15:00Z | action        | failed over to eu-west       |          | +00:00 |
+    | 2026-03-09T16:00:00Z | note          | retro scheduled              |          | PST    |
+    +----------------------+---------------+------------------------------+----------+--------+
+    ");
+}

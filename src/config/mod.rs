@@ -71,6 +71,8 @@ pub struct Source {
     pub scrape_time: Option<ScrapeTime>,
     /// The metric name of `query_range` series that carry no `__name__` (`metric`).
     pub metric: Option<String>,
+    /// The day of `notes` lines whose heading and line name none (`date`).
+    pub date: Option<chrono::NaiveDate>,
     /// strftime format of the timestamp field (`ts_format`); `None`: detect the shape.
     pub ts_format: Option<String>,
     /// Year for year-less timestamps (`year`); `None`: the object's modification year.
@@ -137,11 +139,13 @@ pub enum Format {
     Pagerduty,
     Slack,
     GrafanaAnnotations,
+    /// A facilitator's notes: lines that start with a time.
+    Notes,
 }
 
 /// Every format name `format =` accepts, for messages and `retrace formats`.
 pub const FORMAT_NAMES: &str = "jsonl, csv, logfmt, pattern:<name>, regex, prometheus_text, prometheus_json, \
-     github_deployments, launchdarkly_audit, k8s_events, otlp_json, alertmanager, pagerduty, slack, grafana_annotations";
+     github_deployments, launchdarkly_audit, k8s_events, otlp_json, alertmanager, pagerduty, slack, grafana_annotations, notes";
 
 impl Format {
     pub fn parse(s: &str) -> std::result::Result<Format, String> {
@@ -160,6 +164,7 @@ impl Format {
             "pagerduty" => Format::Pagerduty,
             "slack" => Format::Slack,
             "grafana_annotations" => Format::GrafanaAnnotations,
+            "notes" => Format::Notes,
             other => match other.strip_prefix("pattern:") {
                 Some(name) => match pattern::named(name) {
                     Some(p) => Format::Pattern(p.name),
@@ -192,7 +197,7 @@ impl Format {
             Format::PrometheusText => Some(&[Kind::Metrics]),
             // `ALERTS` into events.
             Format::PrometheusJson => Some(&[Kind::Metrics, Kind::Events]),
-            Format::Alertmanager | Format::Pagerduty | Format::Slack | Format::GrafanaAnnotations => {
+            Format::Alertmanager | Format::Pagerduty | Format::Slack | Format::GrafanaAnnotations | Format::Notes => {
                 Some(&[Kind::Events])
             }
             Format::GithubDeployments => Some(&[Kind::Deploys]),
@@ -220,6 +225,7 @@ impl Format {
             Format::Pagerduty => "pagerduty".into(),
             Format::Slack => "slack".into(),
             Format::GrafanaAnnotations => "grafana_annotations".into(),
+            Format::Notes => "notes".into(),
         }
     }
 }
@@ -336,6 +342,7 @@ struct RawSource {
     fields: BTreeMap<String, String>,
     scrape_time: Option<String>,
     metric: Option<String>,
+    date: Option<String>,
     ts_format: Option<String>,
     year: Option<i32>,
     regex: Option<String>,
@@ -531,6 +538,12 @@ impl Config {
             if let Some(m) = s.metric.as_deref().filter(|m| m.trim().is_empty() || m.contains(char::is_whitespace)) {
                 return Err(format!("{at}.metric: `{m}` is not a metric name"));
             }
+            let date = s
+                .date
+                .as_deref()
+                .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+                .transpose()
+                .map_err(|e| format!("{at}.date: expected YYYY-MM-DD ({e})"))?;
             sources.push(Source {
                 name,
                 kind: s.kind,
@@ -542,6 +555,7 @@ impl Config {
                 fields: s.fields,
                 scrape_time,
                 metric: s.metric,
+                date,
                 ts_format: s.ts_format,
                 year: s.year,
                 regex,

@@ -89,6 +89,10 @@ pub fn detect(head: &[u8], kind: Kind, name: &str) -> Result<Format, String> {
                 })
             }
         },
+        several if several.contains(&Format::Csv) && several.contains(&Format::Notes) && several.len() == 2 => {
+            // Timed CSV rows read as notes too; a header of names says they are a table.
+            Ok(Format::Csv)
+        }
         several => match access_log(several, &lines) {
             Some(f) => Ok(f),
             None => Err(format!(
@@ -152,6 +156,9 @@ fn candidates(kind: Kind) -> Vec<Format> {
     if kind == Kind::Logs {
         out.extend(pattern::PATTERNS.iter().map(|p| Format::Pattern(p.name)));
     }
+    if kind == Kind::Events {
+        out.push(Format::Notes);
+    }
     out
 }
 
@@ -202,6 +209,16 @@ fn score(format: Format, lines: &[&str]) -> f64 {
             }
             let same = lines[1..].iter().filter(|l| fields(l) == header).count();
             same as f64 / (n - 1.0)
+        }
+        Format::Notes => {
+            // Headings and prose between notes are part of notes.
+            let notes: Vec<&&str> = lines.iter().filter(|l| !l.trim_start().starts_with('#')).collect();
+            let timed = notes.iter().filter(|l| super::notes::is_note(l)).count();
+            if timed == 0 {
+                return 0.0;
+            }
+            // Every line that is not a note continues one: read, if at least half start with a time.
+            if timed * 2 >= notes.len() { 1.0 } else { timed as f64 / notes.len() as f64 }
         }
         Format::PrometheusText => {
             let read = lines

@@ -18,6 +18,7 @@ pub mod jsonl;
 pub mod kinds;
 pub mod lines;
 pub mod logfmt;
+pub mod notes;
 // Line patterns are named in the config, so the config owns them; parsers reach them here.
 pub use crate::config::pattern;
 pub mod prometheus;
@@ -537,6 +538,7 @@ pub fn parse_input(
         Err(reject) => sink.reject(n, &reject, raw),
     };
     match p.format {
+        Format::Notes => notes::read(input, source.date, &asm, &mut emit),
         Format::Csv => {
             let blank = csv::read(input, &asm, emit)?;
             Ok(lines::Counts { blank, merged: 0 })
