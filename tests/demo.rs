@@ -252,6 +252,17 @@ fn the_demo_runs_end_to_end_and_its_report_names_the_culprit() {
     assert_eq!(digest["breaches"][0]["time_to_restore_minutes"], 33);
     assert_eq!(digest["overall"]["time_to_restore_median_minutes"], 33.0);
     assert_eq!(digest["budget_exhausted"], false);
+    // Paging: the on-call and, after the escalation, the secondary were paged; one
+    // acknowledgement 12 min after the first page and 2 after the second; every alert came
+    // with a breach and both breaches with an alert.
+    let paging = &digest["paging"];
+    assert_eq!((paging["pages"].as_u64(), paging["acknowledged"].as_u64()), (Some(2), Some(2)), "{paging}");
+    assert_eq!(paging["time_to_acknowledge_worst_minutes"], 12);
+    assert_eq!(
+        (paging["alerts_without_breach"].as_u64(), paging["breaches_without_alert"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(digest["previous_paging"]["recorded"], false);
 
     // Deterministic: a second run over the (now unchanged) warehouse writes the same bytes.
     let files = ["report.md", "report.html", "report.json", "digest.md", "digest.html", "digest.json"];

@@ -46,6 +46,9 @@ pub struct Digest {
     pub slos: Vec<SloFigures>,
     pub services: Vec<ServiceFigures>,
     pub breaches: Vec<BreachLine>,
+    /// Pages, acknowledgements and alert noise, from the incident events.
+    pub paging: Paging,
+    pub previous_paging: Paging,
     /// An SLO has no budget left over its period at the end of this one.
     pub budget_exhausted: bool,
     /// Catches, in rendered output, any value redaction replaced.
@@ -54,8 +57,18 @@ pub struct Digest {
 }
 
 redact_fields!(Digest {
-    period, previous, overall, previous_overall, slos, services, breaches, budget_exhausted,
+    period, previous, overall, previous_overall, slos, services, breaches, paging, previous_paging, budget_exhausted,
 } keep { display_timezone, scrubber });
+redact_fields!(Paging {
+    recorded,
+    pages,
+    alerts_fired,
+    acknowledged,
+    time_to_acknowledge_median_minutes,
+    time_to_acknowledge_worst_minutes,
+    alerts_without_breach,
+    breaches_without_alert,
+});
 redact_fields!(Period { label, from, to } keep { week });
 redact_fields!(Figures {
     deploys,
@@ -102,6 +115,62 @@ impl Digest {
     pub fn redact(&mut self, r: &mut crate::report::redact::Redactor) {
         crate::report::redact_model::Redact::redact(self, r);
         self.scrubber = r.scrubber();
+    }
+}
+
+/// How people were alerted over a period (`incident_events`; docs/digest.md).
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Paging {
+    /// Whether the period has any incident event (else the zeros say nothing).
+    pub recorded: bool,
+    pub pages: u64,
+    pub alerts_fired: u64,
+    /// Pages followed by an acknowledgement within two hours.
+    pub acknowledged: u64,
+    /// Page → the first acknowledgement after it, over acknowledged pages.
+    pub time_to_acknowledge_median_minutes: Option<f64>,
+    pub time_to_acknowledge_worst_minutes: Option<i64>,
+    /// Alerts that fired with no SLO breach around them (30 minutes before its onset to
+    /// its recovery): noise, or an SLO missing.
+    pub alerts_without_breach: u64,
+    /// Breaches no alert or page came with: what only the SLO saw.
+    pub breaches_without_alert: u64,
+}
+
+/// Incident events within this long after a page can acknowledge it.
+const ACK_WITHIN: Duration = Duration::hours(2);
+/// How long before a breach's onset an alert still belongs to it.
+const ALERT_LEAD: Duration = Duration::minutes(30);
+
+fn paging(events: &[crate::analyze::people::HumanRow], breaches: &[BreachSuspects]) -> Paging {
+    let of = |kind: &'static str| events.iter().filter(move |e| e.kind == kind);
+    let mut acks: Vec<i64> = Vec::new();
+    for page in of("page") {
+        if let Some(ack) = of("ack").find(|a| a.ts >= page.ts && a.ts - page.ts <= ACK_WITHIN) {
+            acks.push((ack.ts - page.ts).num_seconds());
+        }
+    }
+    acks.sort_unstable();
+    let around = |b: &BreachSuspects, t: DateTime<Utc>| {
+        t >= b.breach.onset - ALERT_LEAD && b.breach.recovered.or(b.breach.ongoing_at).is_none_or(|end| t <= end)
+    };
+    let alerting = |e: &&crate::analyze::people::HumanRow| matches!(e.kind.as_str(), "alert_firing" | "page");
+    Paging {
+        recorded: !events.is_empty(),
+        pages: of("page").count() as u64,
+        alerts_fired: of("alert_firing").count() as u64,
+        acknowledged: acks.len() as u64,
+        time_to_acknowledge_median_minutes: (!acks.is_empty()).then(|| {
+            let mid = acks.len() / 2;
+            let secs = if acks.len() % 2 == 1 { acks[mid] as f64 } else { (acks[mid - 1] + acks[mid]) as f64 / 2.0 };
+            (secs / 60.0 * 10.0).round() / 10.0
+        }),
+        time_to_acknowledge_worst_minutes: acks.last().map(|s| s / 60),
+        alerts_without_breach: of("alert_firing").filter(|a| !breaches.iter().any(|b| around(b, a.ts))).count() as u64,
+        breaches_without_alert: breaches
+            .iter()
+            .filter(|b| !events.iter().filter(alerting).any(|e| around(b, e.ts)))
+            .count() as u64,
     }
 }
 
@@ -219,6 +288,8 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
     let (before, before_breaches) = evaluate(ctx, config, &slis.analysis(before_window)).await?;
     let changes = changes_in(ctx, &period).await?;
     let changes_before = changes_in(ctx, &prev).await?;
+    let events = crate::analyze::people::read(ctx, this_window, None).await?;
+    let events_before = crate::analyze::people::read(ctx, before_window, None).await?;
 
     let mut slos = Vec::new();
     let mut budget_exhausted = false;
@@ -294,6 +365,8 @@ pub async fn build(ctx: &SessionContext, config: &Config, period: Period, tz: Tz
         previous_overall,
         slos,
         services,
+        paging: paging(&events, &this_breaches),
+        previous_paging: paging(&events_before, &before_breaches),
         breaches,
         budget_exhausted,
         scrubber: Default::default(),
@@ -371,6 +444,36 @@ fn round4(v: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn paging_counts_pages_acks_and_alerts_with_no_breach() {
+        let row = |ts: &str, kind: &str| crate::analyze::people::HumanRow {
+            ts: chrono::DateTime::parse_from_rfc3339(ts).unwrap().to_utc(),
+            kind: kind.into(),
+            service: None,
+            actor: None,
+            title: None,
+            text: None,
+            reference: None,
+            severity: None,
+            source: None,
+            line: None,
+        };
+        let events = [
+            row("2026-11-20T03:00:00Z", "alert_firing"),
+            row("2026-11-20T03:01:00Z", "page"),
+            row("2026-11-20T03:05:30Z", "ack"),
+            row("2026-11-21T09:00:00Z", "page"),
+            // Three hours later: not this page's acknowledgement.
+            row("2026-11-21T12:00:00Z", "ack"),
+        ];
+        let p = paging(&events, &[]);
+        assert_eq!((p.pages, p.alerts_fired, p.acknowledged), (2, 1, 1));
+        assert_eq!((p.time_to_acknowledge_median_minutes, p.time_to_acknowledge_worst_minutes), (Some(4.5), Some(4)));
+        assert_eq!((p.alerts_without_breach, p.breaches_without_alert, p.recorded), (1, 0, true));
+        assert!(!paging(&[], &[]).recorded);
+    }
+
     use super::*;
 
     #[test]

@@ -162,6 +162,35 @@ fn overall_table(d: &Digest) -> Table {
     t
 }
 
+/// Pages and alert noise, this period and the one before.
+fn paging_table(d: &Digest) -> Table {
+    let (this, before) = (format!(">{}", d.period.label), format!(">{}", d.previous.label));
+    let mut t = Table::new(&["figure", &this, &before]);
+    let (p, q) = (&d.paging, &d.previous_paging);
+    let minutes = |m: Option<f64>| m.map_or("—".to_string(), |m| format!("{m} min"));
+    let worst = |m: Option<i64>| m.map_or("—".to_string(), |m| format!("{m} min"));
+    for (figure, a, b) in [
+        ("pages", p.pages.to_string(), q.pages.to_string()),
+        ("alerts fired", p.alerts_fired.to_string(), q.alerts_fired.to_string()),
+        ("pages acknowledged", p.acknowledged.to_string(), q.acknowledged.to_string()),
+        (
+            "time to acknowledge (median)",
+            minutes(p.time_to_acknowledge_median_minutes),
+            minutes(q.time_to_acknowledge_median_minutes),
+        ),
+        (
+            "time to acknowledge (worst)",
+            worst(p.time_to_acknowledge_worst_minutes),
+            worst(q.time_to_acknowledge_worst_minutes),
+        ),
+        ("alerts with no breach (noise)", p.alerts_without_breach.to_string(), q.alerts_without_breach.to_string()),
+        ("breaches no alert caught", p.breaches_without_alert.to_string(), q.breaches_without_alert.to_string()),
+    ] {
+        t.row(vec![figure.into(), a.into(), b.into()]);
+    }
+    t
+}
+
 fn services_table(d: &Digest) -> Table {
     let mut t = Table::new(&[
         "service",
@@ -241,6 +270,13 @@ pub fn markdown(d: &Digest) -> String {
     let _ = writeln!(w, "## Delivery and recovery, overall\n");
     let _ = write!(w, "{}", overall_table(d).markdown(tz));
 
+    let _ = writeln!(w, "## Paging\n");
+    if d.paging.recorded || d.previous_paging.recorded {
+        let _ = write!(w, "{}", paging_table(d).markdown(tz));
+    } else {
+        let _ = writeln!(w, "No incident events (alerts, pages) in the warehouse for these periods.\n");
+    }
+
     let _ = writeln!(w, "## Per service\n");
     let _ = write!(w, "{}", services_table(d).markdown(tz));
     let _ = writeln!(
@@ -292,6 +328,15 @@ pub fn html(d: &Digest) -> String {
     }
     let _ = writeln!(w, "</section><section id=\"overall\"><h2>Delivery and recovery, overall</h2>");
     let _ = write!(w, "{}", overall_table(d).html(tz));
+    let _ = writeln!(w, "</section><section id=\"paging\"><h2>Paging</h2>");
+    if d.paging.recorded || d.previous_paging.recorded {
+        let _ = write!(w, "{}", paging_table(d).html(tz));
+    } else {
+        let _ = writeln!(
+            w,
+            "<p class=\"empty\">No incident events (alerts, pages) in the warehouse for these periods.</p>"
+        );
+    }
     let _ = writeln!(w, "</section><section id=\"services\"><h2>Per service</h2>");
     let _ = writeln!(w, "{}</section>", services_table(d).html(tz));
     let _ = writeln!(
