@@ -328,7 +328,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
     // The sections are independent until the charts: run their queries side by side (the
     // engine spreads each over the cores, but most take tens of milliseconds of planning
     // and file opening that would otherwise queue one behind another).
-    let ((log, breaches), errors, signatures, people, activity, skew) = futures::try_join!(
+    let ((log, mut breaches), errors, signatures, people, activity, skew) = futures::try_join!(
         ranked,
         timeline::error_minutes(ctx, &query),
         timeline::new_signatures(ctx, &query),
@@ -337,6 +337,7 @@ pub async fn build(ctx: &SessionContext, req: &ReportRequest) -> Result<Report> 
         crate::analyze::skew::estimate(ctx, window),
     )?;
     let mut events = timeline::assemble(&query, &log, &errors, signatures, &people);
+    said_about_suspects(&mut breaches, &people);
     let error_peaks = error_peaks(window, &errors);
     let deploys = log.within(window.from, window.to, req.service.as_deref()).1;
     if let Some(focus) = &req.focus {
@@ -546,6 +547,39 @@ fn response(
             mitigation.as_ref(),
         ),
     })
+}
+
+/// What people said about each suspect while its breach lasted and before it was undone
+/// ("CHG-1024 shrank db.pool.max … that lines up"): an operator's suspicion, shown beside
+/// the evidence as what was said, never as proof.
+fn said_about_suspects(
+    breaches: &mut [crate::analyze::suspects::BreachSuspects],
+    people: &[crate::analyze::people::HumanRow],
+) {
+    for b in breaches.iter_mut() {
+        let (from, until) = (b.breach.onset - PEOPLE_LEAD, b.breach.until());
+        for s in &mut b.suspects {
+            let before = s.undone_at.unwrap_or(until).min(until);
+            s.said = people
+                .iter()
+                .filter(|r| r.ts >= from && r.ts <= before)
+                .filter(|r| {
+                    let said =
+                        [r.title.as_deref(), r.text.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                    said.split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_'))).any(|w| w == s.id)
+                })
+                .map(|r| {
+                    let words = [r.title.as_deref(), r.text.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|t| !t.trim().is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" — ");
+                    format!("{} at {}: “{words}”", r.actor.as_deref().unwrap_or("someone"), r.ts.format("%H:%MZ"))
+                })
+                .collect();
+        }
+    }
 }
 
 /// How far before the onset people's events still belong to the incident (an alert on a

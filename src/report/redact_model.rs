@@ -171,6 +171,7 @@ redact_fields!(Suspect {
     verdict,
     undone_at,
     evidence,
+    said,
 });
 redact_fields!(ServiceActivity { service, lines, warn_lines, error_lines, status_5xx, first_error });
 redact_fields!(ErrorPeak { minute, service, lines });

@@ -106,7 +106,13 @@ pub fn suspects(b: &BreachSuspects) -> Table {
                 Cell::Lead { strong: s.id.clone(), rest: s.title.clone() },
                 text(s.service.as_deref()),
                 Cell::Time(s.ts),
-                Cell::List(s.evidence.clone()),
+                Cell::List(
+                    s.evidence
+                        .iter()
+                        .cloned()
+                        .chain(s.said.iter().map(|w| format!("said (not scored): {w}")))
+                        .collect(),
+                ),
             ],
             s.rank == 1 && s.verdict != Verdict::Unlikely,
         );

@@ -296,6 +296,7 @@ impl Judge<'_> {
             verdict,
             undone_at,
             evidence,
+            said: Vec::new(),
         }
     }
 }

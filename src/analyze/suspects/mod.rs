@@ -87,6 +87,10 @@ pub struct Suspect {
     pub undone_at: Option<DateTime<Utc>>,
     /// One line per piece of evidence, with its numbers.
     pub evidence: Vec<String>,
+    /// What people said about it during the incident (a chat line naming it), shown
+    /// beside the evidence and never scored. Filled by the report, empty elsewhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub said: Vec<String>,
 }
 
 /// The action after which a breach's SLI recovered: an undo, a rollback, a kill switch,
