@@ -416,6 +416,25 @@ fn write_incident_events(out: &Path) {
         ));
     }
     plain(&out.join("events").join("status").join("updates.jsonl"), &text);
+
+    // The facilitator's notes, kept on a laptop in New York time (the source's timezone),
+    // the date from the heading. Each is later than the tool's record of the same step,
+    // as notes are.
+    let notes = "\
+# INC-4211 payments failing, 2026-11-19
+
+Facilitator: Priya Raman. Times are Eastern.
+
+- 09:30 EST joined the bridge as facilitator; Omar is incident commander
+- 09:33 checkout errors are payments errors surfacing through the call path
+- 09:35 Lee: CHG-1024 shrank the payments DB pool from 200 to 20, lines up with the onset
+- 09:37 the config bot keeps re-applying CHG-1024 (flip-flop since 09:02)
+- 09:40 Omar reverted the pool change by hand and paused the bot
+  (bot paused until the post-mortem)
+- 09:43 errors back to baseline, watching for 10 minutes
+- 09:53 resolved; post-mortem owner: Omar
+";
+    plain(&out.join("events").join("notes").join("inc-4211.md"), notes);
 }
 
 fn changes(rng: &mut Rng, start: DateTime<Utc>) -> (Vec<Change>, String, String) {

@@ -73,8 +73,13 @@ pub enum Command {
     ///
     /// Exit status 0 when they agree (or were repaired), 1 when something disagrees.
     Check(CheckArgs),
-    /// Run read-only SQL over the warehouse tables.
+    /// Run read-only SQL over the warehouse tables; with no query on a terminal, a shell.
     Sql(SqlArgs),
+    /// Serve the warehouse over the PostgreSQL wire protocol (psql, DBeaver, Grafana, …).
+    ///
+    /// Read-only, as `retrace sql`; every query gets its own memory limit and timeout.
+    /// Without a password it listens on loopback only (docs/serve.md).
+    Serve(ServeArgs),
     /// Print changes, deploys and error bursts in a window, in time order.
     Timeline(TimelineArgs),
     /// Write an incident report (Markdown draft, HTML with charts, JSON) for a breach or a window.
@@ -145,8 +150,9 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The SQL to run
-    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    /// The SQL to run [default: an interactive shell when stdin is a terminal, else the
+    /// SQL read from stdin]
+    #[arg(conflicts_with = "file")]
     pub query: Option<String>,
 
     /// Read the SQL from a file (several `;`-separated statements are run in order)
@@ -168,6 +174,34 @@ pub struct SqlArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, `host:port` [default: [serve] listen, else 127.0.0.1:5433]
+    #[arg(long, value_name = "ADDR", env = "RETRACE_SERVE_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// TLS certificate chain (PEM) [default: [serve] tls_cert]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM, PKCS#8) [default: [serve] tls_key]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Memory one query may hold before it spills or stops (`512MB`, `4GB`)
+    /// [default: a quarter of this machine's (or cgroup's, or ulimit's) memory]
+    #[arg(long, value_name = "SIZE", env = "RETRACE_MEMORY_LIMIT", value_parser = crate::limits::parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Stop a query that runs longer than this (`30s`, `10m`; `0` for no limit)
+    #[arg(long, value_name = "DURATION", env = "RETRACE_SERVE_TIMEOUT", default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: chrono::Duration,
+
+    /// Connections served at once; more are refused ("too many clients")
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Args)]

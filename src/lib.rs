@@ -47,6 +47,7 @@ pub mod limits;
 pub mod logging;
 pub mod output;
 pub mod report;
+pub mod serve;
 pub mod tables;
 pub mod warehouse;
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{Expr, Visit, Visitor};
@@ -112,26 +112,37 @@ pub fn show_size(bytes: usize) -> String {
 /// The runtime every session of this process runs on: the memory pool and the spill
 /// folder (the system temp dir).
 pub fn runtime(limits: &QueryLimits) -> Result<Arc<RuntimeEnv>> {
-    let pool =
-        TrackConsumersPool::new(FairSpillPool::new(limits.memory), std::num::NonZeroUsize::new(3).expect("non-zero"));
     Ok(RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(pool))
+        .with_memory_pool(memory_pool(limits.memory))
         .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory))
         .build_arc()?)
 }
 
+/// A pool of `bytes` that spills fairly and names its three largest consumers when full.
+pub fn memory_pool(bytes: usize) -> Arc<dyn MemoryPool> {
+    Arc::new(TrackConsumersPool::new(FairSpillPool::new(bytes), std::num::NonZeroUsize::new(3).expect("non-zero")))
+}
+
 /// A query that hit the memory pool, told as what to do about it; other errors as they are.
 pub fn explain(e: datafusion::error::DataFusionError, limits: &QueryLimits) -> Error {
-    if let datafusion::error::DataFusionError::ResourcesExhausted(detail) = e.find_root() {
-        let what = detail.split(" with top memory consumers").next().unwrap_or(detail);
-        return Error::QueryLimit(format!(
-            "the query needs more memory than its limit of {} ({}); narrow it (a `date` or `ts` filter prunes whole days) \
-             or raise --memory-limit",
-            show_size(limits.memory),
-            what.trim_start_matches("Additional allocation failed for ").trim()
-        ));
+    match memory_message(&e, limits) {
+        Some(message) => Error::QueryLimit(message),
+        None => Error::DataFusion(e),
     }
-    Error::DataFusion(e)
+}
+
+/// What to tell a user whose query hit the memory pool; `None` for any other error.
+pub fn memory_message(e: &datafusion::error::DataFusionError, limits: &QueryLimits) -> Option<String> {
+    let datafusion::error::DataFusionError::ResourcesExhausted(detail) = e.find_root() else {
+        return None;
+    };
+    let what = detail.split(" with top memory consumers").next().unwrap_or(detail);
+    Some(format!(
+        "the query needs more memory than its limit of {} ({}); narrow it (a `date` or `ts` filter prunes whole days) \
+         or raise --memory-limit",
+        show_size(limits.memory),
+        what.trim_start_matches("Additional allocation failed for ").trim()
+    ))
 }
 
 /// Refuses statements whose expressions nest deeper than [`MAX_EXPR_DEPTH`].

@@ -189,3 +189,51 @@ async fn facilitator_notes_in_three_zones_across_a_dst_change() {
     +----------------------+---------------+------------------------------+----------+--------+
     ");
 }
+
+/// Opsgenie alert logs and Statuspage incidents, in the shapes their APIs document
+/// (fixtures written from the documented fields: no openly licensed capture exists), and a
+/// plain chat transcript copied out of an IRC-style client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opsgenie_statuspage_and_a_chat_transcript() {
+    let sb = Sandbox::new();
+    sb.copy_fixture("opsgenie/alert-logs.json", "og/logs.json");
+    sb.copy_fixture("statuspage/incidents.json", "sp/incidents.json");
+    sb.write(
+        "chat/transcript.txt",
+        "## 2026-11-19\n\
+         [14:28] <omar> on it. payments 5xx\n\
+         [14:34:20 UTC] <lee> CHG-1024 shrank db.pool.max, that lines up\n\
+         14:40 Omar Haddad: reverting CHG-1024 by hand\n\
+         \x20 and pausing the bot\n"
+            .as_bytes(),
+    );
+    let config = sb.config(
+        "[[sources]]\nkind = \"events\"\nurl = \"sources/og/*.json\"\n\
+         [[sources]]\nkind = \"events\"\nurl = \"sources/sp/*.json\"\n\
+         [[sources]]\nkind = \"events\"\nurl = \"sources/chat/*.txt\"\nformat = \"chat\"\n",
+    );
+    let summary = sb.ingest(&config).await;
+    assert!(summary.rejects.is_empty() && summary.failures.is_empty(), "{:?} {:?}", summary.rejects, summary.failures);
+    assert_eq!(summary.detected["events-1"], BTreeMap::from([("opsgenie".to_string(), 1)]));
+    assert_eq!(summary.detected["events-2"], BTreeMap::from([("statuspage".to_string(), 1)]));
+    insta::assert_snapshot!(sb.sql(
+        "SELECT ts, kind, actor, title, text, severity FROM incident_events ORDER BY ts, source"
+    ).await, @r#"
+        +----------------------+----------------+----------------------------+---------------+----------------------------------------------------------------------------+----------+
+        | ts                   | kind           | actor                      | title         | text                                                                       | severity |
+        +----------------------+----------------+----------------------------+---------------+----------------------------------------------------------------------------+----------+
+        | 2026-11-19T14:15:00Z | alert_firing   | System                     |               | Alert created via Prometheus integration                                   |          |
+        | 2026-11-19T14:15:10Z | page           | dana.whitfield@example.com |               | Notification sent to [dana.whitfield@example.com] via push                 |          |
+        | 2026-11-19T14:25:10Z | escalation     | System                     |               | Escalated to [omar.haddad@example.com] by escalation [payments_escalation] |          |
+        | 2026-11-19T14:27:30Z | ack            | omar.haddad@example.com    |               | Alert acknowledged via web                                                 |          |
+        | 2026-11-19T14:28:00Z | chat           | omar                       |               | on it. payments 5xx                                                        |          |
+        | 2026-11-19T14:34:20Z | chat           | lee                        |               | CHG-1024 shrank db.pool.max, that lines up                                 |          |
+        | 2026-11-19T14:38:00Z | status_update  | statuspage                 | investigating | Some card payments are failing. We are investigating.                      | major    |
+        | 2026-11-19T14:40:00Z | chat           | Omar Haddad                |               | reverting CHG-1024 by hand                                                 |          |
+        |                      |                |                            |               | and pausing the bot                                                        |          |
+        | 2026-11-19T14:45:00Z | status_update  | statuspage                 | monitoring    | A fix has been applied and payments are recovering.                        | major    |
+        | 2026-11-19T14:47:00Z | alert_resolved | omar.haddad@example.com    |               | Alert closed via web                                                       |          |
+        | 2026-11-19T15:05:00Z | status_update  | statuspage                 | resolved      | Payments have been working normally since 14:42 UTC.                       | major    |
+        +----------------------+----------------+----------------------------+---------------+----------------------------------------------------------------------------+----------+
+    "#);
+}

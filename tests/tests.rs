@@ -21,6 +21,8 @@ mod events;
 mod formats;
 /// Property tests over arbitrary bytes: every format, the config, --param binding, renderer escaping.
 mod fuzz;
+/// Every query of the Grafana dashboard in docs/grafana runs through `retrace serve`.
+mod grafana;
 /// Re-ingest is idempotent; a changed object replaces its rows; interrupted runs recover.
 mod idempotence;
 /// Ingest of every kind and format into the warehouse, snapshotted table by table.
@@ -37,6 +39,10 @@ mod rejects;
 mod reports;
 /// S3 against a real S3-compatible server (s3s-fs) on 127.0.0.1 (ignored by default; `.ci/run` runs it).
 mod s3;
+/// `retrace serve` with a PostgreSQL client library: protocols, types, read-only, limits, auth.
+mod serve;
+/// `retrace serve` with psql and psycopg (ignored by default; `.ci/run` installs and runs them).
+mod serve_clients;
 /// `retrace skew` estimates per-host clock offsets with their evidence.
 mod skew;
 /// SLIs from warehouse data: counter resets, good/total, thresholds, OpenSLO import.

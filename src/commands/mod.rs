@@ -8,12 +8,15 @@ mod digest;
 mod formats;
 mod ingest;
 mod report;
+mod serve;
+mod shell;
 mod skew;
 mod slo;
 mod sql;
 mod suspects;
 mod timeline;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use datafusion::arrow::array::{RecordBatch, StringArray};
@@ -69,7 +72,15 @@ impl Outcome {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Command::Serve(_)) {
+        // A query whose operators never yield (a cross join over generate_series) holds
+        // its threads until it ends; spare threads keep the other clients, the deadlines
+        // and the accept loop going meanwhile.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        builder.worker_threads((cores * 4).max(8));
+    }
+    let runtime = builder
         .enable_all()
         // Planning and evaluating deep (but allowed) expressions recurses.
         .thread_stack_size(8 << 20)
@@ -88,7 +99,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Demo(args) => demo::run(global, &args).await,
         Command::Ingest(args) => ingest::run(global, &args).await,
         Command::Check(args) => check::check_cmd(global, &args).await,
+        Command::Sql(args) if args.query.is_none() && args.file.is_none() && std::io::stdin().is_terminal() => {
+            shell::shell(global, &args).await
+        }
         Command::Sql(args) => sql::sql(global, &args).await,
+        Command::Serve(args) => serve::serve(global, &args).await,
         Command::Timeline(args) => timeline::timeline_cmd(global, &args).await,
         Command::Report(args) => report::report_cmd(global, &args).await,
         Command::Digest(args) => digest::command(global, &args).await,

@@ -20,9 +20,24 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
     let text = match (&args.query, &args.file) {
         (Some(q), _) => q.clone(),
         (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| Error::io(f.display(), e))?,
-        (None, None) => return Err(Error::Usage("give a query or --file".into())),
+        // Not a terminal (the dispatcher sends a terminal to the shell): SQL piped in.
+        (None, None) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| Error::io("stdin", e))?;
+            text
+        }
     };
     let params = parse_params(&args.params)?;
+    let (ctx, limits, _) = open(global, args).await?;
+    run_text(&ctx, &text, &params, &args.output, &limits).await?;
+    Ok(Outcome::Success)
+}
+
+/// The session `retrace sql` and its shell query, its limits and the warehouse's name.
+pub(crate) async fn open(
+    global: &GlobalArgs,
+    args: &SqlArgs,
+) -> Result<(datafusion::prelude::SessionContext, crate::limits::QueryLimits, String)> {
     let config = load(global)?;
     let limits = crate::limits::QueryLimits {
         memory: args.memory_limit.unwrap_or_else(crate::limits::default_memory),
@@ -30,7 +45,20 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
     };
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open_with(&warehouse, &limits).await?;
-    let mut statements = DFParser::parse_sql(&text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
+    Ok((ctx, limits, warehouse.display))
+}
+
+/// Plans every statement of `text` (each checked read-only) before any runs, so a
+/// refused or broken statement writes nothing; then streams the results, statement by
+/// statement, under `limits`.
+pub(crate) async fn run_text(
+    ctx: &datafusion::prelude::SessionContext,
+    text: &str,
+    params: &HashMap<String, String>,
+    output: &OutputArgs,
+    limits: &crate::limits::QueryLimits,
+) -> Result<()> {
+    let mut statements = DFParser::parse_sql(text).map_err(|e| Error::Usage(format!("SQL: {e}")))?;
     if statements.is_empty() {
         return Err(Error::Usage("no SQL statement given".into()));
     }
@@ -42,8 +70,6 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
             return Err(e);
         }
     }
-    // Every statement is planned (and checked read-only) before any runs: a refused or
-    // broken statement writes nothing. Results are then streamed, statement by statement.
     let state = ctx.state();
     let mut plans = Vec::new();
     for statement in statements {
@@ -53,16 +79,16 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
             let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
             Error::RefusedSql(format!("{message}; retrace sql is read-only"))
         })?;
-        plans.push(bind_params(plan, &params)?);
+        plans.push(bind_params(plan, params)?);
     }
     let run = async {
         for plan in plans {
-            stream_plan(&ctx, plan, &args.output, &limits).await?;
+            stream_plan(ctx, plan, output, limits).await?;
         }
         Ok::<_, Error>(())
     };
     match limits.timeout {
-        None => run.await?,
+        None => run.await,
         Some(limit) => {
             // A CPU-bound operator that never yields would outlive the timeout below:
             // the watchdog ends the process a little after it.
@@ -74,10 +100,9 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
                     "it ran longer than --timeout {}; narrow it or raise the limit",
                     display::duration(chrono::Duration::from_std(limit).unwrap_or_default())
                 ))
-            })??;
+            })?
         }
     }
-    Ok(Outcome::Success)
 }
 
 /// Runs one plan and writes its batches as they come: memory holds a batch, not the result.

@@ -46,6 +46,22 @@ pub struct Config {
     pub suspects: SuspectOptions,
     /// What reports replace with placeholders (`[redaction]`, docs/reports.md, Hostile content and redaction).
     pub redaction: redaction::RedactionConfig,
+    /// `retrace serve`'s settings (`[serve]`); its flags and environment override them.
+    pub serve: ServeConfig,
+}
+
+/// `[serve]`: where `retrace serve` listens and who may connect (docs/serve.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// `host:port`.
+    pub listen: Option<String>,
+    /// The password clients give (SCRAM-SHA-256). `RETRACE_SERVE_PASSWORD` overrides it,
+    /// and is the better place for it.
+    pub password: Option<String>,
+    /// PEM certificate chain and key for TLS; relative to the config file.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,11 +157,15 @@ pub enum Format {
     GrafanaAnnotations,
     /// A facilitator's notes: lines that start with a time.
     Notes,
+    /// A plain chat transcript: timed lines with a speaker (`[14:05] <dana> …`).
+    Chat,
+    Opsgenie,
+    Statuspage,
 }
 
 /// Every format name `format =` accepts, for messages and `retrace formats`.
 pub const FORMAT_NAMES: &str = "jsonl, csv, logfmt, pattern:<name>, regex, prometheus_text, prometheus_json, \
-     github_deployments, launchdarkly_audit, k8s_events, otlp_json, alertmanager, pagerduty, slack, grafana_annotations, notes";
+     github_deployments, launchdarkly_audit, k8s_events, otlp_json, alertmanager, pagerduty, slack, grafana_annotations, notes, chat, opsgenie, statuspage";
 
 impl Format {
     pub fn parse(s: &str) -> std::result::Result<Format, String> {
@@ -165,6 +185,9 @@ impl Format {
             "slack" => Format::Slack,
             "grafana_annotations" => Format::GrafanaAnnotations,
             "notes" => Format::Notes,
+            "chat" => Format::Chat,
+            "opsgenie" => Format::Opsgenie,
+            "statuspage" => Format::Statuspage,
             other => match other.strip_prefix("pattern:") {
                 Some(name) => match pattern::named(name) {
                     Some(p) => Format::Pattern(p.name),
@@ -197,9 +220,14 @@ impl Format {
             Format::PrometheusText => Some(&[Kind::Metrics]),
             // `ALERTS` into events.
             Format::PrometheusJson => Some(&[Kind::Metrics, Kind::Events]),
-            Format::Alertmanager | Format::Pagerduty | Format::Slack | Format::GrafanaAnnotations | Format::Notes => {
-                Some(&[Kind::Events])
-            }
+            Format::Alertmanager
+            | Format::Pagerduty
+            | Format::Slack
+            | Format::GrafanaAnnotations
+            | Format::Notes
+            | Format::Chat
+            | Format::Opsgenie
+            | Format::Statuspage => Some(&[Kind::Events]),
             Format::GithubDeployments => Some(&[Kind::Deploys]),
             Format::LaunchdarklyAudit | Format::K8sEvents => Some(&[Kind::Changes]),
             Format::Pattern(_) => Some(&[Kind::Logs]),
@@ -226,6 +254,9 @@ impl Format {
             Format::Slack => "slack".into(),
             Format::GrafanaAnnotations => "grafana_annotations".into(),
             Format::Notes => "notes".into(),
+            Format::Chat => "chat".into(),
+            Format::Opsgenie => "opsgenie".into(),
+            Format::Statuspage => "statuspage".into(),
         }
     }
 }
@@ -319,6 +350,7 @@ struct RawConfig {
     openslo: Vec<String>,
     suspects: Option<RawSuspects>,
     redaction: Option<redaction::RedactionConfig>,
+    serve: Option<ServeConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -422,6 +454,7 @@ impl Config {
             storage: StorageOptions::default(),
             suspects: Default::default(),
             redaction: Default::default(),
+            serve: Default::default(),
         }
     }
 
@@ -628,6 +661,13 @@ impl Config {
         let redaction = raw.redaction.unwrap_or_default();
         redaction.validate()?;
 
+        let mut serve = raw.serve.unwrap_or_default();
+        for path in [&mut serve.tls_cert, &mut serve.tls_key].into_iter().flatten() {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+
         Ok(Config {
             path: None,
             warehouse,
@@ -640,6 +680,7 @@ impl Config {
             storage,
             suspects,
             redaction,
+            serve,
         })
     }
 }

@@ -115,6 +115,8 @@ fn describe(f: Format) -> String {
         Format::Pagerduty => "PagerDuty log entries".into(),
         Format::Slack => "a Slack export".into(),
         Format::GrafanaAnnotations => "Grafana annotations".into(),
+        Format::Opsgenie => "Opsgenie alert logs".into(),
+        Format::Statuspage => "Statuspage incidents".into(),
         other => other.name(),
     }
 }
@@ -136,6 +138,10 @@ fn json_format(text: &str) -> Option<Format> {
         Some(Format::Alertmanager)
     } else if has("log_entries") || text.contains("_log_entry\"") {
         Some(Format::Pagerduty)
+    } else if has("incident_updates") {
+        Some(Format::Statuspage)
+    } else if has("log") && has("offset") && has("owner") {
+        Some(Format::Opsgenie)
     } else if has("dashboardUID") || (has("panelId") && has("time")) {
         Some(Format::GrafanaAnnotations)
     } else if text.starts_with('[') && has("ts") && text.contains("\"type\": \"message\"")

@@ -538,7 +538,8 @@ pub fn parse_input(
         Err(reject) => sink.reject(n, &reject, raw),
     };
     match p.format {
-        Format::Notes => notes::read(input, source.date, &asm, &mut emit),
+        Format::Notes => notes::read(input, notes::Mode::Notes, source.date, &asm, &mut emit),
+        Format::Chat => notes::read(input, notes::Mode::Chat, source.date, &asm, &mut emit),
         Format::Csv => {
             let blank = csv::read(input, &asm, emit)?;
             Ok(lines::Counts { blank, merged: 0 })
@@ -551,6 +552,8 @@ pub fn parse_input(
         | Format::Pagerduty
         | Format::Slack
         | Format::GrafanaAnnotations
+        | Format::Opsgenie
+        | Format::Statuspage
         | Format::OtlpJson => {
             lines::read_document(input, p.format, source.kind, source.metric.as_deref(), &asm, &mut emit)
         }

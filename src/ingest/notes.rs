@@ -34,14 +34,27 @@ use crate::error::{Error, Result};
 /// `[bullet] [date] HH:MM[:SS] [am|pm] [zone] [separator] text`.
 static LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?x)^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:\*\*)?
+        r"(?x)^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:\*\*)?\[?
           (?:(?P<date>\d{4}-\d{2}-\d{2})[T\s]+)?
           (?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*(?P<ampm>[aApP][mM])?
-          (?:\s*(?P<zone>Z|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST|AES?T|AEDT|[+-]\d{2}:?\d{2}))?\b
+          (?:\s*(?P<zone>Z|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST|AES?T|AEDT|[+-]\d{2}:?\d{2}))?\b\]?
           (?:\*\*)?\s*[-—–:|,]?\s*(?P<text>.*)$",
     )
     .expect("the notes line pattern compiles")
 });
+
+/// A chat transcript's speaker at the start of a line's text: `<dana>`, `dana:`, `Dana Whitfield:`.
+static SPEAKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:<(?P<nick>[^>]{1,64})>|(?P<name>[\w.@'-]+(?: [\w.@'-]+){0,2}):)\s+(?P<said>.*)$")
+        .expect("the speaker pattern compiles")
+});
+
+/// What a timed line is: a note (its kind read from the words) or a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Notes,
+    Chat,
+}
 
 static DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{4}-\d{2}-\d{2})\b").expect("the date pattern compiles"));
@@ -120,7 +133,13 @@ pub fn is_note(line: &str) -> bool {
 }
 
 /// Reads a notes object; `date` is the source's, for lines and headings that give none.
-pub fn read(input: impl BufRead, date: Option<NaiveDate>, asm: &Assembler, emit: &mut Emit<'_>) -> Result<Counts> {
+pub fn read(
+    input: impl BufRead,
+    mode: Mode,
+    date: Option<NaiveDate>,
+    asm: &Assembler,
+    emit: &mut Emit<'_>,
+) -> Result<Counts> {
     let mut counts = Counts::default();
     let mut day = date;
     let mut last: Option<(NaiveDate, NaiveTime)> = None;
@@ -214,7 +233,20 @@ pub fn read(input: impl BufRead, date: Option<NaiveDate>, asm: &Assembler, emit:
             None => format!("{date}T{}", time.format("%H:%M:%S")),
         };
         let body = caps.name("text").map_or("", |m| m.as_str()).trim().trim_end_matches("**").trim().to_string();
-        let mut fields: Fields = vec![("ts".into(), stamp), ("kind".into(), kind_of(&body).into())];
+        let (kind, actor, body) = match mode {
+            Mode::Notes => (kind_of(&body), None, body),
+            Mode::Chat => match SPEAKER.captures(&body) {
+                Some(c) => {
+                    let who = c.name("nick").or_else(|| c.name("name")).map(|m| m.as_str().to_string());
+                    ("chat", who, c["said"].to_string())
+                }
+                None => ("chat", None, body),
+            },
+        };
+        let mut fields: Fields = vec![("ts".into(), stamp), ("kind".into(), kind.into())];
+        if let Some(a) = actor {
+            fields.push(("actor".into(), a));
+        }
         if let Some(z) = zone {
             fields.push(("zone_written".into(), z));
         }
@@ -244,6 +276,16 @@ mod tests {
         assert!(LINE.captures("The database was slow.").is_none());
         assert_eq!(offset("+0530").as_deref(), Some("+05:30"));
         assert_eq!(offset("EDT").as_deref(), Some("-04:00"));
+    }
+
+    #[test]
+    fn chat_speakers() {
+        let c = LINE.captures("[14:05] <dana> reverting CHG-1024").unwrap();
+        assert_eq!(&c["text"], "<dana> reverting CHG-1024");
+        let s = SPEAKER.captures("<dana> reverting CHG-1024").unwrap();
+        assert_eq!((&s["nick"], &s["said"]), ("dana", "reverting CHG-1024"));
+        let s = SPEAKER.captures("Omar Haddad: on it").unwrap();
+        assert_eq!((&s["name"], &s["said"]), ("Omar Haddad", "on it"));
     }
 
     #[test]

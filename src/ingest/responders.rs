@@ -264,6 +264,62 @@ pub fn grafana_annotation(a: &Value) -> Result<Vec<Fields>, String> {
     Ok(vec![f])
 }
 
+/// Opsgenie's alert log entries (`GET /v2/alerts/{id}/logs` → `{"data": [{"log",
+/// "type", "owner", "createdAt", "offset"}]}`): the kind is read from the log's words, as
+/// Opsgenie writes them ("Alert acknowledged via web", "Escalated to …").
+pub fn opsgenie_log(e: &Value) -> Result<Vec<Fields>, String> {
+    let log = text(e.get("log")).ok_or("an Opsgenie log entry has a `log`")?;
+    let l = log.to_ascii_lowercase();
+    let kind = if l.contains("acknowledged") {
+        "ack"
+    } else if l.contains("escalat") {
+        "escalation"
+    } else if l.contains("closed") || l.contains("resolved") {
+        "alert_resolved"
+    } else if l.contains("notification") || l.contains("notified") || l.contains("sent to") {
+        "page"
+    } else if l.contains("created") {
+        "alert_firing"
+    } else {
+        "note"
+    };
+    let mut f = Fields::new();
+    push(&mut f, "ts", text(e.get("createdAt")));
+    f.push(("kind".into(), kind.into()));
+    push(&mut f, "actor", text(e.get("owner")));
+    f.push(("text".into(), log));
+    push(&mut f, "ref", text(e.get("offset")));
+    push(&mut f, "log_type", text(e.get("type")));
+    Ok(vec![f])
+}
+
+/// An Atlassian Statuspage incident (`/api/v2/incidents.json` → `{"incidents": […]}`, or
+/// a webhook's `{"incident": …}`): one `status_update` per `incident_updates` entry, at
+/// its `display_at` (else `created_at`), titled with its status.
+pub fn statuspage_incident(v: &Value) -> Result<Vec<Fields>, String> {
+    let incident = v.get("incident").unwrap_or(v);
+    let updates = incident
+        .get("incident_updates")
+        .and_then(Value::as_array)
+        .ok_or("a Statuspage incident has `incident_updates`")?;
+    let mut out = Vec::new();
+    for u in updates {
+        let mut f = Fields::new();
+        push(&mut f, "ts", text(u.get("display_at")).or_else(|| text(u.get("created_at"))));
+        f.push(("kind".into(), "status_update".into()));
+        f.push(("actor".into(), "statuspage".into()));
+        push(&mut f, "title", text(u.get("status")));
+        push(&mut f, "text", text(u.get("body")));
+        push(&mut f, "ref", text(u.get("id")));
+        push(&mut f, "severity", text(incident.get("impact")));
+        push(&mut f, "incident", text(incident.get("name")));
+        push(&mut f, "incident_id", text(incident.get("id")));
+        push(&mut f, "shortlink", text(incident.get("shortlink")));
+        out.push(f);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
