@@ -325,3 +325,48 @@ async fn more_clients_than_the_limit_are_told_why() {
     let c = connect(addr, None).await.unwrap();
     scalar(&c, "SELECT 1").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canned_queries_run_with_execute_and_are_listed() {
+    let (sb, config) = basic_sandbox();
+    sb.ingest(&config).await;
+    let addr = start(&sb, None, limits()).await;
+    let client = connect(addr, None).await.unwrap();
+    let listed = scalar(&client, "SELECT count(*) FROM retrace_queries").await;
+    assert_eq!(listed, "16");
+    let usage = scalar(&client, "SELECT usage FROM retrace_queries WHERE name = 'changes_in_window'").await;
+    assert_eq!(usage, "EXECUTE changes_in_window('<from>', '<to>', '<from_date>', '<to_date>', '<service>')");
+
+    let direct = scalar(
+        &client,
+        "SELECT count(*) FROM changes WHERE ts >= '2026-11-19T00:00:00Z' AND ts < '2026-11-20T00:00:00Z'",
+    )
+    .await;
+    let rows = client
+        .simple_query(
+            "EXECUTE changes_in_window('2026-11-19T00:00Z', '2026-11-20T00:00Z', '2026-11-19', '2026-11-19', '')",
+        )
+        .await
+        .unwrap();
+    let served = rows.iter().filter(|m| matches!(m, SimpleQueryMessage::Row(_))).count();
+    assert!(served > 0);
+    assert_eq!(served.to_string(), direct);
+    // Over the extended protocol too, and one with no parameters.
+    let rows = client
+        .query(
+            "EXECUTE changes_in_window('2026-11-19T00:00Z', '2026-11-20T00:00Z', '2026-11-19', '2026-11-19', '')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len().to_string(), direct);
+    client.simple_query("EXECUTE rejects_summary").await.unwrap();
+
+    let (code, message) =
+        sqlstate(&client.simple_query("EXECUTE changes_in_window('2026-11-19T00:00Z')").await.unwrap_err());
+    assert_eq!(code, "42P02", "{message}");
+    assert!(message.contains("takes 5 argument(s), ($from, $to, $from_date, $to_date, $service), not 1"), "{message}");
+    let (code, message) = sqlstate(&client.simple_query("EXECUTE no_such_query").await.unwrap_err());
+    assert_eq!(code, "26000", "{message}");
+    assert!(message.contains("retrace_queries"), "{message}");
+}

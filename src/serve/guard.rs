@@ -19,6 +19,7 @@ use datafusion_postgres::pgwire::api::results::Response;
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 
+use super::canned;
 use super::map_json::MapJson;
 use crate::catalog;
 
@@ -35,6 +36,9 @@ impl Guard {
 
     /// Plans `statement` as `retrace sql` would and refuses anything but a read.
     async fn plan(&self, statement: &Statement, ctx: &SessionContext) -> PgWireResult<LogicalPlan> {
+        if let Statement::Execute { name: Some(name), parameters, immediate: false, .. } = statement {
+            return self.canned(&name.to_string(), parameters, ctx).await;
+        }
         if let Statement::Copy { .. } = statement {
             // PostgreSQL's COPY syntax, which DataFusion would not plan anyway.
             return Err(user_error("25006", "COPY is refused; the retrace server is read-only".into()));
@@ -49,6 +53,37 @@ impl Guard {
             // 25006: read_only_sql_transaction, what PostgreSQL says to a write on a standby.
             user_error("25006", format!("{message}; the retrace server is read-only"))
         })?;
+        self.json_maps(plan)
+    }
+
+    /// `EXECUTE name(args)`: a canned query of `queries/`, its named parameters bound from
+    /// the arguments in the order of its `Parameters:` block.
+    async fn canned(
+        &self,
+        name: &str,
+        arguments: &[datafusion::sql::sqlparser::ast::Expr],
+        ctx: &SessionContext,
+    ) -> PgWireResult<LogicalPlan> {
+        use datafusion::sql::sqlparser::ast::{Expr, Value};
+        let (sql, names) = canned::find(name).ok_or_else(|| {
+            user_error("26000", format!("no canned query named {name}; SELECT * FROM retrace_queries lists them"))
+        })?;
+        let values = arguments
+            .iter()
+            .map(|e| match e {
+                Expr::Value(v) => match &v.value {
+                    Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                    Value::Number(n, _) => n.to_string(),
+                    Value::Boolean(b) => b.to_string(),
+                    other => other.to_string(),
+                },
+                other => other.to_string(),
+            })
+            .collect();
+        let params = canned::bind(&names, values).map_err(|e| user_error("42P02", format!("EXECUTE {name}: {e}")))?;
+        let plan = ctx.state().create_logical_plan(sql).await.map_err(|e| user_error("42601", e.strip_backtrace()))?;
+        let plan = crate::commands::bind_params(plan, &params)
+            .map_err(|e| user_error("22023", format!("EXECUTE {name}: {e}")))?;
         self.json_maps(plan)
     }
 

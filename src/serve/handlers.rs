@@ -57,6 +57,7 @@ impl Handlers {
         let base = catalog::open_with(warehouse, &options.limits).await?;
         setup_pg_catalog(&base, "datafusion", EmptyContextProvider)
             .map_err(|e| Error::Internal(format!("cannot set up pg_catalog: {e}")))?;
+        super::canned::register(&base)?;
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
             Arc::new(Guard::new()),
             Arc::new(CursorStatementHook),

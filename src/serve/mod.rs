@@ -8,6 +8,7 @@
 //! planned and checked read-only exactly as `retrace sql` does ([`guard`]).
 
 mod auth;
+mod canned;
 mod guard;
 mod handlers;
 mod map_json;
