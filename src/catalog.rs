@@ -75,3 +75,35 @@ pub fn forget_listings(ctx: &SessionContext) {
 pub fn read_only() -> SQLOptions {
     SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
 }
+
+/// Binds named parameter values (`--param`, a server `EXECUTE`'s arguments), typed as each placeholder's inferred type.
+pub fn bind_params(
+    plan: datafusion::logical_expr::LogicalPlan,
+    params: &std::collections::HashMap<String, String>,
+) -> Result<datafusion::logical_expr::LogicalPlan> {
+    let types = plan.get_parameter_types()?;
+    if types.is_empty() {
+        return Ok(plan);
+    }
+    let mut values = std::collections::HashMap::new();
+    for (name, ty) in types {
+        let key = name.trim_start_matches('$').to_string();
+        let raw = params
+            .get(&key)
+            .ok_or_else(|| crate::error::Error::Usage(format!("the query needs --param {key}=VALUE")))?;
+        let value = match ty {
+            Some(DataType::Timestamp(_, _)) => {
+                let t = crate::cli::parse_time(raw).map_err(crate::error::Error::Usage)?;
+                datafusion::scalar::ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))
+            }
+            Some(ty) => datafusion::scalar::ScalarValue::try_from_string(raw.clone(), &ty)
+                .map_err(|e| crate::error::Error::Usage(format!("--param {key}: {}", e.strip_backtrace())))?,
+            None => match raw.as_str() {
+                "true" | "false" => datafusion::scalar::ScalarValue::Boolean(Some(raw == "true")),
+                _ => datafusion::scalar::ScalarValue::Utf8(Some(raw.clone())),
+            },
+        };
+        values.insert(key, value.into());
+    }
+    Ok(plan.with_param_values(datafusion::common::ParamValues::Map(values))?)
+}

@@ -26,10 +26,11 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{Config, parse_tz};
 use crate::error::{Error, Result};
 
+pub use crate::catalog::bind_params;
 pub use ingest::{check_failures, print_summary};
 pub use report::write_report;
 pub use slo::analysis_window;
-pub use sql::{bind_params, parse_params};
+pub use sql::parse_params;
 pub use timeline::{events_batch, print_events};
 
 /// Writes a document in each format into `dir` as `<stem>.<ext>`, each file scrubbed of

@@ -3,13 +3,10 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::ParamValues;
-use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::DFParser;
 
 use super::{Outcome, load};
-use crate::catalog;
+use crate::catalog::{self, bind_params};
 use crate::cli::{GlobalArgs, OutputArgs, SqlArgs};
 use crate::display;
 use crate::error::{Error, Result};
@@ -186,34 +183,4 @@ pub fn parse_params(raw: &[String]) -> Result<HashMap<String, String>> {
             Ok((k.trim().trim_start_matches('$').to_string(), v.to_string()))
         })
         .collect()
-}
-
-/// Binds `--param` values, typed as each placeholder's inferred type.
-pub fn bind_params(
-    plan: datafusion::logical_expr::LogicalPlan,
-    params: &HashMap<String, String>,
-) -> Result<datafusion::logical_expr::LogicalPlan> {
-    let types = plan.get_parameter_types()?;
-    if types.is_empty() {
-        return Ok(plan);
-    }
-    let mut values = HashMap::new();
-    for (name, ty) in types {
-        let key = name.trim_start_matches('$').to_string();
-        let raw = params.get(&key).ok_or_else(|| Error::Usage(format!("the query needs --param {key}=VALUE")))?;
-        let value = match ty {
-            Some(DataType::Timestamp(_, _)) => {
-                let t = crate::cli::parse_time(raw).map_err(Error::Usage)?;
-                crate::analyze::params::timestamp(t)
-            }
-            Some(ty) => ScalarValue::try_from_string(raw.clone(), &ty)
-                .map_err(|e| Error::Usage(format!("--param {key}: {}", e.strip_backtrace())))?,
-            None => match raw.as_str() {
-                "true" | "false" => ScalarValue::Boolean(Some(raw == "true")),
-                _ => ScalarValue::Utf8(Some(raw.clone())),
-            },
-        };
-        values.insert(key, value.into());
-    }
-    Ok(plan.with_param_values(ParamValues::Map(values))?)
 }

@@ -82,7 +82,7 @@ impl Guard {
             .collect();
         let params = canned::bind(&names, values).map_err(|e| user_error("42P02", format!("EXECUTE {name}: {e}")))?;
         let plan = ctx.state().create_logical_plan(sql).await.map_err(|e| user_error("42601", e.strip_backtrace()))?;
-        let plan = crate::commands::bind_params(plan, &params)
+        let plan = crate::catalog::bind_params(plan, &params)
             .map_err(|e| user_error("22023", format!("EXECUTE {name}: {e}")))?;
         self.json_maps(plan)
     }
