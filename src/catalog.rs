@@ -76,6 +76,15 @@ pub fn read_only() -> SQLOptions {
     SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
 }
 
+/// Checks `plan` against [`read_only`]; the refusal is DataFusion's reason without its
+/// "Error during planning" prefix, for `retrace sql` and the server to word their own way.
+pub fn verify_read_only(plan: &datafusion::logical_expr::LogicalPlan) -> std::result::Result<(), String> {
+    read_only().verify_plan(plan).map_err(|e| {
+        let message = e.strip_backtrace();
+        message.strip_prefix("Error during planning: ").unwrap_or(&message).to_string()
+    })
+}
+
 /// Binds named parameter values (`--param`, a server `EXECUTE`'s arguments), typed as each placeholder's inferred type.
 pub fn bind_params(
     plan: datafusion::logical_expr::LogicalPlan,

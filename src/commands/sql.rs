@@ -71,11 +71,8 @@ pub(crate) async fn run_text(
     let mut plans = Vec::new();
     for statement in statements {
         let plan = state.statement_to_plan(statement).await?;
-        catalog::read_only().verify_plan(&plan).map_err(|e| {
-            let message = e.strip_backtrace();
-            let message = message.strip_prefix("Error during planning: ").unwrap_or(&message);
-            Error::RefusedSql(format!("{message}; retrace sql is read-only"))
-        })?;
+        catalog::verify_read_only(&plan)
+            .map_err(|message| Error::RefusedSql(format!("{message}; retrace sql is read-only")))?;
         plans.push(bind_params(plan, params)?);
     }
     let run = async {

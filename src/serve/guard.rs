@@ -1,5 +1,6 @@
 //! The first hook every statement meets: what `retrace sql` refuses, the server refuses
-//! (DDL, DML, `COPY`, engine `SET`s, expressions nested too deep), with the same words;
+//! (DDL, DML, `COPY`, engine `SET`s; expressions nested too deep never get this far, see
+//! `handlers::refuse_deep`), with the same words;
 //! what it allows is planned here once, map columns turned into JSON text (clients have
 //! no type for an Arrow map), and a simple-protocol query run in the query's own session.
 
@@ -44,15 +45,11 @@ impl Guard {
             return Err(user_error("25006", "COPY is refused; the retrace server is read-only".into()));
         }
         let statement = DFStatement::Statement(Box::new(statement.clone()));
-        crate::limits::check_depth(&statement).map_err(|e| user_error("54001", e.to_string()))?;
         let plan =
             ctx.state().statement_to_plan(statement).await.map_err(|e| user_error("42601", e.strip_backtrace()))?;
-        catalog::read_only().verify_plan(&plan).map_err(|e| {
-            let message = e.strip_backtrace();
-            let message = message.strip_prefix("Error during planning: ").unwrap_or(&message).to_string();
-            // 25006: read_only_sql_transaction, what PostgreSQL says to a write on a standby.
-            user_error("25006", format!("{message}; the retrace server is read-only"))
-        })?;
+        // 25006: read_only_sql_transaction, what PostgreSQL says to a write on a standby.
+        catalog::verify_read_only(&plan)
+            .map_err(|message| user_error("25006", format!("{message}; the retrace server is read-only")))?;
         self.json_maps(plan)
     }
 
