@@ -4,7 +4,8 @@
     python3 bench/run.py [--scales 1,4] [--runs 5] [--dir bench/data] [--skip-build]
                          [--before OLD_RETRACE] [--only report]
 
-Builds retrace (release) and the generator, generates the scale data (bench/generate.rs),
+Builds retrace (release) and the generator, generates the scale data (bench/generate, a
+package of its own),
 installs the peers (duckdb, polars, pyarrow, pinned) into a venv from PyPI, then runs
 each task for every engine on the same files, alternating engines run by run, and
 prints the median wall time, peak RSS and the ratio to each peer:
@@ -14,6 +15,9 @@ prints the median wall time, peak RSS and the ratio to each peer:
   3. a 1-hour window of the timeline vs a full scan (bytes read from Parquet, time)
   4. `retrace report` end to end for the planted incident
   5. scaling: ingest time and peak RSS at each scale
+  6. `retrace serve`: the 1-hour window vs the full scan on one open connection, and
+     queries per second for 8 concurrent psycopg clients beside DuckDB's Python client
+     running the same SQL from 8 threads over the same Parquet files (bench/clients.py)
 
 `--before BIN` runs task 4 with an older build too, alternating the two run by run on the
 same warehouse, and prints the time saved (the figure issue 17 asks for). `--only report`
@@ -30,14 +34,18 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 RETRACE = os.path.join(TARGET, "release", "retrace")
-GENERATE = os.path.join(TARGET, "release", "examples", "bench-generate")
+GENERATE = os.path.join(TARGET, "release", "bench-generate")
 VENV = os.environ.get("RETRACE_BENCH_VENV") or os.path.join(TARGET, "bench-venv")
-PEERS = ["duckdb==2.0.0", "polars==2.1.0", "pyarrow==26.0.1"]
+PEERS = ["duckdb==2.0.0", "polars==2.1.0", "pyarrow==26.0.1", "psycopg[binary]==3.3.9",
+         # DuckDB's Python client needs pytz to return timestamptz values.
+         "pytz==2025.2"]
+CLIENTS = os.path.join(ROOT, "bench", "clients.py")
 
 
 def sh(cmd, **kw):
@@ -64,7 +72,7 @@ def python():
 
 def ensure_peers():
     try:
-        subprocess.run([python(), "-c", "import duckdb, polars, pyarrow"], check=True, capture_output=True)
+        subprocess.run([python(), "-c", "import duckdb, polars, pyarrow, psycopg, pytz"], check=True, capture_output=True)
     except (subprocess.CalledProcessError, FileNotFoundError):
         sh([sys.executable, "-m", "venv", VENV])
         sh([os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check", *PEERS])
@@ -156,6 +164,56 @@ def report_task(args, data, work, scale, results):
               f"{(1 - report_t / before_t) * 100:.0f} % less time", flush=True)
 
 
+def server_task(args, cfg, wh, scale, hour_t, full_t, results):
+    """`retrace serve` over the logs warehouse: the window query on one connection, then
+    8 clients at once, beside DuckDB on the same files; the server's peak RSS at the end."""
+    server = subprocess.Popen([RETRACE, "--config", cfg, "serve", "--listen", "127.0.0.1:0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = server.stderr.readline()
+    found = re.search(r"listening on (\S+)", line)
+    if not found:
+        server.kill()
+        raise SystemExit(f"retrace serve did not start: {line}{server.stderr.read()}")
+    addr = found.group(1)
+    # Keep draining its stderr so a chatty server never blocks on a full pipe.
+    drain = threading.Thread(target=lambda: server.stderr.read(), daemon=True)
+    drain.start()
+
+    def clients(*argv):
+        out = subprocess.run([python(), CLIENTS, *argv], check=True, capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    try:
+        w = clients("window", addr, str(args.runs))
+        print(f"x{scale} served 1-hour window vs full scan (one connection): {w['window'] * 1e3:.0f} ms vs "
+              f"{w['full'] * 1e3:.0f} ms = {w['full'] / w['window']:.1f}× (one-shot retrace sql: "
+              f"{hour_t:.2f} s vs {full_t:.2f} s = {full_t / hour_t:.1f}×)", flush=True)
+        results.append((f"x{scale} served window", {"window": w["window"], "full": w["full"]}))
+        per_client = 30
+        samples = {"retrace serve": [], "duckdb": []}
+        for _ in range(args.runs):
+            samples["retrace serve"].append(clients("server", addr, "8", str(per_client)))
+            samples["duckdb"].append(clients("duckdb", wh, "8", str(per_client)))
+    finally:
+        server.terminate()
+        _, _, usage = os.wait4(server.pid, 0)
+    rss = usage.ru_maxrss / 1024
+    row = {}
+    for engine, runs in samples.items():
+        best = sorted(runs, key=lambda r: r["qps"])[len(runs) // 2]
+        failed = sum(r["failed"] for r in runs)
+        if failed:
+            print(f"  {engine}: {failed} queries failed, e.g. {best['errors'] or runs[0]['errors']}", flush=True)
+        row[engine] = best
+    same = (row["retrace serve"]["checksum"] == row["duckdb"]["checksum"]
+            and not any(r["failed"] for runs in samples.values() for r in runs))
+    print(f"x{scale} 8 clients x {per_client} queries: retrace serve {row['retrace serve']['qps']:.1f} q/s "
+          f"(p50 {row['retrace serve']['p50_ms']:.0f} ms, p95 {row['retrace serve']['p95_ms']:.0f} ms, "
+          f"server peak {rss:.0f} MB), DuckDB {row['duckdb']['qps']:.1f} q/s (p50 {row['duckdb']['p50_ms']:.0f} ms, "
+          f"p95 {row['duckdb']['p95_ms']:.0f} ms); answers {'agree' if same else 'DIFFER (or queries failed)'}", flush=True)
+    results.append((f"x{scale} 8 clients", {**row, "rss": rss, "same": same}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scales", default="1,4")
@@ -163,12 +221,19 @@ def main():
     ap.add_argument("--dir", default=os.path.join(ROOT, "bench", "data"))
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--before", help="an older retrace binary to run the report beside")
-    ap.add_argument("--only", choices=["report"], help="run only this task")
+    ap.add_argument("--only", choices=["report", "server"],
+                    help="run only this task (server: over the logs warehouse a previous run left)")
     args = ap.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     if not args.skip_build:
-        sh(["cargo", "build", "--release", "--bin", "retrace", "--example", "bench-generate"], cwd=ROOT)
-    versions = {"duckdb": "-", "polars": "-"} if args.only else ensure_peers()
+        sh(["cargo", "build", "--release", "-p", "retrace", "--bin", "retrace"], cwd=ROOT)
+        sh(["cargo", "build", "--release", "-p", "retrace-bench-generate"], cwd=ROOT)
+    for binary, what in ((RETRACE, "retrace"), (GENERATE, "the bench generator")):
+        if not os.access(binary, os.X_OK):
+            raise SystemExit(f"bench/run.py: {what} is not built at {binary}; build it with\n"
+                             "  cargo build --release -p retrace --bin retrace && cargo build --release -p retrace-bench-generate\n"
+                             "or run without --skip-build (CARGO_TARGET_DIR is honoured)")
+    versions = {"duckdb": "-", "polars": "-"} if args.only == "report" else ensure_peers()
     results, scaling = [], []
 
     for scale in scales:
@@ -185,6 +250,12 @@ def main():
             row = side_by_side(f"x{scale} ingest {src} ({mb:.0f} MB)", fresh, cmds, args.runs, results)
             scaling.append((scale, src, mb, row["retrace"]))
         if scale != scales[0]:
+            continue
+        if args.only == "server":
+            cfg, wh = os.path.join(work, "retrace.toml"), os.path.join(work, "wh")
+            if not os.path.isdir(wh):
+                raise SystemExit(f"bench/run.py --only server: no warehouse at {wh}; run bench/run.py once first")
+            server_task(args, cfg, wh, scale, float("nan"), float("nan"), results)
             continue
         if args.only == "report":
             report_task(args, data, work, scale, results)
@@ -224,6 +295,7 @@ def main():
         print(f"x{scale} 1-hour window vs full scan: {hour_t:.2f} s vs {full_t:.2f} s; "
               f"{hour_b / 1e6:.1f} MB vs {full_b / 1e6:.1f} MB scanned ({hour_b / max(full_b, 1) * 100:.1f} %)", flush=True)
         results.append((f"x{scale} 1-hour window vs full scan", {"window": (hour_t, hour_b), "full": (full_t, full_b)}))
+        server_task(args, cfg, wh, scale, hour_t, full_t, results)
 
         report_task(args, data, work, scale, results)
 
@@ -232,10 +304,23 @@ def main():
     print("| task | retrace | DuckDB | polars | vs DuckDB | vs polars |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, row in results:
-        if "duckdb" in row:
+        if "polars" in row:
             r, d, p = row["retrace"], row["duckdb"], row["polars"]
             print(f"| {name} | {r[0]:.2f} s, {r[1]:.0f} MB | {d[0]:.2f} s, {d[1]:.0f} MB | {p[0]:.2f} s, {p[1]:.0f} MB "
                   f"| {d[0] / r[0]:.2f}× | {p[0] / r[0]:.2f}× |")
+    served = [(n, r) for n, r in results if n.endswith("served window") or n.endswith("8 clients")]
+    if served:
+        print("\n| server task | retrace serve | DuckDB (Python, same files) | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, row in served:
+            if "full" in row:
+                print(f"| {name}: 1-hour window vs full scan | {row['window'] * 1e3:.0f} ms vs {row['full'] * 1e3:.0f} ms "
+                      f"| | {row['full'] / row['window']:.1f}× (target ≥ 5×) |")
+            else:
+                r, d = row["retrace serve"], row["duckdb"]
+                print(f"| {name}: queries/s (p50, p95) | {r['qps']:.1f} ({r['p50_ms']:.0f} ms, {r['p95_ms']:.0f} ms), "
+                      f"server {row['rss']:.0f} MB | {d['qps']:.1f} ({d['p50_ms']:.0f} ms, {d['p95_ms']:.0f} ms) "
+                      f"| {r['qps'] / d['qps']:.2f}× |")
     print("\n| scale | input | MB | retrace ingest | MB/s | peak RSS |")
     print("|---:|---|---:|---:|---:|---:|")
     for scale, src, mb, (t, rss) in scaling:

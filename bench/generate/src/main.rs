@@ -1,5 +1,5 @@
 //! Scale data for the benchmark (`bench/run.py`), deterministic (splitmix64): the same
-//! scale gives the same bytes. Run: `cargo run --release --example bench-generate -- DIR [--scale N]`.
+//! scale gives the same bytes. Run: `cargo run --release -p retrace-bench-generate -- DIR [--scale N]`.
 //!
 //! At scale 1: 2,000,000 JSON Lines log lines (~230 B each: ts, level, service, host,
 //! region, msg, status, latency_ms, trace_id) over one day for 8 services, written plain
