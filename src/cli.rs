@@ -73,6 +73,12 @@ pub enum Command {
     ///
     /// Exit status 0 when they agree (or were repaired), 1 when something disagrees.
     Check(CheckArgs),
+    /// Merge each day's small files into a few, without changing any query's answer.
+    ///
+    /// For warehouses fed many small objects (one per host and minute): queries then open
+    /// a few files a day instead of thousands. Safe to run at any time; it takes the
+    /// warehouse lock, as an ingest does (docs/warehouse.md).
+    Compact(CompactArgs),
     /// Run read-only SQL over the warehouse tables; with no query on a terminal, a shell.
     Sql(SqlArgs),
     /// Serve the warehouse over the PostgreSQL wire protocol (psql, DBeaver, Grafana, …).
@@ -144,6 +150,29 @@ pub struct CheckArgs {
     pub repair: bool,
 
     /// Wait this long for another process's warehouse lock (with --repair)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<chrono::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Only these tables (logs, metrics, changes, deploys, incident_events); default: all
+    #[arg(long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+
+    /// Only these days (YYYY-MM-DD, UTC); default: every day
+    #[arg(long = "day", value_name = "DATE")]
+    pub days: Vec<chrono::NaiveDate>,
+
+    /// Rows per merged file at most
+    #[arg(long, value_name = "ROWS", default_value_t = crate::warehouse::compact::TARGET_ROWS)]
+    pub target_rows: u64,
+
+    /// Print what would be merged; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Wait this long for another process's warehouse lock (`30s`, `5m`)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<chrono::Duration>,
 }

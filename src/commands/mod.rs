@@ -3,6 +3,7 @@
 //! never print and never take CLI types; what the verbs share is here.
 
 mod check;
+mod compact;
 mod demo;
 mod digest;
 mod formats;
@@ -100,6 +101,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Demo(args) => demo::run(global, &args).await,
         Command::Ingest(args) => ingest::run(global, &args).await,
         Command::Check(args) => check::check_cmd(global, &args).await,
+        Command::Compact(args) => compact::run(global, &args).await,
         Command::Sql(args) if args.query.is_none() && args.file.is_none() && std::io::stdin().is_terminal() => {
             shell::shell(global, &args).await
         }

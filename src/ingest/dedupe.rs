@@ -30,15 +30,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher;
 
-use bytes::Bytes;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int32Array, MapArray, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
 use crate::tables::Kind;
@@ -124,7 +121,46 @@ pub fn lineage(object_url: &str) -> String {
 /// recomputed from files), so the hash need not be stable across versions; it must be
 /// the same for a row read back from a file.
 pub fn fingerprints(batch: &RecordBatch, kind: Kind, stream: u64) -> Result<(Vec<u64>, Vec<u64>)> {
-    let state = foldhash::fast::FixedState::with_seed(0x7265_7472_6163_6521);
+    let (loose, origin) = key_hashes(batch, kind)?;
+    let exact = loose.iter().zip(origin).map(|(&l, known)| scoped(l, known, stream)).collect();
+    Ok((exact, loose))
+}
+
+/// The exact fingerprint of a row from its loose one: scoped by its stream unless it
+/// names its origin.
+fn scoped(loose: u64, known_origin: bool, stream: u64) -> u64 {
+    if known_origin { loose } else { FINGERPRINT.hash_one((loose, stream)) }
+}
+
+const FINGERPRINT: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x7265_7472_6163_6521);
+
+/// The fingerprints of a merged file's rows (`retrace compact`), each scoped by its own
+/// object's stream: `streams` maps an object URL to its stream hash; rows of objects it
+/// does not name (being replaced in this run, or stale) are left out.
+pub fn fingerprints_by_source(
+    batch: &RecordBatch,
+    kind: Kind,
+    streams: &HashMap<String, u64>,
+) -> Result<(Vec<u64>, Vec<u64>)> {
+    let (loose, origin) = key_hashes(batch, kind)?;
+    let source = batch
+        .column_by_name("source")
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .ok_or_else(|| Error::Internal(format!("{kind} batch has no `source` column")))?;
+    let (mut exact, mut kept) = (Vec::with_capacity(loose.len()), Vec::with_capacity(loose.len()));
+    for (row, (&l, known)) in loose.iter().zip(origin).enumerate() {
+        if let Some(&stream) = streams.get(source.value(row)) {
+            exact.push(scoped(l, known, stream));
+            kept.push(l);
+        }
+    }
+    Ok((exact, kept))
+}
+
+/// Per row: the hash of the key columns (the loose fingerprint), and whether the row
+/// names its origin.
+fn key_hashes(batch: &RecordBatch, kind: Kind) -> Result<(Vec<u64>, Vec<bool>)> {
+    let state = FINGERPRINT;
     let mut acc = vec![0u64; batch.num_rows()];
     for name in key_columns(kind) {
         let col = batch
@@ -156,13 +192,7 @@ pub fn fingerprints(batch: &RecordBatch, kind: Kind, stream: u64) -> Result<(Vec
             return Err(Error::Internal(format!("no fingerprint for column `{name}` of type {}", col.data_type())));
         }
     }
-    let origin = has_origin(batch, kind)?;
-    let exact = acc
-        .iter()
-        .zip(origin)
-        .map(|(&loose, known)| if known { loose } else { state.hash_one((loose, stream)) })
-        .collect();
-    Ok((exact, acc))
+    Ok((acc, has_origin(batch, kind)?))
 }
 
 /// Per row: whether the row names where it came from, so that the same key columns in
@@ -218,6 +248,8 @@ pub struct DayRows {
     pub exact: Multiset,
     pub loose: Multiset,
     pub files: Vec<String>,
+    /// The first and last `ts` of these rows (µs); `None` when unknown.
+    pub span: Option<[i64; 2]>,
 }
 
 impl ObjectRows {
@@ -225,8 +257,15 @@ impl ObjectRows {
         ObjectRows { stream, days: BTreeMap::new() }
     }
 
-    pub fn add(&mut self, day: NaiveDate, file: &str, exact: &[u64], loose: &[u64]) {
+    pub fn add(&mut self, day: NaiveDate, file: &str, span: Option<[i64; 2]>, exact: &[u64], loose: &[u64]) {
+        let first = !self.days.contains_key(&day);
         let rows = self.days.entry(day).or_default();
+        // A file without a span makes the day's span unknown: every file is then read.
+        rows.span = match (first, rows.span, span) {
+            (true, _, s) => s,
+            (false, Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].max(b[1])]),
+            _ => None,
+        };
         for fp in exact {
             *rows.exact.entry(*fp).or_default() += 1;
         }
@@ -248,43 +287,131 @@ pub struct Resolved {
     pub emptied: Vec<String>,
 }
 
-/// What the warehouse holds per (table, day), loaded on first need from committed files.
+/// What the warehouse holds per (table, day): the fingerprints of the committed files
+/// read so far and of the objects resolved in this run.
+///
+/// A duplicate has the timestamp of the row it repeats, so resolving an object reads only
+/// the committed files of its days whose span meets its own (and files of unknown span):
+/// a new object at the end of a day of 20,000 small ones reads none of theirs. A file
+/// holding a fingerprint an object has always meets that object's span, so it is read
+/// before the fingerprint is first looked up or counted: the multisets are exact for
+/// every fingerprint consulted.
 pub struct Presence {
     /// Objects of this run: their committed files are not presence (they are being replaced).
     excluded: BTreeSet<String>,
     committed: BTreeMap<String, ObjectEntry>,
-    loaded: HashMap<(Kind, NaiveDate), (Multiset, Multiset)>,
+    /// Committed files per (kind, day), indexed on a kind's first need.
+    files: HashMap<(Kind, NaiveDate), Vec<CommittedFile>>,
+    indexed: BTreeSet<Kind>,
+    present: HashMap<(Kind, NaiveDate), (Multiset, Multiset)>,
+}
+
+struct CommittedFile {
+    key: String,
+    /// How its origin-less rows are scoped: one stream, or (a merged file) each row's
+    /// object URL → its stream, for the objects whose rows count.
+    streams: Streams,
+    span: Option<[i64; 2]>,
+    /// Row groups counted already: a merged file's day is read a part at a time.
+    read: BTreeSet<usize>,
+    /// How many row groups it has, once read.
+    groups: Option<usize>,
+}
+
+enum Streams {
+    One(u64),
+    BySource(HashMap<String, u64>),
 }
 
 impl Presence {
     pub fn new(committed: BTreeMap<String, ObjectEntry>, excluded: BTreeSet<String>) -> Presence {
-        Presence { excluded, committed, loaded: HashMap::new() }
+        Presence { excluded, committed, files: HashMap::new(), indexed: BTreeSet::new(), present: HashMap::new() }
     }
 
-    async fn load(&mut self, warehouse: &Warehouse, kind: Kind, day: NaiveDate) -> Result<&mut (Multiset, Multiset)> {
-        if !self.loaded.contains_key(&(kind, day)) {
-            let prefix = format!("{}/date={day}/", kind.table());
-            let (mut exact, mut loose) = (Multiset::default(), Multiset::default());
-            for (id, entry) in &self.committed {
-                if self.excluded.contains(id) || entry.kind != kind {
+    /// Files of every committed object of `kind` (but this run's), by day.
+    fn index(&mut self, kind: Kind) {
+        if !self.indexed.insert(kind) {
+            return;
+        }
+        // A merged file's day, each member's stream by URL, and its span.
+        type Merged = (NaiveDate, HashMap<String, u64>, Option<[i64; 2]>);
+        let mut merged: BTreeMap<&str, Merged> = BTreeMap::new();
+        for (id, entry) in &self.committed {
+            if self.excluded.contains(id) || entry.kind != kind {
+                continue;
+            }
+            let mut stream = None;
+            for key in &entry.files {
+                let Some(day) = crate::warehouse::layout::day_of_data_key(kind.table(), key) else { continue };
+                let stream = *stream.get_or_insert_with(|| match &entry.stream {
+                    Some(s) => stream_hash(s),
+                    None => stream_hash(&stream_of(None, &entry.object)),
+                });
+                let span = entry.spans.get(key).copied();
+                if entry.shared.contains(key) {
+                    let (_, streams, _) = merged.entry(key).or_insert_with(|| (day, HashMap::new(), span));
+                    streams.insert(entry.object.clone(), stream);
                     continue;
                 }
-                let stream = stream_hash(entry.stream.as_deref().unwrap_or(&stream_of(None, &entry.object)));
-                for file in entry.files.iter().filter(|f| f.starts_with(&prefix)) {
-                    for batch in read_file(warehouse, file).await? {
-                        let (e, l) = fingerprints(&batch, kind, stream)?;
-                        for fp in e {
-                            *exact.entry(fp).or_default() += 1;
-                        }
-                        for fp in l {
-                            *loose.entry(fp).or_default() += 1;
-                        }
-                    }
+                let file = CommittedFile {
+                    key: key.clone(),
+                    streams: Streams::One(stream),
+                    span,
+                    read: BTreeSet::new(),
+                    groups: None,
+                };
+                self.files.entry((kind, day)).or_default().push(file);
+            }
+        }
+        for (key, (day, streams, span)) in merged {
+            let file = CommittedFile {
+                key: key.to_string(),
+                streams: Streams::BySource(streams),
+                span,
+                read: BTreeSet::new(),
+                groups: None,
+            };
+            self.files.entry((kind, day)).or_default().push(file);
+        }
+    }
+
+    /// The day's presence, with every committed file whose span meets `span` read.
+    async fn load(
+        &mut self,
+        warehouse: &Warehouse,
+        kind: Kind,
+        day: NaiveDate,
+        span: Option<[i64; 2]>,
+    ) -> Result<&mut (Multiset, Multiset)> {
+        self.index(kind);
+        let (exact, loose) = self.present.entry((kind, day)).or_default();
+        for file in self.files.get_mut(&(kind, day)).into_iter().flatten() {
+            let meets = match (file.span, span) {
+                (Some(f), Some(o)) => f[0] <= o[1] && o[0] <= f[1],
+                _ => true,
+            };
+            if !meets || file.groups == Some(file.read.len()) {
+                continue;
+            }
+            // Only the row groups whose `ts` range meets the span: the same argument,
+            // a group at a time (a merged file holds a whole day).
+            let (batches, groups, total) = parquet::read_meeting(warehouse, &file.key, span, &file.read).await?;
+            file.groups = Some(total);
+            for batch in batches {
+                let (e, l) = match &file.streams {
+                    Streams::One(stream) => fingerprints(&batch, kind, *stream)?,
+                    Streams::BySource(streams) => fingerprints_by_source(&batch, kind, streams)?,
+                };
+                for fp in e {
+                    *exact.entry(fp).or_default() += 1;
+                }
+                for fp in l {
+                    *loose.entry(fp).or_default() += 1;
                 }
             }
-            self.loaded.insert((kind, day), (exact, loose));
+            file.read.extend(groups);
         }
-        Ok(self.loaded.get_mut(&(kind, day)).expect("inserted above"))
+        Ok(self.present.get_mut(&(kind, day)).expect("inserted above"))
     }
 
     /// Drops the object's duplicates (rewriting its files where needed), records its rows
@@ -294,7 +421,7 @@ impl Presence {
     pub async fn resolve(&mut self, warehouse: &Warehouse, kind: Kind, rows: &ObjectRows) -> Result<Resolved> {
         let mut resolved = Resolved::default();
         for (day, mine) in &rows.days {
-            let (present, present_loose) = self.load(warehouse, kind, *day).await?;
+            let (present, present_loose) = self.load(warehouse, kind, *day, mine.span).await?;
             // How many of each fingerprint to drop: the first min(mine, present) occurrences.
             let mut drop: HashMap<u64, u32> = HashMap::new();
             for (fp, n) in &mine.exact {
@@ -329,12 +456,6 @@ impl Presence {
     }
 }
 
-async fn read_file(warehouse: &Warehouse, key: &str) -> Result<Vec<RecordBatch>> {
-    let bytes: Bytes = warehouse.location.store.get(&warehouse.location.child(key)).await?.bytes().await?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
-    Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
-}
-
 /// Rewrites one file without the rows `drop` still asks for; returns how many went and
 /// whether the file was deleted because none were left.
 async fn rewrite_without(
@@ -344,7 +465,7 @@ async fn rewrite_without(
     key: &str,
     drop: &mut HashMap<u64, u32>,
 ) -> Result<(u64, bool)> {
-    let batches = read_file(warehouse, key).await?;
+    let batches = parquet::read(warehouse, key).await?;
     let mut kept = Vec::with_capacity(batches.len());
     let mut dropped = 0u64;
     for batch in batches {

@@ -162,7 +162,14 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     // live ingest's written-but-uncommitted files look like.
     let lock = crate::warehouse::lock::acquire(warehouse, "ingest", options.lock_wait).await?;
     // Loaded once: recovery and the unchanged-object check both need every entry.
-    let manifest = retry::transient("load the manifest", || warehouse.manifest()).await?;
+    let mut loaded = retry::transient("load the manifest", || warehouse.load_manifest()).await?;
+    let snapshot_stale = loaded.stale();
+    // Compaction records an interrupted run left behind are brought up to date first.
+    if loaded.needs_fix() && crate::warehouse::compact::fix(warehouse, &loaded.records, &loaded.stale_members).await? {
+        loaded = retry::transient("load the manifest", || warehouse.load_manifest()).await?;
+    }
+    let mut cache = loaded.cache();
+    let manifest = loaded.entries;
     let recovered = retry::transient("remove files of an interrupted ingest", || warehouse.recover(&manifest)).await?;
     let mut summary = IngestSummary { recovered_files: recovered.deleted, ..Default::default() };
     if summary.recovered_files > 0 {
@@ -215,8 +222,8 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
             };
             let id = layout::object_id(source.kind, &url);
             let version = layout::object_version(meta.size, meta.e_tag.as_deref(), &meta.last_modified.to_rfc3339());
-            let previous = manifest.get(&id).cloned();
-            if let Some(p) = previous.as_ref().filter(|p| p.version == version) {
+            let previous = manifest.get(&id);
+            if let Some(p) = previous.filter(|p| p.version == version) {
                 // Unchanged, unless files it names are gone (deleted by hand, lost by a
                 // store): then its rows are missing and it is ingested again.
                 let missing = p.files.iter().filter(|f| !recovered.present.contains(*f)).count();
@@ -233,7 +240,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 meta,
                 id,
                 version,
-                previous,
+                previous: previous.cloned(),
                 store: resolved.location.store.clone(),
                 clock_skew: clock_skew.clone(),
                 fingerprint: true,
@@ -258,7 +265,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         let kind = job.source.kind;
         job.fingerprint = in_run[&kind] > 1 || committed.contains(&kind);
     }
-    let mut presence = dedupe::Presence::new(manifest.clone(), ids);
+    let mut presence = dedupe::Presence::new(manifest, ids);
     let total_bytes: u64 = jobs.iter().map(|j| j.meta.size).sum();
     let progress = progress_bar(options.progress, total_bytes);
     let handle = Handle::current();
@@ -294,6 +301,8 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         })
         .buffered(options.concurrency.max(1));
 
+    // Whether an object whose rows a merged file holds was read again (`compact::fix`).
+    let mut replaced_merged = false;
     while let Some(done) = results.next().await {
         let (job, outcome) = done?;
         let kind = job.source.kind;
@@ -304,6 +313,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                     outcome.entry.duplicates = resolved.dropped;
                     outcome.entry.kept_similar = resolved.kept_similar;
                     outcome.entry.files.retain(|f| !resolved.emptied.contains(f));
+                    outcome.entry.spans.retain(|f, _| !resolved.emptied.contains(f));
                     if resolved.dropped > 0 {
                         *summary.duplicates.entry(kind.table().to_string()).or_default() += resolved.dropped;
                     }
@@ -325,6 +335,8 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
             Ok(outcome) => {
                 lock.check()?;
                 retry::transient("commit", || warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref())).await?;
+                replaced_merged |= job.previous.as_ref().is_some_and(|p| !p.shared.is_empty());
+                cache.committed(warehouse, &job.id, &outcome.entry).await;
                 summary.objects_ingested += 1;
                 summary.objects_replaced += usize::from(job.previous.is_some());
                 if job.format.is_none() {
@@ -352,6 +364,20 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         }
     }
     progress.finish_and_clear();
+    if replaced_merged && lock.check().is_ok() {
+        // The merged files still hold the replaced objects' old rows: rewrite them now
+        // (an interruption leaves it to the next ingest, which does it first).
+        let now = warehouse.load_manifest().await?;
+        crate::warehouse::compact::fix(warehouse, &now.records, &now.stale_members).await?;
+    }
+    // The next run opens the manifest with one read instead of one per entry. Losing
+    // the race to a stolen lease, or failing to write, loses nothing: entries are the truth.
+    if (snapshot_stale || summary.objects_ingested > 0)
+        && lock.check().is_ok()
+        && let Err(e) = warehouse.save_snapshot(&cache).await
+    {
+        warn!(error = %e, "Could not rewrite the manifest snapshot; the next ingest reads every entry.");
+    }
     lock.release().await;
     summary.failures.sort();
     summary.empty.sort();
@@ -745,6 +771,10 @@ impl<'a, 'scope> ObjectSink<'a, 'scope> {
                         kept_similar: 0,
                         stream: Some(self.job.stream.clone()),
                         files: written.files.clone(),
+                        spans: written.spans.clone(),
+                        commit: Some(layout::fresh_id(&self.job.id)),
+                        shared: Default::default(),
+                        shared_rows: 0,
                     },
                     rejects: std::mem::take(&mut self.reject_counts),
                     counts,
@@ -946,5 +976,95 @@ mod tests {
         assert_eq!(again.objects_unchanged, 6, "{again:?}");
         let manifest = wh.manifest().await.unwrap();
         assert!(manifest.values().all(|e| !e.object.chars().any(char::is_control)), "{manifest:?}");
+    }
+
+    /// One host's log lines at minute `minute` of hour `hour` (2026-11-19), `n` of them.
+    fn hour_lines(host: &str, hour: u32, n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!("{{\"ts\":\"2026-11-19T{hour:02}:00:{:02}Z\",\"service\":\"api\",\"host\":\"{host}\",\"msg\":\"m{i}\"}}\n", i % 60)
+            })
+            .collect()
+    }
+
+    /// Opening a warehouse reads one snapshot, not an entry per object; an entry changed
+    /// behind the snapshot's back (an older retrace, a hand edit), a deleted entry and a
+    /// corrupt snapshot are each seen as the entries say.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_manifest_opens_from_its_snapshot_and_never_trusts_a_stale_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            std::fs::write(dir.path().join(format!("o{i}.jsonl")), hour_lines(&format!("h{i}"), 10 + i, 30)).unwrap();
+        }
+        let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();
+        let cfg = config(dir.path(), "[[sources]]\nkind = \"logs\"\nurl = \"o*.jsonl\"\n");
+        ingest(&wh, &cfg.sources, &IngestOptions::default()).await.unwrap();
+        let first = wh.load_manifest().await.unwrap();
+        assert_eq!((first.entries.len(), first.read, first.forgotten), (5, 0, 0));
+
+        // A changed object: the ingest refreshes the snapshot with its new entry.
+        std::fs::write(dir.path().join("o0.jsonl"), hour_lines("h0", 10, 45)).unwrap();
+        let s = ingest(&wh, &cfg.sources, &IngestOptions::default()).await.unwrap();
+        assert_eq!(s.objects_replaced, 1, "{s:?}");
+        let after = wh.load_manifest().await.unwrap();
+        assert_eq!(after.read, 0);
+        let o0 = after.entries.values().find(|e| e.object.ends_with("o0.jsonl")).unwrap();
+        assert_eq!(o0.rows, 45);
+        // Every data file has its time span.
+        assert_eq!(o0.spans.keys().collect::<Vec<_>>(), o0.files.iter().collect::<Vec<_>>());
+        let [first_ts, last_ts] = o0.spans[&o0.files[0]];
+        assert_eq!((first_ts, last_ts), (1_795_082_400_000_000, 1_795_082_444_000_000));
+
+        // An entry rewritten without the snapshot knowing.
+        let id = after.entries.iter().find(|(_, e)| e.object.ends_with("o1.jsonl")).unwrap().0.clone();
+        let path = dir.path().join("wh").join(layout::manifest_key(&id));
+        let mut edited = after.entries[&id].clone();
+        edited.rows = 999;
+        std::fs::write(&path, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+        let seen = wh.load_manifest().await.unwrap();
+        assert_eq!((seen.read, seen.entries[&id].rows), (1, 999));
+
+        // A deleted entry is gone, not resurrected from the snapshot.
+        std::fs::remove_file(&path).unwrap();
+        let seen = wh.load_manifest().await.unwrap();
+        assert_eq!((seen.entries.len(), seen.forgotten, seen.read), (4, 1, 0));
+
+        // A corrupt snapshot: every entry is read, the same manifest results.
+        std::fs::write(dir.path().join("wh").join(layout::SNAPSHOT_KEY), b"not zstd").unwrap();
+        let corrupt = wh.load_manifest().await.unwrap();
+        assert_eq!((corrupt.entries, corrupt.read), (seen.entries, 4));
+    }
+
+    /// A new object reads only the committed files whose time span meets its rows: the
+    /// other hours' files are made unreadable and the ingest still succeeds, dropping the
+    /// duplicates of the one hour it overlaps.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn duplicates_are_resolved_against_the_files_whose_time_span_meets_the_object() {
+        let dir = tempfile::tempdir().unwrap();
+        for hour in [9, 11, 13] {
+            std::fs::write(dir.path().join(format!("app-{hour}.jsonl")), hour_lines("h1", hour, 40)).unwrap();
+        }
+        let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();
+        let cfg = config(dir.path(), "[[sources]]\nkind = \"logs\"\nurl = \"*.jsonl\"\n");
+        ingest(&wh, &cfg.sources, &IngestOptions::default()).await.unwrap();
+        for (_, entry) in wh.manifest().await.unwrap() {
+            if !entry.object.ends_with("app-11.jsonl") {
+                for file in &entry.files {
+                    std::fs::write(dir.path().join("wh").join(file), b"unreadable").unwrap();
+                }
+            }
+        }
+        // An overlapping export of hour 11: 40 rows already held, 20 new.
+        let mut export = hour_lines("h1", 11, 40);
+        export.push_str(&hour_lines("h1", 12, 20));
+        std::fs::write(dir.path().join("export.jsonl"), export).unwrap();
+        let s = ingest(&wh, &cfg.sources, &IngestOptions::default()).await.unwrap();
+        assert_eq!((s.objects_ingested, s.objects_failed), (1, 0), "{s:?}");
+        assert_eq!((s.duplicates.get("logs"), s.rows.get("logs")), (Some(&40), Some(&20)), "{s:?}");
+        // An object meeting an unreadable file fails naming it, and nothing of it stays.
+        std::fs::write(dir.path().join("late.jsonl"), hour_lines("h1", 9, 5)).unwrap();
+        let s = ingest(&wh, &cfg.sources, &IngestOptions::default()).await.unwrap();
+        assert_eq!(s.objects_failed, 1, "{s:?}");
+        assert!(s.failures[0].1.contains("resolving duplicates"), "{:?}", s.failures);
     }
 }

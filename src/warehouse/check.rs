@@ -63,7 +63,8 @@ pub struct Repaired {
 
 /// Compares the warehouse with its manifest; `deep` also reads every file's footer.
 pub async fn check(warehouse: &Warehouse, deep: bool) -> Result<CheckReport> {
-    let manifest = warehouse.manifest().await?;
+    let loaded = warehouse.load_manifest().await?;
+    let manifest = loaded.entries;
     let mut report = CheckReport { entries: manifest.len(), ..Default::default() };
     let mut present: BTreeMap<String, u64> = BTreeMap::new();
     for table in ALL_TABLES {
@@ -73,13 +74,18 @@ pub async fn check(warehouse: &Warehouse, deep: bool) -> Result<CheckReport> {
         }
     }
     report.files = present.len();
-    let named: BTreeSet<&str> = manifest.values().flat_map(|e| e.files.iter().map(String::as_str)).collect();
+    let named: BTreeSet<&str> = manifest
+        .values()
+        .flat_map(|e| e.files.iter())
+        .chain(loaded.records.active.values().flat_map(|r| r.files.iter()))
+        .map(String::as_str)
+        .collect();
     for key in present.keys() {
         if named.contains(key.as_str()) {
             continue;
         }
         let name = key.rsplit('/').next().unwrap_or_default();
-        if layout::object_id_of_file(name).is_some() {
+        if layout::is_retrace_file(name) {
             report.orphans.push(key.clone());
         } else {
             report.foreign.push(key.clone());
@@ -94,7 +100,8 @@ pub async fn check(warehouse: &Warehouse, deep: bool) -> Result<CheckReport> {
                 missing = true;
                 continue;
             }
-            if !deep {
+            // A merged file's rows are checked against its compaction record, below.
+            if !deep || entry.shared.contains(file) {
                 continue;
             }
             match footer_rows(warehouse, file).await {
@@ -109,8 +116,25 @@ pub async fn check(warehouse: &Warehouse, deep: bool) -> Result<CheckReport> {
         // An unreadable file damages its object like a missing one: it holds no rows.
         if unreadable {
             report.row_mismatches.push((entry.object.clone(), entry.rows + entry.rejects, 0));
-        } else if deep && !missing && rows != (entry.rows, entry.rejects) {
-            report.row_mismatches.push((entry.object.clone(), entry.rows + entry.rejects, rows.0 + rows.1));
+        } else if deep && !missing && (rows.0 + entry.shared_rows, rows.1) != (entry.rows, entry.rejects) {
+            report.row_mismatches.push((
+                entry.object.clone(),
+                entry.rows + entry.rejects,
+                rows.0 + entry.shared_rows + rows.1,
+            ));
+        }
+    }
+    for (id, record) in loaded.records.active.iter().filter(|_| deep) {
+        let expected: u64 = record.members.values().map(|m| m.rows).sum();
+        let mut found = 0;
+        for file in record.files.iter().filter(|f| present.contains_key(*f)) {
+            match footer_rows(warehouse, file).await {
+                Ok(n) => found += n,
+                Err(e) => report.unreadable.push((file.clone(), e)),
+            }
+        }
+        if found != expected {
+            report.row_mismatches.push((layout::compaction_key(id), expected, found));
         }
     }
     report.missing.sort();
@@ -148,10 +172,25 @@ pub async fn repair(warehouse: &Warehouse, report: &CheckReport, wait: std::time
         // are orphans that a crash here would leave for the next ingest to remove.
         warehouse.delete(&layout::manifest_key(id)).await?;
         repaired.entries_removed += 1;
-        for file in &entry.files {
+        for file in entry.own_files() {
             warehouse.delete(file).await?;
             repaired.files_removed += 1;
         }
+    }
+    // A merged file whose rows disagree with its record: the record goes, so its
+    // members miss the files it replaced and the next ingest reads them again.
+    for key in report.row_mismatches.iter().map(|(o, _, _)| o).filter(|o| o.starts_with(layout::COMPACTIONS_DIR)) {
+        lock.check()?;
+        warehouse.delete(key).await?;
+    }
+    lock.check()?;
+    // Merged files still hold the removed objects' rows.
+    let loaded = warehouse.load_manifest().await?;
+    if loaded.needs_fix() {
+        super::compact::fix(warehouse, &loaded.records, &loaded.stale_members).await?;
+    }
+    if repaired.entries_removed > 0 {
+        warehouse.refresh_snapshot().await?;
     }
     repaired.files_removed += warehouse.recover(&warehouse.manifest().await?).await?.deleted;
     lock.release().await;

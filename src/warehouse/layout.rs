@@ -3,6 +3,9 @@
 //! ```text
 //! <table>/date=YYYY-MM-DD/<object-id>-<version>-<seq>.parquet   data, one file per flush
 //! _manifest/objects/<object-id>.json                            one entry per source object
+//! _manifest/snapshot.zst                                        a cache of the entries (`snapshot`)
+//! <table>/date=YYYY-MM-DD/c-<compaction-id>-<seq>.parquet       many objects' rows, merged (`compact`)
+//! _manifest/compactions/<compaction-id>.json                    which objects' rows they hold
 //! ```
 //!
 //! `object-id` is a stable hash of (kind, source object URL), so every file names the
@@ -14,7 +17,11 @@ use std::hash::Hasher;
 
 use crate::tables::Kind;
 
+pub const MANIFEST_ROOT: &str = "_manifest";
 pub const MANIFEST_DIR: &str = "_manifest/objects";
+pub const SNAPSHOT_NAME: &str = "snapshot.zst";
+pub const SNAPSHOT_KEY: &str = "_manifest/snapshot.zst";
+pub const COMPACTIONS_DIR: &str = "_manifest/compactions";
 
 fn fnv(parts: &[&str]) -> u64 {
     let mut h = fnv::FnvHasher::default();
@@ -37,6 +44,46 @@ pub fn object_version(size: u64, e_tag: Option<&str>, last_modified: &str) -> St
 
 pub fn data_key(table: &str, day: NaiveDate, object_id: &str, version: &str, seq: u32) -> String {
     format!("{table}/date={day}/{object_id}-{version}-{seq:04}.parquet")
+}
+
+/// The day of a data file of `table` (`<table>/date=YYYY-MM-DD/…`); `None` for a file of
+/// another table.
+pub fn day_of_data_key(table: &str, key: &str) -> Option<NaiveDate> {
+    let rest = key.strip_prefix(table)?.strip_prefix("/date=")?;
+    NaiveDate::parse_from_str(rest.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// A merged file of `retrace compact`.
+pub fn compacted_key(table: &str, day: NaiveDate, compaction_id: &str, seq: u32) -> String {
+    format!("{table}/date={day}/c-{compaction_id}-{seq:04}.parquet")
+}
+
+pub fn compaction_key(compaction_id: &str) -> String {
+    format!("{COMPACTIONS_DIR}/{compaction_id}.json")
+}
+
+/// Whether a file name has the shape of a file retrace writes (an ingest's or a
+/// compaction's): such a file that nothing names is a leftover, safe to remove.
+pub fn is_retrace_file(file_name: &str) -> bool {
+    object_id_of_file(file_name).is_some()
+        || file_name.strip_prefix("c-").and_then(|rest| rest.strip_suffix(".parquet")).is_some_and(|stem| {
+            stem.split_once('-').is_some_and(|(id, seq)| {
+                id.len() == 16
+                    && id.bytes().all(|b| b.is_ascii_hexdigit())
+                    && !seq.is_empty()
+                    && seq.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+}
+
+/// A fresh id for a commit or a compaction: the time, the process and `salt` hashed, so
+/// two writers (or two runs in one nanosecond's tick) do not meet.
+pub fn fresh_id(salt: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}", fnv(&[&nanos.to_string(), &std::process::id().to_string(), &n.to_string(), salt]))
 }
 
 pub fn manifest_key(object_id: &str) -> String {

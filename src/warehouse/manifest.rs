@@ -2,6 +2,8 @@
 //! files. An entry is the commit point of an object's ingest: files no entry names are
 //! leftovers of an interrupted run and are removed by `Warehouse::recover`.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::tables::Kind;
@@ -32,4 +34,28 @@ pub struct ObjectEntry {
     pub stream: Option<String>,
     /// Data and reject files, relative to the warehouse root.
     pub files: Vec<String>,
+    /// Each data file's first and last `ts` (µs since the epoch): a duplicate has the
+    /// timestamp of the row it repeats, so duplicate resolution reads only the committed
+    /// files whose span meets a new object's. Absent in entries written before spans
+    /// (their files are always read).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spans: BTreeMap<String, [i64; 2]>,
+    /// Unique to the ingest that wrote this entry: a compaction record holds an object's
+    /// rows for exactly this commit (an object read again, even unchanged, is a new one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Files of `files` this object shares with others since `retrace compact` merged
+    /// them (`compact`), and its rows there. Set when the manifest is loaded; never
+    /// stored in the entry, whose `files` keep naming what the ingest wrote.
+    #[serde(skip)]
+    pub shared: BTreeSet<String>,
+    #[serde(skip)]
+    pub shared_rows: u64,
+}
+
+impl ObjectEntry {
+    /// The files only this object's rows are in.
+    pub fn own_files(&self) -> impl Iterator<Item = &String> {
+        self.files.iter().filter(|f| !self.shared.contains(*f))
+    }
 }

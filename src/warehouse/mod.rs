@@ -9,18 +9,19 @@
 //! *changed* object together only between (2) and (3). One writer at a time is assumed.
 
 pub mod check;
+pub mod compact;
 pub mod layout;
 pub mod local_list;
 pub mod lock;
 pub mod manifest;
 pub mod parquet;
 pub mod path_template;
+pub mod snapshot;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use tracing::{debug, warn};
@@ -102,25 +103,19 @@ impl Warehouse {
             }
         })?;
         if let Some(prev) = previous {
+            // Files merged by `retrace compact` hold other objects' rows too: they are
+            // rewritten without this object's (`compact::fix`), never deleted here.
             let keep: BTreeSet<&String> = entry.files.iter().collect();
-            for old in prev.files.iter().filter(|f| !keep.contains(f)) {
+            for old in prev.own_files().filter(|f| !keep.contains(f)) {
                 self.delete(old).await?;
             }
         }
         Ok(())
     }
 
-    /// Every manifest entry, keyed by object id.
+    /// Every manifest entry, keyed by object id (read through the snapshot, `snapshot`).
     pub async fn manifest(&self) -> Result<BTreeMap<String, ObjectEntry>> {
-        let metas = self.location.list(layout::MANIFEST_DIR).await?;
-        let ids: Vec<String> =
-            metas.iter().filter_map(|m| m.location.filename()?.strip_suffix(".json").map(str::to_string)).collect();
-        let entries: Vec<(String, Option<ObjectEntry>)> = futures::stream::iter(ids)
-            .map(|id| async move { self.entry(&id).await.map(|e| (id, e)) })
-            .buffer_unordered(16)
-            .try_collect()
-            .await?;
-        Ok(entries.into_iter().filter_map(|(id, e)| Some((id, e?))).collect())
+        Ok(self.load_manifest().await?.entries)
     }
 
     /// Records dropped as duplicates at ingest, per table (for reports' data quality).
@@ -151,7 +146,7 @@ impl Warehouse {
                     continue;
                 }
                 let name = meta.location.filename().unwrap_or_default();
-                if layout::object_id_of_file(name).is_some() {
+                if layout::is_retrace_file(name) {
                     debug!(file = %key, "Removing uncommitted file from an interrupted ingest.");
                     self.delete(&key).await?;
                     recovered.deleted += 1;
@@ -175,7 +170,7 @@ impl Warehouse {
         let Some(root) = self.local_root() else { return Ok(0) };
         let mut removed = 0;
         let mut folders: Vec<std::path::PathBuf> = ALL_TABLES.iter().map(|t| root.join(t)).collect();
-        folders.push(root.join(layout::MANIFEST_DIR));
+        folders.push(root.join(layout::MANIFEST_ROOT));
         while let Some(dir) = folders.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for entry in entries.flatten() {
@@ -187,10 +182,11 @@ impl Warehouse {
                 }
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                // Only staging files of what retrace writes here (data files, entries).
-                let ours = name
-                    .rsplit_once('#')
-                    .is_some_and(|(stem, _)| stem.ends_with(".parquet") || stem.ends_with(".json"));
+                // Only staging files of what retrace writes here (data files, entries, the
+                // manifest snapshot).
+                let ours = name.rsplit_once('#').is_some_and(|(stem, _)| {
+                    stem.ends_with(".parquet") || stem.ends_with(".json") || stem == layout::SNAPSHOT_NAME
+                });
                 if ours && layout::is_staging_file(&name) {
                     std::fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
                     removed += 1;

@@ -11,6 +11,7 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::error::Result;
+use crate::warehouse::Warehouse;
 
 /// Rows per row group: ~1/30 of a busy day's logs per group at the benchmark's volume.
 pub const ROW_GROUP_ROWS: usize = 65_536;
@@ -73,4 +74,50 @@ pub fn encode_all(batches: &[RecordBatch], sorted_by_first_column: bool) -> Resu
     }
     writer.close()?;
     Ok(Bytes::from(buf))
+}
+
+/// Reads a whole warehouse file (small ones: duplicate resolution, compaction).
+pub async fn read(warehouse: &Warehouse, key: &str) -> Result<Vec<RecordBatch>> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use object_store::ObjectStoreExt;
+    let bytes: Bytes = warehouse.location.store.get(&warehouse.location.child(key)).await?.bytes().await?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+    Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// Reads the row groups of a warehouse file whose `ts` range meets `span` (all of them
+/// without a span, or for a group without statistics), leaving out those in `done`.
+/// Returns the batches, the row groups read and how many the file has.
+pub async fn read_meeting(
+    warehouse: &Warehouse,
+    key: &str,
+    span: Option<[i64; 2]>,
+    done: &std::collections::BTreeSet<usize>,
+) -> Result<(Vec<RecordBatch>, Vec<usize>, usize)> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::parquet::file::statistics::Statistics;
+    use object_store::ObjectStoreExt;
+    let bytes: Bytes = warehouse.location.store.get(&warehouse.location.child(key)).await?.bytes().await?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+    let meta = builder.metadata().clone();
+    let ts = meta.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "ts");
+    let groups: Vec<usize> = (0..meta.num_row_groups())
+        .filter(|g| !done.contains(g))
+        .filter(|&g| {
+            let range = ts.and_then(|c| match meta.row_group(g).column(c).statistics() {
+                Some(Statistics::Int64(s)) => Some((*s.min_opt()?, *s.max_opt()?)),
+                _ => None,
+            });
+            match (range, span) {
+                (Some((lo, hi)), Some([from, to])) => lo <= to && from <= hi,
+                _ => true,
+            }
+        })
+        .collect();
+    let total = meta.num_row_groups();
+    if groups.is_empty() {
+        return Ok((Vec::new(), groups, total));
+    }
+    let reader = builder.with_row_groups(groups.clone()).build()?;
+    Ok((reader.collect::<std::result::Result<Vec<_>, _>>()?, groups, total))
 }
