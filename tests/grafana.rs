@@ -7,8 +7,38 @@ use std::time::Duration;
 use retrace::limits::QueryLimits;
 use tokio_postgres::types::Type;
 
-use crate::common::basic_sandbox;
-use crate::serve::{connect, start};
+use retrace::serve::ServeOptions;
+
+use crate::common::{Sandbox, basic_sandbox, basic_sources};
+use crate::serve::{connect, loopback, start_with};
+
+/// The basic fixtures, plus eight hours of a `shop` service whose 5xx share jumps to a
+/// half from 13:00 to 13:40, with a log-ratio SLO on it and a counter SLO on the
+/// fixtures' payments metrics: every panel and annotation has something to show.
+async fn dashboard_sandbox() -> (Sandbox, retrace::config::Config) {
+    let (sb, _) = basic_sandbox();
+    let mut lines = String::new();
+    for minute in 6 * 60..14 * 60 {
+        for i in 0..6 {
+            let outage = (13 * 60..13 * 60 + 40).contains(&minute) && i % 2 == 0;
+            let status = if outage { 503 } else { 200 };
+            lines.push_str(&format!(
+                "{{\"ts\":\"2026-11-19T{:02}:{:02}:{:02}Z\",\"service\":\"shop\",\"host\":\"shop-1\",\"msg\":\"GET / {status}\",\"status\":{status}}}\n",
+                minute / 60,
+                minute % 60,
+                i * 10
+            ));
+        }
+    }
+    sb.write("logs/shop.jsonl", lines.as_bytes());
+    let slos = "[[slo]]\nname = \"shop-availability\"\nservice = \"shop\"\nobjective = 0.999\nperiod = \"30d\"\n\
+                sli = { kind = \"log_ratio\", bad = \"status >= 500\", total = \"status IS NOT NULL\" }\n\
+                [[slo]]\nname = \"payments-availability\"\nservice = \"payments\"\nobjective = 0.99\nperiod = \"30d\"\n\
+                sli = { kind = \"ratio\", bad = 'http_requests_total{service=\"payments\",code=~\"5..\"}', total = 'http_requests_total{service=\"payments\"}' }\n";
+    let config = sb.config(&format!("{}{slos}", basic_sources()));
+    sb.ingest(&config).await;
+    (sb, config)
+}
 
 /// Every `rawSql` in the dashboard (panels' targets and annotations), with where it sits.
 fn dashboard_queries() -> Vec<(String, String, String)> {
@@ -39,9 +69,9 @@ fn expand(sql: &str, from: &str, to: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_query_runs_through_the_server() {
-    let (sb, config) = basic_sandbox();
-    sb.ingest(&config).await;
-    let addr = start(&sb, None, QueryLimits { memory: 256 << 20, timeout: Some(Duration::from_secs(60)) }).await;
+    let (sb, config) = dashboard_sandbox().await;
+    let limits = QueryLimits { memory: 256 << 20, timeout: Some(Duration::from_secs(120)) };
+    let addr = start_with(&sb, ServeOptions { slos: config.slos.clone(), ..loopback(limits, 8) }).await;
     let client = connect(addr, None).await.unwrap();
     let queries = dashboard_queries();
     assert!(queries.len() >= 6, "{queries:?}");
@@ -62,10 +92,13 @@ async fn every_dashboard_query_runs_through_the_server() {
             }
             "annotation" => {
                 assert_eq!(columns[0], ("time", &Type::TIMESTAMPTZ), "{place}");
-                assert_eq!(columns[1], ("text", &Type::TEXT), "{place}");
+                let text = columns.iter().position(|c| *c == ("text", &Type::TEXT)).expect("a text column");
+                if let Some(end) = columns.iter().position(|c| c.0 == "timeend") {
+                    assert_eq!(columns[end].1, &Type::TIMESTAMPTZ, "{place}");
+                }
                 for r in &rows {
                     assert!(
-                        !r.get::<_, Option<String>>(1).unwrap_or_default().is_empty(),
+                        !r.get::<_, Option<String>>(text).unwrap_or_default().is_empty(),
                         "{place}: an empty annotation"
                     );
                 }
@@ -76,6 +109,47 @@ async fn every_dashboard_query_runs_through_the_server() {
         let empty = expand(&dashboard_sql_again(&place), "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z");
         assert!(client.query(&empty, &[]).await.unwrap_or_else(|e| panic!("{place}: {e:?}")).is_empty(), "{place}");
     }
+}
+
+/// What the SLO panels show is what `retrace slo` computes: the outage's minutes at half
+/// good, the day's budget overspent 40-fold, and one breach starting with the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slo_tables_answer_what_the_analysis_computes() {
+    let (sb, config) = dashboard_sandbox().await;
+    let ctx = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    retrace::analyze::slo_tables::register(&ctx, &config.slos).unwrap();
+    let text = |sql: &str| {
+        let ctx = ctx.clone();
+        let sql = sql.to_string();
+        async move {
+            let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
+        }
+    };
+    let minute = text(
+        "SELECT slo, minute, bad, total, sli FROM slo_minutes \
+         WHERE slo = 'shop-availability' AND minute >= '2026-11-19T13:10:00Z' AND minute < '2026-11-19T13:11:00Z'",
+    )
+    .await;
+    assert!(minute.contains("| shop-availability | 2026-11-19T13:10:00Z | 3.0 | 6.0   | 0.5 |"), "{minute}");
+    let budget = text(
+        "SELECT slo, round(1.0 - (sum(bad) / sum(total)) / (1.0 - max(objective)), 2) AS left \
+         FROM slo_minutes WHERE minute >= '2026-11-19T00:00:00Z' AND minute < '2026-11-20T00:00:00Z' AND total > 0 \
+         GROUP BY slo ORDER BY slo",
+    )
+    .await;
+    assert!(budget.contains("| shop-availability     | -40.67 |"), "{budget}");
+    let breaches = text("SELECT slo, onset, recovered FROM slo_breaches WHERE slo = 'shop-availability'").await;
+    assert!(breaches.contains("| shop-availability | 2026-11-19T13:00:00Z |"), "{breaches}");
+    assert_eq!(breaches.matches("shop-availability").count(), 1, "{breaches}");
+    // Without SLOs the tables are there, empty.
+    let bare = retrace::catalog::open(&sb.warehouse()).await.unwrap();
+    retrace::analyze::slo_tables::register(&bare, &[]).unwrap();
+    let n = bare.sql("SELECT count(*) FROM slo_minutes").await.unwrap().collect().await.unwrap();
+    assert_eq!(
+        datafusion::arrow::util::pretty::pretty_format_batches(&n).unwrap().to_string().matches("| 0 ").count(),
+        1
+    );
 }
 
 fn dashboard_sql_again(place: &str) -> String {

@@ -14,17 +14,19 @@ use crate::common::{Sandbox, basic_sandbox};
 
 /// Starts a server over `sb`'s warehouse on a free loopback port.
 pub async fn start(sb: &Sandbox, password: Option<&str>, limits: QueryLimits) -> SocketAddr {
-    start_with(
-        sb,
-        ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            password: password.map(str::to_string),
-            tls: None,
-            limits,
-            max_connections: 64,
-        },
-    )
-    .await
+    start_with(sb, ServeOptions { password: password.map(str::to_string), ..loopback(limits, 64) }).await
+}
+
+/// A free loopback port, no password, no TLS, no SLOs.
+pub fn loopback(limits: QueryLimits, max_connections: usize) -> ServeOptions {
+    ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        password: None,
+        tls: None,
+        limits,
+        max_connections,
+        slos: Vec::new(),
+    }
 }
 
 pub async fn start_with(sb: &Sandbox, options: ServeOptions) -> SocketAddr {
@@ -277,6 +279,7 @@ async fn a_password_is_required_when_set_and_open_addresses_need_one() {
         tls: None,
         limits: limits(),
         max_connections: 4,
+        slos: Vec::new(),
     };
     let e = serve(&sb.warehouse(), &options, |_| panic!("must not listen")).await.unwrap_err();
     assert!(e.to_string().contains("without a password"), "{e}");
@@ -304,17 +307,7 @@ async fn what_an_ingest_commits_is_seen_without_a_restart() {
 async fn more_clients_than_the_limit_are_told_why() {
     let (sb, config) = basic_sandbox();
     sb.ingest(&config).await;
-    let addr = start_with(
-        &sb,
-        ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            password: None,
-            tls: None,
-            limits: limits(),
-            max_connections: 2,
-        },
-    )
-    .await;
+    let addr = start_with(&sb, loopback(limits(), 2)).await;
     let a = connect(addr, None).await.unwrap();
     let _b = connect(addr, None).await.unwrap();
     let e = connect(addr, None).await.expect_err("a third client is refused");

@@ -110,6 +110,7 @@ async fn psql_connects_over_tls_and_verifies_the_certificate() {
             tls: Some((tls.join("server.crt"), tls.join("server.key"))),
             limits: limits(),
             max_connections: 8,
+            slos: Vec::new(),
         },
     )
     .await;

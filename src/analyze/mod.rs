@@ -10,6 +10,7 @@ pub mod promql;
 pub mod skew;
 pub mod sli;
 pub mod slo;
+pub mod slo_tables;
 pub mod spans;
 pub mod suspects;
 pub mod timeline;

@@ -34,6 +34,7 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<Outco
             timeout: args.timeout.to_std().ok().filter(|d| !d.is_zero()),
         },
         max_connections: args.max_connections,
+        slos: config.slos.clone(),
     };
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let auth = match (&options.password, &options.tls) {

@@ -42,6 +42,7 @@ pub(crate) async fn open(
     };
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
     let ctx = catalog::open_with(&warehouse, &limits).await?;
+    crate::analyze::slo_tables::register(&ctx, &config.slos)?;
     Ok((ctx, limits, warehouse.display))
 }
 

@@ -58,6 +58,7 @@ impl Handlers {
         setup_pg_catalog(&base, "datafusion", EmptyContextProvider)
             .map_err(|e| Error::Internal(format!("cannot set up pg_catalog: {e}")))?;
         super::canned::register(&base)?;
+        crate::analyze::slo_tables::register(&base, &options.slos)?;
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
             Arc::new(Guard::new()),
             Arc::new(CursorStatementHook),

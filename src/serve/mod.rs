@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub limits: QueryLimits,
     /// Connections served at once; more are refused with a clear error.
     pub max_connections: usize,
+    /// The configured SLOs, served as `slos` and `slo_minutes` (`analyze::slo_tables`).
+    pub slos: Vec<crate::config::Slo>,
 }
 
 /// Binds `options.listen` and serves until the process ends; `ready` is told the bound

@@ -159,17 +159,20 @@ pub fn basic_sandbox() -> (Sandbox, Config) {
     sb.copy_fixture("basic/changes.csv", "changes/c.csv");
     sb.copy_fixture("basic/deploys.jsonl", "deploys/d.jsonl.zst");
     sb.copy_fixture("basic/events.jsonl", "events/e.jsonl");
-    let config = sb.config(
-        &[
-            source("logs", "sources/logs/*.jsonl"),
-            source("metrics", "sources/metrics/*.csv.gz"),
-            source("changes", "sources/changes/"),
-            source("deploys", "sources/deploys/d.jsonl.zst"),
-            source("events", "sources/events/e.jsonl"),
-        ]
-        .concat(),
-    );
+    let config = sb.config(&basic_sources());
     (sb, config)
+}
+
+/// The `[[sources]]` of [`basic_sandbox`]'s config, for tests that add to it.
+pub fn basic_sources() -> String {
+    [
+        source("logs", "sources/logs/*.jsonl"),
+        source("metrics", "sources/metrics/*.csv.gz"),
+        source("changes", "sources/changes/"),
+        source("deploys", "sources/deploys/d.jsonl.zst"),
+        source("events", "sources/events/e.jsonl"),
+    ]
+    .concat()
 }
 
 /// Every row of every Markdown table in `md` has as many unescaped cell separators as
