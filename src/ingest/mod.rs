@@ -336,7 +336,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 lock.check()?;
                 retry::transient("commit", || warehouse.commit(&job.id, &outcome.entry, job.previous.as_ref())).await?;
                 replaced_merged |= job.previous.as_ref().is_some_and(|p| !p.shared.is_empty());
-                cache.committed(warehouse, &job.id, &outcome.entry).await;
+                cache.committed(&job.id, &outcome.entry);
                 summary.objects_ingested += 1;
                 summary.objects_replaced += usize::from(job.previous.is_some());
                 if job.format.is_none() {
@@ -374,7 +374,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     // the race to a stolen lease, or failing to write, loses nothing: entries are the truth.
     if (snapshot_stale || summary.objects_ingested > 0)
         && lock.check().is_ok()
-        && let Err(e) = warehouse.save_snapshot(&cache).await
+        && let Err(e) = warehouse.save_snapshot(&mut cache).await
     {
         warn!(error = %e, "Could not rewrite the manifest snapshot; the next ingest reads every entry.");
     }
@@ -1033,6 +1033,22 @@ mod tests {
         std::fs::write(dir.path().join("wh").join(layout::SNAPSHOT_KEY), b"not zstd").unwrap();
         let corrupt = wh.load_manifest().await.unwrap();
         assert_eq!((corrupt.entries, corrupt.read), (seen.entries, 4));
+    }
+
+    /// A first ingest of many objects stamps their entries with one listing, not a
+    /// request each; the next load still reads nothing but the snapshot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_new_entries_are_stamped_by_one_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..70 {
+            std::fs::write(dir.path().join(format!("o{i:02}.jsonl")), hour_lines(&format!("h{i}"), 10, 2)).unwrap();
+        }
+        let wh = Warehouse::open(&dir.path().join("wh").display().to_string()).unwrap();
+        let cfg = config(dir.path(), "[[sources]]\nkind = \"logs\"\nurl = \"o*.jsonl\"\n");
+        let s = ingest(&wh, &cfg.sources, &IngestOptions::default()).await.unwrap();
+        assert_eq!(s.objects_ingested, 70, "{s:?}");
+        let loaded = wh.load_manifest().await.unwrap();
+        assert_eq!((loaded.entries.len(), loaded.read, loaded.forgotten), (70, 0, 0));
     }
 
     /// A new object reads only the committed files whose time span meets its rows: the

@@ -87,7 +87,11 @@ impl Loaded {
     /// What the snapshot would cache now; a writer adds what it commits
     /// ([`Cache::committed`]) and saves it ([`Warehouse::save_snapshot`]).
     pub fn cache(&self) -> Cache {
-        Cache { entries: self.raw.clone().unwrap_or_else(|| self.entries.clone()), stamps: self.stamps.clone() }
+        Cache {
+            entries: self.raw.clone().unwrap_or_else(|| self.entries.clone()),
+            stamps: self.stamps.clone(),
+            committed: Vec::new(),
+        }
     }
 }
 
@@ -96,21 +100,56 @@ impl Loaded {
 pub struct Cache {
     entries: BTreeMap<String, ObjectEntry>,
     stamps: BTreeMap<String, Stamp>,
+    /// Entries committed since the load, whose stamps are read when the snapshot is saved.
+    committed: Vec<String>,
 }
 
+/// Up to this many committed entries are stamped with one `head` each; more, with one
+/// listing of the entries (a first ingest of 20,000 objects must not cost 20,000 HEADs).
+const HEADS: usize = 64;
+
 impl Cache {
-    /// Records an entry just committed, with its file's stamp as the store now lists it.
-    pub async fn committed(&mut self, warehouse: &Warehouse, id: &str, entry: &ObjectEntry) {
-        let path = warehouse.location.child(&layout::manifest_key(id));
-        let stamp = warehouse.location.store.head(&path).await.ok().and_then(|meta| Stamp::of(&meta));
+    /// Records an entry just committed (no request: its stamp is read on saving).
+    pub fn committed(&mut self, id: &str, entry: &ObjectEntry) {
         let mut entry = entry.clone();
         (entry.shared, entry.shared_rows) = (Default::default(), 0);
         self.entries.insert(id.to_string(), entry);
-        // Without a stamp the entry is left out: the next load reads it.
-        match stamp {
-            Some(s) => self.stamps.insert(id.to_string(), s),
-            None => self.stamps.remove(id),
-        };
+        self.stamps.remove(id);
+        self.committed.push(id.to_string());
+    }
+
+    /// The committed entries' stamps as the store now lists them. Entries without one
+    /// are left out of the snapshot: the next load reads them.
+    async fn stamp_committed(&mut self, warehouse: &Warehouse) -> Result<()> {
+        use futures::StreamExt;
+        let ids = std::mem::take(&mut self.committed);
+        if ids.len() <= HEADS {
+            let stamps: Vec<(String, Option<Stamp>)> = futures::stream::iter(ids)
+                .map(|id| async move {
+                    let path = warehouse.location.child(&layout::manifest_key(&id));
+                    let stamp = warehouse.location.store.head(&path).await.ok().and_then(|meta| Stamp::of(&meta));
+                    (id, stamp)
+                })
+                .buffer_unordered(16)
+                .collect()
+                .await;
+            for (id, stamp) in stamps {
+                if let Some(s) = stamp {
+                    self.stamps.insert(id, s);
+                }
+            }
+            return Ok(());
+        }
+        let wanted: BTreeSet<String> = ids.into_iter().collect();
+        for meta in warehouse.location.list(layout::MANIFEST_DIR).await? {
+            let Some(id) = meta.location.filename().and_then(|n| n.strip_suffix(".json")) else { continue };
+            if wanted.contains(id)
+                && let Some(s) = Stamp::of(&meta)
+            {
+                self.stamps.insert(id.to_string(), s);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -180,13 +219,14 @@ impl Warehouse {
     pub async fn refresh_snapshot(&self) -> Result<()> {
         let loaded = self.load_entries().await?;
         if loaded.stale() {
-            self.save_snapshot(&loaded.cache()).await?;
+            self.save_snapshot(&mut loaded.cache()).await?;
         }
         Ok(())
     }
 
     /// Writes the snapshot. Call only while holding the warehouse lock.
-    pub async fn save_snapshot(&self, cache: &Cache) -> Result<()> {
+    pub async fn save_snapshot(&self, cache: &mut Cache) -> Result<()> {
+        cache.stamp_committed(self).await?;
         let entries: Vec<Cached> = cache
             .entries
             .iter()
