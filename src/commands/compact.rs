@@ -58,7 +58,9 @@ pub(crate) async fn run(global: &GlobalArgs, args: &CompactArgs) -> Result<Outco
     if done.is_empty() {
         writeln!(out, "nothing to compact: no day holds two or more small files").map_err(w)?;
     } else {
-        writeln!(out, "{verb} {merged} files into {written} over {} table days", done.len()).map_err(w)?;
+        let days = done.len();
+        let plural = if days == 1 { "" } else { "s" };
+        writeln!(out, "{verb} {merged} files into {written}, across {days} table-day{plural}").map_err(w)?;
     }
     Ok(Outcome::Success)
 }
