@@ -143,10 +143,7 @@ pub fn fingerprints_by_source(
     streams: &HashMap<String, u64>,
 ) -> Result<(Vec<u64>, Vec<u64>)> {
     let (loose, origin) = key_hashes(batch, kind)?;
-    let source = batch
-        .column_by_name("source")
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        .ok_or_else(|| Error::Internal(format!("{kind} batch has no `source` column")))?;
+    let source = crate::warehouse::compact::source_column(batch)?;
     let (mut exact, mut kept) = (Vec::with_capacity(loose.len()), Vec::with_capacity(loose.len()));
     for (row, (&l, known)) in loose.iter().zip(origin).enumerate() {
         if let Some(&stream) = streams.get(source.value(row)) {
@@ -263,7 +260,7 @@ impl ObjectRows {
         // A file without a span makes the day's span unknown: every file is then read.
         rows.span = match (first, rows.span, span) {
             (true, _, s) => s,
-            (false, Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].max(b[1])]),
+            (false, Some(a), Some(b)) => Some(parquet::span_union(a, b)),
             _ => None,
         };
         for fp in exact {
@@ -387,7 +384,7 @@ impl Presence {
         let (exact, loose) = self.present.entry((kind, day)).or_default();
         for file in self.files.get_mut(&(kind, day)).into_iter().flatten() {
             let meets = match (file.span, span) {
-                (Some(f), Some(o)) => f[0] <= o[1] && o[0] <= f[1],
+                (Some(f), Some(o)) => parquet::spans_meet(f, o),
                 _ => true,
             };
             if !meets || file.groups == Some(file.read.len()) {

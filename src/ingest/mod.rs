@@ -168,8 +168,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     if loaded.needs_fix() && crate::warehouse::compact::fix(warehouse, &loaded.records, &loaded.stale_members).await? {
         loaded = retry::transient("load the manifest", || warehouse.load_manifest()).await?;
     }
-    let mut cache = loaded.cache();
-    let manifest = loaded.entries;
+    let (manifest, mut cache) = loaded.into_entries_and_cache();
     let recovered = retry::transient("remove files of an interrupted ingest", || warehouse.recover(&manifest)).await?;
     let mut summary = IngestSummary { recovered_files: recovered.deleted, ..Default::default() };
     if summary.recovered_files > 0 {

@@ -35,7 +35,7 @@ pub struct FileJob {
 pub struct Written {
     pub files: Vec<String>,
     /// Each data file's `[first, last]` timestamp (µs), for the manifest entry.
-    pub spans: std::collections::BTreeMap<String, [i64; 2]>,
+    pub spans: std::collections::BTreeMap<String, parquet::Span>,
     pub rows: dedupe::ObjectRows,
     pub error: Option<Error>,
 }
@@ -107,23 +107,13 @@ fn write(job: &FileJob, warehouse: &Warehouse, handle: &Handle, written: &mut Wr
             loose.extend(l);
         }
         written.rows.stream = stream;
-        let span = span(&batches);
+        let span = parquet::ts_span(&batches);
         if let Some(span) = span {
             written.spans.insert(job.key.clone(), span);
         }
         written.rows.add(job.day, &job.key, span, &exact, &loose);
     }
     Ok(())
-}
-
-/// The first and last `ts` of a file's rows (µs); `None` when it has no timestamped row.
-fn span(batches: &[RecordBatch]) -> Option<[i64; 2]> {
-    use datafusion::arrow::compute::{max, min};
-    batches
-        .iter()
-        .filter_map(|b| b.column_by_name("ts")?.as_any().downcast_ref::<TimestampMicrosecondArray>())
-        .filter_map(|ts| Some([min(ts)?, max(ts)?]))
-        .reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1])])
 }
 
 /// The pieces in `(ts, line)` order. Logs mostly arrive in time order, so the common case

@@ -25,11 +25,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{
-    Array, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray, new_null_array,
-};
+use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, new_null_array};
 use datafusion::arrow::compute::{
-    SortColumn, cast, concat_batches, filter_record_batch, lexsort_to_indices, max, min, take_record_batch,
+    SortColumn, cast, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
 };
 use datafusion::arrow::datatypes::SchemaRef;
 use object_store::ObjectStoreExt;
@@ -414,12 +412,7 @@ async fn write_merged(
     )?;
     let sorted = take_record_batch(&all, &order)?;
     let key = layout::compacted_key(table, day, id, 0);
-    let mut spans = BTreeMap::new();
-    if let Some(ts) = sorted.column_by_name("ts").and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
-        && let (Some(first), Some(last)) = (min(ts), max(ts))
-    {
-        spans.insert(key.clone(), [first, last]);
-    }
+    let spans = parquet::ts_span(std::slice::from_ref(&sorted)).map(|span| (key.clone(), span)).into_iter().collect();
     warehouse.put(&key, parquet::encode(&sorted, true)?).await?;
     Ok((vec![key], spans))
 }
@@ -433,11 +426,12 @@ fn table_schema(table: &str) -> Result<SchemaRef> {
     crate::tables::schema_of(table).ok_or_else(|| Error::Internal(format!("a compaction record names table `{table}`")))
 }
 
-fn source_column(batch: &RecordBatch) -> Result<&StringArray> {
+/// A table batch's `source` column: the URL of the object each row came from.
+pub fn source_column(batch: &RecordBatch) -> Result<&StringArray> {
     batch
         .column_by_name("source")
         .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        .ok_or_else(|| Error::Internal("merged rows have no `source` column".into()))
+        .ok_or_else(|| Error::Internal("a table batch has no `source` column".into()))
 }
 
 /// A file's batch in the table's current schema: columns added since it was written are

@@ -76,12 +76,43 @@ pub fn encode_all(batches: &[RecordBatch], sorted_by_first_column: bool) -> Resu
     Ok(Bytes::from(buf))
 }
 
-/// Reads a whole warehouse file (small ones: duplicate resolution, compaction).
-pub async fn read(warehouse: &Warehouse, key: &str) -> Result<Vec<RecordBatch>> {
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+/// A time span `[first, last]` of `ts` values (µs since the epoch), as entries keep them.
+pub type Span = [i64; 2];
+
+/// Whether two spans share an instant.
+pub fn spans_meet(a: Span, b: Span) -> bool {
+    a[0] <= b[1] && b[0] <= a[1]
+}
+
+/// The smallest span holding both.
+pub fn span_union(a: Span, b: Span) -> Span {
+    [a[0].min(b[0]), a[1].max(b[1])]
+}
+
+/// The span of the batches' `ts` column; `None` when no row has one.
+pub fn ts_span(batches: &[RecordBatch]) -> Option<Span> {
+    use datafusion::arrow::array::TimestampMicrosecondArray;
+    use datafusion::arrow::compute::{max, min};
+    batches
+        .iter()
+        .filter_map(|b| b.column_by_name("ts")?.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        .filter_map(|ts| Some([min(ts)?, max(ts)?]))
+        .reduce(span_union)
+}
+
+/// A whole warehouse file, ready to decode.
+async fn fetch(
+    warehouse: &Warehouse,
+    key: &str,
+) -> Result<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<Bytes>> {
     use object_store::ObjectStoreExt;
     let bytes: Bytes = warehouse.location.store.get(&warehouse.location.child(key)).await?.bytes().await?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+    Ok(datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?)
+}
+
+/// Reads a whole warehouse file (small ones: duplicate resolution, compaction).
+pub async fn read(warehouse: &Warehouse, key: &str) -> Result<Vec<RecordBatch>> {
+    let reader = fetch(warehouse, key).await?.build()?;
     Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
@@ -91,25 +122,22 @@ pub async fn read(warehouse: &Warehouse, key: &str) -> Result<Vec<RecordBatch>> 
 pub async fn read_meeting(
     warehouse: &Warehouse,
     key: &str,
-    span: Option<[i64; 2]>,
+    span: Option<Span>,
     done: &std::collections::BTreeSet<usize>,
 ) -> Result<(Vec<RecordBatch>, Vec<usize>, usize)> {
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use datafusion::parquet::file::statistics::Statistics;
-    use object_store::ObjectStoreExt;
-    let bytes: Bytes = warehouse.location.store.get(&warehouse.location.child(key)).await?.bytes().await?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+    let builder = fetch(warehouse, key).await?;
     let meta = builder.metadata().clone();
     let ts = meta.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "ts");
     let groups: Vec<usize> = (0..meta.num_row_groups())
         .filter(|g| !done.contains(g))
         .filter(|&g| {
             let range = ts.and_then(|c| match meta.row_group(g).column(c).statistics() {
-                Some(Statistics::Int64(s)) => Some((*s.min_opt()?, *s.max_opt()?)),
+                Some(Statistics::Int64(s)) => Some([*s.min_opt()?, *s.max_opt()?]),
                 _ => None,
             });
             match (range, span) {
-                (Some((lo, hi)), Some([from, to])) => lo <= to && from <= hi,
+                (Some(group), Some(wanted)) => spans_meet(group, wanted),
                 _ => true,
             }
         })

@@ -84,14 +84,12 @@ impl Loaded {
         !self.stale_members.is_empty() || !self.records.superseded.is_empty()
     }
 
-    /// What the snapshot would cache now; a writer adds what it commits
-    /// ([`Cache::committed`]) and saves it ([`Warehouse::save_snapshot`]).
-    pub fn cache(&self) -> Cache {
-        Cache {
-            entries: self.raw.clone().unwrap_or_else(|| self.entries.clone()),
-            stamps: self.stamps.clone(),
-            committed: Vec::new(),
-        }
+    /// The entries, and what the snapshot would cache now (the entries as stored, taken
+    /// without a second copy when the records changed them); a writer adds what it
+    /// commits ([`Cache::committed`]) and saves it ([`Warehouse::save_snapshot`]).
+    pub fn into_entries_and_cache(self) -> (BTreeMap<String, ObjectEntry>, Cache) {
+        let stored = self.raw.unwrap_or_else(|| self.entries.clone());
+        (self.entries, Cache { entries: stored, stamps: self.stamps, committed: Vec::new() })
     }
 }
 
@@ -219,7 +217,7 @@ impl Warehouse {
     pub async fn refresh_snapshot(&self) -> Result<()> {
         let loaded = self.load_entries().await?;
         if loaded.stale() {
-            self.save_snapshot(&mut loaded.cache()).await?;
+            self.save_snapshot(&mut loaded.into_entries_and_cache().1).await?;
         }
         Ok(())
     }
