@@ -233,7 +233,7 @@ fn instant(value: &ScalarValue) -> Option<DateTime<Utc>> {
         ScalarValue::TimestampMicrosecond(Some(v), _) => *v,
         ScalarValue::TimestampNanosecond(Some(v), _) => v.div_euclid(1_000),
         ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
-            return DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc));
+            return crate::cli::parse_time(s).ok();
         }
         _ => return None,
     };
