@@ -31,9 +31,29 @@ pub async fn open(warehouse: &Warehouse) -> Result<SessionContext> {
 
 /// [`open`] with the memory pool sized by `limits`.
 pub async fn open_with(warehouse: &Warehouse, limits: &QueryLimits) -> Result<SessionContext> {
+    let ctx = SessionContext::new_with_config_rt(session_config(SessionConfig::new()), crate::limits::runtime(limits)?);
+    register(&ctx, warehouse).await?;
+    Ok(ctx)
+}
+
+/// [`open_with`], or with `cluster` (`df://host:port`) a session whose queries run on
+/// that Ballista cluster (docs/distributed.md).
+pub async fn open_on(warehouse: &Warehouse, limits: &QueryLimits, cluster: Option<&str>) -> Result<SessionContext> {
+    match cluster {
+        None => open_with(warehouse, limits).await,
+        Some(url) => crate::cluster::connect(warehouse, limits, url).await,
+    }
+}
+
+/// The settings every session has, local or on a cluster (whose config starts from
+/// Ballista's): UTC, as every time in the warehouse is, and `information_schema`.
+pub fn session_config(base: SessionConfig) -> SessionConfig {
+    base.with_information_schema(true).set_str("datafusion.execution.time_zone", "UTC")
+}
+
+/// Registers the warehouse's object store, tables and views on `ctx`.
+pub async fn register(ctx: &SessionContext, warehouse: &Warehouse) -> Result<()> {
     let started = std::time::Instant::now();
-    let config = SessionConfig::new().with_information_schema(true).set_str("datafusion.execution.time_zone", "UTC");
-    let ctx = SessionContext::new_with_config_rt(config, crate::limits::runtime(limits)?);
     ctx.register_object_store(&warehouse.location.base_url, warehouse.location.store.clone());
 
     for table in ALL_TABLES {
@@ -59,7 +79,7 @@ pub async fn open_with(warehouse: &Warehouse, limits: &QueryLimits) -> Result<Se
         total_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1e3),
         "session opened"
     );
-    Ok(ctx)
+    Ok(())
 }
 
 /// Drops the session's cached folder listings (DataFusion keeps them for the session's

@@ -57,6 +57,11 @@ pub struct GlobalArgs {
     /// Only errors on stderr, no progress bars
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Run queries on this Ballista scheduler (`df://host:50050`); overrides `[cluster]`
+    /// (a build with `--features cluster`; docs/distributed.md)
+    #[arg(long, global = true, env = "RETRACE_CLUSTER", value_name = "URL")]
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +123,59 @@ pub enum Command {
     Skew(SkewArgs),
     /// List the input formats retrace reads.
     Formats,
+    /// Run a Ballista scheduler for `--cluster` (a build with `--features cluster`).
+    ///
+    /// It plans the queries clients send over the warehouse of the config (the same
+    /// `[storage]` settings) and hands their tasks to executors (docs/distributed.md).
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor that registers with a scheduler (a build with `--features cluster`).
+    ///
+    /// It reads the warehouse of the config (the same `[storage]` settings) and runs the
+    /// tasks the scheduler gives it (docs/distributed.md).
+    Executor(ExecutorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on (gRPC, for clients and executors)
+    #[arg(long, default_value = "127.0.0.1:50050", value_name = "HOST:PORT")]
+    pub listen: String,
+
+    /// Seconds without a heartbeat before an executor counts as lost and its tasks run elsewhere
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub executor_timeout: u64,
+
+    /// How many times a task may fail (its executor lost, a fetch failed) before the query fails
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub task_attempts: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with (`host:port` or `df://host:port`)
+    #[arg(long, default_value = "127.0.0.1:50050", value_name = "HOST:PORT")]
+    pub scheduler: String,
+
+    /// Address to listen on for the Arrow Flight service that hands out results
+    /// (`host:port`); the gRPC port is the next one
+    #[arg(long, default_value = "127.0.0.1:50051", value_name = "HOST:PORT")]
+    pub listen: String,
+
+    /// The address other executors and clients reach this one at [default: the --listen host]
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+
+    /// Tasks run at once [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub tasks: Option<usize>,
+
+    /// Where intermediate results (shuffle files) are written [default: a temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Seconds between heartbeats to the scheduler
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub heartbeat: u64,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +194,11 @@ pub struct IngestArgs {
     /// Wait this long for another ingest's warehouse lock (`30s`, `5m`); default: fail at once
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<chrono::Duration>,
+
+    /// Ingest only shard K of N (split by a stable hash of each object's stream), so N
+    /// machines can ingest into one warehouse at once; every shard must use the same N
+    #[arg(long, value_name = "K/N", value_parser = crate::ingest::shard::Shard::parse)]
+    pub shard: Option<crate::ingest::shard::Shard>,
 }
 
 #[derive(Debug, Args)]

@@ -83,6 +83,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `--cluster` names a scheduler that does not answer.
+    #[error("cannot reach the Ballista scheduler at {address}: {message}")]
+    ClusterUnreachable { address: String, message: String },
+
+    /// The cluster refused or failed a query, or a scheduler/executor could not start.
+    #[error("cluster: {0}")]
+    Cluster(String),
+
     /// A broken invariant inside retrace. Please report it.
     #[error("internal error (this is a bug in retrace): {0}")]
     Internal(String),

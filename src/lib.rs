@@ -37,6 +37,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod digest;

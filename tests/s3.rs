@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::Sandbox;
 
-const KEY: &str = "AKIARETRACETEST";
-const SECRET: &str = "retrace-test-secret-key";
+pub(crate) const KEY: &str = "AKIARETRACETEST";
+pub(crate) const SECRET: &str = "retrace-test-secret-key";
 
-struct S3Server {
+pub(crate) struct S3Server {
     child: Child,
     port: u16,
     root: tempfile::TempDir,
@@ -40,7 +40,7 @@ fn s3s_fs_binary() -> PathBuf {
 
 impl S3Server {
     /// Starts s3s-fs with buckets `telemetry` and `lake`.
-    fn start() -> S3Server {
+    pub(crate) fn start() -> S3Server {
         let root = tempfile::tempdir().unwrap();
         for bucket in ["telemetry", "lake"] {
             std::fs::create_dir_all(root.path().join(bucket)).unwrap();
@@ -89,12 +89,12 @@ impl S3Server {
         }
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Puts a file straight into a bucket folder (s3s-fs serves what is on disk).
-    fn put(&self, bucket: &str, key: &str, content: &[u8]) {
+    pub(crate) fn put(&self, bucket: &str, key: &str, content: &[u8]) {
         let path = self.root.path().join(bucket).join(key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();

@@ -9,6 +9,9 @@ mod browser;
 mod chunks;
 /// CLI runs end to end: exit statuses, stdout/stderr split, refused SQL, output formats.
 mod cli;
+/// The analyses on a Ballista cluster equal the local ones (`--features cluster`; ignored by default).
+#[cfg(feature = "cluster")]
+mod cluster;
 /// Real loghub samples against their ground truth (ignored by default; `.ci/run` runs it).
 mod conformance;
 /// `retrace demo` on the bundled sample: the report names the culprit change.
@@ -43,6 +46,8 @@ mod s3;
 mod serve;
 /// `retrace serve` with psql and psycopg (ignored by default; `.ci/run` installs and runs them).
 mod serve_clients;
+/// `ingest --shard k/n`: shards at once equal one ingest; bad shards are refused.
+mod shard;
 /// `retrace skew` estimates per-host clock offsets with their evidence.
 mod skew;
 /// SLIs from warehouse data: counter resets, good/total, thresholds, OpenSLO import.

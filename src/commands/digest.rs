@@ -5,7 +5,6 @@ use chrono::Duration;
 
 use super::{Outcome, display_tz, load};
 use crate::analyze::Window;
-use crate::catalog;
 use crate::cli::{DigestArgs, FailOn, GlobalArgs};
 use crate::digest::{Digest, Period, build, iso_week, week_of};
 use crate::error::{Error, Result};
@@ -17,7 +16,7 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
     let period = match (args.week, args.from, args.to) {
         (Some((y, w)), _, _) => iso_week(y, w, tz)?,
         (None, Some(from), Some(to)) => {

@@ -31,6 +31,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &IngestArgs) -> Result<Outcom
         clock_skew: config.clock_skew.clone(),
         storage: config.storage.clone(),
         lock_wait: args.wait.and_then(|d| d.to_std().ok()).unwrap_or_default(),
+        shard: args.shard,
         ..IngestOptions::default()
     };
     let summary = ingest::ingest(&warehouse, &sources, &options).await?;
@@ -56,6 +57,9 @@ pub fn print_summary(s: &IngestSummary, out: &mut dyn Write) -> std::io::Result<
         "objects: {} seen, {} ingested ({} replaced), {} unchanged, {} failed",
         s.objects_seen, s.objects_ingested, s.objects_replaced, s.objects_unchanged, s.objects_failed
     )?;
+    if s.objects_other_shards > 0 {
+        writeln!(out, "shard: {} listed objects belong to other shards", s.objects_other_shards)?;
+    }
     if s.recovered_files > 0 {
         writeln!(out, "recovered: removed {} files of an interrupted ingest", s.recovered_files)?;
     }

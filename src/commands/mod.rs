@@ -98,6 +98,14 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     let global = &cli.global;
     match cli.command {
         Command::Formats => formats::formats(),
+        Command::Scheduler(args) => {
+            let warehouse = warehouse_of(&load(global)?)?;
+            crate::cluster::run_scheduler(&warehouse, &args).await.map(|()| Outcome::Success)
+        }
+        Command::Executor(args) => {
+            let warehouse = warehouse_of(&load(global)?)?;
+            crate::cluster::run_executor(&warehouse, &args).await.map(|()| Outcome::Success)
+        }
         Command::Demo(args) => demo::run(global, &args).await,
         Command::Ingest(args) => ingest::run(global, &args).await,
         Command::Check(args) => check::check_cmd(global, &args).await,
@@ -118,6 +126,26 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
 
 pub(crate) fn load(global: &GlobalArgs) -> Result<Config> {
     Config::load(global.config.as_deref(), global.warehouse.as_deref())
+}
+
+pub(crate) fn warehouse_of(config: &Config) -> Result<crate::warehouse::Warehouse> {
+    crate::warehouse::Warehouse::open_with(&config.warehouse, &config.storage)
+}
+
+/// The session the analysis verbs query: local, or on the Ballista cluster `--cluster`
+/// or `[cluster] scheduler` names.
+pub(crate) async fn session(
+    global: &GlobalArgs,
+    config: &Config,
+    warehouse: &crate::warehouse::Warehouse,
+    limits: &crate::limits::QueryLimits,
+) -> Result<datafusion::prelude::SessionContext> {
+    crate::catalog::open_on(warehouse, limits, cluster_of(global, config)).await
+}
+
+/// The Ballista scheduler queries run on, if any: `--cluster`, else `[cluster] scheduler`.
+pub(crate) fn cluster_of<'a>(global: &'a GlobalArgs, config: &'a Config) -> Option<&'a str> {
+    global.cluster.as_deref().or(config.cluster.scheduler.as_deref())
 }
 
 pub(crate) fn display_tz(config: &Config, flag: Option<&str>) -> Result<chrono_tz::Tz> {

@@ -2,7 +2,6 @@
 
 use super::{Outcome, display_tz, load, source_root};
 use crate::analyze::Window;
-use crate::catalog;
 use crate::cli::{GlobalArgs, ReportArgs};
 use crate::error::{Error, Result};
 use crate::report;
@@ -13,7 +12,7 @@ pub(crate) async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
     let selection = match (&args.breach, args.from, args.to) {
         (Some(id), _, _) => Selection::Breach(id.clone()),
         (None, Some(from), Some(to)) => Selection::Window(Window::new(from, to)?),

@@ -2,7 +2,6 @@
 
 use super::{Outcome, load, text_batch};
 use crate::analyze::Window;
-use crate::catalog;
 use crate::cli::{GlobalArgs, SkewArgs};
 use crate::error::Result;
 use crate::output;
@@ -15,7 +14,7 @@ pub(crate) async fn skew_cmd(global: &GlobalArgs, args: &SkewArgs) -> Result<Out
     let to = args.to.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     let window = Window::new(from, to)?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
     let estimates = skew::estimate(&ctx, window).await?;
     if args.toml {
         let suggestions = skew::suggestions(&estimates, args.min_pairs, args.min_offset_ms);

@@ -2,7 +2,6 @@
 
 use super::{Outcome, load, text_batch};
 use crate::analyze::Window;
-use crate::catalog;
 use crate::cli::{GlobalArgs, SloArgs};
 use crate::config::Config;
 use crate::display;
@@ -42,7 +41,7 @@ pub(crate) async fn slo_scope(global: &GlobalArgs, sel: &crate::cli::SloSelectio
         }));
     }
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
     let Some(window) = analysis_window(&ctx, sel.from, sel.to).await? else {
         eprintln!("The warehouse has no logs or metrics yet: nothing to evaluate.");
         return Ok(None);

@@ -41,8 +41,12 @@ pub(crate) async fn open(
         timeout: args.timeout.to_std().ok().filter(|d| !d.is_zero()),
     };
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open_with(&warehouse, &limits).await?;
-    crate::analyze::slo_tables::register(&ctx, &config.slos)?;
+    let ctx = super::session(global, &config, &warehouse, &limits).await?;
+    // The SLO tables are computed in this process (an in-memory table and table
+    // providers of retrace's own) and cannot be sent to a cluster's executors.
+    if super::cluster_of(global, &config).is_none() {
+        crate::analyze::slo_tables::register(&ctx, &config.slos)?;
+    }
     Ok((ctx, limits, warehouse.display))
 }
 

@@ -7,7 +7,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use super::{Columns, Outcome, display_tz, load, local_column, redact_for_print, source_root, text_batch};
 use crate::analyze::Window;
 use crate::analyze::timeline::{self, Event, TimelineQuery};
-use crate::catalog;
 use crate::cli::{GlobalArgs, MinLevel, OutputArgs, OutputFormat, TimelineArgs};
 use crate::display;
 use crate::error::Result;
@@ -19,7 +18,7 @@ pub(crate) async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Re
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let window = Window::new(args.window.from, args.window.to)?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = catalog::open(&warehouse).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
     let analysis = crate::analyze::Analysis::evaluate(&ctx, &config.slos, window).await?;
     let query = TimelineQuery {
         window,

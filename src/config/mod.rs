@@ -48,6 +48,17 @@ pub struct Config {
     pub redaction: redaction::RedactionConfig,
     /// `retrace serve`'s settings (`[serve]`); its flags and environment override them.
     pub serve: ServeConfig,
+    /// The Ballista cluster analyses run on (`[cluster]`); `--cluster` overrides it.
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: run `sql`, `slo`, `suspects`, `timeline`, `report` and `digest` on an
+/// Apache Ballista cluster (docs/distributed.md). Needs a build with `--features cluster`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The scheduler: `df://host:50050`.
+    pub scheduler: Option<String>,
 }
 
 /// `[serve]`: where `retrace serve` listens and who may connect (docs/serve.md).
@@ -351,6 +362,7 @@ struct RawConfig {
     suspects: Option<RawSuspects>,
     redaction: Option<redaction::RedactionConfig>,
     serve: Option<ServeConfig>,
+    cluster: Option<ClusterConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -455,6 +467,7 @@ impl Config {
             suspects: Default::default(),
             redaction: Default::default(),
             serve: Default::default(),
+            cluster: Default::default(),
         }
     }
 
@@ -681,6 +694,7 @@ impl Config {
             suspects,
             redaction,
             serve,
+            cluster: raw.cluster.unwrap_or_default(),
         })
     }
 }

@@ -27,6 +27,7 @@ pub mod record;
 pub mod reject;
 pub mod responders;
 pub mod retry;
+pub mod shard;
 pub mod time;
 pub mod writer;
 
@@ -67,6 +68,8 @@ pub struct IngestOptions {
     pub storage: StorageOptions,
     /// How long to wait for another process's warehouse lock before giving up.
     pub lock_wait: std::time::Duration,
+    /// Ingest only this shard's objects (`--shard k/n`), beside the other shards' runs.
+    pub shard: Option<shard::Shard>,
 }
 
 impl Default for IngestOptions {
@@ -79,6 +82,7 @@ impl Default for IngestOptions {
             clock_skew: BTreeMap::new(),
             storage: StorageOptions::default(),
             lock_wait: std::time::Duration::ZERO,
+            shard: None,
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct IngestSummary {
     /// Unchanged, but files their entry names were missing: ingested again.
     pub objects_repaired: usize,
     pub objects_failed: usize,
+    /// Listed objects another shard ingests (`--shard`); not counted in `objects_seen`.
+    pub objects_other_shards: usize,
     /// Rows written per table.
     pub rows: BTreeMap<String, u64>,
     /// Rejected records per reason code.
@@ -158,25 +164,27 @@ struct Job {
 
 /// Ingests `sources` into `warehouse`.
 pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestOptions) -> Result<IngestSummary> {
-    // One writer at a time: recovery below deletes files no entry names, which is what a
-    // live ingest's written-but-uncommitted files look like.
-    let lock = crate::warehouse::lock::acquire(warehouse, "ingest", options.lock_wait).await?;
+    // One writer at a time (or per shard): recovery below deletes files no entry names,
+    // which is what a live ingest's written-but-uncommitted files look like.
+    let lock = match options.shard {
+        None => crate::warehouse::lock::acquire(warehouse, "ingest", options.lock_wait).await?,
+        Some(s) => {
+            let purpose = format!("ingest --shard {s}");
+            crate::warehouse::lock::acquire_scoped(warehouse, &purpose, &s.lock_scope(), options.lock_wait).await?
+        }
+    };
     // Loaded once: recovery and the unchanged-object check both need every entry.
     let mut loaded = retry::transient("load the manifest", || warehouse.load_manifest()).await?;
     let snapshot_stale = loaded.stale();
     // Compaction records an interrupted run left behind are brought up to date first.
-    if loaded.needs_fix() && crate::warehouse::compact::fix(warehouse, &loaded.records, &loaded.stale_members).await? {
+    if loaded.needs_fix() && fix_compactions(warehouse, options.shard).await? {
         loaded = retry::transient("load the manifest", || warehouse.load_manifest()).await?;
     }
     let (manifest, mut cache) = loaded.into_entries_and_cache();
-    let recovered = retry::transient("remove files of an interrupted ingest", || warehouse.recover(&manifest)).await?;
-    let mut summary = IngestSummary { recovered_files: recovered.deleted, ..Default::default() };
-    if summary.recovered_files > 0 {
-        info!(files = summary.recovered_files, "Removed files left by an interrupted ingest.");
-    }
+    let mut summary = IngestSummary::default();
 
-    let clock_skew = Arc::new(options.clock_skew.clone().into_iter().collect::<std::collections::HashMap<_, _>>());
-    let mut jobs = Vec::new();
+    // Every source is listed first: a shard's recovery may only touch its own objects.
+    let mut listed = Vec::new();
     for source in sources {
         let resolved = match SourceUrl::parse_with(&source.url, &options.storage) {
             Ok(u) => u,
@@ -199,9 +207,38 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
         if listing.objects.is_empty() {
             warn!(source = %source.name, url = %source.url, "No objects match this source.");
         }
-        for crate::warehouse::store::Listed { meta, local } in listing.objects {
+        let mut objects = Vec::with_capacity(listing.objects.len());
+        for object in listing.objects {
+            let url = resolved.location.url_of(&object.meta.location);
+            let stream = dedupe::stream_of(source.stream.as_deref(), &url);
+            if options.shard.is_some_and(|s| !s.owns(source.kind, &stream)) {
+                summary.objects_other_shards += 1;
+                continue;
+            }
+            objects.push((object, url, stream));
+        }
+        listed.push((source, resolved, objects));
+    }
+    let only: Option<std::collections::BTreeSet<String>> = options.shard.map(|_| {
+        listed
+            .iter()
+            .flat_map(|(source, _, objects)| objects.iter().map(|(_, url, _)| layout::object_id(source.kind, url)))
+            .collect()
+    });
+    let recovered = retry::transient("remove files of an interrupted ingest", || {
+        warehouse.recover_objects(&manifest, only.as_ref())
+    })
+    .await?;
+    summary.recovered_files = recovered.deleted;
+    if summary.recovered_files > 0 {
+        info!(files = summary.recovered_files, "Removed files left by an interrupted ingest.");
+    }
+
+    let clock_skew = Arc::new(options.clock_skew.clone().into_iter().collect::<std::collections::HashMap<_, _>>());
+    let mut jobs = Vec::new();
+    for (source, resolved, objects) in listed {
+        for (crate::warehouse::store::Listed { meta, local }, url, stream) in objects {
             summary.objects_seen += 1;
-            let url = resolved.location.url_of(&meta.location);
             let format = source.format;
             let path_fields = match &resolved.template {
                 None => Vec::new(),
@@ -243,7 +280,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 store: resolved.location.store.clone(),
                 clock_skew: clock_skew.clone(),
                 fingerprint: true,
-                stream: dedupe::stream_of(source.stream.as_deref(), &url),
+                stream,
                 url,
                 local,
                 path_fields,
@@ -366,8 +403,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     if replaced_merged && lock.check().is_ok() {
         // The merged files still hold the replaced objects' old rows: rewrite them now
         // (an interruption leaves it to the next ingest, which does it first).
-        let now = warehouse.load_manifest().await?;
-        crate::warehouse::compact::fix(warehouse, &now.records, &now.stale_members).await?;
+        fix_compactions(warehouse, options.shard).await?;
     }
     // The next run opens the manifest with one read instead of one per entry. Losing
     // the race to a stolen lease, or failing to write, loses nothing: entries are the truth.
@@ -381,6 +417,32 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     summary.failures.sort();
     summary.empty.sort();
     Ok(summary)
+}
+
+/// Brings compaction records up to date ([`crate::warehouse::compact::fix`]) with the
+/// manifest as it is now. Shards share the records, so under `--shard` one shard at a
+/// time does it, holding the `compaction-fix` scope as well as its own. Returns whether
+/// anything changed.
+async fn fix_compactions(warehouse: &Warehouse, shard: Option<shard::Shard>) -> Result<bool> {
+    let fixing = match shard {
+        None => None,
+        Some(_) => Some(
+            crate::warehouse::lock::acquire_scoped(
+                warehouse,
+                "ingest: updating compaction records",
+                "compaction-fix",
+                std::time::Duration::from_secs(300),
+            )
+            .await?,
+        ),
+    };
+    let now = retry::transient("load the manifest", || warehouse.load_manifest()).await?;
+    let changed =
+        now.needs_fix() && crate::warehouse::compact::fix(warehouse, &now.records, &now.stale_members).await?;
+    if let Some(lock) = fixing {
+        lock.release().await;
+    }
+    Ok(changed)
 }
 
 fn progress_bar(enabled: bool, total: u64) -> ProgressBar {

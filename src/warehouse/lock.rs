@@ -1,4 +1,7 @@
-//! The warehouse lock: one writer at a time (ingest, `check --repair`).
+//! The warehouse lock: one writer at a time (ingest, `check --repair`, `compact`), or, for
+//! a sharded ingest (`ingest --shard k/n`), one writer per *scope*: each shard takes the
+//! lock of its scope (`shard-2-of-3`), which excludes the whole-warehouse lock and the
+//! same scope, not the other shards (docs/adr/0004-sharded-ingest.md).
 //!
 //! Without it, a second ingest's start-up clean-up deleted the files a first ingest had
 //! written but not yet recorded, and the first then recorded them anyway: both exited 0
@@ -13,6 +16,13 @@
 //!   stale and is taken over with the same conditional update, so of two processes
 //!   taking it over at once exactly one wins. A holder whose renewal fails because the
 //!   lease changed has lost it: its next commit stops with [`Error::LockLost`].
+//!
+//! A scoped lock is the same file or lease with the scope in its name
+//! (`_manifest/lock.shard-2-of-3`, `_manifest/lease.shard-2-of-3.json`). The two kinds
+//! exclude each other by taking their own first and then looking for the other (a live
+//! whole lock; a live scoped one): of two takers at once, at least one sees the other and
+//! steps back, as in Dekker's algorithm. Shards of different counts (`1/2` beside `1/3`)
+//! would split the objects differently, so they exclude each other too.
 //!
 //! Stores without conditional updates (object_store answers `NotImplemented`) take a
 //! stale lease over by delete-then-create, which is safe against another taker only up
@@ -35,6 +45,7 @@ use crate::error::{Error, Result};
 pub const LEASE_TTL: Duration = Duration::from_secs(30);
 const LEASE_KEY: &str = "_manifest/lease.json";
 const LOCK_FILE: &str = "_manifest/lock";
+const MANIFEST: &str = "_manifest";
 
 /// What a lease or lock file says about its holder.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -141,13 +152,47 @@ fn owner() -> String {
 
 /// Takes the warehouse lock for `purpose`, waiting up to `wait` for a holder to finish.
 pub async fn acquire(warehouse: &Warehouse, purpose: &str, wait: Duration) -> Result<WarehouseLock> {
-    acquire_with_ttl(warehouse, purpose, wait, LEASE_TTL).await
+    acquire_with_ttl(warehouse, purpose, None, wait, LEASE_TTL).await
+}
+
+/// Takes the lock of `scope` (a shard's: `shard-2-of-3`), which other scopes share.
+pub async fn acquire_scoped(
+    warehouse: &Warehouse,
+    purpose: &str,
+    scope: &str,
+    wait: Duration,
+) -> Result<WarehouseLock> {
+    acquire_with_ttl(warehouse, purpose, Some(scope), wait, LEASE_TTL).await
+}
+
+fn lock_file(scope: Option<&str>) -> String {
+    scope.map_or_else(|| LOCK_FILE.to_string(), |s| format!("{LOCK_FILE}.{s}"))
+}
+
+fn lease_key(scope: Option<&str>) -> String {
+    scope.map_or_else(|| LEASE_KEY.to_string(), |s| format!("{MANIFEST}/lease.{s}.json"))
+}
+
+/// The scope of a scoped lock's file or lease name in `_manifest/`.
+fn scope_of(name: &str) -> Option<&str> {
+    name.strip_prefix("lock.").or_else(|| name.strip_prefix("lease.")?.strip_suffix(".json"))
+}
+
+/// Whether a live lock of `theirs` keeps `mine` from being taken: the whole lock and every
+/// scope exclude each other; shard scopes exclude shards of another count.
+fn excludes(mine: Option<&str>, theirs: Option<&str>) -> bool {
+    let count = |s: &str| s.strip_prefix("shard-").and_then(|r| r.split_once("-of-")).map(|(_, n)| n.to_string());
+    match (mine, theirs) {
+        (None, _) | (_, None) => true,
+        (Some(a), Some(b)) => a == b || matches!((count(a), count(b)), (Some(x), Some(y)) if x != y),
+    }
 }
 
 /// [`acquire`] with a lease lifetime of `ttl` (tests use short ones).
 pub async fn acquire_with_ttl(
     warehouse: &Warehouse,
     purpose: &str,
+    scope: Option<&str>,
     wait: Duration,
     ttl: Duration,
 ) -> Result<WarehouseLock> {
@@ -156,8 +201,23 @@ pub async fn acquire_with_ttl(
     let mut failures = 0u32;
     loop {
         let attempt = match warehouse.local_root() {
-            Some(root) => try_file_lock(warehouse, &root, &me).await,
-            None => try_lease(warehouse, &me, ttl).await,
+            Some(root) => try_file_lock(warehouse, &root, &me, scope).await,
+            None => try_lease(warehouse, &me, scope, ttl).await,
+        };
+        // Ours is taken: now look for a live lock that excludes it (module docs).
+        let attempt = match attempt {
+            Ok(Ok(lock)) => match live_conflict(warehouse, scope).await {
+                Ok(None) => Ok(Ok(lock)),
+                Ok(Some(holder)) => {
+                    lock.release().await;
+                    Ok(Err(holder))
+                }
+                Err(e) => {
+                    lock.release().await;
+                    Err(e)
+                }
+            },
+            other => other,
         };
         let attempt = match attempt {
             // A store that fails now and then (5xx past its own retries) gets a few more tries.
@@ -187,8 +247,9 @@ async fn try_file_lock(
     warehouse: &Warehouse,
     root: &std::path::Path,
     me: &Holder,
+    scope: Option<&str>,
 ) -> Result<std::result::Result<WarehouseLock, String>> {
-    let path = root.join(LOCK_FILE);
+    let path = root.join(lock_file(scope));
     let me = me.clone();
     let name = warehouse.display.clone();
     tokio::task::spawn_blocking(move || {
@@ -228,10 +289,12 @@ async fn try_file_lock(
 async fn try_lease(
     warehouse: &Warehouse,
     me: &Holder,
+    scope: Option<&str>,
     ttl: Duration,
 ) -> Result<std::result::Result<WarehouseLock, String>> {
     let store = warehouse.location.store.clone();
-    let path = warehouse.location.child(LEASE_KEY);
+    let key = lease_key(scope);
+    let path = warehouse.location.child(&key);
     let lease = |h: &Holder| -> Result<PutPayload> {
         let mut h = h.clone();
         h.expires = Some(Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default());
@@ -258,7 +321,7 @@ async fn try_lease(
             let taken = match put_if(&store, &path, lease(me)?, PutMode::Update(current)).await {
                 // No conditional update here: delete, then create (see the module docs).
                 Err(Error::ObjectStore(object_store::Error::NotImplemented { .. })) => {
-                    warehouse.delete(LEASE_KEY).await?;
+                    warehouse.delete(&key).await?;
                     put_if(&store, &path, lease(me)?, PutMode::Create).await?
                 }
                 other => other?,
@@ -276,6 +339,90 @@ async fn try_lease(
         lost,
         inner: Inner::Lease { heartbeat, release: Some(Release { store, path, owner: me.owner.clone() }) },
     }))
+}
+
+/// A live lock that excludes one of `scope` (taken a moment ago): its holder, if any.
+async fn live_conflict(warehouse: &Warehouse, scope: Option<&str>) -> Result<Option<String>> {
+    // The locks there are: the whole one (`None`) and every scoped one in `_manifest/`.
+    let mut others: Vec<Option<String>> = Vec::new();
+    if scope.is_some() {
+        others.push(None);
+    }
+    match warehouse.local_root() {
+        Some(root) => {
+            let dir = root.join(MANIFEST);
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with("lock.") && !super::layout::is_staging_file(&name) {
+                        others.push(scope_of(&name).map(str::to_string));
+                    }
+                }
+            }
+        }
+        None => {
+            let prefix = warehouse.location.child(MANIFEST);
+            let listed = warehouse.location.store.list_with_delimiter(Some(&prefix)).await?;
+            for meta in listed.objects {
+                let name = meta.location.filename().unwrap_or_default();
+                if name.starts_with("lease.") && name != "lease.json" {
+                    others.push(scope_of(name).map(str::to_string));
+                }
+            }
+        }
+    }
+    for other in others {
+        if other.as_deref() == scope || !excludes(scope, other.as_deref()) {
+            continue;
+        }
+        if let Some(holder) = held_by(warehouse, other.as_deref()).await? {
+            return Ok(Some(holder));
+        }
+    }
+    Ok(None)
+}
+
+/// Who holds the lock of `scope` now, if anyone (a stale lease holds nothing).
+async fn held_by(warehouse: &Warehouse, scope: Option<&str>) -> Result<Option<String>> {
+    match warehouse.local_root() {
+        Some(root) => {
+            let path = root.join(lock_file(scope));
+            tokio::task::spawn_blocking(move || {
+                use std::io::Read;
+                let mut file = match std::fs::OpenOptions::new().read(true).write(true).open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(Error::io(path.display(), e)),
+                };
+                match file.try_lock() {
+                    // Free: the probe's hold ends when `file` closes.
+                    Ok(()) => Ok(None),
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        let mut text = String::new();
+                        let _ = file.read_to_string(&mut text);
+                        Ok(Some(
+                            serde_json::from_str::<Holder>(&text)
+                                .map(|h| h.to_string())
+                                .unwrap_or_else(|_| "another process (it has not said who yet)".into()),
+                        ))
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path.display(), e)),
+                }
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("probing a warehouse lock: {e}")))?
+        }
+        None => {
+            let path = warehouse.location.child(&lease_key(scope));
+            let got = match warehouse.location.store.get(&path).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let holder = serde_json::from_slice::<Holder>(&got.bytes().await?).ok();
+            Ok(holder.filter(|h| h.expires.is_some_and(|e| e >= Utc::now())).map(|h| h.to_string()))
+        }
+    }
 }
 
 /// A conditional put: the new version, or `None` when the condition failed (the object
@@ -363,7 +510,7 @@ mod tests {
         let wh = Warehouse::from_location(location, "memory://wh");
         // Long enough that a loaded machine does not starve a heartbeat past it.
         let ttl = Duration::from_millis(1500);
-        let first = acquire_with_ttl(&wh, "ingest", Duration::ZERO, ttl).await.unwrap();
+        let first = acquire_with_ttl(&wh, "ingest", None, Duration::ZERO, ttl).await.unwrap();
         let e = acquire(&wh, "ingest", Duration::ZERO).await.err().unwrap().to_string();
         assert!(e.contains("is locked by pid") && e.contains("lease expires"), "{e}");
         // Heartbeats keep it fresh past its first lifetime.
@@ -380,8 +527,8 @@ mod tests {
         store.put(&path, PutPayload::from(serde_json::to_vec(&stale).unwrap())).await.unwrap();
         // Two takers at once: exactly one wins.
         let (a, b) = tokio::join!(
-            acquire_with_ttl(&wh, "ingest", Duration::ZERO, ttl),
-            acquire_with_ttl(&wh, "ingest", Duration::ZERO, ttl)
+            acquire_with_ttl(&wh, "ingest", None, Duration::ZERO, ttl),
+            acquire_with_ttl(&wh, "ingest", None, Duration::ZERO, ttl)
         );
         assert_eq!(usize::from(a.is_ok()) + usize::from(b.is_ok()), 1, "{:?} {:?}", a.as_ref().err(), b.as_ref().err());
         let held = a.or(b).unwrap();
@@ -398,5 +545,40 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(held.check().unwrap_err().to_string().contains("lost the lock"));
+    }
+
+    /// Shards share the warehouse; the whole lock and a shard exclude each other, and so do
+    /// shards of different counts. On a folder and on an object store alike.
+    #[tokio::test]
+    async fn shard_locks_share_the_warehouse_but_not_with_the_whole_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = Warehouse::open(&dir.path().display().to_string()).unwrap();
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let location = super::super::Location::from_store(store, "memory://wh/", "").unwrap();
+        let remote = Warehouse::from_location(location, "memory://wh");
+        for wh in [&local, &remote] {
+            let one = acquire_scoped(wh, "ingest --shard 1/3", "shard-1-of-3", Duration::ZERO).await.unwrap();
+            let two = acquire_scoped(wh, "ingest --shard 2/3", "shard-2-of-3", Duration::ZERO).await.unwrap();
+            let e = acquire_scoped(wh, "ingest --shard 1/3", "shard-1-of-3", Duration::ZERO).await.err().unwrap();
+            assert!(e.to_string().contains("(ingest --shard 1/3, since"), "{e}");
+            let e = acquire(wh, "compact", Duration::ZERO).await.err().unwrap();
+            assert!(e.to_string().contains("--shard"), "{e}");
+            let e = acquire_scoped(wh, "ingest --shard 1/2", "shard-1-of-2", Duration::ZERO).await.err().unwrap();
+            assert!(e.to_string().contains("--shard"), "{e}");
+            one.release().await;
+            two.release().await;
+            let whole = acquire(wh, "compact", Duration::ZERO).await.unwrap();
+            let e = acquire_scoped(wh, "ingest --shard 1/2", "shard-1-of-2", Duration::ZERO).await.err().unwrap();
+            assert!(e.to_string().contains("(compact, since"), "{e}");
+            whole.release().await;
+            // The whole lock's holder gone, a shard gets in; waiting works across kinds.
+            let one = acquire_scoped(wh, "ingest --shard 1/2", "shard-1-of-2", Duration::ZERO).await.unwrap();
+            let waiter = acquire(wh, "compact", Duration::from_secs(5));
+            let (got, ()) = tokio::join!(waiter, async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                one.release().await;
+            });
+            got.unwrap().release().await;
+        }
     }
 }

@@ -136,6 +136,18 @@ impl Warehouse {
     /// (`lock::acquire`): a live ingest's written but not yet committed files look the
     /// same. Returns the number of files deleted and every committed file that exists.
     pub async fn recover(&self, manifest: &BTreeMap<String, ObjectEntry>) -> Result<Recovered> {
+        self.recover_objects(manifest, None).await
+    }
+
+    /// [`Warehouse::recover`] limited to the files of the objects `only` names (a shard's:
+    /// the other shards' uncommitted files are their live writes, not leftovers).
+    pub async fn recover_objects(
+        &self,
+        manifest: &BTreeMap<String, ObjectEntry>,
+        only: Option<&BTreeSet<String>>,
+    ) -> Result<Recovered> {
+        let mine =
+            |name: &str| only.is_none_or(|ids| layout::object_id_of_file(name).is_some_and(|id| ids.contains(id)));
         let committed: BTreeSet<&str> = manifest.values().flat_map(|e| e.files.iter().map(String::as_str)).collect();
         let mut recovered = Recovered::default();
         for table in ALL_TABLES {
@@ -146,6 +158,11 @@ impl Warehouse {
                     continue;
                 }
                 let name = meta.location.filename().unwrap_or_default();
+                if !mine(name) {
+                    // Another shard's: committed after this run loaded the manifest, or
+                    // being written now.
+                    continue;
+                }
                 if layout::is_retrace_file(name) {
                     debug!(file = %key, "Removing uncommitted file from an interrupted ingest.");
                     self.delete(&key).await?;
@@ -155,7 +172,7 @@ impl Warehouse {
                 }
             }
         }
-        recovered.deleted += self.remove_staging_files()?;
+        recovered.deleted += self.remove_staging_files(&mine)?;
         Ok(recovered)
     }
 
@@ -166,7 +183,7 @@ impl Warehouse {
 
     /// Removes the staging files of writes a killed process left (`<file>.parquet#N`):
     /// object_store's listing hides them, so only a walk of the folders finds them.
-    fn remove_staging_files(&self) -> Result<usize> {
+    fn remove_staging_files(&self, mine: &dyn Fn(&str) -> bool) -> Result<usize> {
         let Some(root) = self.local_root() else { return Ok(0) };
         let mut removed = 0;
         let mut folders: Vec<std::path::PathBuf> = ALL_TABLES.iter().map(|t| root.join(t)).collect();
@@ -187,7 +204,8 @@ impl Warehouse {
                 let ours = name.rsplit_once('#').is_some_and(|(stem, _)| {
                     stem.ends_with(".parquet") || stem.ends_with(".json") || stem == layout::SNAPSHOT_NAME
                 });
-                if ours && layout::is_staging_file(&name) {
+                let stem = name.rsplit_once('#').map_or("", |(stem, _)| stem);
+                if ours && layout::is_staging_file(&name) && mine(stem) {
                     std::fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
                     removed += 1;
                 }
