@@ -19,6 +19,12 @@ prints the median wall time, peak RSS and the ratio to each peer:
      queries per second for 8 concurrent psycopg clients beside DuckDB's Python client
      running the same SQL from 8 threads over the same Parquet files (bench/clients.py)
 
+  7. text patterns (nginx, syslog, log4j) and metrics (Prometheus text, `query_range`
+     JSON, CSV samples): rows/s of `retrace ingest`, beside the same parse by DuckDB
+     (`regexp_extract` over `read_csv` of lines; `read_csv` of the samples) and by polars
+     (`str.extract_groups`; `scan_csv`), each writing zstd Parquet. No peer reads the
+     Prometheus formats, so those rows have retrace alone. `--only formats` runs just this.
+
 `--before BIN` runs task 4 with an older build too, alternating the two run by run on the
 same warehouse, and prints the time saved (the figure issue 17 asks for). `--only report`
 skips tasks 1-3 and 5.
@@ -132,6 +138,115 @@ def side_by_side(name, fresh, cmds, runs, results):
     return row
 
 
+def load_format_generators():
+    """tests/perf/ingest_formats.py's deterministic records and line writers."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ingest_formats", os.path.join(ROOT, "tests", "perf", "ingest_formats.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# The built-in patterns' regexes as src/config/pattern.rs has them (RE2 and Rust's regex
+# read the same syntax), with the `ts` format each peer is given.
+TEXT_PATTERNS = {
+    "nginx": (r'^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<msg>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"(?P<tail>.*)$',
+              "%d/%b/%Y:%H:%M:%S %z"),
+    "syslog": (r"^(?:<(?P<pri>\d{1,3})>)?(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<host>\S+) (?P<service>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:(?P<msg>.*)$",
+               "%b %d %H:%M:%S"),
+    "log4j": (r"^(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?) +(?P<level>[A-Z]+) +\[(?P<thread>[^\]]*)\] +(?P<logger>\S+) (?P<msg>.*)$",
+              "%Y-%m-%d %H:%M:%S,%f"),
+}
+
+
+def write_query_range(path, target):
+    """A Prometheus `query_range` response of ~target bytes: 48 series of 15 s samples."""
+    if os.path.exists(path) and os.path.exists(path + ".rows"):
+        return int(open(path + ".rows").read()), os.path.getsize(path)
+    series = [(svc, f"{svc}-{h}", code) for svc in ("checkout", "payments", "search", "cart")
+              for h in range(4) for code in ("200", "404", "503")]
+    per_point = len('[1795046400.000,"123.45"],')
+    points = max(1, target // (len(series) * per_point))
+    with open(path, "w") as f:
+        f.write('{"status":"success","data":{"resultType":"matrix","result":[')
+        for i, (svc, host, code) in enumerate(series):
+            f.write(("," if i else "") + '{"metric":{"__name__":"http_request_duration_ms","service":"%s","host":"%s","code":"%s"},"values":[' % (svc, host, code))
+            f.write(",".join('[%d.000,"%.2f"]' % (1795046400 + 15 * j, (j * 7 + i) % 1000 / 7) for j in range(points)))
+            f.write("]}")
+        f.write("]}}")
+    rows = len(series) * points
+    open(path + ".rows", "w").write(str(rows))
+    return rows, os.path.getsize(path)
+
+
+def formats_task(args, work, results):
+    """Task 7: text patterns and metrics, rows/s beside DuckDB and polars."""
+    gen = load_format_generators()
+    folder = os.path.join(work, "formats")
+    os.makedirs(folder, exist_ok=True)
+    target = int(args.formats_mb * 1024 * 1024)
+    cases = []
+    for name in TEXT_PATTERNS:
+        file, fmt, line_fn, header = gen.FORMATS[f"pattern:{name}"]
+        cases.append((f"pattern:{name}", "logs", file, fmt, line_fn, header))
+    cases.append(("prometheus_text", "metrics", *gen.FORMATS["prometheus_text"]))
+    cases.append(("metrics csv", "metrics", "samples.csv", None,
+                  lambda r: f"{gen.iso(r['t'])},http_request_duration_ms,{r['latency_ms']},{r['service']},{r['host']},{r['status']}\n",
+                  "ts,metric,value,service,host,code\n"))
+    cases.append(("prometheus query_range", "metrics", "range.json", None, None, None))
+    for name, kind, file, fmt, line_fn, header in cases:
+        path = os.path.join(folder, file)
+        if line_fn is None:
+            rows, size = write_query_range(path, target)
+        elif not os.path.exists(path) or abs(os.path.getsize(path) - target) > target // 10:
+            rows, size = gen.write(path, line_fn, target, header)
+        else:
+            size = os.path.getsize(path)
+            rows = sum(1 for _ in open(path, "rb")) - (1 if header else 0)
+        wh = os.path.join(folder, "wh")
+        cfg = os.path.join(folder, f"{file}.toml")
+        with open(cfg, "w") as f:
+            f.write(f'warehouse = "{wh}"\n[[sources]]\nkind = "{kind}"\nurl = "{path}"\n')
+            if fmt:
+                f.write(f'format = "{fmt}"\n')
+            if name == "pattern:syslog":
+                f.write("year = 2026\n")
+        out = os.path.join(folder, "peer.parquet")
+        cmds = {"retrace": [RETRACE, "-q", "--config", cfg, "ingest"]}
+        if name.startswith("pattern:"):
+            regex, ts_fmt = TEXT_PATTERNS[name.split(":")[1]]
+            groups = re.findall(r"\(\?P<(\w+)>", regex)
+            lines = (f"read_csv('{path}', columns={{'line': 'VARCHAR'}}, header=false, delim=chr(1), quote='', "
+                     "escape='', auto_detect=false)").replace("chr(1)", "'\x01'")
+            duck_sql = (f"COPY (SELECT s.* REPLACE (try_strptime(s.ts, '{ts_fmt}') AS ts) FROM "
+                        f"(SELECT regexp_extract(line, '{regex}', {groups!r}) AS s FROM {lines})) "
+                        f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+            polars = (f"pl.scan_csv({path!r}, has_header=False, separator='\\x01', quote_char=None, "
+                      "new_columns=['line'], schema={'line': pl.String})"
+                      f".select(pl.col('line').str.extract_groups({regex!r})).unnest('line')"
+                      f".with_columns(pl.col('ts').str.to_datetime({ts_fmt!r}, strict=False))")
+        elif name == "metrics csv":
+            duck_sql = (f"COPY (SELECT * REPLACE (CAST(ts AS TIMESTAMPTZ) AS ts) FROM read_csv('{path}')) "
+                        f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+            polars = (f"pl.scan_csv({path!r}).with_columns(pl.col('ts').str.to_datetime(time_zone='UTC', time_unit='us'))")
+        else:
+            duck_sql = polars = None
+        if duck_sql:
+            cmds["duckdb"] = [python(), "-c", "import duckdb; duckdb.sql(\"SET threads = 2\"); duckdb.sql(" + repr(duck_sql) + ")"]
+            cmds["polars"] = [python(), "-c", "import os; os.environ['POLARS_MAX_THREADS'] = '2'; import polars as pl; "
+                              f"{polars}.sink_parquet({out!r}, compression='zstd')"]
+
+        def fresh(engine):
+            for p in (wh, out):
+                if os.path.isdir(p):
+                    shutil.rmtree(p)
+                elif os.path.exists(p):
+                    os.remove(p)
+
+        row = side_by_side(f"{name} ({size / 1e6:.0f} MB, {rows:,} rows)", fresh, cmds, args.runs, [])
+        results.append((f"{name} ({size / 1e6:.0f} MB)", {"rows": rows, **row}))
+
+
 def report_task(args, data, work, scale, results):
     """`retrace report` for the planted incident over the full warehouse (all four kinds);
     with --before, the older build beside it, alternating run by run."""
@@ -222,8 +337,9 @@ def main():
     ap.add_argument("--dir", default=os.path.join(ROOT, "bench", "data"))
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--before", help="an older retrace binary to run the report beside")
-    ap.add_argument("--only", choices=["report", "server"],
+    ap.add_argument("--only", choices=["report", "server", "formats"],
                     help="run only this task (server: over the logs warehouse a previous run left)")
+    ap.add_argument("--formats-mb", type=float, default=100, help="input size per format in task 7")
     args = ap.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     if not args.skip_build:
@@ -260,6 +376,9 @@ def main():
             continue
         if args.only == "report":
             report_task(args, data, work, scale, results)
+            continue
+        if args.only == "formats":
+            formats_task(args, work, results)
             continue
 
         # Keep the last run's outputs for the query tasks.
@@ -299,13 +418,14 @@ def main():
         server_task(args, cfg, wh, scale, hour_t, full_t, results)
 
         report_task(args, data, work, scale, results)
+        formats_task(args, work, results)
 
     print("\n## Figures (median of %d runs; ratio = peer time / retrace time, > 1 means retrace is faster)\n" % args.runs)
     print(f"peers: duckdb {versions['duckdb']}, polars {versions['polars']}; machine: {os.cpu_count()} cores\n")
     print("| task | retrace | DuckDB | polars | vs DuckDB | vs polars |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, row in results:
-        if "polars" in row:
+        if "polars" in row and "rows" not in row:
             r, d, p = row["retrace"], row["duckdb"], row["polars"]
             print(f"| {name} | {r[0]:.2f} s, {r[1]:.0f} MB | {d[0]:.2f} s, {d[1]:.0f} MB | {p[0]:.2f} s, {p[1]:.0f} MB "
                   f"| {d[0] / r[0]:.2f}× | {p[0] / r[0]:.2f}× |")
@@ -322,6 +442,23 @@ def main():
                 print(f"| {name}: queries/s (p50, p95) | {r['qps']:.1f} ({r['p50_ms']:.0f} ms, {r['p95_ms']:.0f} ms), "
                       f"server {row['rss']:.0f} MB | {d['qps']:.1f} ({d['p50_ms']:.0f} ms, {d['p95_ms']:.0f} ms) "
                       f"| {r['qps'] / d['qps']:.2f}× |")
+    formats = [(n, r) for n, r in results if "rows" in r]
+    if formats:
+        print("\n| format (task 7) | rows | retrace rows/s | DuckDB rows/s | polars rows/s | vs DuckDB | vs polars |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, row in formats:
+            n, r = row["rows"], row["retrace"]
+            cells = [f"{n / r[0]:,.0f} ({r[0]:.2f} s, {r[1]:.0f} MB)"]
+            ratios = []
+            for peer in ("duckdb", "polars"):
+                if peer in row:
+                    p = row[peer]
+                    cells.append(f"{n / p[0]:,.0f} ({p[0]:.2f} s, {p[1]:.0f} MB)")
+                    ratios.append(f"{p[0] / r[0]:.2f}×")
+                else:
+                    cells.append("no reader")
+                    ratios.append("")
+            print(f"| {name} | {n:,} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     print("\n| scale | input | MB | retrace ingest | MB/s | peak RSS |")
     print("|---:|---|---:|---:|---:|---:|")
     for scale, src, mb, (t, rss) in scaling:

@@ -40,6 +40,8 @@ struct Cluster {
     scheduler: Child,
     executors: Vec<Child>,
     url: String,
+    /// The processes' stderr, printed when a test fails.
+    logs: std::path::PathBuf,
 }
 
 impl Drop for Cluster {
@@ -48,7 +50,23 @@ impl Drop for Cluster {
             let _ = c.kill();
             let _ = c.wait();
         }
+        if std::thread::panicking() {
+            for e in std::fs::read_dir(&self.logs).into_iter().flatten().flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                eprintln!("--- {} (last lines)", e.path().display());
+                for l in tail.into_iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+        }
     }
+}
+
+fn log_file(sb: &Sandbox, name: &str) -> Stdio {
+    let dir = sb.path().join("cluster-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    Stdio::from(std::fs::File::create(dir.join(name)).unwrap())
 }
 
 fn retrace(sb: &Sandbox) -> Command {
@@ -77,11 +95,16 @@ fn start_cluster(sb: &Sandbox, executors: usize) -> Cluster {
     let mut scheduler = retrace(sb)
         .args(["scheduler", "--listen", &format!("127.0.0.1:{port}"), "--executor-timeout", "5"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file(sb, "scheduler.log"))
         .spawn()
         .unwrap();
     wait_for_port(port, "the scheduler", &mut scheduler);
-    let mut cluster = Cluster { scheduler, executors: Vec::new(), url: format!("df://127.0.0.1:{port}") };
+    let mut cluster = Cluster {
+        scheduler,
+        executors: Vec::new(),
+        url: format!("df://127.0.0.1:{port}"),
+        logs: sb.path().join("cluster-logs"),
+    };
     for i in 0..executors {
         cluster.executors.push(start_cluster_executor(sb, &cluster.url, i));
     }
@@ -123,7 +146,7 @@ fn seed(s3: &S3Server, sb: &Sandbox) {
         s3.put("telemetry", to, &std::fs::read(fixtures.join(from)).unwrap());
     }
     let mut changes = String::from_utf8(std::fs::read(fixtures.join("changes.csv")).unwrap()).unwrap();
-    changes += "2026-11-19T12:58:00Z,CHG-2001,shop,cache.ttl_seconds,300,0\n";
+    changes += "2026-11-19T12:58:00Z,CHG-2001,shop,config-service,cache.ttl_seconds,300,0,carol,prod,Disable the cache,,OPS-99\n";
     s3.put("telemetry", "changes/c.csv", changes.as_bytes());
     let config = format!(
         "warehouse = \"s3://lake/prod\"\n\
@@ -173,7 +196,7 @@ fn sql_slo_suspects_and_reports_through_the_cluster_equal_the_local_ones() {
         "SELECT date_bin(INTERVAL '10 minutes', ts) AS t, avg(CAST(status AS DOUBLE)) AS s, count(DISTINCT host) AS hosts \
          FROM logs WHERE service = 'shop' GROUP BY 1 ORDER BY 1",
         "SELECT l.host, count(*) AS n FROM logs l JOIN changes c ON l.service = c.service GROUP BY 1 ORDER BY 1",
-        "SELECT * FROM timeline ORDER BY ts, kind LIMIT 50",
+        "SELECT * FROM timeline ORDER BY ts, kind, service, source, line LIMIT 50",
         "SELECT metric, sum(value) AS v FROM metrics GROUP BY 1 ORDER BY 1",
     ] {
         let (local, remote) = both(&sb, &cluster, &["sql", "--format", "csv", sql]);
@@ -216,8 +239,9 @@ fn an_executor_killed_mid_query_gives_the_right_answer_or_a_clear_error() {
     let expected = ok(retrace(&sb).args(["sql", "--format", "csv", sql]).output().unwrap(), "local");
     let mut outcomes = Vec::new();
     for round in 0..2 {
+        // A query that cannot finish must say so, not hang: --timeout bounds the wait.
         let child = retrace(&sb)
-            .args(["--cluster", &cluster.url, "sql", "--format", "csv", sql])
+            .args(["--cluster", &cluster.url, "sql", "--timeout", "60s", "--format", "csv", sql])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -237,7 +261,7 @@ fn an_executor_killed_mid_query_gives_the_right_answer_or_a_clear_error() {
         }
         outcomes.push(out.status.success());
         // A replacement, so the second round has two executors again.
-        let replacement = start_cluster_executor(&sb, &cluster.url, round + 10);
+        let replacement = start_cluster_executor(&sb, &cluster.url, round as usize + 10);
         cluster.executors.push(replacement);
     }
     // With the executors back, the next query is right.
@@ -277,7 +301,7 @@ fn start_cluster_executor(sb: &Sandbox, url: &str, i: usize) -> Child {
         .arg("--work-dir")
         .arg(sb.path().join(format!("executor-{i}")))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file(sb, &format!("executor-{i}.log")))
         .spawn()
         .unwrap();
     wait_for_port(flight + 1, "an executor", &mut child);
