@@ -98,6 +98,9 @@ struct Parsed {
     blank: u64,
     /// Whether a row's time depended on earlier rows (then the chunk is parsed again).
     consulted: bool,
+    /// The year its first year-less row got, read without the rows before (then the
+    /// chunk is parsed again unless they would have given the same: `TimeState::agrees_with`).
+    first_yearless: Option<(i32, u32)>,
     /// The worker's time state at the end of the chunk.
     end: TimeState,
 }
@@ -172,6 +175,7 @@ fn work(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed>>, parse: &Parse
 fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parsed> {
     asm.time().set_state(TimeState::default());
     asm.time().take_consulted();
+    asm.time().take_first_yearless();
     let capacity = Capacity::for_input(chunk.lines.len(), chunk.text.len());
     let mut days = DayBuffer::with_capacity(parse.kind, asm.spec(), capacity);
     let (mut rejects, mut blank) = (Vec::new(), 0u64);
@@ -187,6 +191,7 @@ fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parse
         rejects,
         blank,
         consulted: asm.time().take_consulted(),
+        first_yearless: asm.time().take_first_yearless(),
         end: asm.time().state(),
         chunk,
     })
@@ -220,7 +225,7 @@ fn collect(
         let Ok(parsed) = from_workers[i % from_workers.len()].recv() else { break };
         let parsed = parsed?;
         counts.blank += parsed.blank;
-        if parsed.consulted {
+        if parsed.consulted || !state.agrees_with(parsed.first_yearless) {
             state = reparse(&parsed.chunk, state, parse, asm, sink)?;
             continue;
         }
@@ -254,5 +259,6 @@ fn reparse(
         }
     }
     asm.time().take_consulted();
+    asm.time().take_first_yearless();
     Ok(asm.time().state())
 }

@@ -205,8 +205,27 @@ struct State {
     last: Cell<Option<i64>>,
     /// Index into the auto-detect list that matched last (tried first next time).
     hint: Cell<usize>,
-    /// Set when a result depended on `yearless` or `last` (see [`TimeParser::take_consulted`]).
+    /// Set when a result depended on `last` (see [`TimeParser::take_consulted`]).
     consulted: Cell<bool>,
+    /// The first year-less row's (year, month) when it was read from a blank state: a
+    /// run of rows parsed out of order agrees with an in-order read exactly when the year
+    /// the rows before would have given that row is this one ([`year_after`]); every later
+    /// row follows from it. (Before, every year-less row marked its run as needing a
+    /// second, in-order parse, which made syslog ingest one thread's work done twice.)
+    first_yearless: Cell<Option<(i32, u32)>>,
+}
+
+/// The year of a year-less row in `month`, after a year-less row in `prev` = (year,
+/// month); `None` without one (the object's first: [`TimeParser`] infers it).
+pub fn year_after(prev: Option<(i32, u32)>, month: u32) -> Option<i32> {
+    match prev {
+        // Dec → Jan inside one object: the next year.
+        Some((y, m)) if month + 6 < m => Some(y + 1),
+        // A month far ahead of the previous row (Jan → Dec): a log read backwards, or the previous year.
+        Some((y, m)) if m + 6 < month => Some(y - 1),
+        Some((y, _)) => Some(y),
+        None => None,
+    }
 }
 
 /// The state one row hands the next, so that a run of rows parsed out of order (a chunk
@@ -220,10 +239,19 @@ pub struct TimeState {
 
 impl TimeState {
     /// The state after a run of rows that did not consult it, given the state that run
-    /// ended with when parsed from a blank one: its last time, if it parsed any (such
-    /// rows leave the year-less month alone).
+    /// ended with when parsed from a blank one: its last time and year-less month, if it
+    /// parsed any.
     pub fn after(self, run: TimeState) -> TimeState {
-        TimeState { last: run.last.or(self.last), ..self }
+        TimeState { last: run.last.or(self.last), yearless: run.yearless.or(self.yearless), ..self }
+    }
+
+    /// Whether a run whose first year-less row, read from a blank state, got `first` =
+    /// (year, month) reads the same after this state as it did alone.
+    pub fn agrees_with(&self, first: Option<(i32, u32)>) -> bool {
+        match (first, self.yearless) {
+            (Some((year, month)), Some(_)) => year_after(self.yearless, month) == Some(year),
+            _ => true,
+        }
     }
 }
 
@@ -299,6 +327,12 @@ impl TimeParser {
     /// the formats tried; a time two formats both accept reads the same under either.)
     pub fn take_consulted(&self) -> bool {
         self.state.consulted.replace(false)
+    }
+
+    /// The first year-less row's (year, month) since the last call, when it was read
+    /// without an earlier one in the state; clears it. See [`year_after`].
+    pub fn take_first_yearless(&self) -> Option<(i32, u32)> {
+        self.state.first_yearless.replace(None)
     }
 
     pub fn parse_str(&self, s: &str) -> Result<Stamp, TimeError> {
@@ -413,14 +447,13 @@ impl TimeParser {
             return None;
         }
         let month = parsed.month()?;
-        self.state.consulted.set(true);
-        let year = match self.state.yearless.get() {
-            // Dec → Jan inside one object: the next year.
-            Some((y, m)) if month + 6 < m => y + 1,
-            // A month far ahead of the previous row (Jan → Dec): a log read backwards, or the previous year.
-            Some((y, m)) if m + 6 < month => y - 1,
-            Some((y, _)) => y,
-            None => self.first_year(&parsed),
+        let year = match year_after(self.state.yearless.get(), month) {
+            Some(y) => y,
+            None => {
+                let y = self.first_year(&parsed);
+                self.state.first_yearless.set(Some((y, month)));
+                y
+            }
         };
         self.state.yearless.set(Some((year, month)));
         parsed.set_year(i64::from(year)).ok()?;
