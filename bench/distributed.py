@@ -78,7 +78,7 @@ class Cluster:
                                    os.path.join(work, f"executor-{i}")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.procs.append(ex)
-            wait_port(p + 1, ex, "executor")
+            wait_port(p, ex, "executor")
         for _ in range(120):
             if subprocess.run([RETRACE, "-q", "--config", cfg, "--cluster", self.url, "sql", "SELECT 1"],
                               capture_output=True).returncode == 0:

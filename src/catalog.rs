@@ -36,15 +36,6 @@ pub async fn open_with(warehouse: &Warehouse, limits: &QueryLimits) -> Result<Se
     Ok(ctx)
 }
 
-/// [`open_with`], or with `cluster` (`df://host:port`) a session whose queries run on
-/// that Ballista cluster (docs/distributed.md).
-pub async fn open_on(warehouse: &Warehouse, limits: &QueryLimits, cluster: Option<&str>) -> Result<SessionContext> {
-    match cluster {
-        None => open_with(warehouse, limits).await,
-        Some(url) => crate::cluster::connect(warehouse, limits, url).await,
-    }
-}
-
 /// The settings every session has, local or on a cluster (whose config starts from
 /// Ballista's): UTC, as every time in the warehouse is, and `information_schema`.
 pub fn session_config(base: SessionConfig) -> SessionConfig {

@@ -140,7 +140,10 @@ pub(crate) async fn session(
     warehouse: &crate::warehouse::Warehouse,
     limits: &crate::limits::QueryLimits,
 ) -> Result<datafusion::prelude::SessionContext> {
-    crate::catalog::open_on(warehouse, limits, cluster_of(global, config)).await
+    match cluster_of(global, config) {
+        None => crate::catalog::open_with(warehouse, limits).await,
+        Some(url) => crate::cluster::connect(warehouse, limits, url).await,
+    }
 }
 
 /// The Ballista scheduler queries run on, if any: `--cluster`, else `[cluster] scheduler`.
