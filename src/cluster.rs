@@ -23,6 +23,9 @@ use crate::warehouse::Warehouse;
 /// The default scheduler port (Ballista's).
 pub const DEFAULT_PORT: u16 = 50050;
 
+/// How long a command waits for the cluster unless `[cluster] timeout` says otherwise.
+pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// `df://host:port`, `host:port` or `host` → (host, port).
 pub fn parse_address(url: &str) -> Result<(String, u16)> {
     let bad = |why: &str| Error::Usage(format!("cluster address `{url}`: {why} (write df://host:port)"));
@@ -49,9 +52,32 @@ pub fn parse_address(url: &str) -> Result<(String, u16)> {
 
 /// A session whose queries run on the cluster at `url`, with the warehouse's tables and
 /// views registered as [`crate::catalog::open_with`] registers them locally.
-pub async fn connect(warehouse: &Warehouse, limits: &QueryLimits, url: &str) -> Result<SessionContext> {
+///
+/// Ballista's client polls a job until it ends, with no deadline: a job queued with no
+/// executor, or one that lost its executor at the wrong moment (docs/distributed.md,
+/// Limits), would hold the command forever. So the process ends, with an error naming
+/// the cluster, once `deadline` has passed (`None`: the interactive shell, whose queries
+/// each have a timeout of their own).
+pub async fn connect(
+    warehouse: &Warehouse,
+    limits: &QueryLimits,
+    url: &str,
+    deadline: Option<std::time::Duration>,
+) -> Result<SessionContext> {
     let (host, port) = parse_address(url)?;
-    imp::connect(warehouse, limits, url, &host, port).await
+    let ctx = imp::connect(warehouse, limits, url, &host, port).await?;
+    let Some(deadline) = deadline else { return Ok(ctx) };
+    let (url, started) = (url.to_string(), std::time::Instant::now());
+    tokio::spawn(async move {
+        tokio::time::sleep(deadline).await;
+        eprintln!(
+            "error: no answer from the cluster at {url} within {:.0?} ([cluster] timeout): a Ballista job is \
+             waiting for executors, or lost one and was not rescheduled (docs/distributed.md, Limits)",
+            started.elapsed()
+        );
+        std::process::exit(2);
+    });
+    Ok(ctx)
 }
 
 /// Ballista reports an unreachable scheduler only when a query runs, as a transport
@@ -243,7 +269,11 @@ mod tests {
     #[tokio::test]
     async fn without_the_feature_the_build_says_how_to_get_it() {
         let wh = Warehouse::open(&std::env::temp_dir().display().to_string()).unwrap();
-        let e = connect(&wh, &QueryLimits::default(), "df://127.0.0.1:1").await.err().unwrap().to_string();
+        let e = connect(&wh, &QueryLimits::default(), "df://127.0.0.1:1", Some(DEFAULT_DEADLINE))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("--features cluster"), "{e}");
     }
 
@@ -253,7 +283,7 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("df://127.0.0.1:{port}");
         let wh = Warehouse::open(&std::env::temp_dir().display().to_string()).unwrap();
-        let e = connect(&wh, &QueryLimits::default(), &url).await.err().unwrap().to_string();
+        let e = connect(&wh, &QueryLimits::default(), &url, Some(DEFAULT_DEADLINE)).await.err().unwrap().to_string();
         assert!(e.contains(&format!("127.0.0.1:{port}")) && e.contains("cannot reach"), "{e}");
     }
 }

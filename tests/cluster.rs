@@ -320,3 +320,45 @@ fn a_scheduler_that_is_not_there_is_named() {
     assert!(!out.status.success());
     assert!(stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("cannot reach"), "{stderr}");
 }
+
+/// A scheduler with no executor queues the job for good, and Ballista's client would wait
+/// for ever: `[cluster] timeout` ends the command with an error naming the cluster.
+#[test]
+fn a_cluster_without_executors_ends_at_the_configured_timeout() {
+    let sb = Sandbox::new();
+    sb.write("logs/a.jsonl", b"{\"ts\":\"2026-11-19T10:00:00Z\",\"service\":\"web\",\"msg\":\"up\"}\n");
+    let config = "warehouse = \"wh\"\n[[sources]]\nkind = \"logs\"\nurl = \"sources/logs/*.jsonl\"\n[cluster]\ntimeout = \"3s\"\n";
+    std::fs::write(sb.path().join("retrace.toml"), config).unwrap();
+    ok(retrace(&sb).args(["-q", "ingest"]).output().unwrap(), "ingest");
+    let port = free_port();
+    let mut scheduler = retrace(&sb)
+        .args(["scheduler", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port, "the scheduler", &mut scheduler);
+    let started = Instant::now();
+    let out = retrace(&sb)
+        .args([
+            "--cluster",
+            &format!("df://127.0.0.1:{port}"),
+            "timeline",
+            "--from",
+            "2026-11-19T09:00Z",
+            "--to",
+            "2026-11-19T11:00Z",
+        ])
+        .output()
+        .unwrap();
+    let _ = scheduler.kill();
+    let _ = scheduler.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no answer from the cluster") && stderr.contains("[cluster] timeout"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    // A timeout that is not a duration is a config error naming the field.
+    std::fs::write(sb.path().join("retrace.toml"), config.replace("3s", "soon")).unwrap();
+    let out = retrace(&sb).args(["--cluster", &format!("df://127.0.0.1:{port}"), "sql", "SELECT 1"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[cluster] timeout `soon`"), "{out:?}");
+}

@@ -16,7 +16,7 @@ pub(crate) async fn command(global: &GlobalArgs, args: &DigestArgs) -> Result<Ou
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default(), true).await?;
     let period = match (args.week, args.from, args.to) {
         (Some((y, w)), _, _) => iso_week(y, w, tz)?,
         (None, Some(from), Some(to)) => {

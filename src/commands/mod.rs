@@ -133,16 +133,31 @@ pub(crate) fn warehouse_of(config: &Config) -> Result<crate::warehouse::Warehous
 }
 
 /// The session the analysis verbs query: local, or on the Ballista cluster `--cluster`
-/// or `[cluster] scheduler` names.
+/// or `[cluster] scheduler` names. A one-shot command on a cluster ends at `[cluster]
+/// timeout` (`cluster::connect`); the interactive shell bounds each query instead.
 pub(crate) async fn session(
     global: &GlobalArgs,
     config: &Config,
     warehouse: &crate::warehouse::Warehouse,
     limits: &crate::limits::QueryLimits,
+    one_shot: bool,
 ) -> Result<datafusion::prelude::SessionContext> {
     match cluster_of(global, config) {
         None => crate::catalog::open_with(warehouse, limits).await,
-        Some(url) => crate::cluster::connect(warehouse, limits, url).await,
+        Some(url) => {
+            let deadline = match &config.cluster.timeout {
+                None => crate::cluster::DEFAULT_DEADLINE,
+                Some(text) => crate::config::units::parse_duration(text)
+                    .ok()
+                    .and_then(|d| d.to_std().ok())
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| Error::Config {
+                        path: config.path.as_ref().map_or_else(|| "retrace.toml".into(), |p| p.display().to_string()),
+                        message: format!("[cluster] timeout `{text}` is not a duration (e.g. 30m, 2h)"),
+                    })?,
+            };
+            crate::cluster::connect(warehouse, limits, url, one_shot.then_some(deadline)).await
+        }
     }
 }
 

@@ -12,7 +12,7 @@ pub(crate) async fn report_cmd(global: &GlobalArgs, args: &ReportArgs) -> Result
     let config = load(global)?;
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default(), true).await?;
     let selection = match (&args.breach, args.from, args.to) {
         (Some(id), _, _) => Selection::Breach(id.clone()),
         (None, Some(from), Some(to)) => Selection::Window(Window::new(from, to)?),

@@ -78,7 +78,7 @@ const KEYWORDS: &[&str] = &[
 /// `retrace sql` on a terminal with no query: the shell, until `\q` or end of input.
 pub(crate) async fn shell(global: &crate::cli::GlobalArgs, args: &crate::cli::SqlArgs) -> Result<super::Outcome> {
     let params = super::sql::parse_params(&args.params)?;
-    let (ctx, limits, warehouse) = super::sql::open(global, args).await?;
+    let (ctx, limits, warehouse) = super::sql::open(global, args, false).await?;
     run(&ctx, &warehouse, &params, &args.output, &limits).await?;
     Ok(super::Outcome::Success)
 }

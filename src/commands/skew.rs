@@ -14,7 +14,7 @@ pub(crate) async fn skew_cmd(global: &GlobalArgs, args: &SkewArgs) -> Result<Out
     let to = args.to.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     let window = Window::new(from, to)?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default(), true).await?;
     let estimates = skew::estimate(&ctx, window).await?;
     if args.toml {
         let suggestions = skew::suggestions(&estimates, args.min_pairs, args.min_offset_ms);

@@ -41,7 +41,7 @@ pub(crate) async fn slo_scope(global: &GlobalArgs, sel: &crate::cli::SloSelectio
         }));
     }
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default(), true).await?;
     let Some(window) = analysis_window(&ctx, sel.from, sel.to).await? else {
         eprintln!("The warehouse has no logs or metrics yet: nothing to evaluate.");
         return Ok(None);

@@ -25,7 +25,7 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
         }
     };
     let params = parse_params(&args.params)?;
-    let (ctx, limits, _) = open(global, args).await?;
+    let (ctx, limits, _) = open(global, args, true).await?;
     run_text(&ctx, &text, &params, &args.output, &limits).await?;
     Ok(Outcome::Success)
 }
@@ -34,6 +34,7 @@ pub(crate) async fn sql(global: &GlobalArgs, args: &SqlArgs) -> Result<Outcome> 
 pub(crate) async fn open(
     global: &GlobalArgs,
     args: &SqlArgs,
+    one_shot: bool,
 ) -> Result<(datafusion::prelude::SessionContext, crate::limits::QueryLimits, String)> {
     let config = load(global)?;
     let limits = crate::limits::QueryLimits {
@@ -41,7 +42,7 @@ pub(crate) async fn open(
         timeout: args.timeout.to_std().ok().filter(|d| !d.is_zero()),
     };
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = super::session(global, &config, &warehouse, &limits).await?;
+    let ctx = super::session(global, &config, &warehouse, &limits, one_shot).await?;
     // The SLO tables are computed in this process (an in-memory table and table
     // providers of retrace's own) and cannot be sent to a cluster's executors.
     if super::cluster_of(global, &config).is_none() {

@@ -18,7 +18,7 @@ pub(crate) async fn timeline_cmd(global: &GlobalArgs, args: &TimelineArgs) -> Re
     let tz = display_tz(&config, args.timezone.as_deref())?;
     let window = Window::new(args.window.from, args.window.to)?;
     let warehouse = Warehouse::open_with(&config.warehouse, &config.storage)?;
-    let ctx = super::session(global, &config, &warehouse, &Default::default()).await?;
+    let ctx = super::session(global, &config, &warehouse, &Default::default(), true).await?;
     let analysis = crate::analyze::Analysis::evaluate(&ctx, &config.slos, window).await?;
     let query = TimelineQuery {
         window,

@@ -59,6 +59,10 @@ pub struct Config {
 pub struct ClusterConfig {
     /// The scheduler: `df://host:50050`.
     pub scheduler: Option<String>,
+    /// How long a command may wait for the cluster before it gives up (`30m`, the
+    /// default): Ballista's client polls a job with no deadline of its own, and a job
+    /// with no executor, or one whose executor died at the wrong moment, never ends.
+    pub timeout: Option<String>,
 }
 
 /// `[serve]`: where `retrace serve` listens and who may connect (docs/serve.md).
