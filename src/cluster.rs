@@ -23,9 +23,6 @@ use crate::warehouse::Warehouse;
 /// The default scheduler port (Ballista's).
 pub const DEFAULT_PORT: u16 = 50050;
 
-/// How long a command waits for the cluster unless `[cluster] timeout` says otherwise.
-pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-
 /// `df://host:port`, `host:port` or `host` → (host, port).
 pub fn parse_address(url: &str) -> Result<(String, u16)> {
     let bad = |why: &str| Error::Usage(format!("cluster address `{url}`: {why} (write df://host:port)"));
@@ -269,11 +266,7 @@ mod tests {
     #[tokio::test]
     async fn without_the_feature_the_build_says_how_to_get_it() {
         let wh = Warehouse::open(&std::env::temp_dir().display().to_string()).unwrap();
-        let e = connect(&wh, &QueryLimits::default(), "df://127.0.0.1:1", Some(DEFAULT_DEADLINE))
-            .await
-            .err()
-            .unwrap()
-            .to_string();
+        let e = connect(&wh, &QueryLimits::default(), "df://127.0.0.1:1", None).await.err().unwrap().to_string();
         assert!(e.contains("--features cluster"), "{e}");
     }
 
@@ -283,7 +276,7 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("df://127.0.0.1:{port}");
         let wh = Warehouse::open(&std::env::temp_dir().display().to_string()).unwrap();
-        let e = connect(&wh, &QueryLimits::default(), &url, Some(DEFAULT_DEADLINE)).await.err().unwrap().to_string();
+        let e = connect(&wh, &QueryLimits::default(), &url, None).await.err().unwrap().to_string();
         assert!(e.contains(&format!("127.0.0.1:{port}")) && e.contains("cannot reach"), "{e}");
     }
 }

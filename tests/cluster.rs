@@ -124,20 +124,7 @@ fn start_cluster(sb: &Sandbox, executors: usize) -> Cluster {
 /// A day of a shop whose outage 13:00–13:40 follows a config change at 12:58, with the
 /// basic fixtures beside it; all on the S3 server.
 fn seed(s3: &S3Server, sb: &Sandbox) {
-    let mut lines = String::new();
-    for minute in 6 * 60..16 * 60 {
-        for i in 0..6 {
-            let outage = (13 * 60..13 * 60 + 40).contains(&minute) && i % 2 == 0;
-            let status = if outage { 503 } else { 200 };
-            lines.push_str(&format!(
-                "{{\"ts\":\"2026-11-19T{:02}:{:02}:{:02}Z\",\"service\":\"shop\",\"host\":\"shop-{}\",\"msg\":\"GET / {status}\",\"status\":{status}}}\n",
-                minute / 60,
-                minute % 60,
-                i * 10,
-                i % 3
-            ));
-        }
-    }
+    let lines = crate::common::shop_outage_lines(16, |i| format!("shop-{}", i % 3));
     s3.put("telemetry", "logs/shop.jsonl", lines.as_bytes());
     let fixtures = crate::common::fixture_dir().join("basic");
     for (from, to) in
@@ -164,6 +151,15 @@ fn seed(s3: &S3Server, sb: &Sandbox) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// The S3 server with [`seed`]'s warehouse, and a scheduler with two executors over it
+/// (each test holds all three until it ends).
+fn seeded_cluster() -> (Cluster, Sandbox, S3Server) {
+    let s3 = S3Server::start();
+    let sb = Sandbox::new();
+    seed(&s3, &sb);
+    (start_cluster(&sb, 2), sb, s3)
+}
+
 fn ok(out: Output, what: &str) -> String {
     assert!(
         out.status.success(),
@@ -186,10 +182,7 @@ fn both(sb: &Sandbox, cluster: &Cluster, args: &[&str]) -> (String, String) {
 #[test]
 #[ignore = "needs s3s-fs and --features cluster; .ci/run runs it"]
 fn sql_slo_suspects_and_reports_through_the_cluster_equal_the_local_ones() {
-    let s3 = S3Server::start();
-    let sb = Sandbox::new();
-    seed(&s3, &sb);
-    let cluster = start_cluster(&sb, 2);
+    let (cluster, sb, _s3) = seeded_cluster();
 
     for sql in [
         "SELECT service, level, count(*) AS n FROM logs GROUP BY 1, 2 ORDER BY 1, 2",
@@ -228,10 +221,7 @@ fn sql_slo_suspects_and_reports_through_the_cluster_equal_the_local_ones() {
 #[test]
 #[ignore = "needs s3s-fs and --features cluster; .ci/run runs it"]
 fn an_executor_killed_mid_query_gives_the_right_answer_or_a_clear_error() {
-    let s3 = S3Server::start();
-    let sb = Sandbox::new();
-    seed(&s3, &sb);
-    let mut cluster = start_cluster(&sb, 2);
+    let (mut cluster, sb, _s3) = seeded_cluster();
     // A query with enough work to be running when an executor dies: a self-join of the
     // shop's lines within each host and minute, grouped.
     let sql = "SELECT a.host, count(*) AS pairs FROM logs a JOIN logs b ON a.host = b.host \

@@ -17,19 +17,7 @@ use crate::serve::{connect, loopback, start_with};
 /// fixtures' payments metrics: every panel and annotation has something to show.
 async fn dashboard_sandbox() -> (Sandbox, retrace::config::Config) {
     let (sb, _) = basic_sandbox();
-    let mut lines = String::new();
-    for minute in 6 * 60..14 * 60 {
-        for i in 0..6 {
-            let outage = (13 * 60..13 * 60 + 40).contains(&minute) && i % 2 == 0;
-            let status = if outage { 503 } else { 200 };
-            lines.push_str(&format!(
-                "{{\"ts\":\"2026-11-19T{:02}:{:02}:{:02}Z\",\"service\":\"shop\",\"host\":\"shop-1\",\"msg\":\"GET / {status}\",\"status\":{status}}}\n",
-                minute / 60,
-                minute % 60,
-                i * 10
-            ));
-        }
-    }
+    let lines = crate::common::shop_outage_lines(14, |_| "shop-1".into());
     sb.write("logs/shop.jsonl", lines.as_bytes());
     let slos = "[[slo]]\nname = \"shop-availability\"\nservice = \"shop\"\nobjective = 0.999\nperiod = \"30d\"\n\
                 sli = { kind = \"log_ratio\", bad = \"status >= 500\", total = \"status IS NOT NULL\" }\n\

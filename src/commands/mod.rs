@@ -99,11 +99,13 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Formats => formats::formats(),
         Command::Scheduler(args) => {
-            let warehouse = warehouse_of(&load(global)?)?;
+            let config = load(global)?;
+            let warehouse = crate::warehouse::Warehouse::open_with(&config.warehouse, &config.storage)?;
             crate::cluster::run_scheduler(&warehouse, &args).await.map(|()| Outcome::Success)
         }
         Command::Executor(args) => {
-            let warehouse = warehouse_of(&load(global)?)?;
+            let config = load(global)?;
+            let warehouse = crate::warehouse::Warehouse::open_with(&config.warehouse, &config.storage)?;
             crate::cluster::run_executor(&warehouse, &args).await.map(|()| Outcome::Success)
         }
         Command::Demo(args) => demo::run(global, &args).await,
@@ -128,10 +130,6 @@ pub(crate) fn load(global: &GlobalArgs) -> Result<Config> {
     Config::load(global.config.as_deref(), global.warehouse.as_deref())
 }
 
-pub(crate) fn warehouse_of(config: &Config) -> Result<crate::warehouse::Warehouse> {
-    crate::warehouse::Warehouse::open_with(&config.warehouse, &config.storage)
-}
-
 /// The session the analysis verbs query: local, or on the Ballista cluster `--cluster`
 /// or `[cluster] scheduler` names. A one-shot command on a cluster ends at `[cluster]
 /// timeout` (`cluster::connect`); the interactive shell bounds each query instead.
@@ -144,20 +142,7 @@ pub(crate) async fn session(
 ) -> Result<datafusion::prelude::SessionContext> {
     match cluster_of(global, config) {
         None => crate::catalog::open_with(warehouse, limits).await,
-        Some(url) => {
-            let deadline = match &config.cluster.timeout {
-                None => crate::cluster::DEFAULT_DEADLINE,
-                Some(text) => crate::config::units::parse_duration(text)
-                    .ok()
-                    .and_then(|d| d.to_std().ok())
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| Error::Config {
-                        path: config.path.as_ref().map_or_else(|| "retrace.toml".into(), |p| p.display().to_string()),
-                        message: format!("[cluster] timeout `{text}` is not a duration (e.g. 30m, 2h)"),
-                    })?,
-            };
-            crate::cluster::connect(warehouse, limits, url, one_shot.then_some(deadline)).await
-        }
+        Some(url) => crate::cluster::connect(warehouse, limits, url, one_shot.then_some(config.cluster.timeout)).await,
     }
 }
 

@@ -54,15 +54,27 @@ pub struct Config {
 
 /// `[cluster]`: run `sql`, `slo`, `suspects`, `timeline`, `report` and `digest` on an
 /// Apache Ballista cluster (docs/distributed.md). Needs a build with `--features cluster`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ClusterConfig {
     /// The scheduler: `df://host:50050`.
     pub scheduler: Option<String>,
-    /// How long a command may wait for the cluster before it gives up (`30m`, the
-    /// default): Ballista's client polls a job with no deadline of its own, and a job
-    /// with no executor, or one whose executor died at the wrong moment, never ends.
-    pub timeout: Option<String>,
+    /// How long a command may wait for the cluster before it gives up (30 minutes unless
+    /// set): Ballista's client polls a job with no deadline of its own, and a job with no
+    /// executor, or one whose executor died at the wrong moment, never ends.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig { scheduler: None, timeout: std::time::Duration::from_secs(30 * 60) }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    scheduler: Option<String>,
+    timeout: Option<String>,
 }
 
 /// `[serve]`: where `retrace serve` listens and who may connect (docs/serve.md).
@@ -366,7 +378,7 @@ struct RawConfig {
     suspects: Option<RawSuspects>,
     redaction: Option<redaction::RedactionConfig>,
     serve: Option<ServeConfig>,
-    cluster: Option<ClusterConfig>,
+    cluster: Option<RawCluster>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -675,6 +687,18 @@ impl Config {
             }
         }
 
+        let mut cluster = ClusterConfig::default();
+        if let Some(raw) = raw.cluster {
+            cluster.scheduler = raw.scheduler;
+            if let Some(text) = raw.timeout {
+                cluster.timeout = units::parse_duration(&text)
+                    .ok()
+                    .and_then(|d| d.to_std().ok())
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| format!("[cluster] timeout `{text}` is not a duration (e.g. 30m, 2h)"))?;
+            }
+        }
+
         let redaction = raw.redaction.unwrap_or_default();
         redaction.validate()?;
 
@@ -698,7 +722,7 @@ impl Config {
             suspects,
             redaction,
             serve,
-            cluster: raw.cluster.unwrap_or_default(),
+            cluster,
         })
     }
 }

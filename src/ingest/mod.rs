@@ -215,16 +215,14 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                 summary.objects_other_shards += 1;
                 continue;
             }
-            objects.push((object, url, stream));
+            let id = layout::object_id(source.kind, &url);
+            objects.push((object, url, stream, id));
         }
         listed.push((source, resolved, objects));
     }
-    let only: Option<std::collections::BTreeSet<String>> = options.shard.map(|_| {
-        listed
-            .iter()
-            .flat_map(|(source, _, objects)| objects.iter().map(|(_, url, _)| layout::object_id(source.kind, url)))
-            .collect()
-    });
+    let only: Option<std::collections::BTreeSet<String>> = options
+        .shard
+        .map(|_| listed.iter().flat_map(|(_, _, objects)| objects.iter().map(|(.., id)| id.clone())).collect());
     let recovered = retry::transient("remove files of an interrupted ingest", || {
         warehouse.recover_objects(&manifest, only.as_ref())
     })
@@ -237,7 +235,7 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
     let clock_skew = Arc::new(options.clock_skew.clone().into_iter().collect::<std::collections::HashMap<_, _>>());
     let mut jobs = Vec::new();
     for (source, resolved, objects) in listed {
-        for (crate::warehouse::store::Listed { meta, local }, url, stream) in objects {
+        for (crate::warehouse::store::Listed { meta, local }, url, stream, id) in objects {
             summary.objects_seen += 1;
             let format = source.format;
             let path_fields = match &resolved.template {
@@ -256,7 +254,6 @@ pub async fn ingest(warehouse: &Warehouse, sources: &[Source], options: &IngestO
                     }
                 },
             };
-            let id = layout::object_id(source.kind, &url);
             let version = layout::object_version(meta.size, meta.e_tag.as_deref(), &meta.last_modified.to_rfc3339());
             let previous = manifest.get(&id);
             if let Some(p) = previous.filter(|p| p.version == version) {

@@ -60,6 +60,23 @@ pub struct Holder {
     pub expires: Option<DateTime<Utc>>,
 }
 
+impl Holder {
+    /// Whether a lease still holds: it has an expiry, not yet passed.
+    fn is_live(&self) -> bool {
+        self.expires.is_some_and(|e| e >= Utc::now())
+    }
+}
+
+/// Who holds a lock file another process has locked, as its file says.
+fn file_holder(file: &mut std::fs::File) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    serde_json::from_str::<Holder>(&text)
+        .map(|h| h.to_string())
+        .unwrap_or_else(|_| "another process (it has not said who yet)".into())
+}
+
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({}, since {})", self.owner, self.purpose, self.since.format("%Y-%m-%dT%H:%M:%SZ"))?;
@@ -253,7 +270,7 @@ async fn try_file_lock(
     let me = me.clone();
     let name = warehouse.display.clone();
     tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Seek, Write};
+        use std::io::{Seek, Write};
         let dir = path.parent().expect("the lock file is in a folder");
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
         let mut file = std::fs::OpenOptions::new()
@@ -265,14 +282,7 @@ async fn try_file_lock(
             .map_err(|e| Error::io(path.display(), e))?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                let holder = serde_json::from_str::<Holder>(&text)
-                    .map(|h| h.to_string())
-                    .unwrap_or_else(|_| "another process (it has not said who yet)".into());
-                return Ok(Err(holder));
-            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(Err(file_holder(&mut file))),
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path.display(), e)),
         }
         let json = serde_json::to_vec(&me).map_err(|e| Error::Internal(e.to_string()))?;
@@ -312,7 +322,7 @@ async fn try_lease(
             let current = UpdateVersion { e_tag: got.meta.e_tag.clone(), version: got.meta.version.clone() };
             let bytes = got.bytes().await?;
             let holder = serde_json::from_slice::<Holder>(&bytes).ok();
-            let stale = holder.as_ref().is_none_or(|h| h.expires.is_none_or(|e| e < Utc::now()));
+            let stale = !holder.as_ref().is_some_and(Holder::is_live);
             if !stale {
                 return Ok(Err(holder.map(|h| h.to_string()).unwrap_or_default()));
             }
@@ -388,7 +398,6 @@ async fn held_by(warehouse: &Warehouse, scope: Option<&str>) -> Result<Option<St
         Some(root) => {
             let path = root.join(lock_file(scope));
             tokio::task::spawn_blocking(move || {
-                use std::io::Read;
                 let mut file = match std::fs::OpenOptions::new().read(true).write(true).open(&path) {
                     Ok(f) => f,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -397,15 +406,7 @@ async fn held_by(warehouse: &Warehouse, scope: Option<&str>) -> Result<Option<St
                 match file.try_lock() {
                     // Free: the probe's hold ends when `file` closes.
                     Ok(()) => Ok(None),
-                    Err(std::fs::TryLockError::WouldBlock) => {
-                        let mut text = String::new();
-                        let _ = file.read_to_string(&mut text);
-                        Ok(Some(
-                            serde_json::from_str::<Holder>(&text)
-                                .map(|h| h.to_string())
-                                .unwrap_or_else(|_| "another process (it has not said who yet)".into()),
-                        ))
-                    }
+                    Err(std::fs::TryLockError::WouldBlock) => Ok(Some(file_holder(&mut file))),
                     Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path.display(), e)),
                 }
             })
@@ -420,7 +421,7 @@ async fn held_by(warehouse: &Warehouse, scope: Option<&str>) -> Result<Option<St
                 Err(e) => return Err(e.into()),
             };
             let holder = serde_json::from_slice::<Holder>(&got.bytes().await?).ok();
-            Ok(holder.filter(|h| h.expires.is_some_and(|e| e >= Utc::now())).map(|h| h.to_string()))
+            Ok(holder.filter(Holder::is_live).map(|h| h.to_string()))
         }
     }
 }

@@ -175,6 +175,27 @@ pub fn basic_sources() -> String {
     .concat()
 }
 
+/// JSON Lines of the shop that `grafana` and `cluster` test against: six requests a minute
+/// from 06:00 to `until_hour` on 2026-11-19, half of them 503 during the outage
+/// 13:00–13:40; request `i` of a minute comes from host `host(i)`.
+pub fn shop_outage_lines(until_hour: u32, host: impl Fn(u32) -> String) -> String {
+    let mut lines = String::new();
+    for minute in 6 * 60..until_hour * 60 {
+        for i in 0..6 {
+            let outage = (13 * 60..13 * 60 + 40).contains(&minute) && i % 2 == 0;
+            let status = if outage { 503 } else { 200 };
+            lines.push_str(&format!(
+                "{{\"ts\":\"2026-11-19T{:02}:{:02}:{:02}Z\",\"service\":\"shop\",\"host\":\"{}\",\"msg\":\"GET / {status}\",\"status\":{status}}}\n",
+                minute / 60,
+                minute % 60,
+                i * 10,
+                host(i)
+            ));
+        }
+    }
+    lines
+}
+
 /// Every row of every Markdown table in `md` has as many unescaped cell separators as
 /// its header: text from the data never broke a table.
 pub fn assert_markdown_tables_intact(md: &str, what: &str) {
