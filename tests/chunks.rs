@@ -125,3 +125,160 @@ async fn year_rollover_carries_across_chunks() {
     +------+-------+------------+-----------+
     ");
 }
+
+/// A small seeded generator (no dependency): the shapes of the stack traces below.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// What a `continuation` log holds, counted while writing it.
+#[derive(Debug, Default, PartialEq)]
+struct Written {
+    records: u64,
+    merged: u64,
+    blank: u64,
+    no_match: u64,
+    too_long: u64,
+}
+
+/// A Java-style log: `records` records, each followed by a stack trace of 0–40 lines
+/// (now and then one of thousands, longer than a chunk), blank lines inside traces, a
+/// continuation line that is not UTF-8, lines before the first record (rejected: they
+/// continue nothing) and one line over the limit (it ends its record, and the trace
+/// lines after it continue nothing either).
+fn java_log(records: u64, seed: u64, header: impl Fn(u64) -> String) -> (Vec<u8>, Written) {
+    let mut rng = Rng(seed);
+    let mut out = Vec::new();
+    let mut w = Written::default();
+    for i in 0..3 {
+        out.extend_from_slice(format!("\tat orphan.Frame{i}(Frame.java:1)\n").as_bytes());
+        w.no_match += 1;
+    }
+    let too_long_at = records / 2;
+    for r in 0..records {
+        out.extend_from_slice(header(r).as_bytes());
+        out.push(b'\n');
+        w.records += 1;
+        let trace = match rng.below(100) {
+            0 => 2_000 + rng.below(6_000),
+            1..=40 => 0,
+            _ => rng.below(40),
+        };
+        for t in 0..trace {
+            if rng.below(50) == 0 {
+                out.push(b'\n');
+                w.blank += 1;
+                continue;
+            }
+            if rng.below(500) == 0 {
+                out.extend_from_slice(b"Caused by: bad \xff\xfe bytes\n");
+            } else {
+                out.extend_from_slice(format!("\tat com.acme.Pool.take{t}(Pool.java:{})\n", rng.below(900)).as_bytes());
+            }
+            w.merged += 1;
+        }
+        if r == too_long_at {
+            out.extend(std::iter::repeat_n(b'x', (1 << 20) + 10));
+            out.push(b'\n');
+            w.too_long += 1;
+            for _ in 0..2 {
+                out.extend_from_slice(b"\tat after.TooLong(Line.java:1)\n");
+                w.no_match += 1;
+            }
+        }
+    }
+    (out, w)
+}
+
+async fn ingest_java(
+    log: &[u8],
+    format: &str,
+    extra: &str,
+    threads: usize,
+) -> (Sandbox, retrace::ingest::IngestSummary) {
+    let sb = Sandbox::new();
+    sb.write("app.log", log);
+    let config = sb.config(&format!(
+        "[[sources]]\nkind = \"logs\"\nurl = \"sources/app.log\"\nformat = \"{format}\"\nservice = \"pay\"\n{extra}"
+    ));
+    let summary = ingest(&sb.warehouse(), &config.sources, &options(threads)).await.expect("ingest runs");
+    (sb, summary)
+}
+
+/// What the tables and the summary hold, to compare a threaded read with a sequential one.
+async fn java_tables(sb: &Sandbox) -> (String, String) {
+    let rows = sb.sql("SELECT ts, level, msg, attributes, ts_raw, ts_flags, line FROM logs ORDER BY line").await;
+    let rejects = sb.sql("SELECT line, reason, detail, substr(raw, 1, 40) AS raw FROM rejects ORDER BY line").await;
+    (rows, rejects)
+}
+
+fn check_counts(summary: &retrace::ingest::IngestSummary, w: &Written) {
+    assert_eq!(summary.total_rows(), w.records);
+    assert_eq!(summary.merged_lines, w.merged);
+    assert_eq!(summary.blank_lines, w.blank);
+    assert_eq!(summary.rejects.get("no_match").copied().unwrap_or(0), w.no_match);
+    assert_eq!(summary.rejects.get("line_too_long").copied().unwrap_or(0), w.too_long);
+}
+
+/// log4j stack traces across chunk borders, on New York's fall-back day (the 01:00 hour
+/// runs twice, so some chunks are parsed again in order): three threads give the rows,
+/// messages and rejects one thread gives, for several seeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_traces_join_their_record_across_chunks() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 1, 4, 0, 0).unwrap();
+    let header = |r: u64| {
+        let local = (start + Duration::seconds(r as i64)).with_timezone(&chrono_tz::America::New_York);
+        format!("{} ERROR [pool-{}] com.acme.Pool - timeout {r}", local.format("%Y-%m-%d %H:%M:%S,%3f"), r % 7)
+    };
+    for seed in [0x1dea_u64, 0xfeed_f00d] {
+        let (log, written) = java_log(6_000, seed, header);
+        let (one, s1) = ingest_java(&log, "pattern:log4j", "timezone = \"America/New_York\"\n", 1).await;
+        let (three, s3) = ingest_java(&log, "pattern:log4j", "timezone = \"America/New_York\"\n", 3).await;
+        check_counts(&s1, &written);
+        assert_eq!(s1, s3, "seed {seed:#x}");
+        assert_eq!(java_tables(&one).await, java_tables(&three).await, "seed {seed:#x}");
+        // Every record keeps its time: `r` seconds after 04:00 UTC, through both 01:00s.
+        let offsets = three
+            .sql(
+                "SELECT count(*) AS rows, \
+                 count(DISTINCT CAST(to_unixtime(ts) AS BIGINT) - CAST(substr(split_part(msg, chr(10), 1), 9) AS BIGINT)) AS offsets \
+                 FROM logs",
+            )
+            .await;
+        assert!(offsets.contains("| 6000 | 1       |"), "seed {seed:#x}: {offsets}");
+    }
+}
+
+/// klog (a `continuation` pattern with year-less times) rolling from Dec 31 into Jan 1,
+/// with traces across chunk borders: the year carries as it does in one thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn year_less_continuations_roll_over_across_chunks() {
+    let dec = Utc.with_ymd_and_hms(2025, 12, 31, 23, 0, 0).unwrap();
+    let header = |r: u64| {
+        let t = dec + Duration::seconds(r as i64);
+        format!("E{}   7 pool.go:{}] timeout {r}", t.format("%m%d %H:%M:%S%.6f"), r % 90)
+    };
+    let (log, written) = java_log(8_000, 0xc0ffee, header);
+    let (one, s1) = ingest_java(&log, "pattern:klog", "year = 2025\n", 1).await;
+    let (three, s3) = ingest_java(&log, "pattern:klog", "year = 2025\n", 3).await;
+    check_counts(&s1, &written);
+    assert_eq!(s1, s3);
+    assert_eq!(java_tables(&one).await, java_tables(&three).await);
+    let years =
+        three.sql("SELECT date_part('year', ts) AS year, count(*) AS rows FROM logs GROUP BY 1 ORDER BY 1").await;
+    insta::assert_snapshot!(years, @r"
+    +------+------+
+    | year | rows |
+    +------+------+
+    | 2025 | 3600 |
+    | 2026 | 4400 |
+    +------+------+
+    ");
+}

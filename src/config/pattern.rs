@@ -11,12 +11,19 @@
 //! Patterns marked `continuation` treat a line that does not match as the continuation
 //! of the record before it (a Java stack trace): it is appended to that record's `msg`.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{CaptureLocations, Regex};
 
 /// Fields of one record, in the order the pattern names them.
 pub type Fields = Vec<(String, String)>;
+
+/// Fields of one line: names borrowed from the pattern (`'p`) and values from the line
+/// (`'l`), except where post-processing rewrote them. Nothing of a line is copied until
+/// its record outlives it (a `continuation` record waiting for its stack trace).
+pub type LineFields<'p, 'l> = Vec<(Cow<'p, str>, Cow<'l, str>)>;
 
 /// A built-in pattern (`format = "pattern:<name>"`).
 pub struct NamedPattern {
@@ -27,10 +34,10 @@ pub struct NamedPattern {
     pub ts_format: Option<&'static str>,
     pub example: &'static str,
     pub continuation: bool,
-    pub post: fn(&mut Fields),
+    pub post: fn(&mut LineFields<'_, '_>),
 }
 
-fn no_post(_: &mut Fields) {}
+fn no_post(_: &mut LineFields<'_, '_>) {}
 
 /// The built-in patterns, listed by `retrace formats`.
 /// The `combined` access-log line nginx and Apache both write by default; what follows it
@@ -195,7 +202,7 @@ pub struct LinePattern {
     pub regex: Regex,
     pub ts_format: Option<String>,
     pub continuation: bool,
-    post: fn(&mut Fields),
+    post: fn(&mut LineFields<'_, '_>),
 }
 
 impl LinePattern {
@@ -220,70 +227,114 @@ impl LinePattern {
     }
 
     /// The named groups of a matching line, empty ones left out; `None` when it does not match.
-    pub fn fields(&self, line: &str) -> Option<Fields> {
-        let caps = self.regex.captures(line)?;
-        let mut fields: Fields = self
-            .regex
-            .capture_names()
-            .enumerate()
-            .filter_map(|(i, name)| {
-                let (name, m) = (name?, caps.get(i)?);
-                (!m.as_str().is_empty()).then(|| (name.to_string(), m.as_str().to_string()))
-            })
-            .collect();
+    pub fn fields<'p, 'l>(&'p self, line: &'l str) -> Option<LineFields<'p, 'l>> {
+        let mut fields: LineFields<'p, 'l> = Vec::new();
+        let matched = with_locations(&self.regex, |locs| {
+            self.regex.captures_read(locs, line)?;
+            fields.reserve(locs.len() + 2);
+            for (i, name) in self.regex.capture_names().enumerate() {
+                if let (Some(name), Some((start, end))) = (name, locs.get(i))
+                    && start < end
+                {
+                    fields.push((Cow::Borrowed(name), Cow::Borrowed(&line[start..end])));
+                }
+            }
+            Some(())
+        });
+        matched?;
         (self.post)(&mut fields);
         Some(fields)
     }
 }
 
-fn take(fields: &mut Fields, name: &str) -> Option<String> {
+thread_local! {
+    /// The capture slots of the regex this thread used last, and that regex (a clone
+    /// shares its compiled program; holding it keeps the pattern text, whose address is
+    /// the key, from being freed and reused). Allocating the slots anew for every line
+    /// was ~3 % of a syslog ingest.
+    static LOCATIONS: RefCell<Option<(Regex, CaptureLocations)>> = const { RefCell::new(None) };
+}
+
+fn with_locations<T>(regex: &Regex, f: impl FnOnce(&mut CaptureLocations) -> T) -> T {
+    LOCATIONS.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        let hit = cached.as_ref().is_some_and(|(r, _)| std::ptr::eq(r.as_str(), regex.as_str()));
+        if !hit {
+            *cached = Some((regex.clone(), regex.capture_locations()));
+        }
+        let (_, locs) = cached.as_mut().expect("filled above");
+        f(locs)
+    })
+}
+
+fn take<'l>(fields: &mut LineFields<'_, 'l>, name: &str) -> Option<Cow<'l, str>> {
     let i = fields.iter().position(|(k, _)| k == name)?;
     Some(fields.remove(i).1)
 }
 
-fn set(fields: &mut Fields, name: &str, value: String) {
+fn set<'l>(fields: &mut LineFields<'_, 'l>, name: &'static str, value: Cow<'l, str>) {
     match fields.iter_mut().find(|(k, _)| k == name) {
         Some(f) => f.1 = value,
-        None => fields.push((name.to_string(), value)),
+        None => fields.push((Cow::Borrowed(name), value)),
     }
+}
+
+fn get<'f>(fields: &'f LineFields<'_, '_>, name: &str) -> Option<&'f str> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
 }
 
 /// Syslog severities (RFC 5424 §6.2.1), indexed by `PRI % 8`.
 const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
+/// Facility numbers as text (`PRI / 8` of a `u8`), so a row does not allocate one.
+const FACILITIES: [&str; 32] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20",
+    "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31",
+];
+
 /// `<PRI>` → `level` from the severity and a `facility` attribute.
-fn syslog_post(fields: &mut Fields) {
+fn syslog_post(fields: &mut LineFields<'_, '_>) {
     if let Some((_, msg)) = fields.iter_mut().find(|(k, _)| k == "msg")
         && msg.starts_with(' ')
     {
-        msg.remove(0);
+        strip_start(msg, 1);
     }
     fields.retain(|(k, v)| k != "msg" || !v.is_empty());
     if let Some(pri) = take(fields, "pri").and_then(|p| p.parse::<u8>().ok()) {
-        set(fields, "level", SEVERITIES[usize::from(pri % 8)].to_string());
-        set(fields, "facility", (pri / 8).to_string());
+        set(fields, "level", Cow::Borrowed(SEVERITIES[usize::from(pri % 8)]));
+        set(fields, "facility", Cow::Borrowed(FACILITIES[usize::from(pri / 8)]));
+    }
+}
+
+/// Drops a value's first `n` bytes (a char boundary), borrowing still if it borrowed.
+fn strip_start(value: &mut Cow<'_, str>, n: usize) {
+    match value {
+        Cow::Borrowed(s) => *s = &s[n..],
+        Cow::Owned(s) => {
+            s.drain(..n);
+        }
     }
 }
 
 /// RFC 5424 writes `-` for an absent value, and may start the message with a BOM.
-fn syslog5424_post(fields: &mut Fields) {
+fn syslog5424_post(fields: &mut LineFields<'_, '_>) {
     fields.retain(|(_, v)| v != "-");
     if let Some((_, msg)) = fields.iter_mut().find(|(k, _)| k == "msg")
-        && let Some(rest) = msg.strip_prefix('\u{FEFF}')
+        && msg.starts_with('\u{FEFF}')
     {
-        *msg = rest.to_string();
+        strip_start(msg, '\u{FEFF}'.len_utf8());
     }
     syslog_post(fields);
 }
 
 /// An access log's level: 5xx → error, 4xx → warn, else info.
-fn level_from_status(fields: &mut Fields) {
-    let level = match fields.iter().find(|(k, _)| k == "status").and_then(|(_, v)| v.parse::<u16>().ok()) {
+fn level_from_status(fields: &mut LineFields<'_, '_>) {
+    let level = match get(fields, "status").and_then(|v| v.parse::<u16>().ok()) {
         Some(500..) => "error",
         Some(400..=499) => "warn",
         _ => "info",
     };
-    set(fields, "level", level.to_string());
+    set(fields, "level", Cow::Borrowed(level));
     if fields.iter().any(|(k, v)| k == "bytes" && v == "-") {
         take(fields, "bytes");
     }
@@ -291,35 +342,48 @@ fn level_from_status(fields: &mut Fields) {
 
 /// The text after the user agent: an optional number (the request time, turned into
 /// milliseconds by `to_ms`) and whatever else a custom log format appends (kept as `extra`).
-fn access_tail(fields: &mut Fields, to_ms: fn(f64) -> f64) {
+fn access_tail(fields: &mut LineFields<'_, '_>, to_ms: fn(f64) -> f64) {
     level_from_status(fields);
     let Some(tail) = take(fields, "tail") else { return };
-    let tail = tail.trim();
-    let (first, rest) = tail.split_once(' ').unwrap_or((tail, ""));
+    let trimmed = tail.trim();
+    let (first, rest) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
     match first.parse::<f64>() {
         Ok(t) if !first.is_empty() => {
-            set(fields, "latency_ms", format!("{}", to_ms(t)));
-            if !rest.trim().is_empty() {
-                set(fields, "extra", rest.trim().to_string());
+            let extra = rest.trim();
+            let extra = (!extra.is_empty()).then(|| sub(&tail, extra).unwrap_or_else(|| Cow::Owned(extra.to_string())));
+            set(fields, "latency_ms", Cow::Owned(format!("{}", to_ms(t))));
+            if let Some(extra) = extra {
+                set(fields, "extra", extra);
             }
         }
-        _ if !tail.is_empty() => set(fields, "extra", tail.to_string()),
+        _ if !trimmed.is_empty() => {
+            let extra = sub(&tail, trimmed).unwrap_or_else(|| Cow::Owned(trimmed.to_string()));
+            set(fields, "extra", extra);
+        }
         _ => {}
     }
 }
 
+/// `part` (a slice of `value`) with `value`'s lifetime when `value` is borrowed from the
+/// line, so the tail's parts are not copied.
+fn sub<'a>(value: &Cow<'a, str>, part: &str) -> Option<Cow<'a, str>> {
+    let Cow::Borrowed(whole) = value else { return None };
+    let at = part.as_ptr() as usize - whole.as_ptr() as usize;
+    Some(Cow::Borrowed(&whole[at..at + part.len()]))
+}
+
 /// `$request_time` is in seconds.
-fn nginx_post(fields: &mut Fields) {
+fn nginx_post(fields: &mut LineFields<'_, '_>) {
     access_tail(fields, |seconds| seconds * 1000.0);
 }
 
 /// The context nginx appends to an error (`, client: 10.0.0.7, request: "GET / HTTP/1.1"`)
 /// becomes attributes, so `msg` is the error itself. `host` is the request's Host header,
 /// not the machine: it is kept as `request_host`.
-fn nginx_error_post(fields: &mut Fields) {
+fn nginx_error_post(fields: &mut LineFields<'_, '_>) {
     const CONTEXT: [&str; 7] = ["client", "server", "request", "subrequest", "upstream", "host", "referrer"];
     let Some(i) = fields.iter().position(|(k, _)| k == "msg") else { return };
-    let mut msg = fields[i].1.clone();
+    let mut msg = fields[i].1.to_string();
     let mut context = Vec::new();
     loop {
         // The last `, key: value` (a quoted value may hold commas).
@@ -331,29 +395,30 @@ fn nginx_error_post(fields: &mut Fields) {
             (quoted || plain).then(|| (at, *key, value.trim_matches('"').to_string()))
         });
         let Some((at, key, value)) = found.filter(|(at, ..)| *at > 0) else { break };
-        context.push((if key == "host" { "request_host".to_string() } else { key.to_string() }, value));
+        context.push((Cow::Borrowed(if key == "host" { "request_host" } else { key }), Cow::Owned(value)));
         msg.truncate(at);
     }
-    fields[i].1 = msg;
+    fields[i].1 = Cow::Owned(msg);
     context.reverse();
     fields.extend(context);
 }
 
 /// `%D` is in microseconds.
-fn apache_access_post(fields: &mut Fields) {
+fn apache_access_post(fields: &mut LineFields<'_, '_>) {
     access_tail(fields, |micros| micros / 1000.0);
 }
 
 /// `%c - %m`: the ` - ` after the logger belongs to the layout, not the message.
-fn log4j_post(fields: &mut Fields) {
+fn log4j_post(fields: &mut LineFields<'_, '_>) {
     if let Some((_, msg)) = fields.iter_mut().find(|(k, _)| k == "msg") {
         let trimmed = msg.trim_start();
         let trimmed = match trimmed.strip_prefix('-') {
             Some(rest) if rest.is_empty() || rest.starts_with(' ') => rest.trim_start(),
             _ => trimmed,
         };
-        if trimmed.len() != msg.len() {
-            *msg = trimmed.to_string();
+        let cut = msg.len() - trimmed.len();
+        if cut > 0 {
+            strip_start(msg, cut);
         }
     }
 }
@@ -362,15 +427,12 @@ fn log4j_post(fields: &mut Fields) {
 mod tests {
     use super::*;
 
-    fn get<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
-        f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-    }
-
     /// Every built-in pattern matches its own example (the one `retrace formats` prints).
     #[test]
     fn every_example_matches() {
         for p in PATTERNS {
-            let fields = LinePattern::builtin(p).fields(p.example);
+            let pattern = LinePattern::builtin(p);
+            let fields = pattern.fields(p.example);
             let fields = fields.unwrap_or_else(|| panic!("pattern {} does not match its example", p.name));
             assert!(get(&fields, "ts").is_some(), "{}: no ts", p.name);
             assert!(get(&fields, "msg").is_some(), "{}: no msg", p.name);
@@ -379,7 +441,8 @@ mod tests {
 
     #[test]
     fn syslog_priority_becomes_level_and_facility() {
-        let f = LinePattern::builtin(named("syslog").unwrap()).fields(named("syslog").unwrap().example).unwrap();
+        let syslog = LinePattern::builtin(named("syslog").unwrap());
+        let f = syslog.fields(named("syslog").unwrap().example).unwrap();
         assert_eq!(get(&f, "level"), Some("info"));
         assert_eq!(get(&f, "facility"), Some("4"));
         assert_eq!(get(&f, "host"), Some("LabSZ"));
@@ -397,13 +460,15 @@ mod tests {
 
     #[test]
     fn access_logs_give_status_level_and_latency() {
-        let f = LinePattern::builtin(named("nginx").unwrap()).fields(named("nginx").unwrap().example).unwrap();
+        let nginx = LinePattern::builtin(named("nginx").unwrap());
+        let f = nginx.fields(named("nginx").unwrap().example).unwrap();
         assert_eq!(
             (get(&f, "status"), get(&f, "level"), get(&f, "latency_ms"), get(&f, "msg")),
             (Some("503"), Some("error"), Some("412"), Some("GET /pay HTTP/1.1"))
         );
         let a = named("apache_access").unwrap();
-        let f = LinePattern::builtin(a).fields(a.example).unwrap();
+        let apache = LinePattern::builtin(a);
+        let f = apache.fields(a.example).unwrap();
         assert_eq!(
             (get(&f, "level"), get(&f, "latency_ms"), get(&f, "user")),
             (Some("info"), Some("1.52"), Some("frank"))
@@ -414,11 +479,13 @@ mod tests {
     fn access_log_tails_and_log4j_separators() {
         let p = LinePattern::builtin(named("nginx").unwrap());
         let base = r#"10.0.0.7 - - [19/Nov/2026:14:02:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl""#;
-        let f = p.fields(&format!("{base} 0.050 upstream=10.0.0.3:8080")).unwrap();
+        let line = format!("{base} 0.050 upstream=10.0.0.3:8080");
+        let f = p.fields(&line).unwrap();
         assert_eq!((get(&f, "latency_ms"), get(&f, "extra")), (Some("50"), Some("upstream=10.0.0.3:8080")));
         let f = p.fields(base).unwrap();
         assert_eq!((get(&f, "latency_ms"), get(&f, "extra"), get(&f, "tail")), (None, None, None));
-        let f = p.fields(&format!("{base} \"custom\"")).unwrap();
+        let line = format!("{base} \"custom\"");
+        let f = p.fields(&line).unwrap();
         assert_eq!((get(&f, "latency_ms"), get(&f, "extra")), (None, Some("\"custom\"")));
 
         let l = LinePattern::builtin(named("log4j").unwrap());
@@ -432,8 +499,8 @@ mod tests {
 
     #[test]
     fn nginx_error_context_becomes_attributes() {
-        let f =
-            LinePattern::builtin(named("nginx_error").unwrap()).fields(named("nginx_error").unwrap().example).unwrap();
+        let nginx_error = LinePattern::builtin(named("nginx_error").unwrap());
+        let f = nginx_error.fields(named("nginx_error").unwrap().example).unwrap();
         assert_eq!(get(&f, "msg"), Some("connect() failed (111: Connection refused) while connecting to upstream"));
         assert_eq!(get(&f, "level"), Some("error"));
         assert_eq!(get(&f, "connection"), Some("5"));

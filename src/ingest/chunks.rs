@@ -1,5 +1,5 @@
-//! Parallel parsing of one object whose records are one line each (JSON Lines, logfmt,
-//! Prometheus text, patterns without `continuation`).
+//! Parallel parsing of one object in a line format (JSON Lines, logfmt, Prometheus text,
+//! text patterns).
 //!
 //! A reader thread decompresses and splits the object into chunks of lines; workers parse
 //! chunks into Arrow batches (one per UTC day); the calling thread takes the results in
@@ -12,6 +12,13 @@
 //! ([`super::time`]). A worker parses its chunk from a blank state and says whether any
 //! row consulted it; such a chunk is parsed again on the calling thread with the state
 //! its predecessors left, so the rows are exactly those of a sequential read.
+//!
+//! Under a `continuation` pattern a record may span lines, and so chunks. A worker
+//! leaves to the calling thread what its chunk cannot decide alone: the lines before the
+//! chunk's first record (more of the record the chunk before ended with, or rejects if
+//! there is none) and its last record (the next chunk may continue it). The calling
+//! thread holds that record, appends the next chunk's leading lines to it and emits it
+//! with the time state of the rows before it, as a sequential read would.
 
 use std::io::BufRead;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -20,11 +27,12 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 
 use super::batch::{Capacity, DayBuffer};
-use super::lines::{self, Counts};
+use super::jsonl;
+use super::lines::{self, Counts, Emit, LineParser, Pending};
 use super::pattern::LinePattern;
 use super::reader::{self, Line};
 use super::record::{Assembler, Row};
-use super::reject::{Reason, Reject};
+use super::reject::Reject;
 use super::time::TimeState;
 use crate::config::Format;
 use crate::error::{Error, Result};
@@ -74,6 +82,13 @@ struct LineAt {
     too_long: Option<usize>,
 }
 
+impl<'a> Parse<'a> {
+    /// A parser for records that span lines, under a `continuation` pattern.
+    fn joiner(&self) -> Option<LineParser<'a>> {
+        self.pattern.filter(|p| p.continuation).map(LineParser::new)
+    }
+}
+
 impl Chunk {
     fn new(max_lines: usize) -> Chunk {
         Chunk { text: Vec::with_capacity(CHUNK_BYTES + 4096), lines: Vec::with_capacity(max_lines), max_lines }
@@ -91,11 +106,14 @@ impl Chunk {
 }
 
 /// A worker's result for one chunk.
-struct Parsed {
+struct Parsed<'p> {
     chunk: Chunk,
     batches: Vec<(NaiveDate, RecordBatch)>,
-    rejects: Vec<(usize, Reject)>,
+    /// (line, reject, raw text)
+    rejects: Vec<(u64, Reject, Vec<u8>)>,
     blank: u64,
+    /// Under a `continuation` pattern, what the calling thread decides ([`Joined`]).
+    joined: Option<Joined<'p>>,
     /// Whether a row's time depended on earlier rows (then the chunk is parsed again).
     consulted: bool,
     /// The year its first year-less row got, read without the rows before (then the
@@ -103,6 +121,19 @@ struct Parsed {
     first_yearless: Option<(i32, u32)>,
     /// The worker's time state at the end of the chunk.
     end: TimeState,
+}
+
+/// A `continuation` chunk's loose ends.
+struct Joined<'p> {
+    /// The non-blank lines before the first line that opens a record (or is over the
+    /// limit): more of the record the chunk before ended with.
+    lead: Vec<usize>,
+    /// Where the chunk's own lines start (`lines.len()` when they are all `lead`).
+    start: usize,
+    /// The chunk's last record, which the next chunk's `lead` may continue.
+    tail: Option<Pending<'p>>,
+    /// Lines joined to a record within the chunk.
+    merged: u64,
 }
 
 /// Parses `input` with `workers` threads; returns the lines that were not records.
@@ -119,7 +150,7 @@ pub fn read(
         let mut from_workers = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(QUEUE);
-            let (done_tx, done_rx) = sync_channel::<Result<Parsed>>(QUEUE);
+            let (done_tx, done_rx) = sync_channel::<Result<Parsed<'_>>>(QUEUE);
             let wasm = asm.fork();
             scope.spawn(move || work(chunk_rx, done_tx, parse, &wasm));
             to_workers.push(chunk_tx);
@@ -163,7 +194,7 @@ fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncS
 }
 
 /// A worker: chunks → per-day batches.
-fn work(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed>>, parse: &Parse<'_>, asm: &Assembler) {
+fn work<'a>(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed<'a>>>, parse: &Parse<'a>, asm: &Assembler) {
     for chunk in chunks {
         let parsed = parse_chunk(chunk, parse, asm);
         if done.send(parsed).is_err() {
@@ -172,24 +203,46 @@ fn work(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed>>, parse: &Parse
     }
 }
 
-fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parsed> {
+fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<Parsed<'a>> {
     asm.time().set_state(TimeState::default());
     asm.time().take_consulted();
     asm.time().take_first_yearless();
     let capacity = Capacity::for_input(chunk.lines.len(), chunk.text.len());
     let mut days = DayBuffer::with_capacity(parse.kind, asm.spec(), capacity);
     let (mut rejects, mut blank) = (Vec::new(), 0u64);
-    for (i, at) in chunk.lines.iter().enumerate() {
-        match outcome(&chunk, at, parse, asm)? {
-            None => blank += 1,
-            Some(Ok(row)) => days.append(&row, parse.source, at.number)?,
-            Some(Err(reject)) => rejects.push((i, reject)),
+    let joined = match parse.joiner() {
+        Some(mut joiner) => {
+            let (lead, start, lead_blank) = leading_lines(&chunk, &joiner);
+            let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row<'_>, Reject>| match outcome {
+                Ok(row) => Ok(days.append(&row, parse.source, n)?),
+                Err(reject) => {
+                    rejects.push((n, reject, raw.to_vec()));
+                    Ok(())
+                }
+            };
+            for at in &chunk.lines[start..] {
+                feed(&mut joiner, &chunk, at, asm, &mut emit)?;
+            }
+            let counts = joiner.counts();
+            blank = lead_blank + counts.blank;
+            Some(Joined { lead, start, tail: joiner.take_pending(), merged: counts.merged })
         }
-    }
+        None => {
+            for at in &chunk.lines {
+                match outcome(&chunk, at, parse, asm)? {
+                    None => blank += 1,
+                    Some(Ok(row)) => days.append(&row, parse.source, at.number)?,
+                    Some(Err(reject)) => rejects.push((at.number, reject, chunk.text[at.start..at.end].to_vec())),
+                }
+            }
+            None
+        }
+    };
     Ok(Parsed {
         batches: days.take()?,
         rejects,
         blank,
+        joined,
         consulted: asm.time().take_consulted(),
         first_yearless: asm.time().take_first_yearless(),
         end: asm.time().state(),
@@ -197,68 +250,144 @@ fn parse_chunk(chunk: Chunk, parse: &Parse<'_>, asm: &Assembler) -> Result<Parse
     })
 }
 
+/// A `continuation` chunk's lines before its first record: (their indexes, where the
+/// chunk's own lines start, blank lines among them).
+fn leading_lines(chunk: &Chunk, joiner: &LineParser<'_>) -> (Vec<usize>, usize, u64) {
+    let (mut lead, mut blank) = (Vec::new(), 0u64);
+    for (i, at) in chunk.lines.iter().enumerate() {
+        let bytes = &chunk.text[at.start..at.end];
+        if at.too_long.is_some() || joiner.opens_record(bytes) {
+            return (lead, i, blank);
+        }
+        if jsonl::is_blank(bytes) {
+            blank += 1;
+        } else {
+            lead.push(i);
+        }
+    }
+    (lead, chunk.lines.len(), blank)
+}
+
+/// One line of a chunk to a `continuation` parser.
+fn feed(joiner: &mut LineParser<'_>, chunk: &Chunk, at: &LineAt, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+    let bytes = &chunk.text[at.start..at.end];
+    match at.too_long {
+        Some(len) => joiner.too_long(at.number, bytes, len, asm, emit),
+        None => joiner.line(at.number, bytes, asm, emit),
+    }
+}
+
 /// One line's outcome: `None` for a blank or comment line.
 fn outcome<'c>(
     chunk: &'c Chunk,
     at: &LineAt,
-    parse: &Parse<'_>,
+    parse: &Parse<'c>,
     asm: &Assembler,
 ) -> Result<Option<std::result::Result<Row<'c>, Reject>>> {
     if let Some(len) = at.too_long {
-        let detail = format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE);
-        return Ok(Some(Err(Reject::new(Reason::LineTooLong, detail))));
+        return Ok(Some(Err(lines::too_long(len))));
     }
     lines::parse_single(parse.format, parse.pattern, &chunk.text[at.start..at.end], asm)
 }
 
 /// The calling thread: results in chunk order → the sink.
-fn collect(
-    from_workers: &[Receiver<Result<Parsed>>],
-    parse: &Parse<'_>,
+fn collect<'a>(
+    from_workers: &[Receiver<Result<Parsed<'a>>>],
+    parse: &Parse<'a>,
     asm: &Assembler,
     sink: &mut dyn ChunkSink,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
     let mut state = TimeState::default();
+    // Under a `continuation` pattern: holds the record the chunks so far ended with.
+    let mut joiner = parse.joiner();
     for i in 0.. {
         // A worker that hangs up has had every chunk dealt to it; so have the others.
         let Ok(parsed) = from_workers[i % from_workers.len()].recv() else { break };
         let parsed = parsed?;
         counts.blank += parsed.blank;
+        let mut start = 0;
+        if let (Some(joiner), Some(joined)) = (joiner.as_mut(), &parsed.joined) {
+            asm.time().set_state(state);
+            let mut to_sink = emit_to(sink);
+            for &i in &joined.lead {
+                feed(joiner, &parsed.chunk, &parsed.chunk.lines[i], asm, &mut to_sink)?;
+            }
+            if joined.start < parsed.chunk.lines.len() {
+                joiner.flush(asm, &mut to_sink)?;
+            }
+            state = settle(asm);
+            start = joined.start;
+        }
         if parsed.consulted || !state.agrees_with(parsed.first_yearless) {
-            state = reparse(&parsed.chunk, state, parse, asm, sink)?;
+            state = reparse(&parsed.chunk, start, state, parse, asm, joiner.as_mut(), &mut emit_to(sink))?;
             continue;
         }
         state = state.after(parsed.end);
         for (day, batch) in parsed.batches {
             sink.batch(day, batch)?;
         }
-        for (i, reject) in &parsed.rejects {
-            let at = &parsed.chunk.lines[*i];
-            sink.reject(at.number, reject, &parsed.chunk.text[at.start..at.end])?;
+        for (line, reject, raw) in &parsed.rejects {
+            sink.reject(*line, reject, raw)?;
         }
+        if let (Some(joiner), Some(joined)) = (joiner.as_mut(), parsed.joined)
+            && joined.start < parsed.chunk.lines.len()
+        {
+            counts.merged += joined.merged;
+            joiner.hold(joined.tail);
+        }
+    }
+    if let Some(joiner) = joiner.as_mut() {
+        asm.time().set_state(state);
+        joiner.flush(asm, &mut emit_to(sink))?;
+        counts.merged += joiner.counts().merged;
     }
     Ok(counts)
 }
 
-/// Parses a chunk again, in order, from the state the chunks before it left.
+/// Rows and rejects straight to the sink.
+fn emit_to(
+    sink: &mut dyn ChunkSink,
+) -> impl FnMut(u64, &[u8], std::result::Result<Row<'_>, Reject>) -> Result<()> + '_ {
+    |n, raw, outcome| match outcome {
+        Ok(row) => sink.row(&row, n),
+        Err(reject) => sink.reject(n, &reject, raw),
+    }
+}
+
+/// The time state after rows parsed on the calling thread (and its flags cleared).
+fn settle(asm: &Assembler) -> TimeState {
+    asm.time().take_consulted();
+    asm.time().take_first_yearless();
+    asm.time().state()
+}
+
+/// Parses a chunk again from its line `start`, in order, from the state the chunks
+/// before it left.
 fn reparse(
     chunk: &Chunk,
+    start: usize,
     state: TimeState,
     parse: &Parse<'_>,
     asm: &Assembler,
-    sink: &mut dyn ChunkSink,
+    joiner: Option<&mut LineParser<'_>>,
+    emit: &mut Emit<'_>,
 ) -> Result<TimeState> {
     asm.time().set_state(state);
-    for at in &chunk.lines {
-        // Blank lines were counted by the worker.
-        match outcome(chunk, at, parse, asm)? {
-            None => {}
-            Some(Ok(row)) => sink.row(&row, at.number)?,
-            Some(Err(reject)) => sink.reject(at.number, &reject, &chunk.text[at.start..at.end])?,
+    match joiner {
+        Some(joiner) => {
+            for at in &chunk.lines[start..] {
+                feed(joiner, chunk, at, asm, emit)?;
+            }
+        }
+        None => {
+            for at in &chunk.lines {
+                // Blank lines were counted by the worker.
+                if let Some(outcome) = outcome(chunk, at, parse, asm)? {
+                    emit(at.number, &chunk.text[at.start..at.end], outcome)?;
+                }
+            }
         }
     }
-    asm.time().take_consulted();
-    asm.time().take_first_yearless();
-    Ok(asm.time().state())
+    Ok(settle(asm))
 }

@@ -8,11 +8,12 @@
 
 use std::borrow::Cow;
 use std::io::BufRead;
+use std::ops::Range;
 
 use serde::Serialize;
 
 use super::document::{self, DocumentError};
-use super::pattern::{Fields, LinePattern};
+use super::pattern::{Fields, LineFields, LinePattern};
 use super::record::{Assembler, Row, Value};
 use super::reject::{Reason, Reject};
 use super::{exporters, jsonl, logfmt, prometheus, reader, responders};
@@ -36,109 +37,170 @@ pub fn assemble_fields(asm: &Assembler, fields: Fields) -> std::result::Result<R
     asm.assemble(fields.into_iter().map(|(k, v)| (Cow::Owned(k), Value::Str(Cow::Owned(v)))))
 }
 
-/// A record held back until the next line shows whether it continues.
-struct Pending {
-    line: u64,
-    raw: Vec<u8>,
-    fields: Fields,
+fn assemble_line<'a>(asm: &Assembler, fields: LineFields<'a, 'a>) -> std::result::Result<Row<'a>, Reject> {
+    asm.assemble(fields.into_iter().map(|(k, v)| (k, Value::Str(v))))
 }
 
-/// Reads a line format.
-pub struct LineParser {
-    format: Format,
-    pattern: Option<LinePattern>,
-    pending: Option<Pending>,
+/// A record held back until the next line shows whether it continues. Its values are
+/// kept back to back in one string: one copy per record, however many fields it has.
+pub struct Pending<'p> {
+    line: u64,
+    raw: Vec<u8>,
+    values: String,
+    fields: Vec<(Cow<'p, str>, Range<usize>)>,
+}
+
+impl<'p> Pending<'p> {
+    fn new(line: u64, raw: &str, fields: LineFields<'p, '_>) -> Self {
+        let mut values = String::with_capacity(fields.iter().map(|(_, v)| v.len()).sum());
+        let fields = fields
+            .into_iter()
+            .map(|(name, value)| {
+                let start = values.len();
+                values.push_str(&value);
+                (name, start..values.len())
+            })
+            .collect();
+        Pending { line, raw: raw.as_bytes().to_vec(), values, fields }
+    }
+
+    fn set(&mut self, name: &'static str, value: &str) {
+        let start = self.values.len();
+        self.values.push_str(value);
+        match self.fields.iter_mut().find(|(k, _)| k == name) {
+            Some((_, at)) => *at = start..self.values.len(),
+            None => self.fields.push((Cow::Borrowed(name), start..self.values.len())),
+        }
+    }
+
+    /// Appends a continuation line to `msg`, keeping a record under the line limit.
+    fn append_msg(&mut self, line: &str) {
+        let at = match self.fields.iter().position(|(k, _)| k == "msg") {
+            Some(i) => i,
+            None => {
+                self.fields.push((Cow::Borrowed("msg"), self.values.len()..self.values.len()));
+                self.fields.len() - 1
+            }
+        };
+        let mut msg = self.fields[at].1.clone();
+        if msg.end != self.values.len() {
+            // Only the last value can grow in place: move `msg` to the end.
+            let start = self.values.len();
+            self.values.extend_from_within(msg.clone());
+            msg = start..self.values.len();
+        }
+        if msg.len() + line.len() < reader::MAX_LINE {
+            self.values.push('\n');
+            self.values.push_str(line);
+        } else if !self.values[msg.clone()].ends_with("…[truncated]") {
+            self.values.push_str("\n…[truncated]");
+        }
+        self.fields[at].1 = msg.start..self.values.len();
+    }
+
+    fn flag_lossy(&mut self, lossy: bool) {
+        if lossy && !self.fields.iter().any(|(k, _)| k == LOSSY_UTF8) {
+            self.set(LOSSY_UTF8, "replaced");
+        }
+    }
+
+    fn assemble(&self, asm: &Assembler) -> std::result::Result<Row<'_>, Reject> {
+        let fields = self
+            .fields
+            .iter()
+            .map(|(k, at)| (Cow::Borrowed(k.as_ref()), Value::Str(Cow::Borrowed(&self.values[at.clone()]))));
+        asm.assemble(fields)
+    }
+}
+
+/// Reads the lines of a `continuation` pattern in order: a line that matches opens a
+/// record, one that does not is more of the record before it. The record last opened is
+/// held ([`Pending`]) until a line shows it is complete; [`super::chunks`] hands it from
+/// one chunk's parser to the next.
+pub struct LineParser<'p> {
+    pattern: &'p LinePattern,
+    pending: Option<Pending<'p>>,
     counts: Counts,
 }
 
-impl LineParser {
-    pub fn new(format: Format, pattern: Option<LinePattern>) -> Self {
-        LineParser { format, pattern, pending: None, counts: Counts::default() }
+impl<'p> LineParser<'p> {
+    pub fn new(pattern: &'p LinePattern) -> Self {
+        LineParser { pattern, pending: None, counts: Counts::default() }
     }
 
-    pub fn read(mut self, input: impl BufRead, asm: &Assembler, emit: &mut Emit<'_>) -> Result<Counts> {
-        let mut lines = reader::Lines::new(input, reader::MAX_LINE);
-        while let Some((n, line)) = lines.next_line().map_err(|e| Error::io("", e))? {
-            match line {
-                reader::Line::Text(text) => self.line(n, text, asm, emit)?,
-                reader::Line::TooLong { head, len } => {
-                    self.flush(asm, emit)?;
-                    let reject = Reject::new(
-                        Reason::LineTooLong,
-                        format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE),
-                    );
-                    emit(n, head, Err(reject))?;
-                }
-            }
-        }
-        self.flush(asm, emit)?;
-        Ok(self.counts)
-    }
-
-    fn line(&mut self, n: u64, bytes: &[u8], asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
-        if !self.pattern.as_ref().is_some_and(|p| p.continuation) {
-            return match parse_single(self.format, self.pattern.as_ref(), bytes, asm)? {
-                Some(outcome) => emit(n, bytes, outcome),
-                None => {
-                    self.counts.blank += 1;
-                    Ok(())
-                }
-            };
-        }
+    /// One line of text (a line over the limit goes to [`LineParser::too_long`]).
+    pub fn line(&mut self, n: u64, bytes: &[u8], asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
         if jsonl::is_blank(bytes) {
             self.counts.blank += 1;
             return Ok(());
         }
         let (text, lossy) = lossy_text(bytes);
-        self.continuation_line(n, &text, lossy, asm, emit)
-    }
-
-    /// A line under a `continuation` pattern: a new record, or more of the one before.
-    fn continuation_line(
-        &mut self,
-        n: u64,
-        text: &str,
-        lossy: bool,
-        asm: &Assembler,
-        emit: &mut Emit<'_>,
-    ) -> Result<()> {
-        let Some(pattern) = &self.pattern else {
-            return Err(Error::Internal(format!("format {} without a pattern", self.format.name())));
-        };
-        match pattern.fields(text) {
-            Some(mut fields) => {
+        match self.pattern.fields(&text) {
+            Some(fields) => {
+                let mut pending = Pending::new(n, &text, fields);
+                pending.flag_lossy(lossy);
                 self.flush(asm, emit)?;
-                flag_lossy(&mut fields, lossy);
-                self.pending = Some(Pending { line: n, raw: text.as_bytes().to_vec(), fields });
+                self.pending = Some(pending);
                 Ok(())
             }
-            None if self.pending.is_some() => {
-                let pending = self.pending.as_mut().expect("checked above");
-                append_msg(&mut pending.fields, text);
-                flag_lossy(&mut pending.fields, lossy);
-                self.counts.merged += 1;
-                Ok(())
-            }
-            None => {
-                let reject = Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name));
-                emit(n, text.as_bytes(), Err(reject))
-            }
+            None => match self.pending.as_mut() {
+                Some(pending) => {
+                    pending.append_msg(&text);
+                    pending.flag_lossy(lossy);
+                    self.counts.merged += 1;
+                    Ok(())
+                }
+                None => {
+                    let detail = format!("line does not match pattern `{}`", self.pattern.name);
+                    emit(n, text.as_bytes(), Err(Reject::new(Reason::NoMatch, detail)))
+                }
+            },
         }
     }
 
-    fn flush(&mut self, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+    /// A line over the limit: it ends the record before it and is rejected.
+    pub fn too_long(&mut self, n: u64, head: &[u8], len: usize, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+        self.flush(asm, emit)?;
+        emit(n, head, Err(too_long(len)))
+    }
+
+    /// Whether a line opens a record (a blank line does not, nor does a continuation).
+    pub fn opens_record(&self, bytes: &[u8]) -> bool {
+        !jsonl::is_blank(bytes) && self.pattern.regex.is_match(&lossy_text(bytes).0)
+    }
+
+    /// Emits the held record: the line after it opened another, or the input ended.
+    pub fn flush(&mut self, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
         match self.pending.take() {
-            Some(p) => emit(p.line, &p.raw, assemble_fields(asm, p.fields)),
+            Some(p) => emit(p.line, &p.raw, p.assemble(asm)),
             None => Ok(()),
         }
     }
+
+    /// The held record, for the parser of the lines after these.
+    pub fn take_pending(&mut self) -> Option<Pending<'p>> {
+        self.pending.take()
+    }
+
+    pub fn hold(&mut self, pending: Option<Pending<'p>>) {
+        self.pending = pending;
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+}
+
+/// The reject of a line over [`reader::MAX_LINE`].
+pub fn too_long(len: usize) -> Reject {
+    Reject::new(Reason::LineTooLong, format!("line of {len} bytes exceeds the {} byte limit", reader::MAX_LINE))
 }
 
 /// Parses one line of a format whose records are one line each (every line format but a
 /// `continuation` pattern): `None` for a blank or comment line.
 pub fn parse_single<'b>(
     format: Format,
-    pattern: Option<&LinePattern>,
+    pattern: Option<&'b LinePattern>,
     bytes: &'b [u8],
     asm: &Assembler,
 ) -> Result<Option<std::result::Result<Row<'b>, Reject>>> {
@@ -165,19 +227,26 @@ pub fn parse_single<'b>(
     // Text logs carry what clients sent (an nginx error log writes raw request bytes):
     // a line that is not UTF-8 is kept with U+FFFD in place of the bad bytes, and flagged.
     let (text, lossy) = lossy_text(bytes);
-    let fields = match format {
-        Format::Logfmt => logfmt::parse(&text).map_err(|e| Reject::new(Reason::InvalidLogfmt, e)),
-        _ => {
-            let Some(pattern) = pattern else {
-                return Err(Error::Internal(format!("format {} without a pattern", format.name())));
-            };
-            pattern
-                .fields(&text)
-                .ok_or_else(|| Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name)))
-        }
+    let Format::Logfmt = format else {
+        let Some(pattern) = pattern else {
+            return Err(Error::Internal(format!("format {} without a pattern", format.name())));
+        };
+        let no_match = || Reject::new(Reason::NoMatch, format!("line does not match pattern `{}`", pattern.name));
+        return Ok(Some(match text {
+            Cow::Borrowed(text) => pattern.fields(text).ok_or_else(no_match).and_then(|f| assemble_line(asm, f)),
+            // The values outlive the repaired text they were read from.
+            Cow::Owned(text) => pattern.fields(&text).ok_or_else(no_match).and_then(|f| {
+                let mut f: LineFields<'b, 'b> = f.into_iter().map(|(k, v)| (k, Cow::Owned(v.into_owned()))).collect();
+                flag_lossy(&mut f, lossy);
+                assemble_line(asm, f)
+            }),
+        }));
     };
+    let fields = logfmt::parse(&text).map_err(|e| Reject::new(Reason::InvalidLogfmt, e));
     Ok(Some(fields.and_then(|mut f| {
-        flag_lossy(&mut f, lossy);
+        if lossy && !f.iter().any(|(k, _)| k == LOSSY_UTF8) {
+            f.push((LOSSY_UTF8.to_string(), "replaced".to_string()));
+        }
         assemble_fields(asm, f)
     })))
 }
@@ -187,36 +256,22 @@ pub const LOSSY_UTF8: &str = "invalid_utf8";
 
 /// A line as text: borrowed when it is UTF-8, else with U+FFFD for each bad sequence.
 fn lossy_text(bytes: &[u8]) -> (Cow<'_, str>, bool) {
-    let text = String::from_utf8_lossy(bytes);
-    let lossy = matches!(text, Cow::Owned(_));
-    (text, lossy)
+    // `from_utf8` checks a valid line several times faster than `from_utf8_lossy`'s
+    // chunked scan; that one only runs for the rare line that is not UTF-8.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Cow::Borrowed(text), false),
+        Err(_) => (Cow::Owned(String::from_utf8_lossy(bytes).into_owned()), true),
+    }
 }
 
-fn flag_lossy(fields: &mut Fields, lossy: bool) {
+fn flag_lossy(fields: &mut LineFields<'_, '_>, lossy: bool) {
     if lossy && !fields.iter().any(|(k, _)| k == LOSSY_UTF8) {
-        fields.push((LOSSY_UTF8.to_string(), "replaced".to_string()));
+        fields.push((Cow::Borrowed(LOSSY_UTF8), Cow::Borrowed("replaced")));
     }
 }
 
 fn invalid_utf8(e: &std::str::Utf8Error) -> Reject {
     Reject::new(Reason::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-}
-
-/// Appends a continuation line to `msg`, keeping a record under the line limit.
-fn append_msg(fields: &mut Fields, line: &str) {
-    let msg = match fields.iter_mut().find(|(k, _)| k == "msg") {
-        Some((_, m)) => m,
-        None => {
-            fields.push(("msg".into(), String::new()));
-            &mut fields.last_mut().expect("just pushed").1
-        }
-    };
-    if msg.len() + line.len() < reader::MAX_LINE {
-        msg.push('\n');
-        msg.push_str(line);
-    } else if !msg.ends_with("…[truncated]") {
-        msg.push_str("\n…[truncated]");
-    }
 }
 
 /// Reads a JSON document format. `line` is the record's ordinal in the document (for

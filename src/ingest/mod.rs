@@ -641,11 +641,6 @@ pub fn parse_input(
         | Format::OtlpJson => {
             lines::read_document(input, p.format, source.kind, source.metric.as_deref(), &asm, &mut emit)
         }
-        Format::Pattern(_) | Format::Regex if pattern.as_ref().is_some_and(|p| p.continuation) => {
-            // A record may span lines: one reader, in order.
-            let parser = lines::LineParser::new(p.format, pattern);
-            parser.read(input, &asm, &mut emit)
-        }
         Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
             let parse = chunks::Parse {
                 format: p.format,
