@@ -30,7 +30,7 @@ use super::batch::{Capacity, DayBuffer};
 use super::jsonl;
 use super::lines::{self, Counts, Emit, LineParser, Pending};
 use super::pattern::LinePattern;
-use super::reader::{self, Line};
+use super::reader;
 use super::record::{Assembler, Row};
 use super::reject::Reject;
 use super::time::TimeState;
@@ -94,10 +94,13 @@ impl Chunk {
         Chunk { text: Vec::with_capacity(CHUNK_BYTES + 4096), lines: Vec::with_capacity(max_lines), max_lines }
     }
 
-    fn push(&mut self, number: u64, bytes: &[u8], too_long: Option<usize>) {
+    /// Reads the next line into the chunk; false at the end of the input.
+    fn read_line<R: BufRead>(&mut self, lines: &mut reader::Lines<R>) -> std::io::Result<bool> {
         let start = self.text.len();
-        self.text.extend_from_slice(bytes);
+        let Some((number, len)) = lines.append_line(&mut self.text)? else { return Ok(false) };
+        let too_long = (len > reader::MAX_LINE).then_some(len);
         self.lines.push(LineAt { number, start, end: self.text.len(), too_long });
+        Ok(true)
     }
 
     fn is_full(&self) -> bool {
@@ -178,11 +181,7 @@ fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncS
         next += 1;
         ok
     };
-    while let Some((n, line)) = lines.next_line().map_err(|e| Error::io("", e))? {
-        match line {
-            Line::Text(text) => chunk.push(n, text, None),
-            Line::TooLong { head, len } => chunk.push(n, head, Some(len)),
-        }
+    while chunk.read_line(&mut lines).map_err(|e| Error::io("", e))? {
         if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
             return Ok(()); // the collector stopped; it reports why
         }

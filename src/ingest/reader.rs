@@ -150,7 +150,20 @@ impl<R: BufRead> Lines<R> {
 
     /// The next line and its 1-based number, or `None` at the end.
     pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
-        self.buf.clear();
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let next = self.append_line(&mut buf);
+        self.buf = buf;
+        let Some((number, len)) = next? else { return Ok(None) };
+        Ok(Some((number, if len > self.max { Line::TooLong { head: &self.buf, len } } else { Line::Text(&self.buf) })))
+    }
+
+    /// Appends the next line to `out` (at most `max` bytes of it, without its `\n` or
+    /// `\r\n`) and returns its 1-based number and full length (over `max`: too long, and
+    /// `out` holds its head), or `None` at the end. The chunk splitter reads into the
+    /// chunk's own buffer this way: one copy of each line instead of two.
+    pub fn append_line(&mut self, out: &mut Vec<u8>) -> io::Result<Option<(u64, usize)>> {
+        let begin = out.len();
         let mut len = 0usize;
         let mut saw_any = false;
         loop {
@@ -170,8 +183,8 @@ impl<R: BufRead> Lines<R> {
                 Some(i) => (&avail[..i], Some(i)),
                 None => (avail, None),
             };
-            let room = self.max.saturating_sub(self.buf.len());
-            self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let room = self.max.saturating_sub(out.len() - begin);
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
             len += chunk.len();
             let consumed = found.map_or(avail.len(), |i| i + 1);
             self.inner.consume(consumed);
@@ -180,13 +193,10 @@ impl<R: BufRead> Lines<R> {
             }
         }
         self.number += 1;
-        if len > self.max {
-            return Ok(Some((self.number, Line::TooLong { head: &self.buf, len })));
+        if len <= self.max && out.len() > begin && out.last() == Some(&b'\r') {
+            out.pop();
         }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        Ok(Some((self.number, Line::Text(&self.buf))))
+        Ok(Some((self.number, len)))
     }
 }
 
