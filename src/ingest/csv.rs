@@ -155,7 +155,6 @@ pub fn read<R: BufRead>(
             );
             continue;
         };
-        let raw = join_raw(&record);
         let outcome = if record.len() != names.len() {
             Err(Reject::new(
                 Reason::WrongFieldCount,
@@ -164,20 +163,40 @@ pub fn read<R: BufRead>(
         } else {
             to_row(&record, names, asm)
         };
+        // The record's text only for a reject (it was joined for every record).
+        let raw = if outcome.is_err() { join_raw(&record) } else { Vec::new() };
         on_record(line, &raw, outcome)?;
     }
 }
 
 fn to_row<'a>(record: &'a csv::ByteRecord, names: &'a [String], asm: &Assembler) -> Result<Row<'a>, Reject> {
-    let mut fields = Vec::with_capacity(names.len());
-    for (name, bytes) in names.iter().zip(record.iter()) {
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            Reject::new(Reason::InvalidUtf8, format!("field `{name}`: invalid UTF-8 at byte {}", e.valid_up_to()))
-        })?;
-        let value = if text.is_empty() { Value::Null } else { Value::Str(Cow::Borrowed(text)) };
-        fields.push((name.as_str(), value));
-    }
-    asm.assemble(fields)
+    // The whole record is checked at once (the usual case: valid), then each field is a
+    // slice of it; only an invalid record is looked at field by field, to name the field.
+    // (Valid as a whole but not field by field: a character cut by a field boundary.)
+    let whole = std::str::from_utf8(record.as_slice()).ok().and_then(|text| {
+        let ends = record.iter().scan(0, |at, f| {
+            *at += f.len();
+            Some(*at)
+        });
+        let starts = std::iter::once(0).chain(ends.clone());
+        starts.zip(ends).map(|(a, b)| text.get(a..b)).collect::<Option<Vec<&str>>>()
+    });
+    let fields = match whole {
+        Some(fields) => fields,
+        None => {
+            let mut fields = Vec::with_capacity(names.len());
+            for (name, bytes) in names.iter().zip(record.iter()) {
+                fields.push(std::str::from_utf8(bytes).map_err(|e| {
+                    let at = e.valid_up_to();
+                    Reject::new(Reason::InvalidUtf8, format!("field `{name}`: invalid UTF-8 at byte {at}"))
+                })?);
+            }
+            fields
+        }
+    };
+    asm.assemble(names.iter().zip(fields).map(|(name, text)| {
+        (name.as_str(), if text.is_empty() { Value::Null } else { Value::Str(Cow::Borrowed(text)) })
+    }))
 }
 
 /// The record re-joined with commas, for `rejects.raw` (quoting is not reproduced).
@@ -190,4 +209,48 @@ fn join_raw(record: &csv::ByteRecord) -> Vec<u8> {
         out.extend_from_slice(f);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::record::{Cell, SourceDefaults};
+    use crate::ingest::{kinds, time::TimeParser};
+    use crate::tables::Kind;
+
+    /// Each record's outcome as text: its line, then the service column or the reject.
+    fn outcomes(input: &[u8]) -> Vec<String> {
+        let asm =
+            Assembler::new(kinds::spec(Kind::Logs), TimeParser::new(chrono_tz::Tz::UTC), SourceDefaults::default());
+        let mut out = Vec::new();
+        read(input, &asm, |line, raw, outcome| {
+            out.push(match outcome {
+                Ok(row) => format!("{line} {:?}", row.cells[1]),
+                Err(r) => format!("{line} {} {} [{}]", r.reason.code(), r.detail, String::from_utf8_lossy(raw)),
+            });
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn fields_are_checked_for_utf8_one_by_one_when_the_record_is_not_valid() {
+        let got = outcomes(
+            b"ts,service,host\n\
+              2026-11-19T14:02:00Z,caf\xc3\xa9,h1\n\
+              2026-11-19T14:02:01Z,bad\xff,h1\n\
+              2026-11-19T14:02:02Z,cut\xc3,\xa9h\n\
+              2026-11-19T14:02:03Z,two\n",
+        );
+        assert_eq!(got[0], format!("2 {:?}", Cell::Text("café".into())));
+        assert_eq!(
+            got[1],
+            "3 invalid_utf8 field `service`: invalid UTF-8 at byte 3 [2026-11-19T14:02:01Z,bad\u{fffd},h1]"
+        );
+        // Valid as a whole, but a field boundary cuts the character in two.
+        assert!(got[2].starts_with("4 invalid_utf8 field `service`: invalid UTF-8 at byte 3"), "{}", got[2]);
+        assert_eq!(got[3], "5 wrong_field_count 2 fields, the header has 3 [2026-11-19T14:02:03Z,two]");
+        assert_eq!(got.len(), 4);
+    }
 }

@@ -1,7 +1,10 @@
 //! Prometheus data: the text exposition format (with sample timestamps) line by line, and
 //! the JSON a `query_range` (or instant `query`) API call returns, one series at a time.
 
+use std::borrow::Cow;
+
 use super::pattern::Fields;
+use super::record::Value;
 
 /// Why a sample without a timestamp is refused when the source sets no `scrape_time`.
 pub const NO_TIMESTAMP: &str = "no timestamp: a plain scrape carries none; set `scrape_time` on the source \
@@ -146,45 +149,73 @@ fn sample_pair(p: &serde_json::Value) -> Result<(String, String), String> {
     }
 }
 
-/// One series of a `query_range` result → its samples as fields (metric labels, `ts`,
-/// `value`). Instant-query results (`"value": [t, "v"]`) work too. A series without
-/// `__name__` (an aggregation, a `rate()`) is named `metric` when the source gives one.
-pub fn series_samples(series: &serde_json::Value, metric: Option<&str>) -> Result<Vec<Fields>, String> {
-    let obj = series.as_object().ok_or("a series must be an object")?;
-    let mut labels: Fields = vec![];
-    if let Some(metric) = obj.get("metric").and_then(|m| m.as_object()) {
-        for (k, v) in metric {
-            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-            // `__name__` is the metric; put it first so it wins over a `name` label.
-            if k == "__name__" {
-                labels.insert(0, ("metric".into(), v));
-            } else {
-                labels.push((k.clone(), v));
+/// One series of a `query_range` result: its labels, read once and borrowed by every
+/// sample, and its points. Instant-query results (`"value": [t, "v"]`) work too. A series
+/// without `__name__` (an aggregation, a `rate()`) is named `metric` when the source
+/// gives one. (Each sample used to get its own copy of every label and its time printed
+/// and parsed again: a `query_range` ingest spent a third of its time in malloc.)
+pub struct Series<'v> {
+    metric: Option<&'v serde_json::Value>,
+    /// (name, value); the metric name first, as `metric`, so it wins over a `name` label.
+    labels: Vec<(&'v str, Cow<'v, str>)>,
+    pub points: Vec<&'v serde_json::Value>,
+}
+
+impl<'v> Series<'v> {
+    pub fn read(series: &'v serde_json::Value, metric: Option<&'v str>) -> Result<Series<'v>, String> {
+        let obj = series.as_object().ok_or("a series must be an object")?;
+        let labels_of = obj.get("metric");
+        let mut labels: Vec<(&str, Cow<str>)> = vec![];
+        if let Some(map) = labels_of.and_then(|m| m.as_object()) {
+            for (k, v) in map {
+                let v = v.as_str().map_or_else(|| Cow::Owned(v.to_string()), Cow::Borrowed);
+                if k == "__name__" {
+                    labels.insert(0, ("metric", v));
+                } else {
+                    labels.push((k.as_str(), v));
+                }
             }
         }
-    }
-    if !labels.iter().any(|(k, _)| k == "metric") {
-        match metric {
-            Some(m) => labels.insert(0, ("metric".into(), m.to_string())),
-            None => {
-                return Err("series has no `__name__` (an aggregation or function drops it): set `metric` on the source to name it".into());
+        if !labels.iter().any(|(k, _)| *k == "metric") {
+            match metric {
+                Some(m) => labels.insert(0, ("metric", Cow::Borrowed(m))),
+                None => {
+                    return Err("series has no `__name__` (an aggregation or function drops it): set `metric` on the source to name it".into());
+                }
             }
         }
+        let points = match (obj.get("values"), obj.get("value")) {
+            (Some(serde_json::Value::Array(vs)), _) => vs.iter().collect(),
+            (_, Some(v)) => vec![v],
+            _ => return Err("series has neither `values` nor `value`".into()),
+        };
+        Ok(Series { metric: labels_of, labels, points })
     }
-    let points: Vec<&serde_json::Value> = match (obj.get("values"), obj.get("value")) {
-        (Some(serde_json::Value::Array(vs)), _) => vs.iter().collect(),
-        (_, Some(v)) => vec![v],
-        _ => return Err("series has neither `values` nor `value`".into()),
-    };
-    points
-        .into_iter()
-        .map(|p| {
-            let (ts, value) = sample_pair(p)?;
-            let mut fields = vec![("ts".to_string(), ts), ("value".to_string(), value)];
-            fields.extend(labels.iter().cloned());
-            Ok(fields)
-        })
-        .collect()
+
+    /// One point's fields: `ts`, `value`, then the series' labels.
+    pub fn sample<'s>(
+        &'s self,
+        point: &'v serde_json::Value,
+    ) -> Result<impl Iterator<Item = (Cow<'s, str>, Value<'s>)> + 's, String> {
+        let pair = point.as_array().filter(|a| a.len() == 2).ok_or("a sample must be [time, \"value\"]")?;
+        let ts = match &pair[0] {
+            serde_json::Value::String(s) => Value::Str(Cow::Borrowed(s.as_str())),
+            t => t.as_f64().map(Value::Float).ok_or_else(|| format!("bad sample {point}"))?,
+        };
+        let value = match &pair[1] {
+            serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+            v => Cow::Owned(v.as_f64().ok_or_else(|| format!("bad sample {point}"))?.to_string()),
+        };
+        let head = [(Cow::Borrowed("ts"), ts), (Cow::Borrowed("value"), Value::Str(value))];
+        Ok(head
+            .into_iter()
+            .chain(self.labels.iter().map(|(k, v)| (Cow::Borrowed(*k), Value::Str(Cow::Borrowed(v.as_ref()))))))
+    }
+
+    /// A point as the record a reject shows: the series' labels and that one sample.
+    pub fn raw(&self, point: &serde_json::Value) -> String {
+        serde_json::json!({"metric": self.metric, "value": point}).to_string()
+    }
 }
 
 #[cfg(test)]
@@ -248,15 +279,30 @@ mod tests {
     #[test]
     fn query_range_series() {
         let v: serde_json::Value = serde_json::from_str(
-            r#"{"metric":{"__name__":"up","job":"pay","name":"x"},"values":[[1795096920,"1"],[1795096935.5,"0"]]}"#,
+            r#"{"metric":{"__name__":"up","job":"pay","name":"x"},"values":[[1795096920,"1"],[1795096935.5,"0"],["1795096950",1.5]]}"#,
         )
         .unwrap();
-        let rows = series_samples(&v, None).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1][0], ("ts".into(), "1795096935.5".into()));
-        assert_eq!(rows[1][1], ("value".into(), "0".into()));
-        assert_eq!(rows[1][2], ("metric".into(), "up".into()));
+        let series = Series::read(&v, None).unwrap();
+        assert_eq!(series.points.len(), 3);
+        let fields = |i: usize| -> Vec<(String, String)> {
+            series.sample(series.points[i]).unwrap().map(|(k, v)| (k.into_owned(), format!("{v:?}"))).collect()
+        };
+        let f = fields(1);
+        assert_eq!(f[0], ("ts".into(), "Float(1795096935.5)".into()));
+        assert_eq!(f[1], ("value".into(), "Str(\"0\")".into()));
+        assert_eq!(f[2], ("metric".into(), "Str(\"up\")".into()));
+        assert_eq!(f[3..], [("job".into(), "Str(\"pay\")".into()), ("name".into(), "Str(\"x\")".into())]);
+        let f = fields(2);
+        assert_eq!((&f[0].1, &f[1].1), (&"Str(\"1795096950\")".to_string(), &"Str(\"1.5\")".to_string()));
+        assert_eq!(
+            series.raw(series.points[0]),
+            r#"{"metric":{"__name__":"up","job":"pay","name":"x"},"value":[1795096920,"1"]}"#
+        );
+        let bad: serde_json::Value = serde_json::from_str(r#"[1795096920]"#).unwrap();
+        assert!(series.sample(&bad).err().unwrap().contains("[time, \"value\"]"));
         let nameless: serde_json::Value = serde_json::from_str(r#"{"metric":{"job":"pay"},"values":[]}"#).unwrap();
-        assert!(series_samples(&nameless, None).unwrap_err().contains("__name__"));
+        assert!(Series::read(&nameless, None).err().unwrap().contains("__name__"));
+        let named = Series::read(&nameless, Some("rate")).unwrap();
+        assert_eq!(named.labels[0], ("metric", Cow::Borrowed("rate")));
     }
 }
