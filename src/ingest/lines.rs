@@ -220,7 +220,7 @@ pub fn parse_single<'b>(
             Ok(Some(fields)) if !asm.stamps_untimed() && !fields.iter().any(|(k, _)| k == "ts") => {
                 Some(Err(Reject::new(Reason::InvalidExposition, prometheus::NO_TIMESTAMP)))
             }
-            Ok(Some(fields)) => Some(assemble_fields(asm, fields)),
+            Ok(Some(fields)) => Some(assemble_line(asm, fields)),
             Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
         });
     }
