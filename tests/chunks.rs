@@ -203,11 +203,19 @@ async fn ingest_java(
     extra: &str,
     threads: usize,
 ) -> (Sandbox, retrace::ingest::IngestSummary) {
+    ingest_source("app.log", log, &format!("format = \"{format}\"\nservice = \"pay\"\n{extra}"), threads).await
+}
+
+/// Ingests `bytes` as the logs object `file` with the source settings `settings`.
+async fn ingest_source(
+    file: &str,
+    bytes: &[u8],
+    settings: &str,
+    threads: usize,
+) -> (Sandbox, retrace::ingest::IngestSummary) {
     let sb = Sandbox::new();
-    sb.write("app.log", log);
-    let config = sb.config(&format!(
-        "[[sources]]\nkind = \"logs\"\nurl = \"sources/app.log\"\nformat = \"{format}\"\nservice = \"pay\"\n{extra}"
-    ));
+    sb.write(file, bytes);
+    let config = sb.config(&format!("[[sources]]\nkind = \"logs\"\nurl = \"sources/{file}\"\n{settings}"));
     let summary = ingest(&sb.warehouse(), &config.sources, &options(threads)).await.expect("ingest runs");
     (sb, summary)
 }
@@ -281,4 +289,84 @@ async fn year_less_continuations_roll_over_across_chunks() {
     | 2026 | 4400 |
     +------+------+
     ");
+}
+
+/// CSV read by several threads: records whose quoted message spans lines, blank lines,
+/// records with a wrong field count, invalid UTF-8 and one over the limit, on New York's
+/// fall-back day (naive times: some chunks are parsed again in order). Every row keeps
+/// the line its record starts on and its time; every refused record is counted; one
+/// thread and three give the same tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_records_across_chunks_keep_their_lines_and_times() {
+    let start = Utc.with_ymd_and_hms(2026, 11, 1, 4, 0, 0).unwrap();
+    let mut rng = Rng(0xc5f);
+    let mut csv: Vec<u8> = b"ts,service,msg,status\n".to_vec();
+    let mut line = 2u64;
+    let (mut rows, mut blank, mut wrong, mut utf8) = (0u64, 0u64, 0u64, 0u64);
+    for r in 0..12_000u64 {
+        let local = (start + Duration::seconds(r as i64)).with_timezone(&chrono_tz::America::New_York);
+        let ts = local.format("%Y-%m-%d %H:%M:%S");
+        let record: Vec<u8> = match rng.below(200) {
+            0 => {
+                blank += 1;
+                b"\n".to_vec()
+            }
+            1 => {
+                wrong += 1;
+                format!("{ts},pay,r={r} line={line}\n").into_bytes()
+            }
+            2 => {
+                utf8 += 1;
+                [format!("{ts},pay").as_bytes(), b"\xff", format!(",r={r} line={line},200\n").as_bytes()].concat()
+            }
+            3..=12 => {
+                rows += 1;
+                let body: Vec<String> = (0..1 + rng.below(4)).map(|i| format!("part {i}, \"\"quoted\"\"")).collect();
+                format!("{ts},pay,\"r={r} line={line}\n{}\",503\n", body.join("\n")).into_bytes()
+            }
+            _ => {
+                rows += 1;
+                format!("{ts},pay,r={r} line={line},200\n").into_bytes()
+            }
+        };
+        line += record.iter().filter(|&&b| b == b'\n').count() as u64;
+        csv.extend_from_slice(&record);
+    }
+    // One record over the 1 MiB limit, then one more row after it.
+    csv.extend_from_slice(format!("2026-11-01 03:00:00,pay,\"{}\",200\n", "x".repeat(1 << 20)).as_bytes());
+    csv.extend_from_slice(format!("2026-11-01 03:00:01,pay,r=last line={},200\n", line + 1).as_bytes());
+    rows += 1;
+
+    let zone = "timezone = \"America/New_York\"\n";
+    let (one, s1) = ingest_source("app.csv", &csv, zone, 1).await;
+    let (three, s3) = ingest_source("app.csv", &csv, zone, 3).await;
+    assert_eq!(s1, s3);
+    assert_eq!(csv_tables(&one).await, csv_tables(&three).await);
+    assert_eq!(s3.total_rows(), rows);
+    assert_eq!(s3.blank_lines, blank);
+    assert_eq!(s3.rejects.get("wrong_field_count").copied(), Some(wrong));
+    assert_eq!(s3.rejects.get("invalid_utf8").copied(), Some(utf8));
+    assert_eq!(s3.rejects.get("line_too_long").copied(), Some(1));
+    // Each row is on the line its record starts on, and at its own time (`r` seconds
+    // after 04:00 UTC, through both 01:00 hours).
+    let checked = three
+        .sql(
+            "SELECT count(*) AS rows, \
+             sum(CASE WHEN CAST(regexp_replace(msg, '(?s)^.* line=([0-9]+).*$', '\\1') AS BIGINT) = line THEN 1 ELSE 0 END) AS on_their_line, \
+             count(DISTINCT CAST(to_unixtime(ts) AS BIGINT) - CAST(regexp_replace(msg, '(?s)^r=([0-9]+) .*$', '\\1') AS BIGINT)) AS offsets \
+             FROM logs WHERE msg <> '' AND msg NOT LIKE 'r=last%'",
+        )
+        .await;
+    let want = format!("| {} | {:<13} | 1       |", rows - 1, rows - 1);
+    assert!(checked.contains(&want), "{checked}\nwant {want}");
+    let rejects =
+        three.sql("SELECT reason, min(raw LIKE '%line=%') AS raw_kept FROM rejects GROUP BY 1 ORDER BY 1").await;
+    assert!(rejects.contains("| invalid_utf8      | true     |"), "{rejects}");
+    assert!(rejects.contains("| wrong_field_count | true     |"), "{rejects}");
+}
+
+async fn csv_tables(sb: &Sandbox) -> (String, String) {
+    let rows = sb.sql("SELECT ts, service, msg, status, ts_raw, ts_flags, line FROM logs ORDER BY line").await;
+    let rejects = sb.sql("SELECT line, reason, detail, substr(raw, 1, 60) AS raw FROM rejects ORDER BY line").await;
+    (rows, rejects)
 }

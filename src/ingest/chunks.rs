@@ -21,19 +21,21 @@
 //! with the time state of the rows before it, as a sequential read would.
 
 use std::io::BufRead;
+use std::ops::Range;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 
 use super::batch::{Capacity, DayBuffer};
-use super::jsonl;
 use super::lines::{self, Counts, Emit, LineParser, Pending};
 use super::pattern::LinePattern;
 use super::reader;
 use super::record::{Assembler, Row};
 use super::reject::Reject;
 use super::time::TimeState;
+use super::{csv, jsonl};
 use crate::config::Format;
 use crate::error::{Error, Result};
 use crate::tables::Kind;
@@ -67,11 +69,18 @@ pub struct Parse<'a> {
     pub chunk_lines: usize,
 }
 
-/// A run of lines: their text back to back and where each one is.
+/// A run of lines: their text back to back and where each one is. For CSV, a run of
+/// records: each record's fields back to back, where each field ends, and the header.
 struct Chunk {
     text: Vec<u8>,
     lines: Vec<LineAt>,
     max_lines: usize,
+    /// CSV: the header's names (set for a chunk of records).
+    names: Option<Arc<[String]>>,
+    /// CSV: where each field ends, from its record's start (`LineAt::fields` indexes it).
+    field_ends: Vec<usize>,
+    /// CSV: records the record loop refused (line, reject, raw text).
+    rejects: Vec<(u64, Reject, Vec<u8>)>,
 }
 
 struct LineAt {
@@ -80,6 +89,8 @@ struct LineAt {
     end: usize,
     /// Set for a line over the limit: its full length (`text` holds its head).
     too_long: Option<usize>,
+    /// CSV: this record's entries in `Chunk::field_ends`.
+    fields: Range<usize>,
 }
 
 impl<'a> Parse<'a> {
@@ -91,7 +102,14 @@ impl<'a> Parse<'a> {
 
 impl Chunk {
     fn new(max_lines: usize) -> Chunk {
-        Chunk { text: Vec::with_capacity(CHUNK_BYTES + 4096), lines: Vec::with_capacity(max_lines), max_lines }
+        Chunk {
+            text: Vec::with_capacity(CHUNK_BYTES + 4096),
+            lines: Vec::with_capacity(max_lines),
+            max_lines,
+            names: None,
+            field_ends: Vec::new(),
+            rejects: Vec::new(),
+        }
     }
 
     /// Reads the next line into the chunk; false at the end of the input.
@@ -99,8 +117,36 @@ impl Chunk {
         let start = self.text.len();
         let Some((number, len)) = lines.append_line(&mut self.text)? else { return Ok(false) };
         let too_long = (len > reader::MAX_LINE).then_some(len);
-        self.lines.push(LineAt { number, start, end: self.text.len(), too_long });
+        self.lines.push(LineAt { number, start, end: self.text.len(), too_long, fields: 0..0 });
         Ok(true)
+    }
+
+    /// Adds a CSV record that starts on line `number`.
+    fn push_record(&mut self, number: u64, record: &::csv::ByteRecord) {
+        let start = self.text.len();
+        self.text.extend_from_slice(record.as_slice());
+        let first = self.field_ends.len();
+        self.field_ends.extend(csv::field_ends(record));
+        let fields = first..self.field_ends.len();
+        self.lines.push(LineAt { number, start, end: self.text.len(), too_long: None, fields });
+    }
+
+    /// A line's text as a reject shows it (a CSV record's fields joined by commas).
+    fn raw(&self, at: &LineAt) -> Vec<u8> {
+        let text = &self.text[at.start..at.end];
+        if self.names.is_none() {
+            return text.to_vec();
+        }
+        let mut out = Vec::with_capacity(text.len() + at.fields.len());
+        let mut from = 0;
+        for (i, &end) in self.field_ends[at.fields.clone()].iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&text[from..end]);
+            from = end;
+        }
+        out
     }
 
     fn is_full(&self) -> bool {
@@ -160,19 +206,23 @@ pub fn read(
             from_workers.push(done_rx);
         }
         let max_lines = parse.chunk_lines.clamp(1, CHUNK_LINES);
-        let reader = scope.spawn(move || split(input, max_lines, to_workers));
+        let csv = parse.format == Format::Csv;
+        let reader = scope.spawn(move || {
+            if csv { split_csv(input, max_lines, to_workers) } else { split(input, max_lines, to_workers) }
+        });
         let collected = collect(&from_workers, parse, asm, sink);
         // On a sink error the workers and the reader stop at their next send.
         drop(from_workers);
         let split = reader.join().map_err(|_| Error::Internal("the line reader panicked".into()))?;
-        let counts = collected?;
-        split?;
+        let mut counts = collected?;
+        counts.blank += split?;
         Ok(counts)
     })
 }
 
-/// The reader: lines → chunks, dealt round-robin.
-fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncSender<Chunk>>) -> Result<()> {
+/// The reader: lines → chunks, dealt round-robin. Returns the blank lines it skipped
+/// (none: the workers count them).
+fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncSender<Chunk>>) -> Result<u64> {
     let mut lines = reader::Lines::new(input, reader::MAX_LINE);
     let mut chunk = Chunk::new(max_lines);
     let mut next = 0usize;
@@ -183,13 +233,52 @@ fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncS
     };
     while chunk.read_line(&mut lines).map_err(|e| Error::io("", e))? {
         if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
-            return Ok(()); // the collector stopped; it reports why
+            return Ok(0); // the collector stopped; it reports why
         }
     }
     if !chunk.lines.is_empty() {
         send(chunk);
     }
-    Ok(())
+    Ok(0)
+}
+
+/// The CSV reader: records → chunks, dealt round-robin. The record loop (quoting,
+/// records across lines, limits, the header, field counts) stays on this one thread, as
+/// it is in a sequential read; the workers turn the records into rows. Returns the
+/// blank lines outside quotes.
+fn split_csv(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncSender<Chunk>>) -> Result<u64> {
+    let mut chunk = Chunk::new(max_lines);
+    let mut names: Option<Arc<[String]>> = None;
+    let mut next = 0usize;
+    let mut stopped = false;
+    let mut send = |chunk: Chunk| -> bool {
+        let ok = to_workers[next % to_workers.len()].send(chunk).is_ok();
+        next += 1;
+        ok
+    };
+    let read = csv::records(input, |line, record| {
+        match record {
+            csv::Record::Fields(header, record) => {
+                let names = names.get_or_insert_with(|| header.into());
+                chunk.names.get_or_insert_with(|| names.clone());
+                chunk.push_record(line, record);
+            }
+            csv::Record::Rejected(reject, raw) => chunk.rejects.push((line, reject, raw)),
+        }
+        if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
+            stopped = true;
+            return Err(Error::Internal("the collector stopped".into()));
+        }
+        Ok(())
+    });
+    let blank = match read {
+        Err(_) if stopped => return Ok(0), // the collector reports why
+        other => other?,
+    };
+    if !chunk.lines.is_empty() || !chunk.rejects.is_empty() {
+        send(chunk);
+    }
+    Ok(blank)
 }
 
 /// A worker: chunks → per-day batches.
@@ -231,7 +320,7 @@ fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<P
                 match outcome(&chunk, at, parse, asm)? {
                     None => blank += 1,
                     Some(Ok(row)) => days.append(&row, parse.source, at.number)?,
-                    Some(Err(reject)) => rejects.push((at.number, reject, chunk.text[at.start..at.end].to_vec())),
+                    Some(Err(reject)) => rejects.push((at.number, reject, chunk.raw(at))),
                 }
             }
             None
@@ -286,6 +375,10 @@ fn outcome<'c>(
     if let Some(len) = at.too_long {
         return Ok(Some(Err(lines::too_long(len))));
     }
+    if let Some(names) = &chunk.names {
+        let ends = chunk.field_ends[at.fields.clone()].iter().copied();
+        return Ok(Some(csv::to_row(&chunk.text[at.start..at.end], ends, names, asm)));
+    }
     lines::parse_single(parse.format, parse.pattern, &chunk.text[at.start..at.end], asm)
 }
 
@@ -305,6 +398,10 @@ fn collect<'a>(
         let Ok(parsed) = from_workers[i % from_workers.len()].recv() else { break };
         let parsed = parsed?;
         counts.blank += parsed.blank;
+        // CSV records the record loop refused (whether or not the chunk is parsed again).
+        for (line, reject, raw) in &parsed.chunk.rejects {
+            sink.reject(*line, reject, raw)?;
+        }
         let mut start = 0;
         if let (Some(joiner), Some(joined)) = (joiner.as_mut(), &parsed.joined) {
             asm.time().set_state(state);
@@ -383,7 +480,8 @@ fn reparse(
             for at in &chunk.lines {
                 // Blank lines were counted by the worker.
                 if let Some(outcome) = outcome(chunk, at, parse, asm)? {
-                    emit(at.number, &chunk.text[at.start..at.end], outcome)?;
+                    let raw = if outcome.is_err() { chunk.raw(at) } else { Vec::new() };
+                    emit(at.number, &raw, outcome)?;
                 }
             }
         }

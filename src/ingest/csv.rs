@@ -100,12 +100,20 @@ impl<R: BufRead> Read for BoundedInput<R> {
     }
 }
 
-/// Reads CSV records; calls `on_record` with each record's 1-based line number, its raw
-/// text (for rejects) and its outcome. Returns the number of blank lines.
-pub fn read<R: BufRead>(
+/// One CSV record as the record loop hands it over.
+pub enum Record<'r> {
+    /// A record with as many fields as the header: the header's names and the fields.
+    Fields(&'r [String], &'r csv::ByteRecord),
+    /// A record refused before its fields were looked at, and its text.
+    Rejected(Reject, Vec<u8>),
+}
+
+/// The record loop: the header, then each record with its 1-based line number (the
+/// line it starts on). Returns the number of blank lines. The parallel reader
+/// (`chunks`) runs it on its reader thread and hands the records to worker threads.
+pub fn records<R: BufRead>(
     input: R,
-    asm: &Assembler,
-    mut on_record: impl FnMut(u64, &[u8], Result<Row<'_>, Reject>) -> Result<(), crate::error::Error>,
+    mut on_record: impl FnMut(u64, Record<'_>) -> Result<(), crate::error::Error>,
 ) -> Result<u64, crate::error::Error> {
     let side: Rc<RefCell<Side>> = Rc::default();
     let bounded = BoundedInput {
@@ -133,7 +141,7 @@ pub fn read<R: BufRead>(
                     return Err(crate::error::Error::io("", io));
                 }
                 let line = side.borrow().physical(line);
-                on_record(line, b"", Err(Reject::new(Reason::InvalidCsv, message)))?;
+                on_record(line, Record::Rejected(Reject::new(Reason::InvalidCsv, message), Vec::new()))?;
                 continue;
             }
         }
@@ -143,7 +151,7 @@ pub fn read<R: BufRead>(
                 Reason::LineTooLong,
                 format!("record of {len} bytes exceeds the {} byte limit", reader::MAX_LINE),
             );
-            on_record(line, &join_raw(&record), Err(reject))?;
+            on_record(line, Record::Rejected(reject, join_raw(&record)))?;
             continue;
         }
         let Some(names) = &header else {
@@ -155,38 +163,48 @@ pub fn read<R: BufRead>(
             );
             continue;
         };
-        let outcome = if record.len() != names.len() {
-            Err(Reject::new(
+        if record.len() != names.len() {
+            let reject = Reject::new(
                 Reason::WrongFieldCount,
                 format!("{} fields, the header has {}", record.len(), names.len()),
-            ))
-        } else {
-            to_row(&record, names, asm)
-        };
-        // The record's text only for a reject (it was joined for every record).
-        let raw = if outcome.is_err() { join_raw(&record) } else { Vec::new() };
-        on_record(line, &raw, outcome)?;
+            );
+            on_record(line, Record::Rejected(reject, join_raw(&record)))?;
+            continue;
+        }
+        on_record(line, Record::Fields(names, &record))?;
     }
 }
 
-fn to_row<'a>(record: &'a csv::ByteRecord, names: &'a [String], asm: &Assembler) -> Result<Row<'a>, Reject> {
+/// Where each field of a record ends in its fields back to back (`ByteRecord::as_slice`).
+pub fn field_ends(record: &csv::ByteRecord) -> impl Iterator<Item = usize> + Clone + '_ {
+    record.iter().scan(0, |at, f| {
+        *at += f.len();
+        Some(*at)
+    })
+}
+
+/// A record's fields (`bytes`, the fields back to back, each ending at the next of
+/// `ends`) as a row of the header's `names`.
+pub fn to_row<'a>(
+    bytes: &'a [u8],
+    ends: impl Iterator<Item = usize> + Clone,
+    names: &'a [String],
+    asm: &Assembler,
+) -> Result<Row<'a>, Reject> {
+    let starts = std::iter::once(0).chain(ends.clone());
+    let ranges = starts.zip(ends);
     // The whole record is checked at once (the usual case: valid), then each field is a
     // slice of it; only an invalid record is looked at field by field, to name the field.
     // (Valid as a whole but not field by field: a character cut by a field boundary.)
-    let whole = std::str::from_utf8(record.as_slice()).ok().and_then(|text| {
-        let ends = record.iter().scan(0, |at, f| {
-            *at += f.len();
-            Some(*at)
-        });
-        let starts = std::iter::once(0).chain(ends.clone());
-        starts.zip(ends).map(|(a, b)| text.get(a..b)).collect::<Option<Vec<&str>>>()
-    });
+    let whole = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| ranges.clone().map(|(a, b)| text.get(a..b)).collect::<Option<Vec<&str>>>());
     let fields = match whole {
         Some(fields) => fields,
         None => {
             let mut fields = Vec::with_capacity(names.len());
-            for (name, bytes) in names.iter().zip(record.iter()) {
-                fields.push(std::str::from_utf8(bytes).map_err(|e| {
+            for (name, (a, b)) in names.iter().zip(ranges) {
+                fields.push(std::str::from_utf8(&bytes[a..b]).map_err(|e| {
                     let at = e.valid_up_to();
                     Reject::new(Reason::InvalidUtf8, format!("field `{name}`: invalid UTF-8 at byte {at}"))
                 })?);
@@ -200,7 +218,7 @@ fn to_row<'a>(record: &'a csv::ByteRecord, names: &'a [String], asm: &Assembler)
 }
 
 /// The record re-joined with commas, for `rejects.raw` (quoting is not reproduced).
-fn join_raw(record: &csv::ByteRecord) -> Vec<u8> {
+pub fn join_raw(record: &csv::ByteRecord) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, f) in record.iter().enumerate() {
         if i > 0 {
@@ -223,10 +241,20 @@ mod tests {
         let asm =
             Assembler::new(kinds::spec(Kind::Logs), TimeParser::new(chrono_tz::Tz::UTC), SourceDefaults::default());
         let mut out = Vec::new();
-        read(input, &asm, |line, raw, outcome| {
-            out.push(match outcome {
-                Ok(row) => format!("{line} {:?}", row.cells[1]),
-                Err(r) => format!("{line} {} {} [{}]", r.reason.code(), r.detail, String::from_utf8_lossy(raw)),
+        records(input, |line, record| {
+            out.push(match record {
+                Record::Fields(names, record) => match to_row(record.as_slice(), field_ends(record), names, &asm) {
+                    Ok(row) => format!("{line} {:?}", row.cells[1]),
+                    Err(r) => format!(
+                        "{line} {} {} [{}]",
+                        r.reason.code(),
+                        r.detail,
+                        String::from_utf8_lossy(&join_raw(record))
+                    ),
+                },
+                Record::Rejected(r, raw) => {
+                    format!("{line} {} {} [{}]", r.reason.code(), r.detail, String::from_utf8_lossy(&raw))
+                }
             });
             Ok(())
         })

@@ -624,10 +624,6 @@ pub fn parse_input(
     match p.format {
         Format::Notes => notes::read(input, notes::Mode::Notes, source.date, &asm, &mut emit),
         Format::Chat => notes::read(input, notes::Mode::Chat, source.date, &asm, &mut emit),
-        Format::Csv => {
-            let blank = csv::read(input, &asm, emit)?;
-            Ok(lines::Counts { blank, merged: 0 })
-        }
         Format::PrometheusJson
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit
@@ -641,7 +637,7 @@ pub fn parse_input(
         | Format::OtlpJson => {
             lines::read_document(input, p.format, source.kind, source.metric.as_deref(), &asm, &mut emit)
         }
-        Format::Jsonl | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
+        Format::Jsonl | Format::Csv | Format::Logfmt | Format::Pattern(_) | Format::Regex | Format::PrometheusText => {
             let parse = chunks::Parse {
                 format: p.format,
                 pattern: pattern.as_ref(),
