@@ -370,3 +370,25 @@ async fn csv_tables(sb: &Sandbox) -> (String, String) {
     let rejects = sb.sql("SELECT line, reason, detail, substr(raw, 1, 60) AS raw FROM rejects ORDER BY line").await;
     (rows, rejects)
 }
+
+/// A CSV whose every record is refused by the record loop (a header with one column too
+/// many): each refusal is counted once, with its line, whatever the number of threads.
+/// (They count towards their chunk's limits, so such a file is dealt in chunks like
+/// any other; that bound is by construction, not observable here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_refused_records_are_counted_once_across_chunks() {
+    let mut csv = b"ts,service,msg,status,extra\n".to_vec();
+    for r in 0..20_000u64 {
+        csv.extend_from_slice(format!("2026-11-19T14:02:00Z,pay,r={r},200\n").as_bytes());
+    }
+    let (one, s1) = ingest_source("app.csv", &csv, "", 1).await;
+    let (three, s3) = ingest_source("app.csv", &csv, "", 3).await;
+    assert_eq!(s1, s3);
+    assert_eq!(s3.total_rows(), 0);
+    assert_eq!(s3.rejects.get("wrong_field_count").copied(), Some(20_000));
+    let lines =
+        "SELECT count(*) AS n, count(DISTINCT line) AS lines, min(line) AS first, max(line) AS last FROM rejects";
+    let (a, b) = (one.sql(lines).await, three.sql(lines).await);
+    assert_eq!(a, b);
+    assert!(b.contains("| 20000 | 20000 | 2     | 20001 |"), "{b}");
+}

@@ -81,6 +81,8 @@ struct Chunk {
     field_ends: Vec<usize>,
     /// CSV: records the record loop refused (line, reject, raw text).
     rejects: Vec<(u64, Reject, Vec<u8>)>,
+    /// The bytes of their raw text.
+    refused_bytes: usize,
 }
 
 struct LineAt {
@@ -109,6 +111,7 @@ impl Chunk {
             names: None,
             field_ends: Vec::new(),
             rejects: Vec::new(),
+            refused_bytes: 0,
         }
     }
 
@@ -149,8 +152,16 @@ impl Chunk {
         out
     }
 
+    /// Records the CSV loop refused count too: a file whose every record is refused must
+    /// not pile them up in one chunk.
     fn is_full(&self) -> bool {
-        self.text.len() >= CHUNK_BYTES || self.lines.len() >= self.max_lines
+        self.text.len() + self.refused_bytes >= CHUNK_BYTES || self.lines.len() + self.rejects.len() >= self.max_lines
+    }
+
+    /// Adds a CSV record the record loop refused.
+    fn refuse(&mut self, number: u64, reject: Reject, raw: Vec<u8>) {
+        self.refused_bytes += raw.len();
+        self.rejects.push((number, reject, raw));
     }
 }
 
@@ -263,7 +274,7 @@ fn split_csv(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<S
                 chunk.names.get_or_insert_with(|| names.clone());
                 chunk.push_record(line, record);
             }
-            csv::Record::Rejected(reject, raw) => chunk.rejects.push((line, reject, raw)),
+            csv::Record::Rejected(reject, raw) => chunk.refuse(line, reject, raw),
         }
         if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
             stopped = true;
