@@ -140,16 +140,9 @@ impl Chunk {
         if self.names.is_none() {
             return text.to_vec();
         }
-        let mut out = Vec::with_capacity(text.len() + at.fields.len());
-        let mut from = 0;
-        for (i, &end) in self.field_ends[at.fields.clone()].iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&text[from..end]);
-            from = end;
-        }
-        out
+        let ends = &self.field_ends[at.fields.clone()];
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        csv::join_fields(starts.zip(ends.iter().copied()).map(|(a, b)| &text[a..b]))
     }
 
     /// Records the CSV loop refused count too: a file whose every record is refused must
@@ -235,22 +228,57 @@ pub fn read(
 /// (none: the workers count them).
 fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncSender<Chunk>>) -> Result<u64> {
     let mut lines = reader::Lines::new(input, reader::MAX_LINE);
-    let mut chunk = Chunk::new(max_lines);
-    let mut next = 0usize;
-    let mut send = |chunk: Chunk| -> bool {
-        let ok = to_workers[next % to_workers.len()].send(chunk).is_ok();
-        next += 1;
-        ok
-    };
-    while chunk.read_line(&mut lines).map_err(|e| Error::io("", e))? {
-        if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
+    let mut deal = Dealer::new(to_workers, max_lines);
+    while deal.chunk.read_line(&mut lines).map_err(|e| Error::io("", e))? {
+        if !deal.when_full() {
             return Ok(0); // the collector stopped; it reports why
         }
     }
-    if !chunk.lines.is_empty() {
-        send(chunk);
-    }
+    deal.last();
     Ok(0)
+}
+
+/// Deals chunks to the workers round-robin as they fill.
+struct Dealer {
+    to_workers: Vec<SyncSender<Chunk>>,
+    next: usize,
+    max_lines: usize,
+    /// The chunk being filled.
+    chunk: Chunk,
+}
+
+impl Dealer {
+    fn new(to_workers: Vec<SyncSender<Chunk>>, max_lines: usize) -> Dealer {
+        Dealer { to_workers, next: 0, max_lines, chunk: Chunk::new(max_lines) }
+    }
+
+    /// Sends the chunk if it is full; false when the collector has stopped.
+    fn when_full(&mut self) -> bool {
+        if !self.chunk.is_full() {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.chunk, Chunk::new(self.max_lines));
+        self.send(full)
+    }
+
+    /// Sends what the chunk holds, at the end of the input.
+    fn last(self) {
+        let Dealer { to_workers, next, chunk, .. } = self;
+        if !chunk.lines.is_empty() || !chunk.rejects.is_empty() {
+            deal_to(&to_workers, next, chunk);
+        }
+    }
+
+    fn send(&mut self, chunk: Chunk) -> bool {
+        let ok = deal_to(&self.to_workers, self.next, chunk);
+        self.next += 1;
+        ok
+    }
+}
+
+/// Sends the `n`th chunk to its worker; false when the collector has stopped.
+fn deal_to(to_workers: &[SyncSender<Chunk>], n: usize, chunk: Chunk) -> bool {
+    to_workers[n % to_workers.len()].send(chunk).is_ok()
 }
 
 /// The CSV reader: records → chunks, dealt round-robin. The record loop (quoting,
@@ -258,25 +286,19 @@ fn split(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncS
 /// it is in a sequential read; the workers turn the records into rows. Returns the
 /// blank lines outside quotes.
 fn split_csv(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<SyncSender<Chunk>>) -> Result<u64> {
-    let mut chunk = Chunk::new(max_lines);
+    let mut deal = Dealer::new(to_workers, max_lines);
     let mut names: Option<Arc<[String]>> = None;
-    let mut next = 0usize;
     let mut stopped = false;
-    let mut send = |chunk: Chunk| -> bool {
-        let ok = to_workers[next % to_workers.len()].send(chunk).is_ok();
-        next += 1;
-        ok
-    };
     let read = csv::records(input, |line, record| {
         match record {
             csv::Record::Fields(header, record) => {
                 let names = names.get_or_insert_with(|| header.into());
-                chunk.names.get_or_insert_with(|| names.clone());
-                chunk.push_record(line, record);
+                deal.chunk.names.get_or_insert_with(|| names.clone());
+                deal.chunk.push_record(line, record);
             }
-            csv::Record::Rejected(reject, raw) => chunk.refuse(line, reject, raw),
+            csv::Record::Rejected(reject, raw) => deal.chunk.refuse(line, reject, raw),
         }
-        if chunk.is_full() && !send(std::mem::replace(&mut chunk, Chunk::new(max_lines))) {
+        if !deal.when_full() {
             stopped = true;
             return Err(Error::Internal("the collector stopped".into()));
         }
@@ -286,9 +308,7 @@ fn split_csv(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<S
         Err(_) if stopped => return Ok(0), // the collector reports why
         other => other?,
     };
-    if !chunk.lines.is_empty() || !chunk.rejects.is_empty() {
-        send(chunk);
-    }
+    deal.last();
     Ok(blank)
 }
 

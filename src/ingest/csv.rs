@@ -219,8 +219,13 @@ pub fn to_row<'a>(
 
 /// The record re-joined with commas, for `rejects.raw` (quoting is not reproduced).
 pub fn join_raw(record: &csv::ByteRecord) -> Vec<u8> {
+    join_fields(record.iter())
+}
+
+/// Fields joined with commas (a record's text as a reject shows it).
+pub fn join_fields<'f>(fields: impl Iterator<Item = &'f [u8]>) -> Vec<u8> {
     let mut out = Vec::new();
-    for (i, f) in record.iter().enumerate() {
+    for (i, f) in fields.enumerate() {
         if i > 0 {
             out.push(b',');
         }

@@ -51,13 +51,15 @@ pub fn parse_line<'a>(line: &'a [u8], asm: &Assembler) -> Result<Row<'a>, Reject
 
 /// The fields of a flat object of plain values, read one at a time as the assembler
 /// takes them. The line is taken only when it ends [complete](FlatFields::is_complete):
-/// anything [`scan_flat`] would leave to serde_json, a repeated key (which must keep its
-/// last value in its first place) or more keys than it keeps ends it early, and the
-/// line goes the way it went before.
+/// anything that needs serde_json ends it early, and so, for [`FlatFields::new`], does
+/// a repeated key (which must keep its last value in its first place, [`scan_flat`]) or
+/// more keys than it keeps; the line then goes the way it went before.
 struct FlatFields<'a> {
     text: &'a str,
     at: usize,
     step: Step,
+    /// Whether a repeated key ends the read (else keys are not looked at).
+    distinct: bool,
     /// The keys so far, to tell a repeated one, and one bit per key ([`Seen::mark`]) so
     /// that a new key is rarely compared with them.
     keys: [&'a str; FLAT_KEYS],
@@ -77,8 +79,14 @@ enum Step {
 const FLAT_KEYS: usize = 16;
 
 impl<'a> FlatFields<'a> {
+    /// A reader of objects with distinct keys, at most [`FLAT_KEYS`] of them.
     fn new(text: &'a str) -> Self {
-        FlatFields { text, at: 0, step: Step::Open, keys: [""; FLAT_KEYS], count: 0, marks: 0 }
+        FlatFields { text, at: 0, step: Step::Open, distinct: true, keys: [""; FLAT_KEYS], count: 0, marks: 0 }
+    }
+
+    /// A reader of objects with any keys, repeated or not, as many as there are.
+    fn any_keys(text: &'a str) -> Self {
+        FlatFields { distinct: false, ..FlatFields::new(text) }
     }
 
     /// Whether every field was read and the line is a flat object with nothing after it.
@@ -108,13 +116,15 @@ impl<'a> FlatFields<'a> {
             Step::Done | Step::Failed => return Err(()),
         }
         let (key, value, i) = key_value(text, i).ok_or(())?;
-        let mark = Seen::mark(key);
-        if self.count == FLAT_KEYS || (self.marks & mark != 0 && self.keys[..self.count].contains(&key)) {
-            return Err(());
+        if self.distinct {
+            let mark = Seen::mark(key);
+            if self.count == FLAT_KEYS || (self.marks & mark != 0 && self.keys[..self.count].contains(&key)) {
+                return Err(());
+            }
+            self.marks |= mark;
+            self.keys[self.count] = key;
+            self.count += 1;
         }
-        self.marks |= mark;
-        self.keys[self.count] = key;
-        self.count += 1;
         self.at = i;
         self.step = Step::Field;
         Ok(Some((key, value)))
@@ -148,28 +158,13 @@ impl<'a> Iterator for FlatFields<'a> {
 /// parser: a string or key with an escape or a control character, a nested value, or
 /// anything that is not valid JSON.
 fn scan_flat(text: &str) -> Option<Vec<(Cow<'_, str>, Value<'_>)>> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
+    let mut flat = FlatFields::any_keys(text);
     let mut fields: Vec<(Cow<str>, Value)> = Vec::with_capacity(12);
     let mut seen = Seen::default();
-    i = skip_ws(b, i + 1);
-    if b.get(i) == Some(&b'}') {
-        return (skip_ws(b, i + 1) == b.len()).then_some(fields);
-    }
-    loop {
-        let (key, value, next) = key_value(text, i)?;
-        i = next;
+    for (key, value) in &mut flat {
         set_field(&mut fields, &mut seen, Cow::Borrowed(key), value);
-        i = skip_ws(b, i);
-        match b.get(i) {
-            Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(fields),
-            _ => return None,
-        }
     }
+    flat.is_complete().then_some(fields)
 }
 
 /// A `"key": value` pair starting at `i` with a plain key and a plain value: the key,
@@ -207,10 +202,10 @@ fn set_field<'a>(
     key: Cow<'a, str>,
     value: Value<'a>,
 ) {
-    // A key whose mark is new is a new key: most lines have no repeated key, and
-    // comparing each key with every earlier one was 11 % of a JSON Lines ingest.
-    let mark = Seen::mark(&key);
     if fields.len() < INDEX_AFTER {
+        // A key whose mark is new is a new key: most lines have no repeated key, and
+        // comparing each key with every earlier one was 11 % of a JSON Lines ingest.
+        let mark = Seen::mark(&key);
         let slot = if seen.marks & mark == 0 { None } else { fields.iter_mut().find(|(k, _)| *k == key) };
         seen.marks |= mark;
         match slot {

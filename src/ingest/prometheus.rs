@@ -136,24 +136,33 @@ pub fn error_response(doc: &serde_json::Value) -> Option<String> {
 /// `metric`; a string result (or a scalar with no name given) is refused saying so.
 pub fn bare_result(pair: &serde_json::Value, metric: Option<&str>) -> Result<Fields, String> {
     let (ts, value) = sample_pair(pair)?;
+    let ts = match ts {
+        Value::Float(t) => t.to_string(),
+        Value::Str(t) => t.into_owned(),
+        _ => unreachable!("a sample's time is a number or a string"),
+    };
     if value.parse::<f64>().is_err() {
         return Err(format!("a string result (`{value}`) holds no samples"));
     }
     let Some(metric) = metric else {
         return Err("a scalar result names no metric; set `metric` on the source to keep it as a sample".into());
     };
-    Ok(vec![("ts".into(), ts), ("value".into(), value), ("metric".into(), metric.to_string())])
+    Ok(vec![("ts".into(), ts), ("value".into(), value.into_owned()), ("metric".into(), metric.to_string())])
 }
 
-/// `[time, "value"]` → (time, value) as text.
-fn sample_pair(p: &serde_json::Value) -> Result<(String, String), String> {
+/// `[time, "value"]` → the time (a number, or a string as written) and the value as
+/// text.
+fn sample_pair(p: &serde_json::Value) -> Result<(Value<'_>, Cow<'_, str>), String> {
     let pair = p.as_array().filter(|a| a.len() == 2).ok_or("a sample must be [time, \"value\"]")?;
-    let ts = pair[0].as_f64().map(|t| t.to_string()).or_else(|| pair[0].as_str().map(str::to_string));
-    let value = pair[1].as_str().map(str::to_string).or_else(|| pair[1].as_f64().map(|v| v.to_string()));
-    match (ts, value) {
-        (Some(ts), Some(value)) => Ok((ts, value)),
-        _ => Err(format!("bad sample {p}")),
-    }
+    let ts = match &pair[0] {
+        serde_json::Value::String(s) => Value::Str(Cow::Borrowed(s.as_str())),
+        t => t.as_f64().map(Value::Float).ok_or_else(|| format!("bad sample {p}"))?,
+    };
+    let value = match &pair[1] {
+        serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+        v => Cow::Owned(v.as_f64().ok_or_else(|| format!("bad sample {p}"))?.to_string()),
+    };
+    Ok((ts, value))
 }
 
 /// One series of a `query_range` result: its labels, read once and borrowed by every
@@ -204,15 +213,7 @@ impl<'v> Series<'v> {
         &'s self,
         point: &'v serde_json::Value,
     ) -> Result<impl Iterator<Item = (Cow<'s, str>, Value<'s>)> + 's, String> {
-        let pair = point.as_array().filter(|a| a.len() == 2).ok_or("a sample must be [time, \"value\"]")?;
-        let ts = match &pair[0] {
-            serde_json::Value::String(s) => Value::Str(Cow::Borrowed(s.as_str())),
-            t => t.as_f64().map(Value::Float).ok_or_else(|| format!("bad sample {point}"))?,
-        };
-        let value = match &pair[1] {
-            serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
-            v => Cow::Owned(v.as_f64().ok_or_else(|| format!("bad sample {point}"))?.to_string()),
-        };
+        let (ts, value) = sample_pair(point)?;
         let head = [(Cow::Borrowed("ts"), ts), (Cow::Borrowed("value"), Value::Str(value))];
         Ok(head
             .into_iter()

@@ -205,8 +205,9 @@ struct State {
     last: Cell<Option<i64>>,
     /// Index into the auto-detect list that matched last (tried first next time).
     hint: Cell<usize>,
-    /// The route that read the previous row, tried first for the next one.
-    route: Cell<Route>,
+    /// Whether the previous row was read by the naive form at `hint` (then it is tried
+    /// first, before RFC 3339; see [`TimeParser::parse_str`]).
+    naive_first: Cell<bool>,
     /// Set when a result depended on `last` (see [`TimeParser::take_consulted`]).
     consulted: Cell<bool>,
     /// The first year-less row's (year, month) when it was read from a blank state: a
@@ -230,21 +231,6 @@ pub fn year_after(prev: Option<(i32, u32)>, month: u32) -> Option<i32> {
     }
 }
 
-/// Which of the auto-detect routes read a row. Nearly every line of a log has the shape
-/// of the line before it; trying the previous row's route first saves the failed parses
-/// the routes before it would cost (a failed naive parse before RFC 3339 was 15 % of a
-/// JSON Lines ingest). Trying it first changes no answer: each route accepts only text
-/// that the routes before it reject (RFC 3339 needs an offset or `Z`, which a naive form
-/// matching the whole text cannot have).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Route {
-    #[default]
-    Unknown,
-    Rfc3339,
-    /// The naive form at `hint`.
-    Naive,
-}
-
 /// The state one row hands the next, so that a run of rows parsed out of order (a chunk
 /// on a worker thread) can be checked and, if it needed the state, parsed again in order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -252,7 +238,7 @@ pub struct TimeState {
     yearless: Option<(i32, u32)>,
     last: Option<i64>,
     hint: usize,
-    route: Route,
+    naive_first: bool,
 }
 
 impl TimeState {
@@ -334,7 +320,7 @@ impl TimeParser {
             yearless: self.state.yearless.get(),
             last: self.state.last.get(),
             hint: self.state.hint.get(),
-            route: self.state.route.get(),
+            naive_first: self.state.naive_first.get(),
         }
     }
 
@@ -342,7 +328,7 @@ impl TimeParser {
         self.state.yearless.set(s.yearless);
         self.state.last.set(s.last);
         self.state.hint.set(s.hint);
-        self.state.route.set(s.route);
+        self.state.naive_first.set(s.naive_first);
     }
 
     /// Whether a result since the last call depended on earlier rows (a year-less time,
@@ -375,22 +361,19 @@ impl TimeParser {
                 Err(_) => epoch_float(s.parse().map_err(|_| TimeError::Unparseable)?),
             };
         }
-        match self.state.route.get() {
-            Route::Rfc3339 => {
-                if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-                    return self.remember(Stamp::plain(t.timestamp_micros()));
-                }
+        // When the row before was read by a naive form, that form first: nearly every line
+        // of a log has the shape of the line before it, and the forms tried before naive
+        // ones would cost several failed parses per row. Only then: for RFC 3339 rows the
+        // failed naive parse was 15 % of a JSON Lines ingest. Trying it first changes no
+        // answer: a naive form that matches the whole text leaves no offset, `Z` or zone
+        // name that an earlier form would have read.
+        if self.state.naive_first.get() {
+            if let Some(naive) = self.hinted_naive(s) {
+                return self.remember(self.localize(naive, TsFlags::NONE));
             }
-            Route::Naive => {
-                if let Some(naive) = self.hinted_naive(s) {
-                    return self.remember(self.localize(naive, TsFlags::NONE));
-                }
-            }
-            Route::Unknown => {}
+            self.state.naive_first.set(false);
         }
-        self.state.route.set(Route::Unknown);
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-            self.state.route.set(Route::Rfc3339);
             return self.remember(Stamp::plain(t.timestamp_micros()));
         }
         let s = comma_fraction(s);
@@ -409,7 +392,7 @@ impl TimeParser {
             return self.remember(Stamp::plain(micros));
         }
         if let Some(naive) = self.detect_naive(&s) {
-            self.state.route.set(Route::Naive);
+            self.state.naive_first.set(true);
             return self.remember(self.localize(naive, TsFlags::NONE));
         }
         for f in YEARLESS_FORMATS {
