@@ -347,6 +347,9 @@ async fn csv_records_across_chunks_keep_their_lines_and_times() {
     assert_eq!(s3.rejects.get("wrong_field_count").copied(), Some(wrong));
     assert_eq!(s3.rejects.get("invalid_utf8").copied(), Some(utf8));
     assert_eq!(s3.rejects.get("line_too_long").copied(), Some(1));
+    // Nothing lost: every record written (12,000 less the blank lines, plus the two at
+    // the end) is a row or a reject.
+    assert_eq!(s3.total_rows() + s3.rejects.values().sum::<u64>(), 12_000 - blank + 2);
     // Each row is on the line its record starts on, and at its own time (`r` seconds
     // after 04:00 UTC, through both 01:00 hours).
     let checked = three
