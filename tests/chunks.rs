@@ -395,3 +395,130 @@ async fn csv_refused_records_are_counted_once_across_chunks() {
     assert_eq!(a, b);
     assert!(b.contains("| 20000 | 20000 | 2     | 20001 |"), "{b}");
 }
+
+/// A Prometheus `query_range` response read by three threads gives what one thread
+/// gives, and every sample is a row or a reject: series of every length (runs of whole
+/// series are dealt to the workers), series refused whole (no `__name__`), points that
+/// are not `[time, "value"]`, `NaN` values, scalar items between series and a lone one
+/// at the end. The series follow each other in time, written as New York wall clock
+/// through the fall-back night (series that start in the second 01:00 hour are only
+/// read right with the rows before them: their runs are parsed again in order) and as
+/// float Unix times after it; each value holds its sample's true Unix second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_range_series_on_every_thread_keep_their_samples() {
+    // 01:40 EDT; the repeated hour is 05:00-07:00 UTC.
+    let mut t = Utc.with_ymd_and_hms(2026, 11, 1, 5, 40, 0).unwrap();
+    let wall_clock_until = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
+    let second_pass =
+        Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap()..Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap();
+    let mut rng = Rng(0x9e3);
+    let (mut doc, mut samples, mut rows) = (String::new(), 0u64, 0u64);
+    let (mut nameless, mut bad_points, mut nans, mut scalars, mut starts_in_second_pass) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    doc.push_str(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
+    for s in 0..60u64 {
+        if s > 0 {
+            doc.push(',');
+        }
+        if rng.below(15) == 0 {
+            // A scalar's `[time, "value"]` as two items: refused (a matrix names no metric).
+            doc.push_str(r#"1795046400,"1","#);
+            scalars += 1;
+            samples += 1;
+        }
+        let points = match rng.below(6) {
+            // Short series through the night: several start in the repeated hour.
+            _ if s < 12 => 50 + rng.below(400),
+            0 => rng.below(5),
+            1 => 8_000 + rng.below(3_000),
+            _ => rng.below(1_500),
+        };
+        let named = rng.below(12) != 0;
+        let name = if named { r#""__name__":"http_requests_total","# } else { "" };
+        doc.push_str(&format!(r#"{{"metric":{{{name}"service":"svc-{}","code":"{}"}},"values":["#, s % 7, 200 + s));
+        let wall_clock = t < wall_clock_until;
+        if wall_clock && named && points > 0 && second_pass.contains(&(t + Duration::seconds(1))) {
+            starts_in_second_pass += 1;
+        }
+        for p in 0..points {
+            if p > 0 {
+                doc.push(',');
+            }
+            t += Duration::seconds(1 + rng.below(2) as i64);
+            let time = if wall_clock {
+                format!("\"{}\"", t.with_timezone(&chrono_tz::America::New_York).format("%Y-%m-%d %H:%M:%S"))
+            } else {
+                format!("{}.{:03}", t.timestamp(), rng.below(1000))
+            };
+            match rng.below(500) {
+                0 => {
+                    doc.push_str(&format!("[{time}]"));
+                    bad_points += u64::from(named);
+                }
+                1 => {
+                    doc.push_str(&format!(r#"[{time},"NaN"]"#));
+                    nans += u64::from(named);
+                }
+                _ => {
+                    doc.push_str(&format!(r#"[{time},"{}.{}"]"#, t.timestamp(), p % 10));
+                    rows += u64::from(named);
+                }
+            }
+        }
+        doc.push_str("]}");
+        if named {
+            samples += points;
+        } else {
+            nameless += 1;
+            samples += 1;
+        }
+    }
+    doc.push_str(r#","1795046400"]}}"#);
+    samples += 1;
+    assert!(rows > 30_000, "several runs per thread: {rows}");
+    assert!(starts_in_second_pass > 0, "no series starts in the repeated hour");
+
+    let ingest_response = |threads: usize| {
+        let doc = doc.clone();
+        async move {
+            let sb = Sandbox::new();
+            sb.write("range.json", doc.as_bytes());
+            let config = sb.config(
+                "[[sources]]\nkind = \"metrics\"\nurl = \"sources/range.json\"\ntimezone = \"America/New_York\"\n",
+            );
+            // Runs of a few hundred samples: a series or two each.
+            let options = IngestOptions { flush_rows: 300, ..options(threads) };
+            let summary = ingest(&sb.warehouse(), &config.sources, &options).await.expect("ingest runs");
+            (sb, summary)
+        }
+    };
+    let (one, s1) = ingest_response(1).await;
+    let (three, s3) = ingest_response(3).await;
+    assert_eq!(s1, s3);
+    assert_eq!(series_tables(&one).await, series_tables(&three).await);
+    assert_eq!(s3.total_rows(), rows);
+    assert_eq!(s3.rejects.get("bad_value").copied().unwrap_or(0), nans);
+    assert_eq!(s3.rejects.get("unsupported_record").copied().unwrap_or(0), nameless + bad_points + scalars + 1);
+    // Nothing lost: each sample (or item refused whole) is one row or one reject, on its
+    // own ordinal.
+    assert_eq!(s3.total_rows() + s3.rejects.values().sum::<u64>(), samples);
+    let lines = "SELECT count(DISTINCT line) AS lines, min(line) AS first, max(line) AS last FROM \
+                 (SELECT line FROM metrics UNION ALL SELECT line FROM rejects)";
+    let got = three.sql(lines).await;
+    assert!(got.contains(&format!("| {samples} | 1     | {samples} |")), "{got}\nwant {samples} lines");
+    // Every row is at its true instant, through both passes of the repeated hour.
+    let wrong = three
+        .sql(
+            "SELECT count(*) AS wrong FROM metrics \
+             WHERE CAST(floor(to_unixtime(ts)) AS BIGINT) <> CAST(floor(value) AS BIGINT)",
+        )
+        .await;
+    assert!(wrong.contains("| 0     |"), "{wrong}");
+}
+
+async fn series_tables(sb: &Sandbox) -> (String, String) {
+    let rows =
+        sb.sql("SELECT ts, metric, value, service, labels, ts_raw, ts_flags, line FROM metrics ORDER BY line").await;
+    let rejects = sb.sql("SELECT line, reason, detail, substr(raw, 1, 80) AS raw FROM rejects ORDER BY line").await;
+    (rows, rejects)
+}

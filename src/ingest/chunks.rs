@@ -45,7 +45,7 @@ use crate::tables::Kind;
 const CHUNK_BYTES: usize = 1 << 20;
 /// Lines per chunk at most (short lines).
 pub const CHUNK_LINES: usize = 8192;
-/// Chunks queued per worker, each way.
+/// Chunks (or runs of series) queued per worker, each way.
 const QUEUE: usize = 2;
 
 /// Where the parsed chunks go, in line order.
@@ -197,18 +197,11 @@ pub fn read(
     workers: usize,
     sink: &mut dyn ChunkSink,
 ) -> Result<Counts> {
-    let workers = workers.max(1);
     std::thread::scope(|scope| {
-        let mut to_workers = Vec::with_capacity(workers);
-        let mut from_workers = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(QUEUE);
-            let (done_tx, done_rx) = sync_channel::<Result<Parsed<'_>>>(QUEUE);
+        let (to_workers, from_workers) = spawn_workers(scope, workers, || {
             let wasm = asm.fork();
-            scope.spawn(move || work(chunk_rx, done_tx, parse, &wasm));
-            to_workers.push(chunk_tx);
-            from_workers.push(done_rx);
-        }
+            move |chunks, done| work(chunks, done, parse, &wasm)
+        });
         let max_lines = parse.chunk_lines.clamp(1, CHUNK_LINES);
         let csv = parse.format == Format::Csv;
         let reader = scope.spawn(move || {
@@ -222,6 +215,29 @@ pub fn read(
         counts.blank += split?;
         Ok(counts)
     })
+}
+
+/// Starts `workers` threads (at least one), each running what `make` returns over a
+/// bounded queue of its own each way; returns the queues' ends, in worker order.
+pub(super) fn spawn_workers<'scope, In: Send + 'scope, Out: Send + 'scope, W>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    workers: usize,
+    mut make: impl FnMut() -> W,
+) -> (Vec<SyncSender<In>>, Vec<Receiver<Out>>)
+where
+    W: FnOnce(Receiver<In>, SyncSender<Out>) + Send + 'scope,
+{
+    let workers = workers.max(1);
+    let (mut to_workers, mut from_workers) = (Vec::with_capacity(workers), Vec::with_capacity(workers));
+    for _ in 0..workers {
+        let (in_tx, in_rx) = sync_channel::<In>(QUEUE);
+        let (out_tx, out_rx) = sync_channel::<Out>(QUEUE);
+        let work = make();
+        scope.spawn(move || work(in_rx, out_tx));
+        to_workers.push(in_tx);
+        from_workers.push(out_rx);
+    }
+    (to_workers, from_workers)
 }
 
 /// The reader: lines → chunks, dealt round-robin. Returns the blank lines it skipped
@@ -473,7 +489,7 @@ fn collect<'a>(
 }
 
 /// Rows and rejects straight to the sink.
-fn emit_to(
+pub(super) fn emit_to(
     sink: &mut dyn ChunkSink,
 ) -> impl FnMut(u64, &[u8], std::result::Result<Row<'_>, Reject>) -> Result<()> + '_ {
     |n, raw, outcome| match outcome {
@@ -483,7 +499,7 @@ fn emit_to(
 }
 
 /// The time state after rows parsed on the calling thread (and its flags cleared).
-fn settle(asm: &Assembler) -> TimeState {
+pub(super) fn settle(asm: &Assembler) -> TimeState {
     asm.time().take_consulted();
     asm.time().take_first_yearless();
     asm.time().state()

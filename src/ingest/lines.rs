@@ -16,7 +16,7 @@ use super::document::{self, DocumentError};
 use super::pattern::{Fields, LineFields, LinePattern};
 use super::record::{Assembler, Row, Value};
 use super::reject::{Reason, Reject};
-use super::{exporters, jsonl, logfmt, prometheus, reader, responders};
+use super::{exporters, jsonl, logfmt, matrix, prometheus, reader, responders, series};
 use crate::config::Format;
 use crate::error::{Error, Result};
 use crate::tables::Kind;
@@ -301,18 +301,13 @@ pub fn read_document(
     let mut bare: Vec<serde_json::Value> = Vec::new();
     let mut process = |item: serde_json::Value, objects: &exporters::K8sObjects| -> Result<()> {
         if format == Format::PrometheusJson && !item.is_object() {
-            bare.push(item);
-            if bare.len() < 2 {
-                return Ok(());
-            }
-            n += 1;
-            let pair = serde_json::Value::Array(std::mem::take(&mut bare));
-            let raw = pair.to_string();
-            let sample = prometheus::bare_result(&pair, metric).map_err(|e| Reject::new(Reason::UnsupportedRecord, e));
-            return emit(n, raw.as_bytes(), sample.and_then(|f| assemble_fields(asm, f)));
+            return match series::pair(&mut bare, item) {
+                Some(pair) => series::emit_item(&matrix::Item::Json(pair), metric, &mut n, asm, emit),
+                None => Ok(()),
+            };
         }
         if format == Format::PrometheusJson
-            && let Some(message) = prometheus::error_response(&item)
+            && let Some(message) = item.as_object().and_then(prometheus::error_response)
         {
             return Err(Error::Object { object: String::new(), message });
         }
@@ -321,27 +316,8 @@ pub fn read_document(
         {
             return Err(Error::Object { object: String::new(), message });
         }
-        if format == Format::PrometheusJson && kind != Kind::Events && item.is_object() {
-            return match prometheus::Series::read(&item, metric) {
-                Ok(series) => {
-                    for &point in &series.points {
-                        n += 1;
-                        let outcome = series
-                            .sample(point)
-                            .map_err(|e| Reject::new(Reason::UnsupportedRecord, e))
-                            .and_then(|fields| asm.assemble(fields));
-                        // The text of the record only for a reject: printing every series
-                        // back to JSON was a fifth of a `query_range` ingest.
-                        let raw = if outcome.is_err() { series.raw(point) } else { String::new() };
-                        emit(n, raw.as_bytes(), outcome)?;
-                    }
-                    Ok(())
-                }
-                Err(e) => {
-                    n += 1;
-                    emit(n, item.to_string().as_bytes(), Err(Reject::new(Reason::UnsupportedRecord, e)))
-                }
-            };
+        if format == Format::PrometheusJson && kind != Kind::Events {
+            return series::emit_item(&matrix::Item::from(item), metric, &mut n, asm, emit);
         }
         let raw = item.to_string();
         let mapped: std::result::Result<Vec<Fields>, Reject> = if !item.is_object() {
@@ -392,16 +368,25 @@ pub fn read_document(
         }
         process(item, &none)
     };
-    document::for_each_item(input, path, &mut on_item).map_err(|e| match e {
+    document::for_each_item(input, path, &mut on_item).map_err(document_error)?;
+    let objects = exporters::K8sObjects::index(&held);
+    for item in held {
+        process(item, &objects)?;
+    }
+    // A scalar's time without its value is a record too: it is rejected, not dropped.
+    if let Some(lone) = bare.pop() {
+        series::emit_item(&matrix::Item::Json(serde_json::Value::Array(vec![lone])), metric, &mut n, asm, emit)?;
+    }
+    Ok(Counts::default())
+}
+
+/// The error of a document that could not be read: its syntax or I/O, or the handler's.
+pub fn document_error(e: DocumentError) -> Error {
+    match e {
         DocumentError::Sink(e) => e,
         DocumentError::Io(e) => Error::io("", e),
         DocumentError::Syntax(m) => {
             Error::Object { object: String::new(), message: format!("invalid JSON document: {m}") }
         }
-    })?;
-    let objects = exporters::K8sObjects::index(&held);
-    for item in held {
-        process(item, &objects)?;
     }
-    Ok(Counts::default())
 }

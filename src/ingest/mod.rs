@@ -18,6 +18,7 @@ pub mod jsonl;
 pub mod kinds;
 pub mod lines;
 pub mod logfmt;
+pub mod matrix;
 pub mod notes;
 // Line patterns are named in the config, so the config owns them; parsers reach them here.
 pub use crate::config::pattern;
@@ -27,6 +28,7 @@ pub mod record;
 pub mod reject;
 pub mod responders;
 pub mod retry;
+pub mod series;
 pub mod shard;
 pub mod time;
 pub mod writer;
@@ -624,6 +626,15 @@ pub fn parse_input(
     match p.format {
         Format::Notes => notes::read(input, notes::Mode::Notes, source.date, &asm, &mut emit),
         Format::Chat => notes::read(input, notes::Mode::Chat, source.date, &asm, &mut emit),
+        Format::PrometheusJson if source.kind != crate::tables::Kind::Events => {
+            let parse = series::Parse {
+                kind: source.kind,
+                metric: source.metric.as_deref(),
+                source: p.url,
+                chunk_lines: p.chunk_lines,
+            };
+            series::read(input, &parse, &asm, p.workers, sink)
+        }
         Format::PrometheusJson
         | Format::GithubDeployments
         | Format::LaunchdarklyAudit

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use super::matrix::{self, Point, Points, Scalar};
 use super::pattern::{Fields, LineFields};
 use super::record::Value;
 
@@ -120,7 +121,7 @@ fn parse_labels(s: &str) -> Result<(LineFields<'_, '_>, Option<Cow<'_, str>>, &s
 
 /// The message of a Prometheus API error response (`{"status":"error","errorType":…,
 /// "error":…}`), which holds no data; `None` for anything else.
-pub fn error_response(doc: &serde_json::Value) -> Option<String> {
+pub fn error_response(doc: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
     if doc.get("status").and_then(|s| s.as_str()) != Some("error") {
         return None;
     }
@@ -165,6 +166,27 @@ fn sample_pair(p: &serde_json::Value) -> Result<(Value<'_>, Cow<'_, str>), Strin
     Ok((ts, value))
 }
 
+/// A point's time (a number, or a string as written) and value as text; `text` is its
+/// series' [`matrix::Series::text`].
+fn point_pair<'s>(p: &'s Point, text: &'s str) -> Result<(Value<'s>, Cow<'s, str>), String> {
+    let (t, v) = match p {
+        Point::Json(v) => return sample_pair(v),
+        Point::Pair(t, v) => (t, v),
+    };
+    let bad = || format!("bad sample {}", p.to_json(text));
+    let ts = match t {
+        Scalar::Str(at) => Value::Str(Cow::Borrowed(&text[at.clone()])),
+        Scalar::Num(n) => n.as_f64().map(Value::Float).ok_or_else(bad)?,
+        Scalar::Json(_) => return Err(bad()),
+    };
+    let value = match v {
+        Scalar::Str(at) => Cow::Borrowed(&text[at.clone()]),
+        Scalar::Num(n) => Cow::Owned(n.as_f64().ok_or_else(bad)?.to_string()),
+        Scalar::Json(_) => return Err(bad()),
+    };
+    Ok((ts, value))
+}
+
 /// One series of a `query_range` result: its labels, read once and borrowed by every
 /// sample, and its points. Instant-query results (`"value": [t, "v"]`) work too. A series
 /// without `__name__` (an aggregation, a `rate()`) is named `metric` when the source
@@ -174,13 +196,13 @@ pub struct Series<'v> {
     metric: Option<&'v serde_json::Value>,
     /// (name, value); the metric name first, as `metric`, so it wins over a `name` label.
     labels: Vec<(&'v str, Cow<'v, str>)>,
-    pub points: Vec<&'v serde_json::Value>,
+    pub points: Vec<&'v Point>,
+    text: &'v str,
 }
 
 impl<'v> Series<'v> {
-    pub fn read(series: &'v serde_json::Value, metric: Option<&'v str>) -> Result<Series<'v>, String> {
-        let obj = series.as_object().ok_or("a series must be an object")?;
-        let labels_of = obj.get("metric");
+    pub fn read(series: &'v matrix::Series, metric: Option<&'v str>) -> Result<Series<'v>, String> {
+        let labels_of = series.rest.get("metric");
         let mut labels: Vec<(&str, Cow<str>)> = vec![];
         if let Some(map) = labels_of.and_then(|m| m.as_object()) {
             for (k, v) in map {
@@ -200,20 +222,20 @@ impl<'v> Series<'v> {
                 }
             }
         }
-        let points = match (obj.get("values"), obj.get("value")) {
-            (Some(serde_json::Value::Array(vs)), _) => vs.iter().collect(),
-            (_, Some(v)) => vec![v],
+        let points = match (&series.values, &series.value) {
+            (Some(Points::List(points)), _) => points.iter().collect(),
+            (_, Some(point)) => vec![point],
             _ => return Err("series has neither `values` nor `value`".into()),
         };
-        Ok(Series { metric: labels_of, labels, points })
+        Ok(Series { metric: labels_of, labels, points, text: series.text() })
     }
 
     /// One point's fields: `ts`, `value`, then the series' labels.
     pub fn sample<'s>(
         &'s self,
-        point: &'v serde_json::Value,
+        point: &'v Point,
     ) -> Result<impl Iterator<Item = (Cow<'s, str>, Value<'s>)> + 's, String> {
-        let (ts, value) = sample_pair(point)?;
+        let (ts, value) = point_pair(point, self.text)?;
         let head = [(Cow::Borrowed("ts"), ts), (Cow::Borrowed("value"), Value::Str(value))];
         Ok(head
             .into_iter()
@@ -221,8 +243,8 @@ impl<'v> Series<'v> {
     }
 
     /// A point as the record a reject shows: the series' labels and that one sample.
-    pub fn raw(&self, point: &serde_json::Value) -> String {
-        serde_json::json!({"metric": self.metric, "value": point}).to_string()
+    pub fn raw(&self, point: &Point) -> String {
+        serde_json::json!({"metric": self.metric, "value": point.to_json(self.text)}).to_string()
     }
 }
 
@@ -304,10 +326,13 @@ mod tests {
 
     #[test]
     fn query_range_series() {
-        let v: serde_json::Value = serde_json::from_str(
+        let read = |text: &str| match serde_json::from_str(text).unwrap() {
+            matrix::Item::Series(s) => s,
+            matrix::Item::Json(v) => panic!("not a series: {v}"),
+        };
+        let v = read(
             r#"{"metric":{"__name__":"up","job":"pay","name":"x"},"values":[[1795096920,"1"],[1795096935.5,"0"],["1795096950",1.5]]}"#,
-        )
-        .unwrap();
+        );
         let series = Series::read(&v, None).unwrap();
         assert_eq!(series.points.len(), 3);
         let fields = |i: usize| -> Vec<(String, String)> {
@@ -324,9 +349,12 @@ mod tests {
             series.raw(series.points[0]),
             r#"{"metric":{"__name__":"up","job":"pay","name":"x"},"value":[1795096920,"1"]}"#
         );
-        let bad: serde_json::Value = serde_json::from_str(r#"[1795096920]"#).unwrap();
-        assert!(series.sample(&bad).err().unwrap().contains("[time, \"value\"]"));
-        let nameless: serde_json::Value = serde_json::from_str(r#"{"metric":{"job":"pay"},"values":[]}"#).unwrap();
+        let odd = read(r#"{"metric":{"__name__":"up"},"values":[[1795096920],[true,"1"],[1795096920,null]]}"#);
+        let odd = Series::read(&odd, None).unwrap();
+        assert!(odd.sample(odd.points[0]).err().unwrap().contains("[time, \"value\"]"));
+        assert_eq!(odd.sample(odd.points[1]).err().unwrap(), r#"bad sample [true,"1"]"#);
+        assert_eq!(odd.sample(odd.points[2]).err().unwrap(), "bad sample [1795096920,null]");
+        let nameless = read(r#"{"metric":{"job":"pay"},"values":[]}"#);
         assert!(Series::read(&nameless, None).err().unwrap().contains("__name__"));
         let named = Series::read(&nameless, Some("rate")).unwrap();
         assert_eq!(named.labels[0], ("metric", Cow::Borrowed("rate")));
