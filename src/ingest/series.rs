@@ -12,6 +12,8 @@
 //! rows and the Arrow builders all waited on each other.)
 
 use std::io::BufRead;
+use std::ops::Range;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use chrono::NaiveDate;
@@ -43,11 +45,18 @@ pub struct Parse<'a> {
     pub chunk_lines: usize,
 }
 
-/// Whole items of `data.result`, and the number of the sample before their first.
+/// Items of `data.result` (or parts of a long series), and the number of the sample
+/// before their first.
 struct Run {
-    items: Vec<Item>,
+    parts: Vec<Part>,
     before: u64,
     samples: u64,
+}
+
+/// Samples `points` of an item (`0..1` for an item that is one record).
+struct Part {
+    item: Arc<Item>,
+    points: Range<usize>,
 }
 
 /// A worker's result for one run.
@@ -86,14 +95,16 @@ pub fn read(
     })
 }
 
-/// The reader: items → runs of at least `min_samples` samples, dealt round-robin.
+/// The reader: items → runs of `min_samples` samples, dealt round-robin. A series longer
+/// than that is dealt in parts (shared, not copied), so that what is in flight stays a
+/// few runs of rows however long a series is.
 fn split(
     input: Box<dyn BufRead + Send>,
     metric: Option<&str>,
     min_samples: u64,
     to_workers: Vec<SyncSender<Run>>,
 ) -> Result<()> {
-    let mut run = Run { items: Vec::new(), before: 0, samples: 0 };
+    let mut run = Run { parts: Vec::new(), before: 0, samples: 0 };
     let (mut dealt, mut numbered) = (0usize, 0u64);
     let mut bare = Vec::new();
     let mut stopped = false;
@@ -111,16 +122,21 @@ fn split(
             },
         };
         let samples = samples_in(&item, metric);
-        run.items.push(item);
-        run.samples += samples;
-        numbered += samples;
-        if run.samples >= min_samples {
-            let full = std::mem::replace(&mut run, Run { items: Vec::new(), before: numbered, samples: 0 });
-            if to_workers[dealt % to_workers.len()].send(full).is_err() {
-                stopped = true;
-                return Err(Error::Internal("the collector stopped".into()));
+        let item = Arc::new(item);
+        let mut done = 0u64;
+        while done < samples {
+            let take = (samples - done).min(min_samples - run.samples);
+            let points = done as usize..(done + take) as usize;
+            run.parts.push(Part { item: item.clone(), points });
+            (done, run.samples, numbered) = (done + take, run.samples + take, numbered + take);
+            if run.samples >= min_samples {
+                let full = std::mem::replace(&mut run, Run { parts: Vec::new(), before: numbered, samples: 0 });
+                if to_workers[dealt % to_workers.len()].send(full).is_err() {
+                    stopped = true;
+                    return Err(Error::Internal("the collector stopped".into()));
+                }
+                dealt += 1;
             }
-            dealt += 1;
         }
         Ok(())
     });
@@ -130,9 +146,9 @@ fn split(
     }
     // A scalar's time without its value is a record too: it is rejected, not dropped.
     if let Some(lone) = bare.pop() {
-        run.items.push(Item::Json(serde_json::Value::Array(vec![lone])));
+        run.parts.push(Part { item: Arc::new(Item::Json(serde_json::Value::Array(vec![lone]))), points: 0..1 });
     }
-    if !run.items.is_empty() {
+    if !run.parts.is_empty() {
         // A failed send means the collector stopped; it reports why.
         let _ = to_workers[dealt % to_workers.len()].send(run);
     }
@@ -156,9 +172,24 @@ fn samples_in(item: &Item, metric: Option<&str>) -> u64 {
 }
 
 /// Emits the samples of one item of `data.result` (a series, or a scalar's pair),
-/// numbering them after `n`. The sequential and the parallel reader both go through here.
+/// numbering them after `n`.
 pub fn emit_item(item: &Item, metric: Option<&str>, n: &mut u64, asm: &Assembler, emit: &mut Emit<'_>) -> Result<()> {
+    emit_part(item, 0..usize::MAX, metric, n, asm, emit)
+}
+
+/// Emits the samples `points` of an item (an item that is one record is emitted for a
+/// part that starts at 0). The sequential and the parallel reader both go through here.
+fn emit_part(
+    item: &Item,
+    points: Range<usize>,
+    metric: Option<&str>,
+    n: &mut u64,
+    asm: &Assembler,
+    emit: &mut Emit<'_>,
+) -> Result<()> {
+    let whole = points.start == 0;
     let series = match item {
+        Item::Json(_) if !whole => return Ok(()),
         Item::Series(series) => series,
         Item::Json(pair) => {
             *n += 1;
@@ -168,7 +199,8 @@ pub fn emit_item(item: &Item, metric: Option<&str>, n: &mut u64, asm: &Assembler
     };
     match Series::read(series, metric) {
         Ok(series) => {
-            for &point in &series.points {
+            let points = points.start.min(series.points.len())..points.end.min(series.points.len());
+            for &point in &series.points[points] {
                 *n += 1;
                 let outcome = series
                     .sample(point)
@@ -181,6 +213,7 @@ pub fn emit_item(item: &Item, metric: Option<&str>, n: &mut u64, asm: &Assembler
             }
             Ok(())
         }
+        Err(_) if !whole => Ok(()),
         Err(e) => {
             *n += 1;
             emit(*n, series.to_json().to_string().as_bytes(), Err(Reject::new(Reason::UnsupportedRecord, e)))
@@ -214,15 +247,15 @@ fn parse_run(run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
             Ok(())
         }
     };
-    for item in &run.items {
-        emit_item(item, parse.metric, &mut n, asm, &mut emit)?;
+    for part in &run.parts {
+        emit_part(&part.item, part.points.clone(), parse.metric, &mut n, asm, &mut emit)?;
     }
     let (consulted, first_yearless) = (asm.time().take_consulted(), asm.time().take_first_yearless());
     let mut run = run;
     if !consulted && first_yearless.is_none() {
-        // Not needed again: freed here, on the thread that parsed it, while the run's
-        // batches wait for the collector.
-        run.items = Vec::new();
+        // Not needed again: let go here (a series is freed with its last part) rather
+        // than held while the run's batches wait for the collector.
+        run.parts = Vec::new();
     }
     Ok(Done { batches: days.take()?, rejects, consulted, first_yearless, end: asm.time().state(), run })
 }
@@ -244,8 +277,8 @@ fn collect(
             asm.time().set_state(state);
             let mut n = done.run.before;
             let mut to_sink = chunks::emit_to(sink);
-            for item in &done.run.items {
-                emit_item(item, parse.metric, &mut n, asm, &mut to_sink)?;
+            for part in &done.run.parts {
+                emit_part(&part.item, part.points.clone(), parse.metric, &mut n, asm, &mut to_sink)?;
             }
             state = chunks::settle(asm);
             continue;
