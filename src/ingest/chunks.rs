@@ -167,13 +167,43 @@ struct Parsed<'p> {
     blank: u64,
     /// Under a `continuation` pattern, what the calling thread decides ([`Joined`]).
     joined: Option<Joined<'p>>,
-    /// Whether a row's time depended on earlier rows (then the chunk is parsed again).
+    time: TimeReport,
+}
+
+/// What a worker's time parser says about the rows it read from a blank state.
+pub(super) struct TimeReport {
+    /// Whether a row's time depended on earlier rows (then the rows are parsed again).
     consulted: bool,
-    /// The year its first year-less row got, read without the rows before (then the
-    /// chunk is parsed again unless they would have given the same: `TimeState::agrees_with`).
+    /// The year the first year-less row got, read without the rows before (then the
+    /// rows are parsed again unless they would have given the same: `TimeState::agrees_with`).
     first_yearless: Option<(i32, u32)>,
-    /// The worker's time state at the end of the chunk.
+    /// The worker's time state at the end of the rows.
     end: TimeState,
+}
+
+impl TimeReport {
+    /// Starts a worker's rows from a blank state.
+    pub(super) fn start(asm: &Assembler) {
+        asm.time().set_state(TimeState::default());
+        settle(asm);
+    }
+
+    /// The report on the rows read since [`TimeReport::start`].
+    pub(super) fn take(asm: &Assembler) -> TimeReport {
+        let (consulted, first_yearless) = (asm.time().take_consulted(), asm.time().take_first_yearless());
+        TimeReport { consulted, first_yearless, end: asm.time().state() }
+    }
+
+    /// Whether the rows may depend on the rows before them at all.
+    pub(super) fn may_depend(&self) -> bool {
+        self.consulted || self.first_yearless.is_some()
+    }
+
+    /// The state after these rows, if they read the same after `state` (the rows before
+    /// them) as they did alone; `None` when they must be parsed again from `state`.
+    pub(super) fn after(&self, state: TimeState) -> Option<TimeState> {
+        (!self.consulted && state.agrees_with(self.first_yearless)).then(|| state.after(self.end))
+    }
 }
 
 /// A `continuation` chunk's loose ends.
@@ -339,9 +369,7 @@ fn work<'a>(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed<'a>>>, parse
 }
 
 fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<Parsed<'a>> {
-    asm.time().set_state(TimeState::default());
-    asm.time().take_consulted();
-    asm.time().take_first_yearless();
+    TimeReport::start(asm);
     let capacity = Capacity::for_input(chunk.lines.len(), chunk.text.len());
     let mut days = DayBuffer::with_capacity(parse.kind, asm.spec(), capacity);
     let (mut rejects, mut blank) = (Vec::new(), 0u64);
@@ -373,16 +401,7 @@ fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<P
             None
         }
     };
-    Ok(Parsed {
-        batches: days.take()?,
-        rejects,
-        blank,
-        joined,
-        consulted: asm.time().take_consulted(),
-        first_yearless: asm.time().take_first_yearless(),
-        end: asm.time().state(),
-        chunk,
-    })
+    Ok(Parsed { batches: days.take()?, rejects, blank, joined, time: TimeReport::take(asm), chunk })
 }
 
 /// A `continuation` chunk's lines before its first record: (their indexes, where the
@@ -462,11 +481,11 @@ fn collect<'a>(
             state = settle(asm);
             start = joined.start;
         }
-        if parsed.consulted || !state.agrees_with(parsed.first_yearless) {
+        let Some(after) = parsed.time.after(state) else {
             state = reparse(&parsed.chunk, start, state, parse, asm, joiner.as_mut(), &mut emit_to(sink))?;
             continue;
-        }
-        state = state.after(parsed.end);
+        };
+        state = after;
         for (day, batch) in parsed.batches {
             sink.batch(day, batch)?;
         }

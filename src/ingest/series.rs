@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 
 use super::batch::{Capacity, DayBuffer};
-use super::chunks::{self, ChunkSink};
+use super::chunks::{self, ChunkSink, TimeReport};
 use super::document;
 use super::lines::{self, Counts, Emit};
 use super::matrix::Item;
@@ -65,9 +65,7 @@ struct Done {
     batches: Vec<(NaiveDate, RecordBatch)>,
     /// (sample, reject, raw text)
     rejects: Vec<(u64, Reject, Vec<u8>)>,
-    consulted: bool,
-    first_yearless: Option<(i32, u32)>,
-    end: TimeState,
+    time: TimeReport,
 }
 
 /// Reads a response with `workers` threads.
@@ -231,9 +229,7 @@ fn work(runs: Receiver<Run>, done: SyncSender<Result<Done>>, parse: &Parse<'_>, 
 }
 
 fn parse_run(run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
-    asm.time().set_state(TimeState::default());
-    asm.time().take_consulted();
-    asm.time().take_first_yearless();
+    TimeReport::start(asm);
     // Labels and values are short: a sixteenth of a kilobyte per sample is plenty.
     let samples = usize::try_from(run.samples).unwrap_or(usize::MAX);
     let capacity = Capacity { rows: samples, text_bytes: samples.saturating_mul(16) };
@@ -250,14 +246,14 @@ fn parse_run(run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
     for part in &run.parts {
         emit_part(&part.item, part.points.clone(), parse.metric, &mut n, asm, &mut emit)?;
     }
-    let (consulted, first_yearless) = (asm.time().take_consulted(), asm.time().take_first_yearless());
+    let time = TimeReport::take(asm);
     let mut run = run;
-    if !consulted && first_yearless.is_none() {
+    if !time.may_depend() {
         // Not needed again: let go here (a series is freed with its last part) rather
         // than held while the run's batches wait for the collector.
         run.parts = Vec::new();
     }
-    Ok(Done { batches: days.take()?, rejects, consulted, first_yearless, end: asm.time().state(), run })
+    Ok(Done { batches: days.take()?, rejects, time, run })
 }
 
 /// The calling thread: results in run order → the sink.
@@ -272,7 +268,7 @@ fn collect(
         // A worker that hangs up has had every run dealt to it; so have the others.
         let Ok(done) = from_workers[i % from_workers.len()].recv() else { break };
         let done = done?;
-        if done.consulted || !state.agrees_with(done.first_yearless) {
+        let Some(after) = done.time.after(state) else {
             // Parsed again in order, from the state the runs before left.
             asm.time().set_state(state);
             let mut n = done.run.before;
@@ -282,8 +278,8 @@ fn collect(
             }
             state = chunks::settle(asm);
             continue;
-        }
-        state = state.after(done.end);
+        };
+        state = after;
         for (day, batch) in done.batches {
             sink.batch(day, batch)?;
         }
