@@ -187,6 +187,9 @@ fn point_pair<'s>(p: &'s Point, text: &'s str) -> Result<(Value<'s>, Cow<'s, str
     Ok((ts, value))
 }
 
+/// The fields a sample has of its own; the rest are its series'.
+pub const SAMPLE_FIELDS: &[&str] = &["ts", "value"];
+
 /// One series of a `query_range` result: its labels, read once and borrowed by every
 /// sample, and its points. Instant-query results (`"value": [t, "v"]`) work too. A series
 /// without `__name__` (an aggregation, a `rate()`) is named `metric` when the source
@@ -230,16 +233,23 @@ impl<'v> Series<'v> {
         Ok(Series { metric: labels_of, labels, points, text: series.text() })
     }
 
+    /// One point's own fields ([`SAMPLE_FIELDS`]): its time and value.
+    pub fn point<'s>(&'s self, point: &'v Point) -> Result<[(Cow<'s, str>, Value<'s>); 2], String> {
+        let (ts, value) = point_pair(point, self.text)?;
+        Ok([(Cow::Borrowed("ts"), ts), (Cow::Borrowed("value"), Value::Str(value))])
+    }
+
+    /// The fields every sample of the series shares: its labels, the name first.
+    pub fn labels(&self) -> impl Iterator<Item = (Cow<'_, str>, Value<'_>)> + '_ {
+        self.labels.iter().map(|(k, v)| (Cow::Borrowed(*k), Value::Str(Cow::Borrowed(v.as_ref()))))
+    }
+
     /// One point's fields: `ts`, `value`, then the series' labels.
     pub fn sample<'s>(
         &'s self,
         point: &'v Point,
     ) -> Result<impl Iterator<Item = (Cow<'s, str>, Value<'s>)> + 's, String> {
-        let (ts, value) = point_pair(point, self.text)?;
-        let head = [(Cow::Borrowed("ts"), ts), (Cow::Borrowed("value"), Value::Str(value))];
-        Ok(head
-            .into_iter()
-            .chain(self.labels.iter().map(|(k, v)| (Cow::Borrowed(*k), Value::Str(Cow::Borrowed(v.as_ref()))))))
+        Ok(self.point(point)?.into_iter().chain(self.labels()))
     }
 
     /// A point as the record a reject shows: the series' labels and that one sample.

@@ -196,6 +196,18 @@ impl<'a> Row<'a> {
     }
 }
 
+/// What the fields shared by a group of records assemble to ([`Assembler::shared`]).
+#[derive(Debug)]
+pub struct Shared<'a> {
+    /// Every column's cell; `Null` in the columns the records' own fields fill.
+    cells: Vec<Cell<'a>>,
+    /// The columns the records' own fields fill.
+    own: [bool; MAX_COLUMNS],
+    /// Sorted.
+    extras: Extras<'a>,
+    time: (Option<Cow<'a, str>>, TsFlags),
+}
+
 /// Columns a kind may declare at most (the widest, deploys, has 12).
 const MAX_COLUMNS: usize = 16;
 
@@ -253,15 +265,114 @@ impl Assembler {
         &self,
         fields: impl IntoIterator<Item = (K, Value<'a>)>,
     ) -> Result<Row<'a>, Reject> {
-        let columns = self.spec.columns;
         // On the stack: a heap vector here was an allocation per record.
         let mut chosen: [Option<Chosen<'a>>; MAX_COLUMNS] = [const { None }; MAX_COLUMNS];
         let mut extras: Extras<'a> = Vec::new();
+        self.gather(fields, &mut chosen, &mut extras);
+        let mut filled: [bool; MAX_COLUMNS] = std::array::from_fn(|c| chosen[c].is_some());
+        self.add_defaults(&mut filled, &mut extras, |col, value| chosen[col] = Some(value));
+        let mut cells = Vec::with_capacity(self.spec.columns.len());
+        let mut time = (None, TsFlags::NONE);
+        // By reference: moving the whole array (16 slots of 64 bytes) cost more than the
+        // columns it holds.
+        for (col, slot) in chosen.iter_mut().take(self.spec.columns.len()).enumerate() {
+            cells.push(self.cell(col, slot.take(), &mut time, &mut extras)?);
+        }
+        self.finish(cells, extras, time, false)
+    }
 
+    /// What the fields every record of a group shares (a series' labels) assemble to,
+    /// for [`Assembler::assemble_with`]; `own` names the fields each record adds (a
+    /// sample's `ts` and `value`). `None` when the shared fields cannot be assembled apart
+    /// from the records' own: one of them names a column an own field fills, or the
+    /// timestamp column, or would refuse every record; then each record is assembled
+    /// whole, with the same outcome.
+    pub fn shared<'a>(
+        &self,
+        fields: impl IntoIterator<Item = (Cow<'a, str>, Value<'a>)>,
+        own: &[&str],
+    ) -> Option<Shared<'a>> {
+        let columns = self.spec.columns.len();
+        let mut own_columns = [false; MAX_COLUMNS];
+        for name in own {
+            own_columns[self.lookup(name)?.0] = true;
+        }
+        let mut chosen: [Option<Chosen<'a>>; MAX_COLUMNS] = [const { None }; MAX_COLUMNS];
+        let mut extras: Extras<'a> = Vec::new();
+        self.gather(fields, &mut chosen, &mut extras);
+        if chosen[0].is_some() || (0..columns).any(|c| own_columns[c] && chosen[c].is_some()) {
+            return None;
+        }
+        // A record's own fields fill their columns before any default would.
+        let mut defaults: [Option<Chosen<'a>>; MAX_COLUMNS] = [const { None }; MAX_COLUMNS];
+        let mut filled: [bool; MAX_COLUMNS] = std::array::from_fn(|c| own_columns[c] || chosen[c].is_some());
+        self.add_defaults(&mut filled, &mut extras, |col, value| defaults[col] = Some(value));
+        let mut cells = Vec::with_capacity(columns);
+        let mut time = (None, TsFlags::NONE);
+        for col in 0..columns {
+            let slot = chosen[col].take().or_else(|| defaults[col].take());
+            cells.push(if own_columns[col] {
+                Cell::Null
+            } else {
+                self.cell(col, slot, &mut time, &mut extras).ok()?
+            });
+        }
+        // Own fields only fill columns: a record never adds to the shared extras.
+        extras.sort();
+        Some(Shared { cells, own: own_columns, extras, time })
+    }
+
+    /// Assembles one record of a group from its own fields and what the group shares:
+    /// the same row (or reject) [`Assembler::assemble`] gives for all the fields. `None`
+    /// when an own field is not one `shared` was made for (then assemble it whole).
+    pub fn assemble_with<'a>(
+        &self,
+        shared: &Shared<'a>,
+        fields: impl IntoIterator<Item = (Cow<'a, str>, Value<'a>)>,
+    ) -> Option<Result<Row<'a>, Reject>> {
+        // A record's own fields are few: their slots in a small list, not a slot per
+        // column (initializing and dropping 16 slots cost more than the fields).
+        let mut chosen: Vec<(usize, Option<Chosen<'a>>)> = Vec::with_capacity(2);
+        let mut extras: Extras<'a> = Vec::new();
+        for (key, value) in fields {
+            let (col, prio) = self.lookup(&key).filter(|(col, _)| shared.own[*col])?;
+            match chosen.iter_mut().find(|(c, _)| *c == col) {
+                Some((_, slot)) => place(slot, &mut extras, prio, key, value),
+                None => chosen.push((col, Some((prio, key, value)))),
+            }
+        }
+        if !extras.is_empty() {
+            return None;
+        }
+        let mut cells = shared.cells.clone();
+        let mut time = shared.time.clone();
+        for (col, cell) in cells.iter_mut().enumerate() {
+            if shared.own[col] {
+                let slot = chosen.iter_mut().find(|(c, _)| *c == col).and_then(|(_, slot)| slot.take());
+                match self.cell(col, slot, &mut time, &mut extras) {
+                    Ok(c) => *cell = c,
+                    Err(reject) => return Some(Err(reject)),
+                }
+            }
+        }
+        // Sorted already, unless an own field did not fit its column.
+        let sorted = extras.is_empty();
+        extras.extend(shared.extras.iter().cloned());
+        Some(self.finish(cells, extras, time, sorted))
+    }
+
+    /// Places fields in their columns (the best-ranked wins; the rest, and any field
+    /// that is not a column, go to the extras).
+    fn gather<'a, K: Into<Cow<'a, str>>>(
+        &self,
+        fields: impl IntoIterator<Item = (K, Value<'a>)>,
+        chosen: &mut [Option<Chosen<'a>>; MAX_COLUMNS],
+        extras: &mut Extras<'a>,
+    ) {
         for (key, value) in fields {
             let key: Cow<'a, str> = key.into();
             if let Some((col, prio)) = self.lookup(&key) {
-                place(&mut chosen[col], &mut extras, prio, key, value);
+                place(&mut chosen[col], extras, prio, key, value);
             } else if let Value::Nested(nested) = &value
                 && nested.is_object()
                 && self.spec.nested_extras.contains(&key.as_ref())
@@ -272,73 +383,98 @@ impl Assembler {
                 match nested {
                     Cow::Borrowed(serde_json::Value::Object(map)) => {
                         for (k, v) in map {
-                            self.place_nested(&mut chosen, &mut extras, Cow::Borrowed(k.as_str()), Value::from_json(v));
+                            self.place_nested(chosen, extras, Cow::Borrowed(k.as_str()), Value::from_json(v));
                         }
                     }
                     Cow::Owned(serde_json::Value::Object(map)) => {
                         for (k, v) in map {
-                            self.place_nested(&mut chosen, &mut extras, Cow::Owned(k), Value::from_json_owned(v));
+                            self.place_nested(chosen, extras, Cow::Owned(k), Value::from_json_owned(v));
                         }
                     }
                     _ => unreachable!("checked to be an object"),
                 }
             } else {
-                push_extra(&mut extras, key, value);
+                push_extra(extras, key, value);
             }
         }
+    }
 
+    /// The source's defaults: in the columns not `filled` yet (the first default of a
+    /// column wins), and as extras where the record has no field of their name.
+    fn add_defaults<'a>(
+        &self,
+        filled: &mut [bool; MAX_COLUMNS],
+        extras: &mut Extras<'a>,
+        mut set: impl FnMut(usize, Chosen<'a>),
+    ) {
         for (name, value) in &self.defaults.fields {
             match self.lookup(name) {
                 Some((col, _)) => {
-                    if chosen[col].is_none() {
-                        chosen[col] =
-                            Some((usize::MAX, Cow::Owned(name.clone()), Value::Str(Cow::Owned(value.clone()))));
+                    if !filled[col] {
+                        filled[col] = true;
+                        set(col, (usize::MAX, Cow::Owned(name.clone()), Value::Str(Cow::Owned(value.clone()))));
                     }
                 }
                 None if extras.iter().any(|(k, _)| k == name) => {}
                 None => extras.push((Cow::Owned(name.clone()), Cow::Owned(value.clone()))),
             }
         }
+    }
 
-        let mut cells = Vec::with_capacity(columns.len());
-        let (mut ts_raw, mut ts_flags) = (None, TsFlags::NONE);
-        // By reference: moving the whole array (16 slots of 64 bytes) cost more than the
-        // columns it holds.
-        for (spec, slot) in columns.iter().zip(chosen.iter_mut().map(Option::take)) {
-            let cell = match slot {
-                None if spec.ty == ColType::Timestamp && self.defaults.scrape_time.is_some() => {
-                    ts_flags = TsFlags::SCRAPE_TIME;
-                    self.defaults.scrape_time.map_or(Cell::Null, Cell::Timestamp)
+    /// Column `col`'s cell from the field placed there (if any). The timestamp column
+    /// sets `time` (the text as written, and the judgements made reading it).
+    fn cell<'a>(
+        &self,
+        col: usize,
+        slot: Option<Chosen<'a>>,
+        time: &mut (Option<Cow<'a, str>>, TsFlags),
+        extras: &mut Extras<'a>,
+    ) -> Result<Cell<'a>, Reject> {
+        let spec = &self.spec.columns[col];
+        let cell = match slot {
+            None if spec.ty == ColType::Timestamp && self.defaults.scrape_time.is_some() => {
+                time.1 = TsFlags::SCRAPE_TIME;
+                self.defaults.scrape_time.map_or(Cell::Null, Cell::Timestamp)
+            }
+            None => Cell::Null,
+            Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
+                Some(stamp) => {
+                    time.1 = stamp.flags;
+                    time.0 = value.into_text();
+                    Cell::Timestamp(stamp.micros)
                 }
                 None => Cell::Null,
-                Some((_, key, value)) if spec.ty == ColType::Timestamp => match self.timestamp(&key, &value)? {
-                    Some(stamp) => {
-                        ts_raw = value.into_text();
-                        ts_flags = stamp.flags;
-                        Cell::Timestamp(stamp.micros)
-                    }
-                    None => Cell::Null,
-                },
-                // A value that does not fit an optional column (an OTLP `status` of "OK")
-                // stays in the record as an attribute; only a required one rejects it.
-                Some((_, key, value)) => match self.convert(spec, value) {
-                    Ok(cell) => cell,
-                    Err(value) if spec.required => {
-                        let detail = format!("field `{key}`: expected {}, got {}", expected(spec.ty), value.describe());
-                        return Err(Reject::new(Reason::BadValue, detail));
-                    }
-                    Err(value) => {
-                        push_extra(&mut extras, key, value);
-                        Cell::Null
-                    }
-                },
-            };
-            if spec.required && cell == Cell::Null {
-                return Err(missing(spec));
-            }
-            cells.push(cell);
+            },
+            // A value that does not fit an optional column (an OTLP `status` of "OK")
+            // stays in the record as an attribute; only a required one rejects it.
+            Some((_, key, value)) => match self.convert(spec, value) {
+                Ok(cell) => cell,
+                Err(value) if spec.required => {
+                    let detail = format!("field `{key}`: expected {}, got {}", expected(spec.ty), value.describe());
+                    return Err(Reject::new(Reason::BadValue, detail));
+                }
+                Err(value) => {
+                    push_extra(extras, key, value);
+                    Cell::Null
+                }
+            },
+        };
+        if spec.required && cell == Cell::Null {
+            return Err(missing(spec));
         }
-        if extras.len() > 1 {
+        Ok(cell)
+    }
+
+    /// The row from its cells: extras in key order (unless `sorted` already), then the
+    /// kind's checks and the clock-skew correction.
+    fn finish<'a>(
+        &self,
+        cells: Vec<Cell<'a>>,
+        mut extras: Extras<'a>,
+        (ts_raw, ts_flags): (Option<Cow<'a, str>>, TsFlags),
+        sorted: bool,
+    ) -> Result<Row<'a>, Reject> {
+        if !sorted && extras.len() > 1 {
             extras.sort();
         }
         let mut row = Row { cells, extras, ts_raw, ts_flags };
@@ -354,7 +490,7 @@ impl Assembler {
 
     fn place_nested<'a>(
         &self,
-        chosen: &mut [Option<Chosen<'a>>],
+        chosen: &mut [Option<Chosen<'a>>; MAX_COLUMNS],
         extras: &mut Extras<'a>,
         key: Cow<'a, str>,
         value: Value<'a>,
@@ -503,6 +639,68 @@ mod tests {
 
     fn asm(kind: crate::tables::Kind) -> Assembler {
         Assembler::new(kinds::spec(kind), TimeParser::new(Tz::UTC), SourceDefaults::default())
+    }
+
+    /// A record assembled from what its group shares plus its own fields is the record
+    /// assembled whole: random labels (columns, aliases of the own fields' columns,
+    /// duplicates, the timestamp's aliases), source defaults, scrape times, skew, and
+    /// own values that do and do not fit.
+    #[test]
+    fn shared_fields_assemble_as_the_whole_record() {
+        let mut seed = 0x5eed_u64;
+        let mut below = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let names =
+            ["metric", "__name__", "name", "service", "svc", "host", "instance", "le", "code", "val", "time", "env"];
+        let values = ["checkout", "", "10.0.0.1:9090", "0.5", "x", "web-1"];
+        let times = ["1795046400", "1795046400.25", "2026-11-19T14:02:00Z", "", "yesterday", "17"];
+        let numbers = ["1.5", "NaN", "", "7", " 2 ", "abc"];
+        let (mut rows, mut rejects, mut whole) = (0, 0, 0);
+        for case in 0..6_000 {
+            let mut defaults = SourceDefaults::default();
+            for _ in 0..below(3) {
+                let name = ["service", "env", "metric", "region"][below(4) as usize];
+                defaults.fields.push((name.to_string(), format!("d{}", below(3))));
+            }
+            if below(4) == 0 {
+                defaults.scrape_time = Some(1_795_000_000_000_000);
+            }
+            if below(4) == 0 {
+                defaults.skew.hosts.insert("web-1".into(), 5_000_000);
+            }
+            let a = Assembler::new(kinds::spec(crate::tables::Kind::Metrics), TimeParser::new(Tz::UTC), defaults);
+            let labels: Vec<(String, String)> = (0..below(6))
+                .map(|_| (names[below(names.len() as u64) as usize].to_string(), values[below(6) as usize].to_string()))
+                .collect();
+            let own_ts = times[below(times.len() as u64) as usize];
+            let own_value = numbers[below(numbers.len() as u64) as usize];
+            let own = || {
+                [("ts", Value::Str(Cow::Borrowed(own_ts))), ("value", Value::Str(Cow::Borrowed(own_value)))]
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Borrowed(k), v))
+            };
+            let shared_fields =
+                || labels.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Value::Str(Cow::Borrowed(v.as_str()))));
+            let want = a.assemble(own().chain(shared_fields()));
+            match a.shared(shared_fields(), &["ts", "value"]).and_then(|sh| a.assemble_with(&sh, own())) {
+                Some(got) => {
+                    if got.is_ok() {
+                        rows += 1
+                    } else {
+                        rejects += 1
+                    }
+                    assert_eq!(got, want, "case {case}: labels {labels:?}, ts {own_ts:?}, value {own_value:?}");
+                }
+                None => whole += 1,
+            }
+        }
+        // Many groups go the shared way, to rows and to rejects; those that cannot are
+        // assembled whole.
+        assert!(rows > 300 && rejects > 300 && whole > 300, "{rows} rows, {rejects} rejects, {whole} whole");
     }
 
     /// The whole-number shortcut writes what `Display` writes, for every kind of float.
