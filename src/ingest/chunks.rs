@@ -227,47 +227,65 @@ pub fn read(
     workers: usize,
     sink: &mut dyn ChunkSink,
 ) -> Result<Counts> {
-    std::thread::scope(|scope| {
-        let (to_workers, from_workers) = spawn_workers(scope, workers, || {
+    let max_lines = parse.chunk_lines.clamp(1, CHUNK_LINES);
+    let csv = parse.format == Format::Csv;
+    let (counts, blank) = pipeline(
+        "line reader",
+        workers,
+        || {
             let wasm = asm.fork();
-            move |chunks, done| work(chunks, done, parse, &wasm)
-        });
-        let max_lines = parse.chunk_lines.clamp(1, CHUNK_LINES);
-        let csv = parse.format == Format::Csv;
-        let reader = scope.spawn(move || {
+            move |chunk| parse_chunk(chunk, parse, &wasm)
+        },
+        move |to_workers| {
             if csv { split_csv(input, max_lines, to_workers) } else { split(input, max_lines, to_workers) }
-        });
-        let collected = collect(&from_workers, parse, asm, sink);
-        // On a sink error the workers and the reader stop at their next send.
-        drop(from_workers);
-        let split = reader.join().map_err(|_| Error::Internal("the line reader panicked".into()))?;
-        let mut counts = collected?;
-        counts.blank += split?;
-        Ok(counts)
-    })
+        },
+        |from_workers| collect(from_workers, parse, asm, sink),
+    )?;
+    Ok(Counts { blank: counts.blank + blank, ..counts })
 }
 
-/// Starts `workers` threads (at least one), each running what `make` returns over a
-/// bounded queue of its own each way; returns the queues' ends, in worker order.
-pub(super) fn spawn_workers<'scope, In: Send + 'scope, Out: Send + 'scope, W>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
+/// One object's parse on several threads: `workers` threads (at least one), each
+/// applying what `make` returns to the items dealt to it; a reader thread (`read`,
+/// named `reader` in a panic's error) dealing items to their bounded queues; and
+/// `collect`, on the calling thread, taking the workers' results. Returns what
+/// `collect` and `read` return, the collector's error first.
+pub(super) fn pipeline<'env, In, Out, W, R, C>(
+    reader: &str,
     workers: usize,
     mut make: impl FnMut() -> W,
-) -> (Vec<SyncSender<In>>, Vec<Receiver<Out>>)
+    read: impl FnOnce(Vec<SyncSender<In>>) -> Result<R> + Send + 'env,
+    collect: impl FnOnce(&[Receiver<Out>]) -> Result<C>,
+) -> Result<(C, R)>
 where
-    W: FnOnce(Receiver<In>, SyncSender<Out>) + Send + 'scope,
+    In: Send + 'env,
+    Out: Send + 'env,
+    W: FnMut(In) -> Out + Send + 'env,
+    R: Send + 'env,
 {
-    let workers = workers.max(1);
-    let (mut to_workers, mut from_workers) = (Vec::with_capacity(workers), Vec::with_capacity(workers));
-    for _ in 0..workers {
-        let (in_tx, in_rx) = sync_channel::<In>(QUEUE);
-        let (out_tx, out_rx) = sync_channel::<Out>(QUEUE);
-        let work = make();
-        scope.spawn(move || work(in_rx, out_tx));
-        to_workers.push(in_tx);
-        from_workers.push(out_rx);
-    }
-    (to_workers, from_workers)
+    std::thread::scope(|scope| {
+        let workers = workers.max(1);
+        let (mut to_workers, mut from_workers) = (Vec::with_capacity(workers), Vec::with_capacity(workers));
+        for _ in 0..workers {
+            let (in_tx, in_rx) = sync_channel::<In>(QUEUE);
+            let (out_tx, out_rx) = sync_channel::<Out>(QUEUE);
+            let mut work = make();
+            scope.spawn(move || {
+                for item in in_rx {
+                    if out_tx.send(work(item)).is_err() {
+                        return;
+                    }
+                }
+            });
+            to_workers.push(in_tx);
+            from_workers.push(out_rx);
+        }
+        let reading = scope.spawn(move || read(to_workers));
+        let collected = collect(&from_workers);
+        // On a collector error the workers and the reader stop at their next send.
+        drop(from_workers);
+        let read = reading.join().map_err(|_| Error::Internal(format!("the {reader} panicked")))?;
+        Ok((collected?, read?))
+    })
 }
 
 /// The reader: lines → chunks, dealt round-robin. Returns the blank lines it skipped
@@ -358,16 +376,6 @@ fn split_csv(input: Box<dyn BufRead + Send>, max_lines: usize, to_workers: Vec<S
     Ok(blank)
 }
 
-/// A worker: chunks → per-day batches.
-fn work<'a>(chunks: Receiver<Chunk>, done: SyncSender<Result<Parsed<'a>>>, parse: &Parse<'a>, asm: &Assembler) {
-    for chunk in chunks {
-        let parsed = parse_chunk(chunk, parse, asm);
-        if done.send(parsed).is_err() {
-            return;
-        }
-    }
-}
-
 fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<Parsed<'a>> {
     TimeReport::start(asm);
     let capacity = Capacity::for_input(chunk.lines.len(), chunk.text.len());
@@ -376,13 +384,7 @@ fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<P
     let joined = match parse.joiner() {
         Some(mut joiner) => {
             let (lead, start, lead_blank) = leading_lines(&chunk, &joiner);
-            let mut emit = |n: u64, raw: &[u8], outcome: std::result::Result<Row<'_>, Reject>| match outcome {
-                Ok(row) => Ok(days.append(&row, parse.source, n)?),
-                Err(reject) => {
-                    rejects.push((n, reject, raw.to_vec()));
-                    Ok(())
-                }
-            };
+            let mut emit = emit_to_days(&mut days, &mut rejects, parse.source);
             for at in &chunk.lines[start..] {
                 feed(&mut joiner, &chunk, at, asm, &mut emit)?;
             }
@@ -514,6 +516,21 @@ pub(super) fn emit_to(
     |n, raw, outcome| match outcome {
         Ok(row) => sink.row(&row, n),
         Err(reject) => sink.reject(n, &reject, raw),
+    }
+}
+
+/// Rows into a worker's per-day batches, rejects into its list (line, reject, raw text).
+pub(super) fn emit_to_days<'d>(
+    days: &'d mut DayBuffer,
+    rejects: &'d mut Vec<(u64, Reject, Vec<u8>)>,
+    source: &'d str,
+) -> impl FnMut(u64, &[u8], std::result::Result<Row<'_>, Reject>) -> Result<()> + 'd {
+    move |n, raw, outcome| match outcome {
+        Ok(row) => Ok(days.append(&row, source, n)?),
+        Err(reject) => {
+            rejects.push((n, reject, raw.to_vec()));
+            Ok(())
+        }
     }
 }
 

@@ -274,10 +274,10 @@ fn invalid_utf8(e: &std::str::Utf8Error) -> Reject {
     Reject::new(Reason::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
 }
 
-/// Reads a JSON document format. `line` is the record's ordinal in the document (for
-/// Prometheus, the sample's). A syntax error makes the whole object unreadable, and so
-/// does a Prometheus error response. `metric` names `query_range` series (and a scalar
-/// result) that carry no `__name__`.
+/// Reads a JSON document format. `line` is the record's ordinal in the document. A
+/// syntax error makes the whole object unreadable, and so does a Prometheus error
+/// response. A Prometheus response is read here only for events (its `ALERTS` series;
+/// a scalar result, named by `metric`); its samples go through [`series::read`].
 pub fn read_document(
     input: impl BufRead,
     format: Format,
@@ -316,16 +316,16 @@ pub fn read_document(
         {
             return Err(Error::Object { object: String::new(), message });
         }
-        if format == Format::PrometheusJson && kind != Kind::Events {
-            return series::emit_item(&matrix::Item::from(item), metric, &mut n, asm, emit);
-        }
         let raw = item.to_string();
         let mapped: std::result::Result<Vec<Fields>, Reject> = if !item.is_object() {
             Err(Reject::new(Reason::NotAnObject, "a record must be a JSON object"))
         } else {
             match format {
                 Format::PrometheusJson if kind == Kind::Events => responders::prometheus_alerts(&item),
-                Format::PrometheusJson => unreachable!("series are read above"),
+                // Samples of a response go through `series::read` (ingest::parse_input).
+                Format::PrometheusJson => {
+                    return Err(Error::Internal("a Prometheus response's samples are read by series::read".into()));
+                }
                 Format::Alertmanager => responders::alertmanager(&item),
                 Format::Pagerduty => responders::pagerduty(&item),
                 Format::Slack => responders::slack(&item),

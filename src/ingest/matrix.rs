@@ -111,7 +111,7 @@ impl From<Value> for Item {
     /// A top-level object that is itself the record (a response without `data.result`).
     fn from(v: Value) -> Item {
         match &v {
-            Value::Object(_) => Item::deserialize(v.clone()).unwrap_or(Item::Json(v)),
+            Value::Object(_) => Item::deserialize(&v).unwrap_or(Item::Json(v)),
             _ => Item::Json(v),
         }
     }

@@ -76,21 +76,18 @@ pub fn read(
     workers: usize,
     sink: &mut dyn ChunkSink,
 ) -> Result<Counts> {
-    std::thread::scope(|scope| {
-        let (to_workers, from_workers) = chunks::spawn_workers(scope, workers, || {
+    let min_samples = parse.chunk_lines.clamp(1, chunks::CHUNK_LINES) as u64;
+    chunks::pipeline(
+        "response reader",
+        workers,
+        || {
             let wasm = asm.fork();
-            move |runs, done| work(runs, done, parse, &wasm)
-        });
-        let min_samples = parse.chunk_lines.clamp(1, chunks::CHUNK_LINES) as u64;
-        let reader = scope.spawn(move || split(input, parse.metric, min_samples, to_workers));
-        let collected = collect(&from_workers, parse, asm, sink);
-        // On a sink error the workers and the reader stop at their next send.
-        drop(from_workers);
-        let split = reader.join().map_err(|_| Error::Internal("the response reader panicked".into()))?;
-        collected?;
-        split?;
-        Ok(Counts::default())
-    })
+            move |run| parse_run(run, parse, &wasm)
+        },
+        move |to_workers| split(input, parse.metric, min_samples, to_workers),
+        |from_workers| collect(from_workers, parse, asm, sink),
+    )?;
+    Ok(Counts::default())
 }
 
 /// The reader: items → runs of `min_samples` samples, dealt round-robin. A series longer
@@ -225,16 +222,7 @@ fn emit_part(
     }
 }
 
-/// A worker: runs → per-day batches.
-fn work(runs: Receiver<Run>, done: SyncSender<Result<Done>>, parse: &Parse<'_>, asm: &Assembler) {
-    for run in runs {
-        if done.send(parse_run(run, parse, asm)).is_err() {
-            return;
-        }
-    }
-}
-
-fn parse_run(run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
+fn parse_run(mut run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
     TimeReport::start(asm);
     // Labels and values are short: a sixteenth of a kilobyte per sample is plenty.
     let samples = usize::try_from(run.samples).unwrap_or(usize::MAX);
@@ -242,18 +230,13 @@ fn parse_run(run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
     let mut days = DayBuffer::with_capacity(parse.kind, asm.spec(), capacity);
     let mut rejects = Vec::new();
     let mut n = run.before;
-    let mut emit = |line: u64, raw: &[u8], outcome: std::result::Result<super::record::Row<'_>, Reject>| match outcome {
-        Ok(row) => Ok(days.append(&row, parse.source, line)?),
-        Err(reject) => {
-            rejects.push((line, reject, raw.to_vec()));
-            Ok(())
+    {
+        let mut emit = chunks::emit_to_days(&mut days, &mut rejects, parse.source);
+        for part in &run.parts {
+            emit_part(&part.item, part.points.clone(), parse.metric, &mut n, asm, &mut emit)?;
         }
-    };
-    for part in &run.parts {
-        emit_part(&part.item, part.points.clone(), parse.metric, &mut n, asm, &mut emit)?;
     }
     let time = TimeReport::take(asm);
-    let mut run = run;
     if !time.may_depend() {
         // Not needed again: let go here (a series is freed with its last part) rather
         // than held while the run's batches wait for the collector.
