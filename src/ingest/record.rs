@@ -276,7 +276,7 @@ impl Assembler {
         // By reference: moving the whole array (16 slots of 64 bytes) cost more than the
         // columns it holds.
         for (col, slot) in chosen.iter_mut().take(self.spec.columns.len()).enumerate() {
-            cells.push(self.cell(col, slot.take(), &mut time, &mut extras)?);
+            cells.push(self.cell(col, slot, &mut time, &mut extras)?);
         }
         self.finish(cells, extras, time, false)
     }
@@ -310,11 +310,11 @@ impl Assembler {
         let mut cells = Vec::with_capacity(columns);
         let mut time = (None, TsFlags::NONE);
         for col in 0..columns {
-            let slot = chosen[col].take().or_else(|| defaults[col].take());
+            let mut slot = chosen[col].take().or_else(|| defaults[col].take());
             cells.push(if own_columns[col] {
                 Cell::Null
             } else {
-                self.cell(col, slot, &mut time, &mut extras).ok()?
+                self.cell(col, &mut slot, &mut time, &mut extras).ok()?
             });
         }
         // Own fields only fill columns: a record never adds to the shared extras.
@@ -348,8 +348,8 @@ impl Assembler {
         let mut time = shared.time.clone();
         for (col, cell) in cells.iter_mut().enumerate() {
             if shared.own[col] {
-                let slot = chosen.iter_mut().find(|(c, _)| *c == col).and_then(|(_, slot)| slot.take());
-                match self.cell(col, slot, &mut time, &mut extras) {
+                let mut slot = chosen.iter_mut().find(|(c, _)| *c == col).and_then(|(_, slot)| slot.take());
+                match self.cell(col, &mut slot, &mut time, &mut extras) {
                     Ok(c) => *cell = c,
                     Err(reject) => return Some(Err(reject)),
                 }
@@ -423,15 +423,17 @@ impl Assembler {
 
     /// Column `col`'s cell from the field placed there (if any). The timestamp column
     /// sets `time` (the text as written, and the judgements made reading it).
+    /// The slot is taken by reference (and emptied): moving its 72 bytes into every
+    /// call cost 2 % of a JSON Lines ingest's instructions.
     fn cell<'a>(
         &self,
         col: usize,
-        slot: Option<Chosen<'a>>,
+        slot: &mut Option<Chosen<'a>>,
         time: &mut (Option<Cow<'a, str>>, TsFlags),
         extras: &mut Extras<'a>,
     ) -> Result<Cell<'a>, Reject> {
         let spec = &self.spec.columns[col];
-        let cell = match slot {
+        let cell = match slot.take() {
             None if spec.ty == ColType::Timestamp && self.defaults.scrape_time.is_some() => {
                 time.1 = TsFlags::SCRAPE_TIME;
                 self.defaults.scrape_time.map_or(Cell::Null, Cell::Timestamp)
