@@ -192,29 +192,23 @@ pub fn to_row<'a>(
     asm: &Assembler,
 ) -> Result<Row<'a>, Reject> {
     let starts = std::iter::once(0).chain(ends.clone());
-    let ranges = starts.zip(ends);
-    // The whole record is checked at once (the usual case: valid), then each field is a
-    // slice of it; only an invalid record is looked at field by field, to name the field.
-    // (Valid as a whole but not field by field: a character cut by a field boundary.)
-    let whole = std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|text| ranges.clone().map(|(a, b)| text.get(a..b)).collect::<Option<Vec<&str>>>());
-    let fields = match whole {
-        Some(fields) => fields,
-        None => {
-            let mut fields = Vec::with_capacity(names.len());
-            for (name, (a, b)) in names.iter().zip(ranges) {
-                fields.push(std::str::from_utf8(&bytes[a..b]).map_err(|e| {
-                    let at = e.valid_up_to();
-                    Reject::new(Reason::InvalidUtf8, format!("field `{name}`: invalid UTF-8 at byte {at}"))
-                })?);
-            }
-            fields
-        }
-    };
-    asm.assemble(names.iter().zip(fields).map(|(name, text)| {
-        (name.as_str(), if text.is_empty() { Value::Null } else { Value::Str(Cow::Borrowed(text)) })
-    }))
+    let ranges = starts.zip(ends.clone());
+    let field = |text: &'a str| if text.is_empty() { Value::Null } else { Value::Str(Cow::Borrowed(text)) };
+    // The whole record is checked at once (the usual case: valid), and its fields are
+    // slices of it, handed to the assembler with no list in between; only an invalid
+    // record is looked at field by field, to name the field. (Valid as a whole but not
+    // field by field: a character cut by a field boundary.)
+    if let Some(text) = std::str::from_utf8(bytes).ok().filter(|text| ends.clone().all(|e| text.is_char_boundary(e))) {
+        return asm.assemble(names.iter().zip(ranges).map(|(name, (a, b))| (name.as_str(), field(&text[a..b]))));
+    }
+    let mut fields = Vec::with_capacity(names.len());
+    for (name, (a, b)) in names.iter().zip(ranges) {
+        fields.push(std::str::from_utf8(&bytes[a..b]).map_err(|e| {
+            let at = e.valid_up_to();
+            Reject::new(Reason::InvalidUtf8, format!("field `{name}`: invalid UTF-8 at byte {at}"))
+        })?);
+    }
+    asm.assemble(names.iter().zip(fields).map(|(name, text)| (name.as_str(), field(text))))
 }
 
 /// The record re-joined with commas, for `rejects.raw` (quoting is not reproduced).

@@ -31,6 +31,7 @@ pub mod retry;
 pub mod series;
 pub mod shard;
 pub mod time;
+pub mod whitespace;
 pub mod writer;
 
 use std::collections::BTreeMap;

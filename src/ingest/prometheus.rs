@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use super::matrix::{self, Point, Points, Scalar};
 use super::pattern::{Fields, LineFields};
 use super::record::Value;
+use super::whitespace;
 
 /// Why a sample without a timestamp is refused when the source sets no `scrape_time`.
 pub const NO_TIMESTAMP: &str = "no timestamp: a plain scrape carries none; set `scrape_time` on the source \
@@ -19,23 +20,26 @@ pub const NO_TIMESTAMP: &str = "no timestamp: a plain scrape carries none; set `
 /// job="x"} 1 1700000000000`, what `promtool tsdb dump` writes), and Prometheus 3's quoted
 /// UTF-8 names and label names (`{"http.server.duration", "service.name"="x"} …`).
 pub fn parse_exposition(line: &str) -> Result<Option<LineFields<'_, '_>>, String> {
-    let line = line.trim();
+    let line = whitespace::trim(line);
     if line.starts_with('#') {
         return Ok(None);
     }
-    let name_end = line.find(|c: char| c == '{' || c.is_whitespace()).ok_or("no value after the metric name")?;
+    let name_end = whitespace::find_space_or(line, b'{').ok_or("no value after the metric name")?;
     let before = &line[..name_end];
-    if !before.is_empty() && !before.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+    if !before.is_empty() && !before.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':') {
         return Err(format!("`{before}` is not a metric name"));
     }
-    let mut labels = LineFields::new();
+    // `metric`, `value` and `ts` first, then the labels, in one vector: the three are
+    // filled in once the labels have been read (the name may be among them).
+    const LABELS: usize = 3;
+    let mut fields: LineFields = Vec::with_capacity(8);
+    fields.extend([("metric", ""), ("value", ""), ("ts", "")].map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))));
     let mut quoted_name = None;
     let mut rest = &line[name_end..];
     if let Some(after) = rest.strip_prefix('{') {
-        let (parsed, name, tail) = parse_labels(after)?;
-        (labels, quoted_name, rest) = (parsed, name, tail);
+        (quoted_name, rest) = parse_labels(after, &mut fields)?;
     }
-    let from_label = labels.iter().position(|(k, _)| k == "__name__").map(|i| labels.remove(i).1);
+    let from_label = fields[LABELS..].iter().position(|(k, _)| k == "__name__").map(|i| fields.remove(LABELS + i).1);
     let name = match (before, quoted_name, from_label) {
         (b, None, None) if !b.is_empty() => Cow::Borrowed(b),
         ("", Some(q), None) | ("", None, Some(q)) if !q.is_empty() => q,
@@ -44,18 +48,18 @@ pub fn parse_exposition(line: &str) -> Result<Option<LineFields<'_, '_>>, String
         }
         _ => return Err("the metric is named twice (before `{`, quoted inside it, or as `__name__`)".into()),
     };
-    let mut fields: LineFields = Vec::with_capacity(3 + labels.len());
-    fields.push((Cow::Borrowed("metric"), name));
-    let mut parts = rest.split_whitespace();
-    let value = parts.next().ok_or("no sample value")?;
-    fields.push((Cow::Borrowed("value"), Cow::Borrowed(value)));
-    if let Some(ts) = parts.next() {
-        fields.push((Cow::Borrowed("ts"), Cow::Borrowed(ts)));
+    fields[0].1 = name;
+    let mut parts = whitespace::words(rest);
+    fields[1].1 = Cow::Borrowed(parts.next().ok_or("no sample value")?);
+    match parts.next() {
+        Some(ts) => fields[2].1 = Cow::Borrowed(ts),
+        None => {
+            fields.remove(2);
+        }
     }
     if let Some(extra) = parts.next() {
         return Err(format!("unexpected `{extra}` after the timestamp"));
     }
-    fields.extend(labels);
     Ok(Some(fields))
 }
 
@@ -84,38 +88,39 @@ fn quoted<'a>(s: &'a str, what: impl Fn() -> String) -> Result<(Cow<'a, str>, &'
     }
 }
 
-/// `a="1",b="x\"y"} rest` → labels, a quoted metric name among them (Prometheus 3:
-/// `{"my.metric", a="1"}`), and `rest`. Label names may be quoted too.
-fn parse_labels(s: &str) -> Result<(LineFields<'_, '_>, Option<Cow<'_, str>>, &str), String> {
-    let mut labels = LineFields::new();
+/// `a="1",b="x\"y"} rest` → the labels (pushed onto `labels`), a quoted metric name
+/// among them (Prometheus 3: `{"my.metric", a="1"}`), and `rest`. Label names may be
+/// quoted too.
+fn parse_labels<'a>(s: &'a str, labels: &mut LineFields<'a, 'a>) -> Result<(Option<Cow<'a, str>>, &'a str), String> {
     let mut name = None;
-    let mut rest = s.trim_start();
+    let mut rest = whitespace::trim_start(s);
     loop {
         if let Some(tail) = rest.strip_prefix('}') {
-            return Ok((labels, name, tail));
+            return Ok((name, tail));
         }
         let key;
         if let Some(after) = rest.strip_prefix('"') {
             let (text, tail) = quoted(after, || "a quoted name".into())?;
-            let tail = tail.trim_start();
+            let tail = whitespace::trim_start(tail);
             if !tail.starts_with('=') {
                 // A quoted string on its own is the metric's name.
                 if name.replace(text).is_some() {
                     return Err("two quoted metric names in one series".into());
                 }
-                rest = tail.strip_prefix(',').unwrap_or(tail).trim_start();
+                rest = whitespace::trim_start(tail.strip_prefix(',').unwrap_or(tail));
                 continue;
             }
             (key, rest) = (text, &tail[1..]);
         } else {
             let eq = rest.find('=').ok_or("label without `=`")?;
-            (key, rest) = (Cow::Borrowed(rest[..eq].trim()), &rest[eq + 1..]);
+            (key, rest) = (Cow::Borrowed(whitespace::trim(&rest[..eq])), &rest[eq + 1..]);
         }
-        let after = rest.trim_start().strip_prefix('"').ok_or_else(|| format!("label `{key}`: value not quoted"))?;
+        let after =
+            whitespace::trim_start(rest).strip_prefix('"').ok_or_else(|| format!("label `{key}`: value not quoted"))?;
         let (value, tail) = quoted(after, || format!("label `{key}`"))?;
         labels.push((key, value));
-        rest = tail.trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        rest = whitespace::trim_start(tail);
+        rest = whitespace::trim_start(rest.strip_prefix(',').unwrap_or(rest));
     }
 }
 

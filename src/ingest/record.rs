@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::reject::{Reason, Reject};
 use super::time::{Stamp, TimeError, TimeParser, TsFlags};
+use super::whitespace;
 
 /// A field value as a format hands it over, before typing.
 #[derive(Debug, Clone)]
@@ -554,8 +555,10 @@ impl Assembler {
                 let n = match v {
                     Value::Int(i) => Some(*i),
                     Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
-                    Value::Str(s) if s.trim().is_empty() => return Ok(Cell::Null),
-                    Value::Str(s) => s.trim().parse::<i64>().ok(),
+                    Value::Str(s) => match whitespace::trim(s) {
+                        "" => return Ok(Cell::Null),
+                        t => t.parse::<i64>().ok(),
+                    },
                     _ => None,
                 };
                 match n.and_then(|n| i32::try_from(n).ok()) {
@@ -567,8 +570,10 @@ impl Assembler {
                 let n = match v {
                     Value::Int(i) => Some(*i as f64),
                     Value::Float(f) => Some(*f),
-                    Value::Str(s) if s.trim().is_empty() => return Ok(Cell::Null),
-                    Value::Str(s) => s.trim().parse::<f64>().ok(),
+                    Value::Str(s) => match whitespace::trim(s) {
+                        "" => return Ok(Cell::Null),
+                        t => t.parse::<f64>().ok(),
+                    },
                     _ => None,
                 };
                 match n.filter(|n| n.is_finite()) {

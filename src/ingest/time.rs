@@ -28,6 +28,8 @@ use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::{DateTime, Datelike, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::whitespace;
+
 /// Why a timestamp could not be normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeError {
@@ -346,8 +348,8 @@ impl TimeParser {
     }
 
     pub fn parse_str(&self, s: &str) -> Result<Stamp, TimeError> {
-        let s = s.trim();
-        let s = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s).trim();
+        let s = whitespace::trim(s);
+        let s = whitespace::trim(s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s));
         if s.is_empty() {
             return Err(TimeError::Unparseable);
         }

@@ -1,0 +1,138 @@
+//! White space exactly as `str::trim` and `str::split_whitespace` see it (Unicode's
+//! `White_Space`), decided a byte at a time while the text is ASCII. The standard
+//! versions decode a character per step: in a Prometheus text ingest, trimming, splitting
+//! and finding the end of the metric name that way were a seventh of the instructions.
+//! Every Unicode space above U+007F is written with a first byte above 0x7F, so only
+//! there does a character need decoding.
+
+/// The ASCII bytes `char::is_whitespace` accepts: tab, line feed, vertical tab, form
+/// feed, carriage return and space. (`u8::is_ascii_whitespace` leaves out the vertical
+/// tab, which `str::trim` removes.)
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// `s.trim_start()`.
+pub fn trim_start(s: &str) -> &str {
+    let i = s.bytes().position(|b| !ascii_space(b)).unwrap_or(s.len());
+    // `i` is an ASCII byte or a character's first byte: every byte before it is ASCII.
+    let rest = &s[i..];
+    if rest.as_bytes().first().is_some_and(|&b| b > 0x7f) { rest.trim_start() } else { rest }
+}
+
+/// `s.trim_end()`.
+pub fn trim_end(s: &str) -> &str {
+    // The byte after the last one that is not ASCII space: every byte after it is ASCII,
+    // so it ends a character.
+    let end = s.bytes().rposition(|b| !ascii_space(b)).map_or(0, |p| p + 1);
+    let rest = &s[..end];
+    if rest.as_bytes().last().is_some_and(|&b| b > 0x7f) { rest.trim_end() } else { rest }
+}
+
+/// `s.trim()`.
+pub fn trim(s: &str) -> &str {
+    trim_end(trim_start(s))
+}
+
+/// The index of the first white space or `stop` (an ASCII byte) in `s`.
+pub fn find_space_or(s: &str, stop: u8) -> Option<usize> {
+    debug_assert!(stop.is_ascii());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] <= 0x7f {
+            if b[i] == stop || ascii_space(b[i]) {
+                return Some(i);
+            }
+            i += 1;
+        } else {
+            // `i` starts a character: only whole characters are stepped over.
+            let c = s[i..].chars().next().expect("a character starts here");
+            if c.is_whitespace() {
+                return Some(i);
+            }
+            i += c.len_utf8();
+        }
+    }
+    None
+}
+
+/// `s.split_whitespace()`.
+pub fn words(s: &str) -> Words<'_> {
+    Words { rest: s }
+}
+
+pub struct Words<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = trim_start(self.rest);
+        if s.is_empty() {
+            self.rest = s;
+            return None;
+        }
+        // `trim_start` stopped at a character that is not white space, so the word is
+        // never empty.
+        let end = find_space_or(s, b' ').unwrap_or(s.len());
+        self.rest = &s[end..];
+        Some(&s[..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random strings over an alphabet of ASCII and Unicode spaces, the vertical tab,
+    /// letters of one to four bytes and the `{` stop.
+    fn strings() -> impl Iterator<Item = String> {
+        const ALPHABET: &[char] = &[
+            'a',
+            'Z',
+            '0',
+            '{',
+            '"',
+            ' ',
+            ' ',
+            '\t',
+            '\n',
+            '\r',
+            '\x0b',
+            '\x0c',
+            '\u{85}',
+            '\u{a0}',
+            '\u{1680}',
+            '\u{2003}',
+            '\u{2028}',
+            '\u{3000}',
+            '\u{200b}',
+            'é',
+            '€',
+            '\u{1f600}',
+            '\u{feff}',
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        (0..30_000).map(move |_| (0..next(12)).map(|_| ALPHABET[next(ALPHABET.len())]).collect())
+    }
+
+    #[test]
+    fn trims_and_words_are_the_standard_ones() {
+        for s in strings() {
+            assert_eq!(trim_start(&s), s.trim_start(), "{s:?}");
+            assert_eq!(trim_end(&s), s.trim_end(), "{s:?}");
+            assert_eq!(trim(&s), s.trim(), "{s:?}");
+            assert_eq!(words(&s).collect::<Vec<_>>(), s.split_whitespace().collect::<Vec<_>>(), "{s:?}");
+            assert_eq!(find_space_or(&s, b'{'), s.find(|c: char| c == '{' || c.is_whitespace()), "{s:?}");
+        }
+    }
+}
