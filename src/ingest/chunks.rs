@@ -29,10 +29,10 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 
 use super::batch::{Capacity, DayBuffer};
-use super::lines::{self, Counts, Emit, LineParser, Pending};
+use super::lines::{self, Counts, LineParser, Pending};
 use super::pattern::LinePattern;
 use super::reader;
-use super::record::{Assembler, Row};
+use super::record::{Assembler, Emit, Row};
 use super::reject::Reject;
 use super::time::TimeState;
 use super::{csv, jsonl};

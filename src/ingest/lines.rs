@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use super::document::{self, DocumentError};
 use super::pattern::{Fields, LineFields, LinePattern};
-use super::record::{Assembler, Row, Value};
+use super::record::{Assembler, Emit, Row, Value, assemble_fields};
 use super::reject::{Reason, Reject};
-use super::{exporters, jsonl, logfmt, matrix, prometheus, reader, responders, series};
+use super::{exporters, jsonl, logfmt, matrix, prometheus, reader, responders, samples};
 use crate::config::Format;
 use crate::error::{Error, Result};
 use crate::tables::Kind;
@@ -28,13 +28,6 @@ pub struct Counts {
     pub blank: u64,
     /// Lines appended to the record before them.
     pub merged: u64,
-}
-
-/// Where records go: `(line, raw text, outcome)`.
-pub type Emit<'a> = dyn FnMut(u64, &[u8], std::result::Result<Row<'_>, Reject>) -> Result<()> + 'a;
-
-pub fn assemble_fields(asm: &Assembler, fields: Fields) -> std::result::Result<Row<'static>, Reject> {
-    asm.assemble(fields.into_iter().map(|(k, v)| (Cow::Owned(k), Value::Str(Cow::Owned(v)))))
 }
 
 fn assemble_line<'a>(asm: &Assembler, fields: LineFields<'a, 'a>) -> std::result::Result<Row<'a>, Reject> {
@@ -301,8 +294,8 @@ pub fn read_document(
     let mut bare: Vec<serde_json::Value> = Vec::new();
     let mut process = |item: serde_json::Value, objects: &exporters::K8sObjects| -> Result<()> {
         if format == Format::PrometheusJson && !item.is_object() {
-            return match series::pair(&mut bare, item) {
-                Some(pair) => series::emit_item(&matrix::Item::Json(pair), metric, &mut n, asm, emit),
+            return match samples::pair(&mut bare, item) {
+                Some(pair) => samples::emit_item(&matrix::Item::Json(pair), metric, &mut n, asm, emit),
                 None => Ok(()),
             };
         }
@@ -375,7 +368,7 @@ pub fn read_document(
     }
     // A scalar's time without its value is a record too: it is rejected, not dropped.
     if let Some(lone) = bare.pop() {
-        series::emit_item(&matrix::Item::Json(serde_json::Value::Array(vec![lone])), metric, &mut n, asm, emit)?;
+        samples::emit_item(&matrix::Item::Json(serde_json::Value::Array(vec![lone])), metric, &mut n, asm, emit)?;
     }
     Ok(Counts::default())
 }

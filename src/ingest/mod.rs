@@ -28,6 +28,7 @@ pub mod record;
 pub mod reject;
 pub mod responders;
 pub mod retry;
+pub mod samples;
 pub mod series;
 pub mod shard;
 pub mod time;

@@ -24,10 +24,10 @@ use chrono::{NaiveDate, NaiveTime};
 use regex::Regex;
 use std::sync::LazyLock;
 
-use super::lines::{Counts, Emit, assemble_fields};
+use super::lines::Counts;
 use super::pattern::Fields;
 use super::reader;
-use super::record::Assembler;
+use super::record::{Assembler, Emit, assemble_fields};
 use super::reject::{Reason, Reject};
 use crate::error::{Error, Result};
 

@@ -13,6 +13,14 @@ use super::reject::{Reason, Reject};
 use super::time::{Stamp, TimeError, TimeParser, TsFlags};
 use super::whitespace;
 
+/// Where records go: `(line, raw text, outcome)`.
+pub type Emit<'a> = dyn FnMut(u64, &[u8], Result<Row<'_>, Reject>) -> crate::error::Result<()> + 'a;
+
+/// A record of owned fields (a pattern's captures, a document's fields) as a row.
+pub fn assemble_fields(asm: &Assembler, fields: Vec<(String, String)>) -> Result<Row<'static>, Reject> {
+    asm.assemble(fields.into_iter().map(|(k, v)| (Cow::Owned(k), Value::Str(Cow::Owned(v)))))
+}
+
 /// A field value as a format hands it over, before typing.
 #[derive(Debug, Clone)]
 pub enum Value<'a> {
