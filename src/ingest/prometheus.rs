@@ -112,7 +112,7 @@ fn parse_labels<'a>(s: &'a str, labels: &mut LineFields<'a, 'a>) -> Result<(Opti
             }
             (key, rest) = (text, &tail[1..]);
         } else {
-            let eq = rest.find('=').ok_or("label without `=`")?;
+            let eq = memchr::memchr(b'=', rest.as_bytes()).ok_or("label without `=`")?;
             (key, rest) = (Cow::Borrowed(whitespace::trim(&rest[..eq])), &rest[eq + 1..]);
         }
         let after =
