@@ -20,6 +20,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::record::{Assembler, Row, Value};
 use super::reject::{Reason, Reject};
+use super::words8;
 
 /// Parses one line into a row of the assembler's kind.
 pub fn parse_line<'a>(line: &'a [u8], asm: &Assembler) -> Result<Row<'a>, Reject> {
@@ -271,23 +272,11 @@ fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
 /// most of a log line, and a byte-at-a-time loop over them costs more than the rest of
 /// the scan.
 fn special_byte(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // A byte's high bit is set where it is zero (`x - 1` borrows), or below 0x20. Borrows
-    // can only mark bytes after the first true hit, so the lowest mark is exact.
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut i = 0;
-    while let Some(word) = b.get(i..i + 8) {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let hits = zero(x ^ (ONES * u64::from(b'"')))
-            | zero(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| i + p)
+    words8::first(
+        b,
+        |x| words8::equal(x, b'"') | words8::equal(x, b'\\') | words8::below(x, 0x20),
+        |c| c == b'"' || c == b'\\' || c < 0x20,
+    )
 }
 
 /// The number starting at `start` and the index after it. A plain integer is read here;

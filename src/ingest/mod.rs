@@ -33,6 +33,7 @@ pub mod series;
 pub mod shard;
 pub mod time;
 pub mod whitespace;
+pub mod words8;
 pub mod writer;
 
 use std::collections::BTreeMap;

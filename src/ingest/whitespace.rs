@@ -5,6 +5,8 @@
 //! Every Unicode space above U+007F is written with a first byte above 0x7F, so only
 //! there does a character need decoding.
 
+use super::words8;
+
 /// The ASCII bytes `char::is_whitespace` accepts: tab, line feed, vertical tab, form
 /// feed, carriage return and space. (`u8::is_ascii_whitespace` leaves out the vertical
 /// tab, which `str::trim` removes.)
@@ -59,25 +61,14 @@ pub fn find_space_or(s: &str, stop: u8) -> Option<usize> {
 }
 
 /// The first byte that may answer [`find_space_or`]: `stop`, a byte below 0x21 (the
-/// ASCII spaces and other control bytes) or above 0x7F, looked for eight bytes at a time
-/// (names and values are tens of bytes, and a byte-at-a-time loop was 4 % of a
-/// Prometheus text ingest).
+/// ASCII spaces and other control bytes) or above 0x7F (names and values are tens of
+/// bytes, and a byte-at-a-time loop was 4 % of a Prometheus text ingest).
 fn candidate(b: &[u8], stop: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // A byte's high bit is set where it is zero (`x - 1` borrows) or below 0x21; borrows
-    // only mark bytes after the first true hit, so the lowest mark is exact.
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut i = 0;
-    while let Some(word) = b.get(i..i + 8) {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let hits = zero(x ^ (ONES * u64::from(stop))) | (x.wrapping_sub(ONES * 0x21) & !x & HIGHS) | (x & HIGHS);
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == stop || c < 0x21 || c > 0x7f).map(|p| i + p)
+    words8::first(
+        b,
+        |x| words8::equal(x, stop) | words8::below(x, 0x21) | words8::high(x),
+        |c| c == stop || !(0x21..=0x7f).contains(&c),
+    )
 }
 
 /// `s.split_whitespace()`.
