@@ -270,7 +270,7 @@ fn invalid_utf8(e: &std::str::Utf8Error) -> Reject {
 /// Reads a JSON document format. `line` is the record's ordinal in the document. A
 /// syntax error makes the whole object unreadable, and so does a Prometheus error
 /// response. A Prometheus response is read here only for events (its `ALERTS` series;
-/// a scalar result, named by `metric`); its samples go through [`series::read`].
+/// a scalar result, named by `metric`); its samples go through [`super::series::read`].
 pub fn read_document(
     input: impl BufRead,
     format: Format,

@@ -249,14 +249,6 @@ impl<'v> Series<'v> {
         self.labels.iter().map(|(k, v)| (Cow::Borrowed(*k), Value::Str(Cow::Borrowed(v.as_ref()))))
     }
 
-    /// One point's fields: `ts`, `value`, then the series' labels.
-    pub fn sample<'s>(
-        &'s self,
-        point: &'v Point,
-    ) -> Result<impl Iterator<Item = (Cow<'s, str>, Value<'s>)> + 's, String> {
-        Ok(self.point(point)?.into_iter().chain(self.labels()))
-    }
-
     /// A point as the record a reject shows: the series' labels and that one sample.
     pub fn raw(&self, point: &Point) -> String {
         serde_json::json!({"metric": self.metric, "value": point.to_json(self.text)}).to_string()
@@ -351,7 +343,8 @@ mod tests {
         let series = Series::read(&v, None).unwrap();
         assert_eq!(series.points.len(), 3);
         let fields = |i: usize| -> Vec<(String, String)> {
-            series.sample(series.points[i]).unwrap().map(|(k, v)| (k.into_owned(), format!("{v:?}"))).collect()
+            let own = series.point(series.points[i]).unwrap();
+            own.into_iter().chain(series.labels()).map(|(k, v)| (k.into_owned(), format!("{v:?}"))).collect()
         };
         let f = fields(1);
         assert_eq!(f[0], ("ts".into(), "Float(1795096935.5)".into()));
@@ -366,9 +359,9 @@ mod tests {
         );
         let odd = read(r#"{"metric":{"__name__":"up"},"values":[[1795096920],[true,"1"],[1795096920,null]]}"#);
         let odd = Series::read(&odd, None).unwrap();
-        assert!(odd.sample(odd.points[0]).err().unwrap().contains("[time, \"value\"]"));
-        assert_eq!(odd.sample(odd.points[1]).err().unwrap(), r#"bad sample [true,"1"]"#);
-        assert_eq!(odd.sample(odd.points[2]).err().unwrap(), "bad sample [1795096920,null]");
+        assert!(odd.point(odd.points[0]).err().unwrap().contains("[time, \"value\"]"));
+        assert_eq!(odd.point(odd.points[1]).err().unwrap(), r#"bad sample [true,"1"]"#);
+        assert_eq!(odd.point(odd.points[2]).err().unwrap(), "bad sample [1795096920,null]");
         let nameless = read(r#"{"metric":{"job":"pay"},"values":[]}"#);
         assert!(Series::read(&nameless, None).err().unwrap().contains("__name__"));
         let named = Series::read(&nameless, Some("rate")).unwrap();
