@@ -19,6 +19,7 @@ pub mod kinds;
 pub mod lines;
 pub mod logfmt;
 pub mod matrix;
+pub mod names;
 pub mod notes;
 // Line patterns are named in the config, so the config owns them; parsers reach them here.
 pub use crate::config::pattern;

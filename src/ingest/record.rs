@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::names::NameIndex;
 use super::reject::{Reason, Reject};
 use super::time::{Stamp, TimeError, TimeParser, TsFlags};
 use super::whitespace;
@@ -227,8 +228,8 @@ const NESTED_PRIORITY: usize = 1000;
 pub struct Assembler {
     spec: &'static KindSpec,
     /// name or alias → (column, priority; 0 = canonical). Every key of every record is
-    /// looked up here: a fast fixed-seed hash, not SipHash.
-    index: HashMap<&'static str, (usize, usize), foldhash::fast::FixedState>,
+    /// looked up here.
+    index: NameIndex,
     time: TimeParser,
     defaults: SourceDefaults,
 }
@@ -236,13 +237,9 @@ pub struct Assembler {
 impl Assembler {
     pub fn new(spec: &'static KindSpec, time: TimeParser, defaults: SourceDefaults) -> Self {
         assert!(spec.columns.len() <= MAX_COLUMNS, "a kind declares more than {MAX_COLUMNS} columns");
-        let mut index = HashMap::default();
-        for (col, c) in spec.columns.iter().enumerate() {
-            index.insert(c.name, (col, 0));
-            for (i, a) in c.aliases.iter().enumerate() {
-                index.insert(*a, (col, i + 1));
-            }
-        }
+        let index = NameIndex::new(spec.columns.iter().enumerate().flat_map(|(col, c)| {
+            std::iter::once((c.name, col, 0)).chain(c.aliases.iter().enumerate().map(move |(i, a)| (*a, col, i + 1)))
+        }));
         Assembler { spec, index, time, defaults }
     }
 
@@ -496,7 +493,7 @@ impl Assembler {
 
     /// The column and priority of a field name.
     fn lookup(&self, key: &str) -> Option<(usize, usize)> {
-        self.index.get(key).copied()
+        self.index.get(key)
     }
 
     fn place_nested<'a>(
