@@ -384,7 +384,7 @@ fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<P
     let joined = match parse.joiner() {
         Some(mut joiner) => {
             let (lead, start, lead_blank) = leading_lines(&chunk, &joiner);
-            let mut emit = emit_to_days(&mut days, &mut rejects, parse.source);
+            let mut emit = emit_to_days(&mut days, &mut rejects, parse.source, asm);
             for at in &chunk.lines[start..] {
                 feed(&mut joiner, &chunk, at, asm, &mut emit)?;
             }
@@ -396,7 +396,10 @@ fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<P
             for at in &chunk.lines {
                 match outcome(&chunk, at, parse, asm)? {
                     None => blank += 1,
-                    Some(Ok(row)) => days.append(&row, parse.source, at.number)?,
+                    Some(Ok(row)) => {
+                        days.append(&row, parse.source, at.number)?;
+                        asm.recycle(row);
+                    }
                     Some(Err(reject)) => rejects.push((at.number, reject, chunk.raw(at))),
                 }
             }
@@ -519,14 +522,20 @@ pub(super) fn emit_to(
     }
 }
 
-/// Rows into a worker's per-day batches, rejects into its list (line, reject, raw text).
+/// Rows into a worker's per-day batches (each handed back to `asm` for its vectors),
+/// rejects into its list (line, reject, raw text).
 pub(super) fn emit_to_days<'d>(
     days: &'d mut DayBuffer,
     rejects: &'d mut Vec<(u64, Reject, Vec<u8>)>,
     source: &'d str,
+    asm: &'d Assembler,
 ) -> impl FnMut(u64, &[u8], std::result::Result<Row<'_>, Reject>) -> Result<()> + 'd {
     move |n, raw, outcome| match outcome {
-        Ok(row) => Ok(days.append(&row, source, n)?),
+        Ok(row) => {
+            days.append(&row, source, n)?;
+            asm.recycle(row);
+            Ok(())
+        }
         Err(reject) => {
             rejects.push((n, reject, raw.to_vec()));
             Ok(())

@@ -160,7 +160,7 @@ fn parse_run(mut run: Run, parse: &Parse<'_>, asm: &Assembler) -> Result<Done> {
     let mut rejects = Vec::new();
     let mut n = run.before;
     {
-        let mut emit = chunks::emit_to_days(&mut days, &mut rejects, parse.source);
+        let mut emit = chunks::emit_to_days(&mut days, &mut rejects, parse.source, asm);
         for part in &run.parts {
             emit_part(&part.item, part.points.clone(), parse.metric, &mut n, asm, &mut emit)?;
         }
