@@ -221,6 +221,9 @@ pub struct Shared<'a> {
 /// Columns a kind may declare at most (the widest, deploys, has 12).
 const MAX_COLUMNS: usize = 16;
 
+/// Columns a record of a group fills with its own fields ([`Assembler::assemble_with`]).
+const OWN_COLUMNS: usize = 2;
+
 /// Priority offset of a field found inside a nested map (after every top-level alias).
 const NESTED_PRIORITY: usize = 1000;
 
@@ -363,15 +366,18 @@ impl Assembler {
         shared: &Shared<'a>,
         fields: impl IntoIterator<Item = (Cow<'a, str>, Value<'a>)>,
     ) -> Option<Result<Row<'a>, Reject>> {
-        // A record's own fields are few: their slots in a small list, not a slot per
-        // column (initializing and dropping 16 slots cost more than the fields).
-        let mut chosen: Vec<(usize, Option<Chosen<'a>>)> = Vec::with_capacity(2);
+        // A record's own fields are few (a sample's time and value): their slots in a
+        // small array on the stack, not a slot per column (initializing and dropping 16
+        // slots cost more than the fields) nor a vector (an allocation per sample).
+        // More columns than it holds go the whole-record way.
+        let mut chosen: [(usize, Option<Chosen<'a>>); OWN_COLUMNS] = [const { (usize::MAX, None) }; OWN_COLUMNS];
         let Spare { mut cells, mut extras } = self.spare.take();
         for (key, value) in fields {
             let (col, prio) = self.lookup(&key).filter(|(col, _)| shared.own[*col])?;
-            match chosen.iter_mut().find(|(c, _)| *c == col) {
-                Some((_, slot)) => place(slot, &mut extras, prio, key, value),
-                None => chosen.push((col, Some((prio, key, value)))),
+            let at = chosen.iter().position(|(c, _)| *c == col || *c == usize::MAX)?;
+            match &mut chosen[at] {
+                (c, slot) if *c == col => place(slot, &mut extras, prio, key, value),
+                free => *free = (col, Some((prio, key, value))),
             }
         }
         if !extras.is_empty() {
