@@ -240,6 +240,9 @@ pub struct Assembler {
     spare: std::cell::Cell<Spare>,
 }
 
+/// Extras a kept vector may have room for (a wider record's vector is freed).
+const SPARE_EXTRAS: usize = 256;
+
 /// A row's vectors, empty, kept for the next row.
 #[derive(Default)]
 struct Spare {
@@ -308,6 +311,10 @@ impl Assembler {
     /// its vectors instead of allocating its own.
     pub fn recycle(&self, row: Row<'_>) {
         let Row { mut cells, mut extras, .. } = row;
+        // A record with thousands of fields does not leave its vector's memory behind.
+        if extras.capacity() > SPARE_EXTRAS {
+            extras = Vec::new();
+        }
         cells.clear();
         extras.clear();
         // Emptied, a vector of borrowed values becomes one of any lifetime; collecting
@@ -768,6 +775,12 @@ mod tests {
             recycling.assemble([("ts", Value::Int(1_795_046_401)), ("zone", Value::Str("b".into()))]).expect("a row");
         assert_eq!((second.cells.as_ptr(), second.extras.as_ptr()), (cells, extras));
         recycling.recycle(second);
+        let wide =
+            (0..1_000).map(|i| (format!("k{i}"), Value::Int(i))).chain([("ts".into(), Value::Int(1_795_046_402))]);
+        recycling.recycle(recycling.assemble(wide).expect("a row"));
+        let after = recycling.assemble([("ts", Value::Int(1_795_046_403)), ("k", Value::Int(1))]).expect("a row");
+        assert!(after.extras.capacity() < 1_000, "a wide record's vector is not kept");
+        recycling.recycle(after);
 
         let mut below = below_from(0xdead_beef_u64);
         let keys = ["ts", "time", "level", "severity", "msg", "message", "service", "svc", "status", "region", "az"];
