@@ -271,6 +271,38 @@ impl ObjectRows {
         }
         rows.files.push(file.to_string());
     }
+
+    /// Adds what another encoder of the same object recorded ([`ObjectRows::add`] for
+    /// each of its files, in any order: counts add up, spans join).
+    pub fn merge(&mut self, other: ObjectRows) {
+        if !other.days.is_empty() {
+            self.stream = other.stream;
+        }
+        for (day, theirs) in other.days {
+            let Some(ours) = self.days.get_mut(&day) else {
+                self.days.insert(day, theirs);
+                continue;
+            };
+            ours.span = match (ours.span, theirs.span) {
+                (Some(a), Some(b)) => Some(parquet::span_union(a, b)),
+                _ => None,
+            };
+            for (fp, n) in theirs.exact {
+                *ours.exact.entry(fp).or_default() += n;
+            }
+            for (fp, n) in theirs.loose {
+                *ours.loose.entry(fp).or_default() += n;
+            }
+            ours.files.extend(theirs.files);
+        }
+    }
+
+    /// Puts each day's files in the order `rank` gives (the order they were sent in).
+    pub fn order_files(&mut self, rank: impl Fn(&str) -> u64) {
+        for rows in self.days.values_mut() {
+            rows.files.sort_by_key(|f| rank(f));
+        }
+    }
 }
 
 /// What resolving one object did.

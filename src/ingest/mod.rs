@@ -567,6 +567,13 @@ fn read_object(
             format
         }
     };
+    if format == Format::PrometheusJson && workers > 1 {
+        // A `query_range` response parses faster than one thread encodes it (numbers
+        // are cheap to read; putting series-major rows in time order and the Parquet
+        // encoding are not): a second encoder took a 1× ingest from 2.60 to 2.10 s.
+        // Line formats keep one, their parsing already fills the cores.
+        sink.writer.add_encoder();
+    }
     let parse = ObjectParse {
         source: &job.source,
         format,

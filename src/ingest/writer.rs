@@ -1,10 +1,16 @@
-//! Sorting, encoding and storing one object's files on a thread of their own, so that
+//! Sorting, encoding and storing one object's files on threads of their own, so that
 //! parsing goes on while zstd works: a flush hands its batches over and returns.
 //!
 //! One flush waits in the queue at most, which bounds memory at about three flushes'
-//! worth of rows (the buffer filling, the one queued, the one being encoded).
+//! worth of rows (the buffer filling, the one queued, the one being encoded). An input
+//! whose rows come faster than one thread encodes them (a `query_range` response) gets
+//! a second encoder on the same queue ([`Writer::add_encoder`]); files keep the order
+//! they were sent in, whichever encoder wrote them.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use chrono::NaiveDate;
@@ -33,6 +39,7 @@ pub struct FileJob {
 /// removed), their fingerprints, and the first error.
 #[derive(Default)]
 pub struct Written {
+    /// In the order they were sent, whichever encoder wrote them.
     pub files: Vec<String>,
     /// Each data file's `[first, last]` timestamp (µs), for the manifest entry.
     pub spans: std::collections::BTreeMap<String, parquet::Span>,
@@ -40,65 +47,149 @@ pub struct Written {
     pub error: Option<Error>,
 }
 
+/// What one encoder did; files and the error carry the order they were sent in.
+#[derive(Default)]
+struct Encoded {
+    files: Vec<(u64, String)>,
+    spans: std::collections::BTreeMap<String, parquet::Span>,
+    rows: dedupe::ObjectRows,
+    error: Option<(u64, Error)>,
+}
+
 pub struct Writer<'scope> {
-    tx: Option<SyncSender<FileJob>>,
-    thread: Option<ScopedJoinHandle<'scope, Written>>,
+    tx: Option<SyncSender<(u64, FileJob)>>,
+    sent: u64,
+    threads: Vec<ScopedJoinHandle<'scope, Encoded>>,
+    /// Starts one more encoder on the same queue (`None` once every encoder stopped).
+    spawn_encoder: Box<dyn FnMut() -> Option<ScopedJoinHandle<'scope, Encoded>> + 'scope>,
 }
 
 /// Every key the writer has stored, kept outside the writer so that a caller whose
 /// parsing panicked (and so never sees [`Written`]) can still remove them.
 pub type Stored = std::sync::Mutex<Vec<String>>;
 
+/// Encoders a writer may have ([`Writer::add_encoder`]).
+const MAX_ENCODERS: usize = 2;
+
 impl<'scope> Writer<'scope> {
+    /// A writer with one encoder thread.
     pub fn spawn<'env>(
         scope: &'scope Scope<'scope, 'env>,
         warehouse: &'env Warehouse,
         handle: &'env Handle,
         stored: &'env Stored,
     ) -> Self {
+        // A queue of one flush: parsing goes on while the encoder works.
         let (tx, rx) = sync_channel(1);
-        let thread = scope.spawn(move || run(rx, warehouse, handle, stored));
-        Writer { tx: Some(tx), thread: Some(thread) }
+        let rx = Arc::new(Mutex::new(rx));
+        let failed = Arc::new(AtomicBool::new(false));
+        // Only the encoders hold the receiver: when the last one stops (on an error),
+        // it is dropped and the next send fails instead of waiting forever.
+        let queue = Arc::downgrade(&rx);
+        let spawn_encoder = Box::new(move || {
+            let (rx, failed) = (queue.upgrade()?, Arc::clone(&failed));
+            Some(scope.spawn(move || run(&rx, &failed, warehouse, handle, stored)))
+        });
+        let threads = spawn_encoder().into_iter().collect();
+        drop(rx);
+        Writer { tx: Some(tx), sent: 0, threads, spawn_encoder }
     }
 
-    /// Queues a file; fails if the writer has stopped on an error ([`Writer::finish`] says which).
+    /// Starts a second encoder, for inputs whose rows come faster than one thread
+    /// encodes them. It takes flushes from the same queue, so memory holds about four
+    /// flushes' worth of rows instead of three (the buffer filling, one queued, two
+    /// being encoded). Files keep the order they were sent in ([`Writer::finish`]).
+    pub fn add_encoder(&mut self) {
+        if self.threads.len() < MAX_ENCODERS
+            && self.tx.is_some()
+            && let Some(thread) = (self.spawn_encoder)()
+        {
+            self.threads.push(thread);
+        }
+    }
+
+    /// Hands a file over; fails if the writer has stopped on an error ([`Writer::finish`] says which).
     pub fn send(&mut self, job: FileJob) -> Result<()> {
+        self.sent += 1;
         match &self.tx {
-            Some(tx) if tx.send(job).is_ok() => Ok(()),
+            Some(tx) if tx.send((self.sent, job)).is_ok() => Ok(()),
             _ => Err(Error::Internal("the file writer stopped".into())),
         }
     }
 
-    /// Waits for the queued files.
+    /// Waits for the files handed over, and puts what the encoders did together in the
+    /// order the files were sent.
     pub fn finish(&mut self) -> Written {
         self.tx = None;
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(written)) => written,
-            Some(Err(_)) => {
-                Written { error: Some(Error::Internal("the file writer panicked".into())), ..Default::default() }
+        let mut files: Vec<(u64, String)> = Vec::new();
+        let mut written = Written::default();
+        let mut first_error: Option<(u64, Error)> = None;
+        for thread in self.threads.drain(..) {
+            let encoded = match thread.join() {
+                Ok(encoded) => encoded,
+                Err(_) => Encoded {
+                    error: Some((0, Error::Internal("the file writer panicked".into()))),
+                    ..Default::default()
+                },
+            };
+            files.extend(encoded.files);
+            written.spans.extend(encoded.spans);
+            written.rows.merge(encoded.rows);
+            if let Some((seq, e)) = encoded.error
+                && first_error.as_ref().is_none_or(|(first, _)| seq < *first)
+            {
+                first_error = Some((seq, e));
             }
-            None => Written::default(),
         }
+        files.sort_unstable_by_key(|(seq, _)| *seq);
+        let order: HashMap<&str, u64> = files.iter().map(|(seq, key)| (key.as_str(), *seq)).collect();
+        written.rows.order_files(|key| order.get(key).copied().unwrap_or(u64::MAX));
+        written.files = files.into_iter().map(|(_, key)| key).collect();
+        written.error = first_error.map(|(_, e)| e);
+        written
     }
 }
 
-fn run(rx: Receiver<FileJob>, warehouse: &Warehouse, handle: &Handle, stored: &Stored) -> Written {
-    let mut written = Written::default();
-    for job in rx {
-        if let Err(e) = write(&job, warehouse, handle, &mut written, stored) {
-            written.error = Some(e);
-            break; // dropping `rx` makes the next send fail
+fn run(
+    rx: &Mutex<Receiver<(u64, FileJob)>>,
+    failed: &AtomicBool,
+    warehouse: &Warehouse,
+    handle: &Handle,
+    stored: &Stored,
+) -> Encoded {
+    let mut encoded = Encoded::default();
+    loop {
+        // The lock is held only to take a job: a rendezvous channel hands it over as
+        // soon as an encoder waits for one.
+        let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok((seq, job)) = next else { break };
+        if failed.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Err(e) = write(seq, &job, warehouse, handle, &mut encoded, stored) {
+            encoded.error = Some((seq, e));
+            // Every encoder stops; once all have, dropping the receiver makes the next
+            // send fail.
+            failed.store(true, Ordering::Relaxed);
+            break;
         }
     }
-    written
+    encoded
 }
 
-fn write(job: &FileJob, warehouse: &Warehouse, handle: &Handle, written: &mut Written, stored: &Stored) -> Result<()> {
+fn write(
+    seq: u64,
+    job: &FileJob,
+    warehouse: &Warehouse,
+    handle: &Handle,
+    written: &mut Encoded,
+    stored: &Stored,
+) -> Result<()> {
     let batches = if job.sort { sorted(&job.pieces)? } else { job.pieces.clone() };
     let bytes = parquet::encode_all(&batches, job.sort)?;
     handle.block_on(warehouse.put(&job.key, bytes))?;
-    written.files.push(job.key.clone());
-    stored.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(job.key.clone());
+    written.files.push((seq, job.key.clone()));
+    stored.lock().unwrap_or_else(PoisonError::into_inner).push(job.key.clone());
     if let Some((kind, stream)) = job.fingerprint {
         let (mut exact, mut loose) = (Vec::new(), Vec::new());
         for batch in &batches {
@@ -170,6 +261,106 @@ mod tests {
             days.append(&row, "s", *line).unwrap();
         }
         days.take().unwrap().pop().unwrap().1
+    }
+
+    /// What a writer did, in a form two runs can be compared by: files in order, spans,
+    /// and per day the files, the span and the sorted fingerprint counts.
+    type Summary = (
+        Vec<String>,
+        Vec<(String, parquet::Span)>,
+        u64,
+        Vec<(NaiveDate, Vec<String>, Option<parquet::Span>, Vec<(u64, u32)>, Vec<(u64, u32)>)>,
+    );
+
+    fn write_all(
+        encoders: usize,
+        jobs: &[(NaiveDate, Vec<RecordBatch>)],
+        bad: Option<usize>,
+    ) -> (Summary, Option<String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(&dir.path().display().to_string()).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let stored = Stored::default();
+        let written = std::thread::scope(|scope| {
+            let mut writer = Writer::spawn(scope, &wh, rt.handle(), &stored);
+            for _ in 1..encoders {
+                writer.add_encoder();
+            }
+            for (n, (day, pieces)) in jobs.iter().enumerate() {
+                // A piece without its `ts` column cannot be sorted: the writer's own error.
+                let pieces = if bad == Some(n) { vec![pieces[0].project(&[1]).unwrap()] } else { pieces.clone() };
+                let key = format!("logs/date={day}/o-v-{n:04}.parquet");
+                let job = FileJob { key, day: *day, pieces, sort: true, fingerprint: Some((Kind::Logs, 7)) };
+                if writer.send(job).is_err() {
+                    break;
+                }
+            }
+            writer.finish()
+        });
+        let mut stored = stored.into_inner().unwrap();
+        stored.sort();
+        let sorted_counts = |m: &dedupe::Multiset| {
+            let mut v: Vec<(u64, u32)> = m.iter().map(|(k, v)| (*k, *v)).collect();
+            v.sort();
+            v
+        };
+        let days = written
+            .rows
+            .days
+            .iter()
+            .map(|(d, r)| (*d, r.files.clone(), r.span, sorted_counts(&r.exact), sorted_counts(&r.loose)))
+            .collect();
+        let spans = written.spans.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        ((written.files, spans, written.rows.stream, days), written.error.map(|e| e.to_string()), stored)
+    }
+
+    #[test]
+    fn two_encoders_write_what_one_writes_in_the_order_sent() {
+        let base = 1_795_096_800;
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        // Files of very different sizes on three days, so that encoders finish out of
+        // order; repeated messages and times, so that fingerprint counts exceed one.
+        let jobs: Vec<(NaiveDate, Vec<RecordBatch>)> = (0..14)
+            .map(|_| {
+                let day = next(3) as i64;
+                let rows: Vec<(i64, u64)> =
+                    (0..1 + next(4000)).map(|_| (base + day * 86_400 + next(86_000) as i64, next(300))).collect();
+                let pieces = rows.chunks(700).map(piece).collect::<Vec<_>>();
+                (day_of(base + day * 86_400), pieces)
+            })
+            .collect();
+        let (one, none, _) = write_all(1, &jobs, None);
+        assert_eq!(none, None);
+        assert_eq!(one.0.len(), 14);
+        assert!(one.3.iter().any(|d| d.3.iter().any(|(_, n)| *n > 1)), "the case has repeated rows");
+        for encoders in [2, 3] {
+            let (many, error, stored) = write_all(encoders, &jobs, None);
+            assert_eq!(error, None);
+            assert_eq!(many, one, "{encoders} encoders");
+            let mut files = many.0.clone();
+            files.sort();
+            assert_eq!(stored, files);
+        }
+        // An error stops every encoder, names the failing file's cause, and every file
+        // stored before it is reported for removal.
+        for encoders in [1, 2] {
+            let (done, error, stored) = write_all(encoders, &jobs, Some(5));
+            assert!(error.as_deref().is_some_and(|e| e.contains("no `ts` column")), "{error:?}");
+            let mut files = done.0.clone();
+            files.sort();
+            assert_eq!(stored, files);
+            assert!(done.0.len() < 14, "{encoders} encoders wrote {} files", done.0.len());
+        }
+    }
+
+    fn day_of(secs: i64) -> NaiveDate {
+        crate::ingest::batch::day_of(secs * 1_000_000)
     }
 
     fn order(batch: &RecordBatch) -> Vec<u64> {
