@@ -3,9 +3,9 @@
 //!
 //! One flush waits in the queue at most, which bounds memory at about three flushes'
 //! worth of rows (the buffer filling, the one queued, the one being encoded). An input
-//! whose rows come faster than one thread encodes them (a `query_range` response) gets
-//! a second encoder on the same queue ([`Writer::add_encoder`]); files keep the order
-//! they were sent in, whichever encoder wrote them.
+//! whose rows come faster than one thread encodes them (metrics samples) gets a second
+//! encoder on the same queue ([`Writer::add_encoder`]); files keep the order they were
+//! sent in, whichever encoder wrote them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
