@@ -572,7 +572,7 @@ fn read_object(
         // Samples are a few short fields, cheap to parse, while encoding costs the same
         // per row (and a `query_range` response's series-major rows must be put in time
         // order): one encoder was the slowest stage. A second took a 1× `query_range`
-        // ingest from 2.60 to 2.10 s and CSV samples 6–10 % faster, Prometheus text
+        // ingest from 2.60 to 2.10 s and CSV samples 6–16 % faster, Prometheus text
         // 0–8 %. Logs keep one: their parsing already fills the cores, and a second
         // encoder measured slower on nginx lines and ~250 MB peak on JSON Lines.
         sink.writer.add_encoder();

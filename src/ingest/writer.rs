@@ -159,8 +159,8 @@ fn run(
 ) -> Encoded {
     let mut encoded = Encoded::default();
     loop {
-        // The lock is held only to take a job: a rendezvous channel hands it over as
-        // soon as an encoder waits for one.
+        // The lock is held only to take a job, so a second encoder takes the next one
+        // while the first encodes.
         let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok((seq, job)) = next else { break };
         if failed.load(Ordering::Relaxed) {
