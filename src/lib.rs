@@ -50,6 +50,8 @@ pub mod output;
 pub mod report;
 pub mod serve;
 pub mod tables;
+#[cfg(test)]
+pub(crate) mod test_rng;
 pub mod warehouse;
 
 pub use commands::{Outcome, run};

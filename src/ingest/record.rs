@@ -687,20 +687,11 @@ pub fn lowercase(row: &mut Row, col: usize) {
 mod tests {
     use super::*;
     use crate::ingest::kinds;
+    use crate::test_rng::{below_from, xorshift};
     use chrono_tz::Tz;
 
     fn asm(kind: crate::tables::Kind) -> Assembler {
         Assembler::new(kinds::spec(kind), TimeParser::new(Tz::UTC), SourceDefaults::default())
-    }
-
-    /// Pseudo-random numbers below `n` (xorshift): the random tests' cases repeat.
-    fn below_from(mut seed: u64) -> impl FnMut(u64) -> u64 {
-        move |n| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        }
     }
 
     /// A record assembled from what its group shares plus its own fields is the record
@@ -806,7 +797,6 @@ mod tests {
     /// The whole-number shortcut writes what `Display` writes, for every kind of float.
     #[test]
     fn float_text_is_display() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut cases = vec![0.0, -0.0, 1.0, -1.0, 1_795_046_400.0, 1_795_046_400.5, 9_007_199_254_740_991.0];
         cases.extend([
             9_007_199_254_740_992.0,
@@ -818,10 +808,9 @@ mod tests {
             f64::NAN,
             f64::INFINITY,
         ]);
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..100_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = next();
             // Whole numbers of every size, times with millisecond fractions, and raw bit patterns.
             cases.push((seed >> (seed % 64)) as f64 * if seed & 1 == 0 { 1.0 } else { -1.0 });
             cases.push(1.7e9 + (seed % 1_000_000_000) as f64 / 1000.0);

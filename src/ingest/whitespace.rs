@@ -129,13 +129,8 @@ mod tests {
             '\u{1f600}',
             '\u{feff}',
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut below = crate::test_rng::below_from(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: usize| below(n as u64) as usize;
         (0..30_000).map(move |_| (0..next(24)).map(|_| ALPHABET[next(ALPHABET.len())]).collect())
     }
 

@@ -317,13 +317,7 @@ mod tests {
     #[test]
     fn two_encoders_write_what_one_writes_in_the_order_sent() {
         let base = 1_795_096_800;
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::test_rng::below_from(0x9e37_79b9_7f4a_7c15);
         // Files of very different sizes on three days, so that encoders finish out of
         // order; repeated messages and times, so that fingerprint counts exceed one.
         let jobs: Vec<(NaiveDate, Vec<RecordBatch>)> = (0..14)
@@ -397,14 +391,11 @@ mod tests {
         // split runs, with repeated times across runs; the result is ordered by time,
         // then line, and every row is there once.
         let mut rows: Vec<(i64, u64)> = Vec::new();
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = crate::test_rng::below_from(0x2545_f491_4f6c_dd1d);
         for series in 0..7u64 {
             let mut t = base + (series as i64 % 3);
             for k in 0..40u64 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                t += (seed % 3) as i64;
+                t += next(3) as i64;
                 rows.push((t, series * 100 + k));
             }
         }
