@@ -1,13 +1,21 @@
 //! JSON documents that hold many records: a top-level array, an object with the records
 //! under a path (`{"items": […]}`, `{"data": {"result": […]}}`), or a stream of such
 //! values one after another (JSON Lines of webhook payloads). Records are handed over one
-//! at a time as they are parsed, so memory is bounded by the largest record, not by the
+//! at a time as they are read, so memory is bounded by the largest record, not by the
 //! document.
+//!
+//! The document's frame (the brackets, keys and commas around the records) is walked
+//! here; each record is first found as a run of bytes (its strings and brackets matched,
+//! nothing else looked at) and then parsed from that slice by serde_json, which checks
+//! everything else. serde_json reading the stream itself goes a byte at a time through
+//! its reader and counts lines and columns as it goes: that was half the reader thread of
+//! a `query_range` ingest. Error positions are still the document's own (line and
+//! column), worked out only when there is an error.
 
-use std::fmt;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, ErrorKind};
+use std::ops::Range;
 
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 /// Calls `on_item` for every record of the document(s) in `input`, each read as a `T`
 /// (a `serde_json::Value`, or a type that reads its records more compactly). A top-level
@@ -18,51 +26,11 @@ pub fn for_each_item<R: BufRead, T: Item>(
     path: &'static [&'static str],
     on_item: &mut dyn FnMut(T) -> crate::error::Result<()>,
 ) -> Result<(), DocumentError> {
-    // serde_json reads a stream a byte at a time; from a buffer of our own each byte is
-    // a copy, not a call through the object's reader (`dyn BufRead`, a chain behind it):
-    // those calls were a tenth of a `query_range` ingest.
-    let mut input = BufReader::with_capacity(64 << 10, input);
-    loop {
-        // Skip white space between top-level values; stop at the end.
-        loop {
-            let buf = input.fill_buf().map_err(DocumentError::Io)?;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            let n = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-            let done = n < buf.len();
-            input.consume(n);
-            if done {
-                break;
-            }
-        }
-        let mut failure = None;
-        let mut de = serde_json::Deserializer::from_reader(Bytewise(&mut input));
-        let seed = Items { path, on_item, failure: &mut failure };
-        let result = seed.deserialize(&mut de);
-        if let Some(e) = failure {
-            return Err(DocumentError::Sink(e));
-        }
-        result.map_err(
-            |e| {
-                if e.is_io() { DocumentError::Io(e.into()) } else { DocumentError::Syntax(e.to_string()) }
-            },
-        )?;
+    let mut doc = Scanner::new(input);
+    while doc.skip_space()?.is_some() {
+        doc.records(path, on_item)?;
     }
-}
-
-/// A reader that serves short reads (serde_json's one byte) from the buffer, inlined.
-struct Bytewise<'a, R>(&'a mut BufReader<R>);
-
-impl<R: BufRead> Read for Bytewise<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if let (Some(&byte), [first]) = (self.0.buffer().first(), &mut *buf) {
-            *first = byte;
-            self.0.consume(1);
-            return Ok(1);
-        }
-        self.0.read(buf)
-    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -79,92 +47,316 @@ pub trait Item: DeserializeOwned + From<serde_json::Value> {}
 
 impl<T: DeserializeOwned + From<serde_json::Value>> Item for T {}
 
-struct Items<'a, T> {
-    path: &'static [&'static str],
-    on_item: &'a mut dyn FnMut(T) -> crate::error::Result<()>,
-    failure: &'a mut Option<crate::error::Error>,
+/// Input read ahead at a time.
+const READ_AHEAD: usize = 64 << 10;
+
+/// A document being read: the bytes from the value being read on, and where they are.
+struct Scanner<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// The next byte to look at, in `buf`.
+    at: usize,
+    /// The document's bytes before `buf[0]`, the newlines among them, and the offset
+    /// of the line the last of them ends (for error positions).
+    dropped: u64,
+    dropped_lines: u64,
+    dropped_line_start: u64,
+    end: bool,
 }
 
-impl<T> Items<'_, T> {
-    fn emit<E: serde::de::Error>(&mut self, v: T) -> Result<(), E> {
-        (self.on_item)(v).map_err(|e| {
-            *self.failure = Some(e);
-            E::custom("record handler failed")
-        })
-    }
-}
-
-impl<'de, T: Item> DeserializeSeed<'de> for Items<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, T: Item> Visitor<'de> for Items<'_, T> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON array or object of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(v) = seq.next_element::<T>()? {
-            self.emit(v)?;
+impl<R: BufRead> Scanner<R> {
+    fn new(input: R) -> Self {
+        Scanner {
+            input,
+            buf: Vec::with_capacity(2 * READ_AHEAD),
+            at: 0,
+            dropped: 0,
+            dropped_lines: 0,
+            dropped_line_start: 0,
+            end: false,
         }
-        Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        let Some((first, rest)) = self.path.split_first() else {
-            let v = serde_json::Value::deserialize_map_access(map)?;
-            return self.emit(T::from(v));
-        };
-        // Keys before the path's key are collected: if the path never shows up, the object
-        // is itself a record (a webhook payload in a stream) and they are its fields.
+    /// Reads more input, dropping what is before `at` first; false at the end.
+    fn more(&mut self) -> Result<bool, DocumentError> {
+        if self.end {
+            return Ok(false);
+        }
+        if self.at > 0 {
+            let gone = &self.buf[..self.at];
+            if let Some(last) = memchr::memrchr(b'\n', gone) {
+                self.dropped_lines += memchr::memchr_iter(b'\n', gone).count() as u64;
+                self.dropped_line_start = self.dropped + last as u64 + 1;
+            }
+            self.dropped += self.at as u64;
+            self.buf.drain(..self.at);
+            self.at = 0;
+        }
+        let before = self.buf.len();
+        while self.buf.len() - before < READ_AHEAD {
+            let chunk = match self.input.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(DocumentError::Io(e)),
+            };
+            if chunk.is_empty() {
+                self.end = true;
+                break;
+            }
+            let n = chunk.len();
+            self.buf.extend_from_slice(chunk);
+            self.input.consume(n);
+        }
+        Ok(self.buf.len() > before)
+    }
+
+    /// The next byte that is not white space, not consumed; `None` at the end.
+    fn skip_space(&mut self) -> Result<Option<u8>, DocumentError> {
+        loop {
+            while let Some(&b) = self.buf.get(self.at) {
+                if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                    return Ok(Some(b));
+                }
+                self.at += 1;
+            }
+            if !self.more()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Like [`Self::skip_space`], where the end of input is an error.
+    fn next_byte(&mut self, what: &str) -> Result<u8, DocumentError> {
+        match self.skip_space()? {
+            Some(b) => Ok(b),
+            None => Err(self.error_at(self.at, &format!("EOF while parsing {what}"))),
+        }
+    }
+
+    /// The records of the value at `at`, `path` being where they are below it: the
+    /// elements of an array, or what is under the path in an object (an object without
+    /// it is one record).
+    fn records<T: Item>(
+        &mut self,
+        path: &'static [&'static str],
+        on_item: &mut dyn FnMut(T) -> crate::error::Result<()>,
+    ) -> Result<(), DocumentError> {
+        match (self.buf[self.at], path.split_first()) {
+            (b'[', _) => self.array(on_item),
+            (b'{', Some((first, rest))) => self.object(first, rest, on_item),
+            (b'{', None) => {
+                let value = self.value()?;
+                let record: serde_json::Value = self.parse(value)?;
+                on_item(T::from(record)).map_err(DocumentError::Sink)
+            }
+            _ => Err(self.error_at(self.at, "expected a JSON array or object of records")),
+        }
+    }
+
+    /// Every element of the array at `at` is a record.
+    fn array<T: Item>(&mut self, on_item: &mut dyn FnMut(T) -> crate::error::Result<()>) -> Result<(), DocumentError> {
+        self.at += 1;
+        if self.next_byte("a list")? == b']' {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            if self.next_byte("a list")? == b']' {
+                return Err(self.error_at(self.at, "trailing comma"));
+            }
+            let value = self.value()?;
+            let record: T = self.parse(value)?;
+            on_item(record).map_err(DocumentError::Sink)?;
+            match self.next_byte("a list")? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error_at(self.at, "expected `,` or `]`")),
+            }
+        }
+    }
+
+    /// The object at `at`: the records are under its key `first` (and then `rest`); an
+    /// object without that key is itself a record, of the keys it has. A repeated key
+    /// after the first is ignored.
+    fn object<T: Item>(
+        &mut self,
+        first: &str,
+        rest: &'static [&'static str],
+        on_item: &mut dyn FnMut(T) -> crate::error::Result<()>,
+    ) -> Result<(), DocumentError> {
+        self.at += 1;
         let mut seen = serde_json::Map::new();
         let mut found = false;
-        while let Some(key) = map.next_key::<String>()? {
-            if key == *first && !found {
-                found = true;
-                map.next_value_seed(Items { path: rest, on_item: &mut *self.on_item, failure: &mut *self.failure })?;
-                seen.clear();
-            } else if found {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                seen.insert(key, map.next_value()?);
+        if self.next_byte("an object")? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                if self.next_byte("an object")? != b'"' {
+                    return Err(self.error_at(self.at, "key must be a string"));
+                }
+                let key = self.value()?;
+                let key: String = self.parse(key)?;
+                if self.next_byte("an object")? != b':' {
+                    return Err(self.error_at(self.at, "expected `:`"));
+                }
+                self.at += 1;
+                self.next_byte("a value")?;
+                if key == first && !found {
+                    found = true;
+                    self.records(rest, on_item)?;
+                    seen.clear();
+                } else {
+                    let value = self.value()?;
+                    if found {
+                        self.parse::<IgnoredAny>(value)?;
+                    } else {
+                        seen.insert(key, self.parse(value)?);
+                    }
+                }
+                match self.next_byte("an object")? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(self.error_at(self.at, "expected `,` or `}`")),
+                }
             }
         }
         if !found {
-            self.emit(T::from(serde_json::Value::Object(seen)))?;
+            on_item(T::from(serde_json::Value::Object(seen))).map_err(DocumentError::Sink)?;
         }
         Ok(())
     }
-}
 
-/// `serde_json::Value` from a `MapAccess` without going through an intermediate string.
-trait FromMapAccess {
-    fn deserialize_map_access<'de, A: MapAccess<'de>>(map: A) -> Result<serde_json::Value, A::Error>;
-}
+    /// The bytes of the value that starts at `at`, which is moved past it. Only strings
+    /// and brackets are matched here, so that the value's end is found; the parse of the
+    /// bytes checks the rest. At the end of input, what there is (the parse says what is
+    /// missing).
+    fn value(&mut self) -> Result<Range<usize>, DocumentError> {
+        let scalar = !matches!(self.buf[self.at], b'{' | b'[' | b'"');
+        let (mut k, mut depth, mut string) = (0usize, 0usize, false);
+        loop {
+            let bytes = &self.buf[self.at..];
+            while let Some(&b) = bytes.get(k) {
+                if string {
+                    match b {
+                        b'"' if depth == 0 => return Ok(self.take(k + 1)),
+                        b'"' => string = false,
+                        b'\\' => k += 1,
+                        _ => {}
+                    }
+                } else if scalar {
+                    if matches!(b, b',' | b']' | b'}' | b' ' | b'\n' | b'\r' | b'\t') {
+                        return Ok(self.take(k));
+                    }
+                } else {
+                    match b {
+                        b'"' => string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                return Ok(self.take(k + 1));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                k += 1;
+            }
+            if !self.more()? {
+                let all = self.buf.len() - self.at;
+                return Ok(self.take(k.min(all)));
+            }
+        }
+    }
 
-impl FromMapAccess for serde_json::Value {
-    fn deserialize_map_access<'de, A: MapAccess<'de>>(map: A) -> Result<serde_json::Value, A::Error> {
-        use serde::Deserialize;
-        serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+    /// The next `n` bytes, consumed.
+    fn take(&mut self, n: usize) -> Range<usize> {
+        self.at += n;
+        self.at - n..self.at
+    }
+
+    /// The value in `bytes` (of `buf`), or its error at its place in the document.
+    fn parse<V: DeserializeOwned>(&self, bytes: Range<usize>) -> Result<V, DocumentError> {
+        serde_json::from_slice(&self.buf[bytes.clone()]).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            let message = e.to_string();
+            let message = message.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&message);
+            // The error's place, counted from the document's start.
+            let (start_line, start_column) = self.position(bytes.start);
+            let (line, column) = match line {
+                0 => return DocumentError::Syntax(message.to_string()),
+                1 => (start_line, start_column + column as u64),
+                _ => (start_line + line as u64 - 1, column as u64),
+            };
+            DocumentError::Syntax(format!("{message} at line {line} column {column}"))
+        })
+    }
+
+    /// An error at byte `at` of `buf`.
+    fn error_at(&self, at: usize, message: &str) -> DocumentError {
+        let (line, column) = self.position(at);
+        DocumentError::Syntax(format!("{message} at line {line} column {}", column + 1))
+    }
+
+    /// The line (from 1) of byte `at` of `buf`, and the bytes before it on its line.
+    fn position(&self, at: usize) -> (u64, u64) {
+        let before = &self.buf[..at.min(self.buf.len())];
+        let line = self.dropped_lines + memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+        let line_start = match memchr::memrchr(b'\n', before) {
+            Some(last) => self.dropped + last as u64 + 1,
+            None => self.dropped_line_start,
+        };
+        (line, self.dropped + before.len() as u64 - line_start)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::BufReader;
+
+    use serde_json::Value;
+
     use super::*;
+    use crate::test_rng::below_from;
 
     fn items(text: &str, path: &'static [&'static str]) -> Result<Vec<String>, DocumentError> {
+        items_read(text.as_bytes(), path, 8 << 10)
+    }
+
+    /// The records, read through a reader that hands out `chunk` bytes at a time.
+    fn items_read(text: &[u8], path: &'static [&'static str], chunk: usize) -> Result<Vec<String>, DocumentError> {
         let mut out = Vec::new();
-        for_each_item(text.as_bytes(), path, &mut |v: serde_json::Value| {
+        for_each_item(BufReader::with_capacity(chunk, text), path, &mut |v: Value| {
             out.push(v.to_string());
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// What the records are, from the whole document parsed at once.
+    fn reference(text: &[u8], path: &[&str]) -> Option<Vec<String>> {
+        fn records(v: Value, path: &[&str], out: &mut Vec<String>) -> Option<()> {
+            match v {
+                Value::Array(items) => out.extend(items.iter().map(Value::to_string)),
+                Value::Object(mut map) => match path.split_first() {
+                    Some((first, rest)) if map.contains_key(*first) => records(map.remove(*first)?, rest, out)?,
+                    _ => out.push(Value::Object(map).to_string()),
+                },
+                _ => return None,
+            }
+            Some(())
+        }
+        let mut out = Vec::new();
+        for v in serde_json::Deserializer::from_slice(text).into_iter::<Value>() {
+            records(v.ok()?, path, &mut out)?;
+        }
+        Some(out)
     }
 
     #[test]
@@ -181,11 +373,130 @@ mod tests {
         );
         // A stream of payloads without the path: each object is a record.
         assert_eq!(items("{\"a\":1}\n{\"a\":2}\n", &["items"]).unwrap(), vec![r#"{"a":1}"#, r#"{"a":2}"#]);
+        // Scalars in a list are records too (a scalar result's time and value).
+        assert_eq!(
+            items(r#"[1.5, "x\"]", true, null]"#, &["items"]).unwrap(),
+            vec!["1.5", r#""x\"]""#, "true", "null"]
+        );
+        assert_eq!(items("[] {} []", &["items"]).unwrap(), vec!["{}"]);
+        assert_eq!(items("", &["items"]).unwrap(), Vec::<String>::new());
     }
 
     #[test]
     fn broken_documents_fail_as_a_whole() {
-        assert!(matches!(items(r#"{"items":[{"a":1},{"a":"#, &["items"]), Err(DocumentError::Syntax(_))));
-        assert!(matches!(items("[1,2] garbage", &["items"]), Err(DocumentError::Syntax(_))));
+        for (text, message) in [
+            (r#"{"items":[{"a":1},{"a":"#, "EOF while parsing a value at line 1 column 23"),
+            ("[1,2] garbage", "expected a JSON array or object of records at line 1 column 7"),
+            ("[1,2,]", "trailing comma at line 1 column 6"),
+            (r#"{"items":5}"#, "expected a JSON array or object of records at line 1 column 10"),
+            (r#"{"items":[1 2]}"#, "expected `,` or `]` at line 1 column 13"),
+            (r#"{"a" 1}"#, "expected `:` at line 1 column 6"),
+            (r#"{"a":1,}"#, "key must be a string at line 1 column 8"),
+            (r#"{"items":[1],"b":[}"#, "expected value at line 1 column 19"),
+            ("[{\"a\":\n1,\n\"b\": tru}]", "expected ident at line 3 column 9"),
+        ] {
+            match items(text, &["items"]) {
+                Err(DocumentError::Syntax(m)) => assert_eq!(m, message, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    /// An error inside a record is placed where serde_json, reading the whole document,
+    /// places it, however far into the document it is and however it was read.
+    #[test]
+    fn errors_are_placed_in_the_document() {
+        let mut text = String::from("{\"items\": [\n");
+        for i in 0..5000 {
+            text.push_str(&format!("  {{\"n\": {i}, \"s\": \"line\\n{i}\"}},\n"));
+        }
+        text.push_str("  {\"n\": 1, \"s\": \"x\" \"y\"}\n]}");
+        let whole = serde_json::from_str::<Value>(&text).unwrap_err();
+        for chunk in [1, 7, 4096, 1 << 20] {
+            match items_read(text.as_bytes(), &["items"], chunk) {
+                Err(DocumentError::Syntax(m)) => {
+                    assert!(m.ends_with(&format!("at line {} column {}", whole.line(), whole.column())), "{m}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    /// A random JSON value: nested, with escapes, numbers of every shape and non-ASCII text.
+    fn random_value(below: &mut impl FnMut(u64) -> u64, depth: u32) -> Value {
+        const TEXT: [&str; 8] = ["", "a", "q\"uote", "back\\slash", "new\nline", "ünï", "}]{[,:", "\u{1F600}"];
+        match below(if depth == 0 { 5 } else { 7 }) {
+            0 => Value::Null,
+            1 => Value::Bool(below(2) == 0),
+            2 => serde_json::json!(below(1 << 40) as i64 - (1 << 39)),
+            3 => serde_json::json!(below(1 << 30) as f64 / 1024.0 - 1e5),
+            4 => Value::String(TEXT[below(8) as usize].repeat(below(3) as usize + 1)),
+            5 => Value::Array((0..below(5)).map(|_| random_value(below, depth - 1)).collect()),
+            _ => Value::Object((0..below(5)).map(|k| (format!("k{k}"), random_value(below, depth - 1))).collect()),
+        }
+    }
+
+    /// A random document: a list of records, records under `items` (with other keys
+    /// around them), a record without the path, or several of these one after another.
+    fn random_document(below: &mut impl FnMut(u64) -> u64) -> String {
+        let mut text = String::new();
+        for _ in 0..below(3) + 1 {
+            let records: Vec<Value> = (0..below(12)).map(|_| random_value(below, 3)).collect();
+            let doc = match below(3) {
+                0 => Value::Array(records),
+                1 => {
+                    serde_json::json!({"kind": random_value(below, 2), "items": records, "after": random_value(below, 2)})
+                }
+                _ => serde_json::json!({"kind": random_value(below, 2), "other": records}),
+            };
+            let printed = if below(2) == 0 { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) };
+            text.push_str(&printed.unwrap());
+            text.push_str(["", "\n", " \r\n\t"][below(3) as usize]);
+        }
+        text
+    }
+
+    /// Against the whole document parsed at once: the same records when it is valid, an
+    /// error when it is not (cut short, or a byte changed), whatever the read size.
+    #[test]
+    fn random_documents_read_as_a_whole_parse_does() {
+        let mut below = below_from(0x5eed_d0c5);
+        let (mut valid, mut broken) = (0, 0);
+        for case in 0..3000 {
+            // Bytes, so that a cut or a changed byte may leave invalid UTF-8 too.
+            let mut text = random_document(&mut below).into_bytes();
+            match below(3) {
+                0 => {}
+                1 => text.truncate(below(text.len() as u64 + 1) as usize),
+                _ => {
+                    let at = below(text.len() as u64) as usize;
+                    text[at] = b"{}[],:\" \\x1"[below(11) as usize];
+                }
+            }
+            let chunk = [1, 2, 3, 17, 64 << 10][below(5) as usize];
+            match (reference(&text, &["items"]), items_read(&text, &["items"], chunk)) {
+                (Some(want), Ok(got)) => {
+                    assert_eq!(got, want, "case {case}: {}", String::from_utf8_lossy(&text));
+                    valid += 1;
+                }
+                (None, Err(DocumentError::Syntax(_))) => broken += 1,
+                (want, got) => panic!(
+                    "case {case} (read {chunk} at a time): {:?}\nwhole parse: {want:?}\nread: {got:?}",
+                    String::from_utf8_lossy(&text)
+                ),
+            }
+        }
+        assert!(valid > 1000 && broken > 500, "{valid} valid, {broken} broken");
+    }
+
+    #[test]
+    fn handler_errors_are_not_syntax() {
+        let mut calls = 0;
+        let read = for_each_item(r#"[{"a":1},{"a":2}]"#.as_bytes(), &["items"], &mut |_: Value| {
+            calls += 1;
+            Err(crate::error::Error::Internal("full".into()))
+        });
+        assert!(matches!(read, Err(DocumentError::Sink(_))));
+        assert_eq!(calls, 1);
     }
 }
