@@ -141,7 +141,10 @@ impl TableBuilder {
             }
             self.extras.append(true)?;
         }
-        self.ts_raw.append_option(row.ts_raw.as_deref());
+        match &row.ts_raw {
+            Some(raw) => raw.with_text(|text| self.ts_raw.append_value(text)),
+            None => self.ts_raw.append_null(),
+        }
         self.append_flags(row.ts_flags);
         self.source.append_value(source);
         self.line.append_value(line);

@@ -20,6 +20,8 @@ pub const ROW_GROUP_ROWS: usize = 65_536;
 /// building one first is a hash per value before falling back. Messages carry ids,
 /// users and sizes, so few repeat exactly; zstd still finds the repeated words.
 const DISTINCT: &[&str] = &["ts", "line", "ts_raw", "trace_id", "msg"];
+/// Columns whose min/max would not prune anything a user asks.
+const NO_STATISTICS: &[&str] = &["msg", "ts_raw", "trace_id", "source"];
 /// Columns that are sorted or nearly so in a warehouse file: deltas are small.
 const DELTA_INTEGERS: &[&str] = &["ts", "line"];
 
@@ -37,11 +39,19 @@ pub fn writer_properties(sorted_by_first_column: bool) -> WriterProperties {
     for name in DELTA_INTEGERS {
         props = props.set_column_encoding(ColumnPath::from(*name), Encoding::DELTA_BINARY_PACKED);
     }
-    // Free text and random ids: min/max would not prune anything a user asks (a chunk's
-    // range of trace ids or messages spans nearly all of them), and cost a byte
-    // comparison per value, 4 % of an ingest's CPU.
-    for name in ["msg", "ts_raw", "trace_id"] {
-        props = props.set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::None);
+    // Min/max cost two byte comparisons per value; kept where they prune. Not for free
+    // text and random ids (a chunk's range of trace ids or messages spans nearly all of
+    // them: 4 % of an ingest's CPU), nor for a map's keys and values (no engine prunes a
+    // `labels['host']` filter on them), nor for `source` (one object per file, and no
+    // query filters on it; its URL compared twice per row was 2 % of a metrics ingest).
+    for name in NO_STATISTICS {
+        props = props.set_column_statistics_enabled(ColumnPath::from(*name), EnabledStatistics::None);
+    }
+    for map in ["labels", "attributes"] {
+        for part in ["keys", "values"] {
+            let path = ColumnPath::new(vec![map.to_string(), "entries".to_string(), part.to_string()]);
+            props = props.set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
     }
     // Timestamps as written share long prefixes with their neighbours.
     props = props.set_column_encoding(ColumnPath::from("ts_raw"), Encoding::DELTA_BYTE_ARRAY);
@@ -148,4 +158,54 @@ pub async fn read_meeting(
     }
     let reader = builder.with_row_groups(groups.clone()).build()?;
     Ok((reader.collect::<std::result::Result<Vec<_>, _>>()?, groups, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+
+    use super::*;
+    use crate::ingest::batch::DayBuffer;
+    use crate::ingest::kinds;
+    use crate::ingest::record::{Assembler, SourceDefaults, Value};
+    use crate::ingest::time::TimeParser;
+    use crate::tables::Kind;
+
+    /// Min/max are written where they prune (`ts`, the metric, the service) and not for
+    /// the columns listed as not worth them, the maps' keys and values included.
+    #[test]
+    fn statistics_where_they_prune() {
+        let asm =
+            Assembler::new(kinds::spec(Kind::Metrics), TimeParser::new(chrono_tz::Tz::UTC), SourceDefaults::default());
+        let mut days = DayBuffer::new(Kind::Metrics, kinds::spec(Kind::Metrics));
+        for i in 0..10i64 {
+            let row = asm
+                .assemble([
+                    ("ts", Value::Int(1_795_046_400 + i)),
+                    ("metric", Value::Str("up".into())),
+                    ("value", Value::Str(format!("{i}").into())),
+                    ("service", Value::Str("checkout".into())),
+                    ("host", Value::Str(format!("h{i}").into())),
+                ])
+                .unwrap();
+            days.append(&row, "file:///a.prom", i as u64 + 1).unwrap();
+        }
+        let batches: Vec<RecordBatch> = days.take().unwrap().into_iter().map(|(_, b)| b).collect();
+        let file = SerializedFileReader::new(encode_all(&batches, true).unwrap()).unwrap();
+        let group = file.metadata().row_group(0);
+        let with_stats: Vec<String> = group
+            .columns()
+            .iter()
+            .filter(|c| c.statistics().is_some_and(|s| s.min_bytes_opt().is_some()))
+            .map(|c| c.column_path().string())
+            .collect();
+        for want in ["ts", "metric", "service", "value", "line"] {
+            assert!(with_stats.iter().any(|c| c == want), "{want} has no min/max: {with_stats:?}");
+        }
+        for not in ["source", "ts_raw", "labels.entries.keys", "labels.entries.values"] {
+            assert!(!with_stats.iter().any(|c| c == not), "{not} has min/max: {with_stats:?}");
+        }
+        let paths: Vec<String> = group.columns().iter().map(|c| c.column_path().string()).collect();
+        assert!(paths.iter().any(|c| c == "labels.entries.keys"), "the map's columns are named {paths:?}");
+    }
 }
