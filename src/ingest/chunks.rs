@@ -34,6 +34,7 @@ use super::pattern::LinePattern;
 use super::reader;
 use super::record::{Assembler, Emit, Row};
 use super::reject::Reject;
+use super::seen_series::SeenSeries;
 use super::time::TimeState;
 use super::{csv, jsonl};
 use crate::config::Format;
@@ -393,8 +394,10 @@ fn parse_chunk<'a>(chunk: Chunk, parse: &Parse<'a>, asm: &Assembler) -> Result<P
             Some(Joined { lead, start, tail: joiner.take_pending(), merged: counts.merged })
         }
         None => {
+            // A scrape dump repeats its series: their labels are read once per chunk.
+            let mut seen = (parse.format == Format::PrometheusText).then(SeenSeries::default);
             for at in &chunk.lines {
-                match outcome(&chunk, at, parse, asm)? {
+                match outcome(&chunk, at, parse, asm, seen.as_mut())? {
                     None => blank += 1,
                     Some(Ok(row)) => {
                         days.append(&row, parse.source, at.number)?;
@@ -442,6 +445,7 @@ fn outcome<'c>(
     at: &LineAt,
     parse: &Parse<'c>,
     asm: &Assembler,
+    seen: Option<&mut SeenSeries<'c>>,
 ) -> Result<Option<std::result::Result<Row<'c>, Reject>>> {
     if let Some(len) = at.too_long {
         return Ok(Some(Err(lines::too_long(len))));
@@ -450,7 +454,11 @@ fn outcome<'c>(
         let ends = chunk.field_ends[at.fields.clone()].iter().copied();
         return Ok(Some(csv::to_row(&chunk.text[at.start..at.end], ends, names, asm)));
     }
-    lines::parse_single(parse.format, parse.pattern, &chunk.text[at.start..at.end], asm)
+    let bytes = &chunk.text[at.start..at.end];
+    match seen {
+        Some(seen) => seen.line(bytes, asm),
+        None => lines::parse_single(parse.format, parse.pattern, bytes, asm),
+    }
 }
 
 /// The calling thread: results in chunk order → the sink.
@@ -571,7 +579,7 @@ fn reparse(
         None => {
             for at in &chunk.lines {
                 // Blank lines were counted by the worker.
-                if let Some(outcome) = outcome(chunk, at, parse, asm)? {
+                if let Some(outcome) = outcome(chunk, at, parse, asm, None)? {
                     let raw = if outcome.is_err() { chunk.raw(at) } else { Vec::new() };
                     emit(at.number, &raw, outcome)?;
                 }

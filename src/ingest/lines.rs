@@ -208,14 +208,7 @@ pub fn parse_single<'b>(
             Ok(t) => t,
             Err(e) => return Ok(Some(Err(invalid_utf8(&e)))),
         };
-        return Ok(match prometheus::parse_exposition(text) {
-            Ok(None) => None,
-            Ok(Some(fields)) if !asm.stamps_untimed() && !fields.iter().any(|(k, _)| k == "ts") => {
-                Some(Err(Reject::new(Reason::InvalidExposition, prometheus::NO_TIMESTAMP)))
-            }
-            Ok(Some(fields)) => Some(assemble_line(asm, fields)),
-            Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
-        });
+        return Ok(exposition_outcome(prometheus::parse_exposition(text), asm));
     }
     // Text logs carry what clients sent (an nginx error log writes raw request bytes):
     // a line that is not UTF-8 is kept with U+FFFD in place of the bad bytes, and flagged.
@@ -242,6 +235,21 @@ pub fn parse_single<'b>(
         }
         assemble_fields(asm, f)
     })))
+}
+
+/// The outcome of a Prometheus text line from its parse: `None` for a comment.
+pub fn exposition_outcome<'b>(
+    parsed: std::result::Result<Option<LineFields<'b, 'b>>, String>,
+    asm: &Assembler,
+) -> Option<std::result::Result<Row<'b>, Reject>> {
+    match parsed {
+        Ok(None) => None,
+        Ok(Some(fields)) if !asm.stamps_untimed() && !fields.iter().any(|(k, _)| k == "ts") => {
+            Some(Err(Reject::new(Reason::InvalidExposition, prometheus::NO_TIMESTAMP)))
+        }
+        Ok(Some(fields)) => Some(assemble_line(asm, fields)),
+        Err(e) => Some(Err(Reject::new(Reason::InvalidExposition, e))),
+    }
 }
 
 /// The attribute that marks a record whose line was not valid UTF-8.

@@ -30,6 +30,7 @@ pub mod reject;
 pub mod responders;
 pub mod retry;
 pub mod samples;
+pub mod seen_series;
 pub mod series;
 pub mod shard;
 pub mod time;
