@@ -86,8 +86,16 @@ fn split(text: &str) -> Option<(&str, &str, &str)> {
 
 /// `s` (trimmed) without its last word, and that word.
 fn last_word(s: &str) -> Option<(&str, &str)> {
-    let at = s.rfind(char::is_whitespace)?;
-    let space = s[at..].chars().next()?.len_utf8();
+    // Byte by byte while the bytes are ASCII (a value and a time always are): decoding
+    // characters backwards for `rfind(char::is_whitespace)` was 5 % of the ingest.
+    let (at, space) = match s.bytes().rposition(|b| b.is_ascii_whitespace() || b == 0x0b || b > 0x7f) {
+        Some(at) if s.as_bytes()[at] <= 0x7f => (at, 1),
+        Some(_) => {
+            let at = s.rfind(char::is_whitespace)?;
+            (at, s[at..].chars().next()?.len_utf8())
+        }
+        None => return None,
+    };
     Some((whitespace::trim_end(&s[..at]), &s[at + space..]))
 }
 
@@ -216,5 +224,7 @@ mod tests {
         assert_eq!(split("up 1"), None);
         assert_eq!(split("# TYPE up gauge"), None);
         assert_eq!(split("1 2"), None);
+        assert_eq!(split("up{a=\"ü\"}\u{2003}1\u{a0}2"), Some(("up{a=\"ü\"}", "1", "2")));
+        assert_eq!(split("up\u{b}1 2"), Some(("up", "1", "2")));
     }
 }
