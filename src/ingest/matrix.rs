@@ -107,6 +107,33 @@ impl Scalar {
     }
 }
 
+impl super::document::Item for Item {
+    fn from_json_bytes(bytes: &[u8]) -> serde_json::Result<Item> {
+        match super::series_bytes::read(bytes) {
+            Some(item) => Ok(item),
+            None => serde_json::from_slice(bytes),
+        }
+    }
+}
+
+impl Series {
+    /// Sets `values` to points read elsewhere, whose strings are in `text`.
+    pub(super) fn set_points(&mut self, mut points: Vec<Point>, text: &str) {
+        let shift = self.text.len();
+        self.text.push_str(text);
+        for point in &mut points {
+            if let Point::Pair(a, b) = point {
+                for scalar in [a, b] {
+                    if let Scalar::Str(at) = scalar {
+                        *at = at.start + shift..at.end + shift;
+                    }
+                }
+            }
+        }
+        self.values = Some(Points::List(points));
+    }
+}
+
 impl From<Value> for Item {
     /// A top-level object that is itself the record (a response without `data.result`).
     fn from(v: Value) -> Item {

@@ -32,6 +32,7 @@ pub mod retry;
 pub mod samples;
 pub mod seen_series;
 pub mod series;
+pub mod series_bytes;
 pub mod shard;
 pub mod time;
 pub mod whitespace;
