@@ -118,11 +118,9 @@ impl<R: BufRead> Scanner<R> {
     /// The next byte that is not white space, not consumed; `None` at the end.
     fn skip_space(&mut self) -> Result<Option<u8>, DocumentError> {
         loop {
-            while let Some(&b) = self.buf.get(self.at) {
-                if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-                    return Ok(Some(b));
-                }
-                self.at += 1;
+            self.at = skip_json_space(&self.buf, self.at);
+            if let Some(&b) = self.buf.get(self.at) {
+                return Ok(Some(b));
             }
             if !self.more()? {
                 return Ok(None);
@@ -237,45 +235,16 @@ impl<R: BufRead> Scanner<R> {
         Ok(())
     }
 
-    /// The bytes of the value that starts at `at`, which is moved past it. Only strings
-    /// and brackets are matched here, so that the value's end is found; the parse of the
-    /// bytes checks the rest. At the end of input, what there is (the parse says what is
-    /// missing).
+    /// The bytes of the value that starts at `at`, which is moved past it ([`ValueEnd`]).
+    /// At the end of input, what there is (the parse says what is missing).
     fn value(&mut self) -> Result<Range<usize>, DocumentError> {
-        let scalar = !matches!(self.buf[self.at], b'{' | b'[' | b'"');
-        let (mut k, mut depth, mut string) = (0usize, 0usize, false);
+        let mut end = ValueEnd::default();
         loop {
-            let bytes = &self.buf[self.at..];
-            while let Some(&b) = bytes.get(k) {
-                if string {
-                    match b {
-                        b'"' if depth == 0 => return Ok(self.take(k + 1)),
-                        b'"' => string = false,
-                        b'\\' => k += 1,
-                        _ => {}
-                    }
-                } else if scalar {
-                    if matches!(b, b',' | b']' | b'}' | b' ' | b'\n' | b'\r' | b'\t') {
-                        return Ok(self.take(k));
-                    }
-                } else {
-                    match b {
-                        b'"' => string = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                return Ok(self.take(k + 1));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                k += 1;
+            if let Some(n) = end.find(&self.buf[self.at..]) {
+                return Ok(self.take(n));
             }
             if !self.more()? {
-                let all = self.buf.len() - self.at;
-                return Ok(self.take(k.min(all)));
+                return Ok(self.take(self.buf.len() - self.at));
             }
         }
     }
@@ -328,6 +297,62 @@ impl<R: BufRead> Scanner<R> {
         };
         (line, self.dropped + before.len() as u64 - line_start)
     }
+}
+
+/// Where a JSON value ends, found by matching only its strings and brackets (a scalar
+/// runs to the next delimiter); the parse of its bytes checks the rest. It can go on
+/// where it stopped when more bytes arrive: what it looked at is not looked at again.
+#[derive(Default)]
+pub struct ValueEnd {
+    looked: usize,
+    depth: usize,
+    string: bool,
+}
+
+impl ValueEnd {
+    /// The length of the value `bytes` starts with, once `bytes` holds all of it; `None`
+    /// while it may go on (then call again with the same bytes and more after them).
+    pub fn find(&mut self, bytes: &[u8]) -> Option<usize> {
+        let scalar = !matches!(bytes.first()?, b'{' | b'[' | b'"');
+        let (mut k, mut depth, mut string) = (self.looked, self.depth, self.string);
+        while let Some(&b) = bytes.get(k) {
+            if string {
+                match b {
+                    b'"' if depth == 0 => return Some(k + 1),
+                    b'"' => string = false,
+                    b'\\' => k += 1,
+                    _ => {}
+                }
+            } else if scalar {
+                if matches!(b, b',' | b']' | b'}' | b' ' | b'\n' | b'\r' | b'\t') {
+                    return Some(k);
+                }
+            } else {
+                match b {
+                    b'"' => string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return Some(k + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            k += 1;
+        }
+        (self.looked, self.depth, self.string) = (k, depth, string);
+        None
+    }
+}
+
+/// The index of the first byte from `at` that is not JSON white space.
+pub fn skip_json_space(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]

@@ -107,15 +107,6 @@ impl Scalar {
     }
 }
 
-impl super::document::Item for Item {
-    fn from_json_bytes(bytes: &[u8]) -> serde_json::Result<Item> {
-        match super::series_bytes::read(bytes) {
-            Some(item) => Ok(item),
-            None => serde_json::from_slice(bytes),
-        }
-    }
-}
-
 impl Series {
     /// Sets `values` to points read elsewhere, whose strings are in `text`.
     pub(super) fn set_points(&mut self, mut points: Vec<Point>, text: &str) {

@@ -79,24 +79,9 @@ fn split(text: &str) -> Option<(&str, &str, &str)> {
     if line.starts_with('#') {
         return None;
     }
-    let (rest, ts) = last_word(line)?;
-    let (series, value) = last_word(rest)?;
+    let (rest, ts) = whitespace::last_word(line)?;
+    let (series, value) = whitespace::last_word(rest)?;
     (!series.is_empty()).then_some((series, value, ts))
-}
-
-/// `s` (trimmed) without its last word, and that word.
-fn last_word(s: &str) -> Option<(&str, &str)> {
-    // Byte by byte while the bytes are ASCII (a value and a time always are): decoding
-    // characters backwards for `rfind(char::is_whitespace)` was 5 % of the ingest.
-    let (at, space) = match s.bytes().rposition(|b| b.is_ascii_whitespace() || b == 0x0b || b > 0x7f) {
-        Some(at) if s.as_bytes()[at] <= 0x7f => (at, 1),
-        Some(_) => {
-            let at = s.rfind(char::is_whitespace)?;
-            (at, s[at..].chars().next()?.len_utf8())
-        }
-        None => return None,
-    };
-    Some((whitespace::trim_end(&s[..at]), &s[at + space..]))
 }
 
 /// Whether the whole line's value and time are the very words the split found.

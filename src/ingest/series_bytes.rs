@@ -13,7 +13,18 @@ use std::ops::Range;
 
 use serde_json::Number;
 
+use super::document::{self, ValueEnd, skip_json_space as space};
 use super::matrix::{Item, Point, Scalar};
+
+impl document::Item for Item {
+    /// A series of the usual shape read here, anything else by serde.
+    fn from_json_bytes(bytes: &[u8]) -> serde_json::Result<Item> {
+        match read(bytes) {
+            Some(item) => Ok(item),
+            None => serde_json::from_slice(bytes),
+        }
+    }
+}
 
 /// The item in `bytes` when it is a series of the usual shape; `None` otherwise.
 pub fn read(bytes: &[u8]) -> Option<Item> {
@@ -57,7 +68,8 @@ fn find_points(b: &[u8]) -> Option<(Range<usize>, Vec<Point>, String)> {
             found = Some((at..end, points, text));
             end
         } else {
-            skip_value(b, at)?
+            // The value's end, or `None` for one cut short: serde reports it.
+            at + ValueEnd::default().find(&b[at..])?
         };
         at = space(b, end);
         match b.get(at) {
@@ -172,60 +184,6 @@ fn number(b: &[u8], at: usize) -> Option<(Number, usize)> {
         }
     };
     Some((n, end))
-}
-
-/// The index after the JSON value at `at`: strings and brackets are matched, a scalar
-/// runs to the next delimiter; serde checks the rest when it reads the object.
-fn skip_value(b: &[u8], at: usize) -> Option<usize> {
-    match *b.get(at)? {
-        b'"' => string_end(b, at),
-        b'{' | b'[' => {
-            let (mut at, mut depth) = (at, 0usize);
-            loop {
-                match *b.get(at)? {
-                    b'"' => {
-                        at = string_end(b, at)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(at + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                at += 1;
-            }
-        }
-        _ => Some(
-            at + b[at..]
-                .iter()
-                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
-                .unwrap_or(b.len() - at),
-        ),
-    }
-}
-
-/// The index after the string that opens at `at`.
-fn string_end(b: &[u8], mut at: usize) -> Option<usize> {
-    at += 1;
-    loop {
-        at += memchr::memchr2(b'"', b'\\', b.get(at..)?)?;
-        if b[at] == b'"' {
-            return Some(at + 1);
-        }
-        at += 2;
-    }
-}
-
-/// The index of the first byte from `at` that is not JSON white space.
-fn space(b: &[u8], mut at: usize) -> usize {
-    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-        at += 1;
-    }
-    at
 }
 
 #[cfg(test)]

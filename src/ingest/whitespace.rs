@@ -36,6 +36,22 @@ pub fn trim(s: &str) -> &str {
     trim_end(trim_start(s))
 }
 
+/// `s` (trimmed) split at its last white space: what is before it, trimmed, and the
+/// last word; `None` for a single word. Byte by byte while the bytes are ASCII (a
+/// Prometheus value and time always are): decoding characters backwards for
+/// `rfind(char::is_whitespace)` was 5 % of a Prometheus text ingest.
+pub fn last_word(s: &str) -> Option<(&str, &str)> {
+    let (at, space) = match s.bytes().rposition(|b| ascii_space(b) || b > 0x7f) {
+        Some(at) if s.as_bytes()[at] <= 0x7f => (at, 1),
+        Some(_) => {
+            let at = s.rfind(char::is_whitespace)?;
+            (at, s[at..].chars().next()?.len_utf8())
+        }
+        None => return None,
+    };
+    Some((trim_end(&s[..at]), &s[at + space..]))
+}
+
 /// The index of the first white space or `stop` (an ASCII byte) in `s`.
 pub fn find_space_or(s: &str, stop: u8) -> Option<usize> {
     debug_assert!(stop.is_ascii());
@@ -142,6 +158,12 @@ mod tests {
             assert_eq!(trim(&s), s.trim(), "{s:?}");
             assert_eq!(words(&s).collect::<Vec<_>>(), s.split_whitespace().collect::<Vec<_>>(), "{s:?}");
             assert_eq!(find_space_or(&s, b'{'), s.find(|c: char| c == '{' || c.is_whitespace()), "{s:?}");
+            let t = s.trim();
+            let last = t.rfind(char::is_whitespace).map(|at| {
+                let space = t[at..].chars().next().map_or(1, char::len_utf8);
+                (t[..at].trim_end(), &t[at + space..])
+            });
+            assert_eq!(last_word(t), last, "{s:?}");
         }
     }
 }
